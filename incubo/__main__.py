@@ -1,0 +1,5 @@
+import sys
+
+from incubo.cli.main import main
+
+sys.exit(main())

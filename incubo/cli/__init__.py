@@ -1,0 +1,1 @@
+"""The `incubo` command line: the one place that calls every part."""
