@@ -13,6 +13,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,hub]'
+	$(BIN)/python -c "from incubo.lab import install_overrides; install_overrides()"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
