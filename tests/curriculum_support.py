@@ -1,0 +1,134 @@
+"""Helpers for the curriculum tests: read the three parcours straight from their sources.
+
+The tests read `courses/<parcours>/` as authors write it (MyST notebooks, parcours.yml,
+quiz banks) so they also run before or without `incubo build`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSES = ROOT / "courses"
+#: The parcours this suite owns (issue 7); `premiers-pas` belongs to the build.
+PARCOURS = ["python-pas-a-pas", "tableur-pandas", "donnees-demarches"]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "curriculum"
+
+PREAMBLE = "from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer({stem!r})"
+
+_SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M)
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
+
+
+@dataclass
+class Exercise:
+    ident: str
+    notebook: str
+    answer: str
+    tests: str
+    meta: dict = field(default_factory=dict)
+    points: float = 0
+    #: sources of the code cells before the answer cell (setup the answer relies on)
+    setup: list[str] = field(default_factory=list)
+
+    @property
+    def visible_tests(self) -> str:
+        return _HIDDEN.sub("", self.tests)
+
+    @property
+    def solution(self) -> str:
+        return self.answer.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "").replace(
+            "### END SOLUTION", ""
+        )
+
+
+def load_parcours(pid: str) -> dict:
+    return yaml.safe_load((COURSES / pid / "parcours.yml").read_text(encoding="utf-8"))
+
+
+def modules(pid: str) -> list[dict]:
+    return load_parcours(pid)["modules"]
+
+
+def notebook_path(pid: str, stem: str) -> Path:
+    return COURSES / pid / f"{stem}.md"
+
+
+def read(pid: str, stem: str) -> nbformat.NotebookNode:
+    return jupytext.read(notebook_path(pid, stem))
+
+
+def all_notebooks() -> list[tuple[str, dict, str]]:
+    """(parcours, module, notebook stem) for every notebook of the three parcours."""
+    return [(pid, m, stem) for pid in PARCOURS for m in modules(pid) for stem in m["notebooks"]]
+
+
+def exercises_of(pid: str, stem: str) -> list[Exercise]:
+    nb = read(pid, stem)
+    found: dict[str, Exercise] = {}
+    setup: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        ex_id, role = cell.metadata.get("exercice"), cell.metadata.get("role")
+        if role == "reponse":
+            found[ex_id] = Exercise(ex_id, stem, cell.source + "\n", "", dict(cell.metadata), setup=list(setup))
+        elif role == "tests":
+            found[ex_id].tests = cell.source + "\n"
+            found[ex_id].points = cell.metadata.get("points", 0)
+        else:
+            setup.append(cell.source)
+    return list(found.values())
+
+
+def all_exercises() -> list[tuple[str, dict, Exercise]]:
+    return [(pid, m, ex) for pid, m, stem in all_notebooks() for ex in exercises_of(pid, stem)]
+
+
+def released_source(src: str) -> str:
+    """What nbgrader's generate_assignment leaves of an answer cell."""
+    return _SOLUTION.sub("# YOUR CODE HERE\nraise NotImplementedError()\n", src)
+
+
+def prepare_workdir(pid: str, dest: Path) -> Path:
+    """A folder laid out like a released assignment: the parcours' data files and quiz banks."""
+    dest.mkdir(parents=True, exist_ok=True)
+    data = COURSES / pid / "donnees"
+    if data.is_dir():
+        shutil.copytree(data, dest / "donnees", dirs_exist_ok=True)
+    return dest
+
+
+def executable(pid: str, module_id: str, stem: str) -> nbformat.NotebookNode:
+    """The source notebook with the cell the build inserts first."""
+    nb = read(pid, stem)
+    first = nbformat.v4.new_code_cell(PREAMBLE.format(stem=stem))
+    nb.cells.insert(0, first)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def markdown_text(pid: str, stem: str) -> str:
+    """Lesson prose for the spell check: markdown cells and front matter, without code."""
+    nb = read(pid, stem)
+    parts = []
+    meta = nb.metadata.get("incubo", {})
+    parts.append(meta.get("titre", ""))
+    for key in ("questions", "objectifs", "points_cles"):
+        parts.extend(meta.get(key, []))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+        elif cell.cell_type == "code":
+            parts.extend(cell.metadata.get("indices", []))
+    return "\n".join(parts)
