@@ -1,0 +1,225 @@
+"""Checks of the build that span files: unique ids, quiz banks, references, leaks.
+
+Each check raises IncuboError naming the file and line (one French sentence);
+the build stops at the first problem and leaves the course directory alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from incubo.errors import suggestion
+from incubo.parcours import ID_RE, Parcours, load_yaml, source_error, where
+
+from .myst_source import RegionLine, SourceNotebook, meaningful, normalize
+
+log = logging.getLogger(__name__)
+
+QUIZ_TYPES = ("choix-unique", "choix-multiple", "nombre", "texte")
+QUIZ_CALL = re.compile(r"""\bQuiz\(\s*(?:id\s*=\s*)?["']([^"']+)["']""")
+EXERCISE_CALL = re.compile(
+    r"""\b(verifier|indice|solution)\(\s*(?:exercice\s*=\s*)?["']([^"']+)["']"""
+)
+
+
+@dataclass
+class Located:
+    path: Path
+    line: int | None
+
+
+def check_unique_modules(parcours: Iterable[Parcours]) -> None:
+    """Module ids are nbgrader assignment names: unique across all parcours."""
+    seen: dict[str, Located] = {}
+    for p in parcours:
+        for m in p.modules:
+            if m.id in seen:
+                first = seen[m.id]
+                raise source_error(
+                    p.fichier,
+                    m.line,
+                    f"le module « {m.id} » existe déjà dans {where(first.path, first.line)} ; "
+                    "changez l'un des deux identifiants.",
+                    "id-duplique",
+                )
+            seen[m.id] = Located(p.fichier, m.line)
+
+
+def check_unique_exercises(notebooks: Iterable[SourceNotebook]) -> None:
+    """Exercise ids are grade ids, statement ids and gradebook keys: unique everywhere."""
+    seen: dict[str, Located] = {}
+    for nb in notebooks:
+        for ex in nb.exercises:
+            if ex.id in seen:
+                first = seen[ex.id]
+                raise source_error(
+                    nb.path,
+                    ex.answer_line,
+                    f"l'exercice « {ex.id} » existe déjà dans {where(first.path, first.line)} ; "
+                    "donnez-lui un autre identifiant.",
+                    "id-duplique",
+                )
+            seen[ex.id] = Located(nb.path, ex.answer_line)
+
+
+def load_quiz(path: Path) -> list[dict]:
+    """Read and check a module's quiz bank (`quiz/<module>.yml`)."""
+    data = load_yaml(path, with_lines=True)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise source_error(
+            path,
+            1,
+            "la banque de quiz doit être une liste de questions (- id: …).",
+            "quiz-invalide",
+        )
+    seen: dict[str, int] = {}
+    for q in data:
+        if not isinstance(q, dict):
+            raise source_error(
+                path,
+                None,
+                "chaque question doit avoir au moins id, type et question.",
+                "quiz-invalide",
+            )
+        line, lines = q.get("__line__"), q.get("__lines__", {})
+        for key in ("id", "type", "question"):
+            if not q.get(key):
+                raise source_error(
+                    path, line, f"il manque la clé « {key} » de cette question.", "quiz-invalide"
+                )
+        qid = str(q["id"])
+        if not ID_RE.match(qid):
+            raise source_error(
+                path,
+                lines.get("id"),
+                f"l'identifiant « {qid} » ne doit contenir que des minuscules, des chiffres et des tirets.",
+                "id-invalide",
+            )
+        if qid in seen:
+            raise source_error(
+                path,
+                lines.get("id"),
+                f"la question « {qid} » est déjà définie ligne {seen[qid]}.",
+                "id-duplique",
+            )
+        seen[qid] = lines.get("id") or line
+        if q["type"] not in QUIZ_TYPES:
+            raise source_error(
+                path,
+                lines.get("type"),
+                f"le type « {q['type']} » est inconnu (choix-unique, choix-multiple, nombre ou texte).{suggestion(str(q['type']), QUIZ_TYPES)}",
+                "quiz-invalide",
+            )
+        if q["type"].startswith("choix"):
+            options = q.get("options")
+            if (
+                not isinstance(options, list)
+                or not options
+                or not any(isinstance(o, dict) and o.get("correct") for o in options)
+            ):
+                raise source_error(
+                    path,
+                    line,
+                    "une question à choix a besoin d'« options » dont au moins une est correcte.",
+                    "quiz-invalide",
+                )
+        elif "reponse" not in q:
+            raise source_error(
+                path, line, "il manque la « reponse » attendue de cette question.", "quiz-invalide"
+            )
+    return data
+
+
+def check_references(
+    notebooks: list[SourceNotebook], exercises: set[str], quiz_ids: set[str], quiz_path: Path
+) -> None:
+    """`Quiz("q")`, `verifier("ex")`… must name something the module has."""
+    for nb in notebooks:
+        for line, text in nb.code_lines:
+            for qid in QUIZ_CALL.findall(text):
+                if qid not in quiz_ids:
+                    raise source_error(
+                        nb.path,
+                        line,
+                        f"la question « {qid} » n'existe pas dans {where(quiz_path)}.{suggestion(qid, quiz_ids)}",
+                        "quiz-inconnu",
+                    )
+            for _func, ex in EXERCISE_CALL.findall(text):
+                if ex not in exercises:
+                    raise source_error(
+                        nb.path,
+                        line,
+                        f"l'exercice « {ex} » n'existe pas dans ce module.{suggestion(ex, exercises)}",
+                        "exercice-inconnu",
+                    )
+
+
+# --------------------------------------------------------------------------- leaks
+
+
+def _strings(value) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def readable_text(path: Path) -> str | None:
+    """What a reader of this released file sees, whitespace-normalized; None for binary files."""
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except (UnicodeDecodeError, OSError):
+        return None
+    text = raw
+    if path.suffix in (".ipynb", ".json"):
+        try:
+            text = raw + "\n" + "\n".join(_strings(json.loads(raw)))
+        except ValueError:
+            pass
+    return "\n".join(normalize(line) for line in text.split("\n"))
+
+
+def find_leak(
+    release_dirs: Iterable[Path], regions: list[RegionLine]
+) -> tuple[RegionLine, Path] | None:
+    """The first meaningful solution/hidden-test line found in a released file, if any."""
+    wanted = [(r, m) for r in regions if (m := meaningful(r.text))]
+    if not wanted:
+        return None
+    for folder in release_dirs:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            text = readable_text(path)
+            if text is None:
+                continue
+            for region, norm in wanted:
+                if norm in text:
+                    return region, path
+    return None
+
+
+def check_no_leak(
+    release_dirs: Iterable[Path], regions: list[RegionLine], shown_root: Path
+) -> None:
+    found = find_leak(release_dirs, regions)
+    if found:
+        region, path = found
+        what = "de solution" if region.kind == "solution" else "de test caché"
+        raise source_error(
+            region.path,
+            region.line,
+            f"cette ligne {what} se retrouverait dans le fichier publié {path.relative_to(shown_root)} ; "
+            "reformulez-la ou retirez-la de la partie visible.",
+            "fuite",
+        )
