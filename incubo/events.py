@@ -1,0 +1,333 @@
+"""Where learning statements go: a local JSON-Lines journal, and a real LRS when configured.
+
+Every statement (built by `incubo.xapi.statement`) is appended to the
+learner's own journal (`INCUBO_EVENTS_FILE`, by default
+`~/.incubo/evenements.jsonl`): it is the default store, and what the
+progress widget reads. When `INCUBO_LRS_URL` is set, the statement is also
+written to a durable spool (one file per statement, `INCUBO_SPOOL_DIR`,
+by default `~/.incubo/file-attente/`) and a background thread delivers
+the spool to the LRS (xAPI `POST /xAPI/statements`, Basic auth from
+`INCUBO_LRS_AUTH="user:password"`). A statement leaves the spool only once
+the LRS has accepted it; ids are UUIDs fixed at creation, so a retry after a
+lost answer never stores a statement twice. Recording never raises and never
+waits for the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV_EVENTS_FILE = "INCUBO_EVENTS_FILE"
+ENV_LRS_URL = "INCUBO_LRS_URL"
+ENV_LRS_AUTH = "INCUBO_LRS_AUTH"
+ENV_SPOOL_DIR = "INCUBO_SPOOL_DIR"
+
+BATCH_SIZE = 50
+HTTP_TIMEOUT = 5.0
+RETRY_MIN, RETRY_MAX = 1.0, 60.0
+
+
+def events_file() -> Path:
+    """The learner's own journal of statements (JSON Lines)."""
+    env = os.environ.get(ENV_EVENTS_FILE)
+    return Path(env).expanduser() if env else Path.home() / ".incubo" / "evenements.jsonl"
+
+
+def spool_dir() -> Path:
+    """Statements waiting for the LRS, one file each."""
+    env = os.environ.get(ENV_SPOOL_DIR)
+    return Path(env).expanduser() if env else Path.home() / ".incubo" / "file-attente"
+
+
+def rejected_dir() -> Path:
+    """Statements the LRS refused for good (kept, never deleted)."""
+    return spool_dir() / "refusees"
+
+
+def lrs_url() -> str | None:
+    """The statements endpoint of the configured LRS, or None."""
+    url = (os.environ.get(ENV_LRS_URL) or "").strip().rstrip("/")
+    if not url:
+        return None
+    if url.endswith("/xAPI/statements"):
+        return url
+    if url.endswith("/xAPI"):
+        return url + "/statements"
+    return url + "/xAPI/statements"
+
+
+def _headers() -> dict[str, str]:
+    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+    auth = os.environ.get(ENV_LRS_AUTH)
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    return headers
+
+
+# --- recording -------------------------------------------------------------
+
+
+def record(stmt: dict[str, Any]) -> bool:
+    """Store one statement: journal always, spool + background delivery with an LRS.
+
+    Returns False (and logs) if it could not be stored; never raises, so a
+    full disk never breaks a learner's notebook.
+    """
+    ok = True
+    try:
+        append_jsonl(events_file(), stmt)
+    except Exception:
+        log.warning("could not write the events journal", exc_info=True)
+        ok = False
+    if lrs_url():
+        try:
+            _spool(stmt)
+            ensure_sender().wake()
+        except Exception:
+            log.warning("could not spool a statement", exc_info=True)
+            ok = False
+    return ok
+
+
+def append_jsonl(path: Path, obj: dict[str, Any]) -> None:
+    """Append one line, under an advisory lock (several kernels may share the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell():  # a crash may have left a partial last line: never glue onto it
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    line = b"\n" + line
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_jsonl(path: Path | None = None) -> list[dict[str, Any]]:
+    """The statements of a journal, skipping unreadable lines."""
+    path = path or events_file()
+    out: list[dict[str, Any]] = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    log.debug("skipping a broken journal line")
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def _spool(stmt: dict[str, Any]) -> Path:
+    folder = spool_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns():020d}-{stmt['id']}.json"
+    tmp = folder / f".{name}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(json.dumps(stmt, ensure_ascii=False).encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / name)  # atomic: a reader never sees half a statement
+    return folder / name
+
+
+def pending_files() -> list[Path]:
+    """Spooled statements, oldest first."""
+    try:
+        return sorted(p for p in spool_dir().glob("*.json") if not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+# --- delivery --------------------------------------------------------------
+
+
+@dataclass
+class FlushReport:
+    """What one delivery round did."""
+
+    sent: int = 0
+    pending: int = 0
+    rejected: int = 0
+    error: str | None = None
+    rejected_reasons: list[str] = field(default_factory=list)
+
+
+class _Unreachable(Exception):
+    """The LRS could not be reached or answered with a temporary error."""
+
+
+def _post(url: str, statements: list[dict[str, Any]]) -> int:
+    body = json.dumps(statements, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=body, method="POST", headers=_headers())
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as resp:
+            resp.read()
+            return resp.status
+    except urllib.error.HTTPError as err:
+        detail = err.read()[:300].decode("utf-8", "replace")
+        if err.code in (400, 409):
+            return err.code
+        raise _Unreachable(f"HTTP {err.code} {detail}") from err
+    except (urllib.error.URLError, OSError, TimeoutError) as err:
+        raise _Unreachable(str(getattr(err, "reason", err))) from err
+
+
+def _reject(path: Path, reason: str, report: FlushReport) -> None:
+    target = rejected_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target / path.name)
+    report.rejected += 1
+    report.rejected_reasons.append(reason)
+    log.warning("LRS refused statement %s (%s)", path.name, reason)
+
+
+def _deliver(url: str, paths: list[Path], report: FlushReport) -> None:
+    """Send `paths` as one batch; on a 400/409 fall back to one by one to isolate the culprit."""
+    statements, readable = [], []
+    for p in paths:
+        try:
+            statements.append(json.loads(p.read_text(encoding="utf-8")))
+            readable.append(p)
+        except FileNotFoundError:
+            continue  # delivered meanwhile by another process
+        except ValueError:
+            _reject(p, "fichier illisible", report)
+    if not statements:
+        return
+    status = _post(url, statements)
+    if status in (200, 204):
+        for p in readable:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        report.sent += len(readable)
+        return
+    if len(readable) == 1:
+        _reject(readable[0], f"HTTP {status}", report)
+        return
+    for p in readable:
+        _deliver(url, [p], report)
+
+
+def flush(*, max_seconds: float | None = None) -> FlushReport:
+    """Deliver the spool now (the background thread and `incubo events flush` call this)."""
+    report = FlushReport()
+    url = lrs_url()
+    if not url:
+        report.pending = len(pending_files())
+        report.error = "aucun LRS configuré"
+        return report
+    folder = spool_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    with open(folder / ".verrou", "a+b") as lock:
+        # One deliverer at a time per spool (kernels of one learner, the CLI):
+        # two concurrent POSTs of the same new statement could both be stored.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            while True:
+                batch = pending_files()[:BATCH_SIZE]
+                if not batch or (deadline is not None and time.monotonic() > deadline):
+                    break
+                try:
+                    _deliver(url, batch, report)
+                except _Unreachable as err:
+                    report.error = str(err)
+                    break
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    report.pending = len(pending_files())
+    return report
+
+
+class _Sender(threading.Thread):
+    """Background delivery: woken by each new statement, retries with backoff while the LRS is away."""
+
+    def __init__(self) -> None:
+        super().__init__(name="incubo-lrs", daemon=True)
+        self._wake = threading.Event()
+        self.idle = threading.Event()
+
+    def wake(self) -> None:
+        self.idle.clear()
+        self._wake.set()
+
+    def run(self) -> None:
+        delay = RETRY_MIN
+        while True:
+            self._wake.clear()
+            try:
+                report = flush()
+            except Exception:
+                log.warning("LRS delivery round failed", exc_info=True)
+                report = FlushReport(pending=len(pending_files()), error="erreur interne")
+            if report.pending and report.error:
+                log.info("LRS unreachable (%s); %d statement(s) wait; retry in %.0fs", report.error, report.pending, delay)
+                self._wake.wait(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            delay = RETRY_MIN
+            if report.pending:
+                continue
+            self.idle.set()
+            self._wake.wait()
+
+
+_sender: _Sender | None = None
+_sender_lock = threading.Lock()
+
+
+def ensure_sender() -> _Sender:
+    """The process' background sender, started on first use."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or not _sender.is_alive():
+            _sender = _Sender()
+            _sender.start()
+        return _sender
+
+
+def start_background_delivery() -> None:
+    """Deliver statements left from an earlier session (called when a notebook starts)."""
+    try:
+        if lrs_url() and pending_files():
+            ensure_sender().wake()
+    except Exception:
+        log.debug("could not start background delivery", exc_info=True)
+
+
+def wait_delivered(timeout: float = 10.0) -> bool:
+    """Wait until the spool is empty (for a clean kernel shutdown and tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pending_files():
+            return True
+        if _sender is not None:
+            _sender.wake()
+            _sender.idle.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+        else:
+            time.sleep(0.05)
+    return not pending_files()

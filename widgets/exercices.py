@@ -1,0 +1,221 @@
+"""`verifier`, `indice`, `solution`: instant checks of a graded exercise, in French.
+
+Learntools' shape: a check that says "not attempted yet" apart from
+"wrong", hints one at a time, the solution only after a real attempt and
+as the parcours' policy allows. Each action becomes an xAPI statement.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+import ipywidgets as w
+from incubo.widgets import affichage, session, verification
+from incubo.widgets.verification import CORRECT, ERROR, INCORRECT, NOT_ATTEMPTED, Verdict
+
+log = logging.getLogger(__name__)
+
+
+def _unknown(ex_id: str) -> Verdict:
+    s = session.current()
+    if s.sidecar is None:
+        return Verdict(
+            "inconnu",
+            "La vérification automatique n'est pas disponible ici (le fichier incubo_exercices.json est absent "
+            "du dossier du notebook).",
+        )
+    from incubo.errors import suggestion
+
+    return Verdict("inconnu", f"L'exercice « {ex_id} » est inconnu dans ce notebook.{suggestion(ex_id, s.exercises())}")
+
+
+# --- actions (no display): used by the buttons and by the plain-text mode ----------
+
+
+def run_check(ex_id: str, namespace: dict[str, Any] | None = None) -> Verdict:
+    """Check an exercise and record `attempted` (+ `passed`/`failed`, module `completed`)."""
+    s = session.current()
+    exercise = s.exercise(ex_id)
+    if exercise is None:
+        return _unknown(ex_id)
+    try:
+        verdict = verification.check(exercise, namespace)
+    except Exception as err:  # a bug of ours must not look like the learner's
+        log.warning("check of %s failed", ex_id, exc_info=True)
+        return Verdict(ERROR, f"La vérification n'a pas pu s'exécuter ({type(err).__name__}). Prévenez votre formateur.")
+    if verdict.code != NOT_ATTEMPTED:
+        s.attempts[ex_id] = s.real_attempts(ex_id) + 1
+    if session.grading():
+        return verdict
+    ext = {"verdict": verdict.code, "attempt": s.attempts.get(ex_id, 0)}
+    session.emit("attempted", kind="exercice", ident=ex_id, result={"success": verdict.success}, extensions=ext)
+    if verdict.code == CORRECT:
+        session.emit("passed", kind="exercice", ident=ex_id, result={"success": True, "completion": True}, extensions=ext)
+        _maybe_completed(ex_id)
+    elif verdict.code in (INCORRECT, ERROR):
+        session.emit("failed", kind="exercice", ident=ex_id, result={"success": False}, extensions=ext)
+    return verdict
+
+
+def _maybe_completed(just_passed: str) -> None:
+    """Record `completed` for the module once every exercise of it has been passed."""
+    s = session.current()
+    if not s.module or not s.exercises():
+        return
+    own = session.own_statements()
+    passed = {session.object_tail(st) for st in own if session.verb_of(st) == "passed"}
+    passed.add(f"exercice/{just_passed}")
+    if not all(f"exercice/{e}" in passed for e in s.exercises()):
+        return
+    module_iri_tail = f"module/{s.module}"
+    if any(session.verb_of(st) == "completed" and session.object_tail(st) == module_iri_tail for st in own):
+        return
+    session.emit("completed", result={"completion": True})
+
+
+def next_hint(ex_id: str) -> tuple[int, int, str]:
+    """(hint number, hint count, French text); records `asked` when a new hint is shown."""
+    s = session.current()
+    exercise = s.exercise(ex_id)
+    if exercise is None:
+        return 0, 0, _unknown(ex_id).message
+    hints = [str(h) for h in exercise.get("indices") or []]
+    if not hints:
+        return 0, 0, "Pas d'indice pour cet exercice : relisez l'énoncé, ou demandez de l'aide."
+    shown = s.hints_shown.get(ex_id, 0)
+    if shown >= len(hints):
+        return shown, len(hints), f"Vous avez vu tous les indices ({len(hints)}). Dernier indice : {hints[-1]}"
+    shown += 1
+    s.hints_shown[ex_id] = shown
+    session.emit("asked", kind="exercice", ident=ex_id, extensions={"hint-number": shown})
+    return shown, len(hints), f"Indice {shown} sur {len(hints)} : {hints[shown - 1]}"
+
+
+def reveal_solution(ex_id: str) -> tuple[bool, str]:
+    """(shown, text): the decoded solution when the policy allows it, else why not."""
+    s = session.current()
+    exercise = s.exercise(ex_id)
+    if exercise is None:
+        return False, _unknown(ex_id).message
+    refusal = verification.solution_refusal(exercise, s.real_attempts(ex_id))
+    if refusal:
+        return False, refusal
+    source = verification.decode_solution(exercise.get("solution"))
+    if not source:
+        return False, "La solution n'a pas pu être lue : prévenez votre formateur ou votre formatrice."
+    session.emit("viewed", kind="exercice", ident=ex_id)
+    return True, source
+
+
+# --- the panel ---------------------------------------------------------------
+
+
+class Exercice(affichage.TextFallback, w.VBox):
+    """Buttons Vérifier / Indice / Solution and their answers, for one exercise."""
+
+    def __init__(self, ex_id: str, *, namespace: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self.ex_id = ex_id
+        self.namespace = namespace  # None: the notebook's own namespace
+        self.verdict: Verdict | None = None
+        self._lines: list[str] = []
+        self._solution = ""
+        self.bouton_verifier = w.Button(description="Vérifier", tooltip=f"Vérifier l'exercice {ex_id}", button_style="primary")
+        self.bouton_indice = w.Button(description="Indice", tooltip=f"Afficher un indice pour l'exercice {ex_id}")
+        self.bouton_solution = w.Button(description="Solution", tooltip=f"Afficher la solution de l'exercice {ex_id}")
+        self.retour = w.HTML()
+        self.indices = w.HTML()
+        self.zone_solution = w.HTML()
+        self.bouton_verifier.on_click(lambda _b: self.verifier())
+        self.bouton_indice.on_click(lambda _b: self.indice())
+        self.bouton_solution.on_click(lambda _b: self.solution())
+        title = w.HTML(f'<strong lang="fr">Exercice « {html.escape(ex_id)} »</strong>')
+        buttons = w.HBox([self.bouton_verifier, self.bouton_indice, self.bouton_solution])
+        super().__init__([title, buttons, self.retour, self.indices, self.zone_solution], **kwargs)
+        self.add_class("incubo-exercice")
+
+    def verifier(self) -> Verdict:
+        verdict = run_check(self.ex_id, self.namespace)
+        self.verdict = verdict
+        kind = verdict.code if verdict.code in affichage.STYLES else "info"
+        self.retour.value = affichage.box_html(kind, verdict.text())
+        return verdict
+
+    def indice(self) -> str:
+        n, total, text = next_hint(self.ex_id)
+        if n and text not in self._lines:
+            self._lines.append(text)
+        shown = self._lines or [text]
+        self.indices.value = affichage.box_html("info", "\n".join(shown))
+        return text
+
+    def solution(self) -> str:
+        shown, text = reveal_solution(self.ex_id)
+        self._solution = ("Une solution possible :\n" + text) if shown else text
+        if shown:
+            self.zone_solution.value = affichage.code_html(text, "Une solution possible :")
+        else:
+            self.zone_solution.value = affichage.box_html("info", text)
+        return text
+
+    def texte(self) -> str:
+        parts = [f"Exercice « {self.ex_id} »"]
+        if self.verdict:
+            parts.append(self.verdict.text())
+        parts.extend(self._lines)
+        if self._solution:
+            parts.append(self._solution)
+        return "\n".join(parts)
+
+
+def _panel(ex_id: str) -> Exercice | None:
+    if not affichage.widget_frontend():
+        return None
+    try:
+        return Exercice(ex_id)
+    except Exception:
+        log.debug("could not build the exercise panel", exc_info=True)
+        return None
+
+
+def verifier(ex_id: str) -> None:
+    """Check the exercise now and show the verdict (with Indice / Solution buttons)."""
+    try:
+        panel = _panel(ex_id)
+        if panel is not None:
+            panel.verifier()
+            affichage.show(panel, panel.texte())
+        else:
+            print(run_check(ex_id).text())
+    except Exception:
+        log.warning("verifier(%r) failed", ex_id, exc_info=True)
+
+
+def indice(ex_id: str) -> None:
+    """Show the next hint of the exercise."""
+    try:
+        panel = _panel(ex_id)
+        if panel is not None:
+            panel.indice()
+            affichage.show(panel, panel.texte())
+        else:
+            print(next_hint(ex_id)[2])
+    except Exception:
+        log.warning("indice(%r) failed", ex_id, exc_info=True)
+
+
+def solution(ex_id: str) -> None:
+    """Show the solution if the policy allows it, else say when it will be possible."""
+    try:
+        shown, text = reveal_solution(ex_id)
+        if shown and affichage.widget_frontend():
+            from IPython.display import HTML, display
+
+            display(HTML(affichage.code_html(text, "Une solution possible :")))
+        elif shown:
+            print("Une solution possible :\n" + text)
+        else:
+            print(text)
+    except Exception:
+        log.warning("solution(%r) failed", ex_id, exc_info=True)

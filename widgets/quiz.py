@@ -1,0 +1,292 @@
+"""`Quiz`: one question, from a dict, a YAML text, or an id of the module's bank `incubo_quiz.yml`.
+
+Kinds: choix-unique, choix-multiple, nombre (with a tolerance), texte
+(compared without case, accents or extra spaces). Feedback per option,
+as many tries as wanted, the explanation after success or after N tries.
+Each answer becomes an xAPI `answered` statement (result.success, result.response).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+from incubo.widgets import affichage, session
+
+log = logging.getLogger(__name__)
+
+KINDS = ("choix-unique", "choix-multiple", "nombre", "texte")
+DEFAULT_TRIES_BEFORE_EXPLANATION = 2
+
+
+def normalize_text(text: str) -> str:
+    """Lower case, no accents, single spaces: « Le  Puy-en-Velay » ~ « le puy-en-velay »."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    no_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", no_accents.casefold()).strip()
+
+
+def parse_number(text: Any) -> float | None:
+    """A number as a French agent types it: « 3,5 », « 1 000 », « -2 »."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    cleaned = re.sub(r"[\s\u00a0\u202f]", "", str(text)).replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class Evaluation:
+    success: bool | None  # None: not an answer (empty, not a number); nothing recorded
+    feedback: list[str] = field(default_factory=list)
+    response: str = ""
+
+
+@dataclass
+class Question:
+    """A validated quiz question (see docs/contracts.md, `quiz/<module>.yml`)."""
+
+    id: str
+    type: str
+    question: str
+    options: list[dict[str, Any]] = field(default_factory=list)
+    reponse: Any = None
+    tolerance: float = 0.0
+    explication: str = ""
+    essais_avant_explication: int = DEFAULT_TRIES_BEFORE_EXPLANATION
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Question:
+        from incubo.errors import IncuboError, suggestion
+
+        kind = str(spec.get("type", "choix-unique"))
+        if kind not in KINDS:
+            raise IncuboError(f"Type de question inconnu : « {kind} ».{suggestion(kind, KINDS)}", code="quiz-invalide")
+        options = [o if isinstance(o, dict) else {"texte": str(o)} for o in spec.get("options") or []]
+        if kind.startswith("choix") and not any(o.get("correct") for o in options):
+            raise IncuboError(f"La question « {spec.get('id')} » n'a aucune option correcte.", code="quiz-invalide")
+        if kind in ("nombre", "texte") and spec.get("reponse") is None:
+            raise IncuboError(f"La question « {spec.get('id')} » n'a pas de « reponse ».", code="quiz-invalide")
+        return cls(
+            id=str(spec.get("id") or "question"),
+            type=kind,
+            question=str(spec.get("question") or ""),
+            options=options,
+            reponse=spec.get("reponse"),
+            tolerance=float(spec.get("tolerance") or 0.0),
+            explication=str(spec.get("explication") or ""),
+            essais_avant_explication=int(spec.get("essais_avant_explication") or DEFAULT_TRIES_BEFORE_EXPLANATION),
+        )
+
+    def evaluate(self, answer: Any) -> Evaluation:
+        """Judge one answer: index (choix-unique), indices (choix-multiple), text or number."""
+        if self.type == "choix-unique":
+            if answer is None or not 0 <= int(answer) < len(self.options):
+                return Evaluation(None, ["Choisissez une réponse."])
+            opt = self.options[int(answer)]
+            ok = bool(opt.get("correct"))
+            fb = opt.get("retour") or ("Bonne réponse !" if ok else "Ce n'est pas la bonne réponse.")
+            return Evaluation(ok, [str(fb)], str(opt.get("texte", answer)))
+        if self.type == "choix-multiple":
+            chosen = sorted({int(i) for i in (answer or [])})
+            if not chosen:
+                return Evaluation(None, ["Cochez au moins une réponse."])
+            correct = {i for i, o in enumerate(self.options) if o.get("correct")}
+            ok = set(chosen) == correct
+            fb = [str(self.options[i]["retour"]) for i in chosen if self.options[i].get("retour")]
+            if not ok:
+                wrong = [i for i in chosen if i not in correct]
+                missed = correct - set(chosen)
+                if wrong:
+                    fb.append(f"{len(wrong)} réponse{'s' if len(wrong) > 1 else ''} cochée{'s' if len(wrong) > 1 else ''} à tort.")
+                if missed:
+                    fb.append("Il manque au moins une bonne réponse.")
+            else:
+                fb.insert(0, "Bonne réponse !")
+            return Evaluation(ok, fb, "[,]".join(str(self.options[i].get("texte", i)) for i in chosen))
+        if self.type == "nombre":
+            value = parse_number(answer) if answer is not None and str(answer).strip() else None
+            if value is None:
+                return Evaluation(None, ["Écrivez un nombre, par exemple 42 ou 3,5."])
+            expected = parse_number(self.reponse)
+            ok = expected is not None and abs(value - expected) <= self.tolerance + 1e-9
+            fb = "Bonne réponse !" if ok else ("C'est trop grand." if expected is not None and value > expected else "C'est trop petit.")
+            return Evaluation(ok, [fb], _fmt(value))
+        text = str(answer or "").strip()
+        if not text:
+            return Evaluation(None, ["Écrivez une réponse."])
+        accepted = self.reponse if isinstance(self.reponse, list) else [self.reponse]
+        ok = normalize_text(text) in {normalize_text(a) for a in accepted}
+        return Evaluation(ok, ["Bonne réponse !" if ok else "Ce n'est pas la réponse attendue."], text)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if x == int(x) else repr(x)
+
+
+def load_bank(folder: Path | None = None) -> list[dict[str, Any]]:
+    """The questions of `incubo_quiz.yml` (the module's bank, copied by the build)."""
+    import yaml
+
+    path = (folder or Path.cwd()) / session.QUIZ_BANK
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return data if isinstance(data, list) else list(data.get("questions") or [])
+
+
+def _resolve(spec: Any) -> dict[str, Any]:
+    from incubo.errors import IncuboError, suggestion
+
+    if isinstance(spec, dict):
+        return spec
+    if isinstance(spec, str) and "\n" not in spec and ":" not in spec:
+        try:
+            bank = load_bank()
+        except FileNotFoundError:
+            raise IncuboError(f"Question « {spec} » introuvable : pas de fichier {session.QUIZ_BANK} ici.", code="quiz-absent") from None
+        for q in bank:
+            if str(q.get("id")) == spec:
+                return q
+        ids = [str(q.get("id")) for q in bank]
+        raise IncuboError(f"Question « {spec} » introuvable dans {session.QUIZ_BANK}.{suggestion(spec, ids)}", code="quiz-absent")
+    if isinstance(spec, str):
+        import yaml
+
+        loaded = yaml.safe_load(spec)
+        if isinstance(loaded, list) and loaded:
+            loaded = loaded[0]
+        if isinstance(loaded, dict):
+            return loaded
+    raise IncuboError("Un Quiz se construit avec un dictionnaire, un texte YAML ou l'identifiant d'une question.", code="quiz-invalide")
+
+
+class Quiz(affichage.TextFallback, w.VBox):
+    """One quiz question as an accessible widget; `repondre(x)` answers it without a mouse or a browser."""
+
+    def __init__(self, spec: Any, *, parcours: str | None = None, module: str | None = None, **kwargs: Any) -> None:
+        self.erreur = ""
+        self.tries = 0
+        self.success = False
+        self.last: Evaluation | None = None
+        self._parcours, self._module = parcours, module
+        try:
+            self.q: Question | None = Question.from_spec(_resolve(spec))
+        except Exception as err:  # never raise into the notebook: say what is wrong instead
+            self.q = None
+            self.erreur = str(err) if err.__class__.__name__ == "IncuboError" else f"Question illisible ({err})."
+        self.retour = w.HTML()
+        self.explication = w.HTML()
+        self.bouton = w.Button(description="Valider", button_style="primary", tooltip="Valider ma réponse")
+        self.bouton.on_click(lambda _b: self.valider())
+        self.choix: w.RadioButtons | None = None
+        self.cases: list[w.Checkbox] = []
+        self.saisie: w.Text | None = None
+        super().__init__(self._children(), **kwargs)
+        self.add_class("incubo-quiz")
+
+    def _children(self) -> list[w.Widget]:
+        if self.q is None:
+            return [w.HTML(affichage.box_html("erreur", self.erreur))]
+        q = self.q
+        head = w.HTML(f'<p lang="fr"><strong>{html.escape(q.question)}</strong></p>')
+        if q.type == "choix-unique":
+            self.choix = w.RadioButtons(options=[(str(o.get("texte", "")), i) for i, o in enumerate(q.options)], value=None)
+            self.choix.layout.width = "auto"
+            inputs: list[w.Widget] = [self.choix]
+        elif q.type == "choix-multiple":
+            self.cases = [w.Checkbox(value=False, description=str(o.get("texte", "")), indent=False) for o in q.options]
+            inputs = list(self.cases)
+        else:
+            placeholder = "un nombre, par exemple 3,5" if q.type == "nombre" else "votre réponse"
+            self.saisie = w.Text(description="Votre réponse", placeholder=placeholder, style={"description_width": "initial"})
+            inputs = [self.saisie]
+        return [head, *inputs, self.bouton, self.retour, self.explication]
+
+    def current_answer(self) -> Any:
+        if self.choix is not None:
+            return self.choix.value
+        if self.cases:
+            return [i for i, c in enumerate(self.cases) if c.value]
+        return self.saisie.value if self.saisie is not None else None
+
+    def repondre(self, answer: Any) -> Evaluation | None:
+        """Answer by value: an option index (or its text), a list of indices, a number or a text."""
+        if self.q is None:
+            print(self.erreur)
+            return None
+        if self.choix is not None:
+            self.choix.value = self._index(answer)
+        elif self.cases:
+            wanted = {self._index(a) for a in (answer if isinstance(answer, list | tuple | set) else [answer])}
+            for i, c in enumerate(self.cases):
+                c.value = i in wanted
+        elif self.saisie is not None:
+            self.saisie.value = str(answer)
+        result = self.valider()
+        if not affichage.widget_frontend():
+            print(self.texte())
+        return result
+
+    def _index(self, answer: Any) -> int | None:
+        if isinstance(answer, int):
+            return answer
+        for i, o in enumerate(self.q.options if self.q else []):
+            if normalize_text(o.get("texte", "")) == normalize_text(str(answer)):
+                return i
+        return None
+
+    def valider(self) -> Evaluation | None:
+        """What the « Valider » button does."""
+        try:
+            return self._valider()
+        except Exception:
+            log.warning("quiz validation failed", exc_info=True)
+            self.retour.value = affichage.box_html("erreur", "Cette réponse n'a pas pu être vérifiée.")
+            return None
+
+    def _valider(self) -> Evaluation | None:
+        if self.q is None:
+            return None
+        ev = self.q.evaluate(self.current_answer())
+        self.last = ev
+        if ev.success is None:
+            self.retour.value = affichage.box_html("non-tente", "\n".join(ev.feedback))
+            return ev
+        self.tries += 1
+        self.success = self.success or bool(ev.success)
+        self.retour.value = affichage.box_html("correct" if ev.success else "incorrect", "\n".join(ev.feedback))
+        if self.q.explication and (ev.success or self.tries >= self.q.essais_avant_explication):
+            self.explication.value = affichage.box_html("info", "Explication : " + self.q.explication, live=False)
+        session.emit(
+            "answered",
+            kind="quiz",
+            ident=self.q.id,
+            name_fr=self.q.question,
+            result={"success": bool(ev.success), "response": ev.response},
+            extensions={"attempt": self.tries},
+            parcours=self._parcours,
+            module=self._module,
+        )
+        return ev
+
+    def texte(self) -> str:
+        if self.q is None:
+            return self.erreur
+        lines = [self.q.question]
+        lines += [f"  {i}. {o.get('texte', '')}" for i, o in enumerate(self.q.options)]
+        if self.last is not None:
+            lines += self.last.feedback
+            if self.q.explication and (self.success or self.tries >= self.q.essais_avant_explication):
+                lines.append("Explication : " + self.q.explication)
+        elif not affichage.widget_frontend():
+            lines.append("Répondez avec .repondre(...) : le numéro d'une option, une liste de numéros, un nombre ou un texte.")
+        return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""The learner's session in one notebook: the exercise sidecar, counters, and emitting statements.
+
+Everything here swallows its own errors: a widget must never raise into a
+learner's notebook. Under `INCUBO_GRADING=1` (the autograde sandbox) no
+statement is emitted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SIDECAR = "incubo_exercices.json"
+QUIZ_BANK = "incubo_quiz.yml"
+NO_PARCOURS = "hors-parcours"
+
+
+def grading() -> bool:
+    """True inside the grading sandbox: no events, no display needed."""
+    return os.environ.get("INCUBO_GRADING", "").strip() in ("1", "true", "oui")
+
+
+def load_sidecar(folder: Path) -> dict[str, Any] | None:
+    """`incubo_exercices.json` of a folder, or None (a stock nbgrader course has none)."""
+    try:
+        data = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        log.warning("unreadable %s in %s", SIDECAR, folder, exc_info=True)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass
+class Session:
+    """What one notebook knows about itself."""
+
+    folder: Path = field(default_factory=Path.cwd)
+    stem: str | None = None
+    sidecar: dict[str, Any] | None = None
+    hints_shown: dict[str, int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)  # real attempts (not "non-tente")
+    started: bool = False
+
+    @property
+    def parcours(self) -> str:
+        return str((self.sidecar or {}).get("parcours") or NO_PARCOURS)
+
+    @property
+    def module(self) -> str | None:
+        module = (self.sidecar or {}).get("module")
+        return str(module) if module else None
+
+    def exercises(self) -> dict[str, dict[str, Any]]:
+        return dict((self.sidecar or {}).get("exercices") or {})
+
+    def exercise(self, ex_id: str) -> dict[str, Any] | None:
+        if self.sidecar is None:  # demarrer() not called, or the file appeared later
+            self.sidecar = load_sidecar(self.folder)
+        return self.exercises().get(ex_id)
+
+    def real_attempts(self, ex_id: str) -> int:
+        """Real attempts at an exercise, also from earlier sessions (kernel restarts)."""
+        if ex_id not in self.attempts:
+            self.attempts[ex_id] = sum(
+                1
+                for s in own_statements()
+                if _verb(s) == "attempted"
+                and _object_tail(s) == f"exercice/{ex_id}"
+                and _ext(s, "verdict") not in (None, "non-tente")
+            )
+        return self.attempts[ex_id]
+
+
+_session = Session()
+
+
+def current() -> Session:
+    return _session
+
+
+def reset(folder: Path | None = None) -> Session:
+    """A fresh session (demarrer, and tests)."""
+    global _session
+    _session = Session(folder=folder or Path.cwd())
+    _session.sidecar = load_sidecar(_session.folder)
+    return _session
+
+
+def emit(
+    verb: str,
+    *,
+    kind: str | None = None,
+    ident: str | None = None,
+    name_fr: str | None = None,
+    result: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
+    parcours: str | None = None,
+    module: str | None = None,
+) -> dict[str, Any] | None:
+    """Build and record one statement; None under grading or on any failure."""
+    if grading():
+        return None
+    try:
+        from incubo import events, xapi
+
+        s = current()
+        stmt = xapi.statement(
+            verb,
+            parcours=parcours or s.parcours,
+            module=module if module is not None else s.module,
+            kind=kind,
+            ident=ident,
+            name_fr=name_fr,
+            result=result,
+            extensions=extensions,
+        )
+        events.record(stmt)
+        return stmt
+    except Exception:
+        log.warning("could not emit a %s statement", verb, exc_info=True)
+        return None
+
+
+def own_statements() -> list[dict[str, Any]]:
+    """The learner's own statements (the local journal)."""
+    try:
+        from incubo import events
+
+        return events.read_jsonl()
+    except Exception:
+        log.debug("journal unreadable", exc_info=True)
+        return []
+
+
+def _verb(stmt: dict[str, Any]) -> str:
+    return str(stmt.get("verb", {}).get("id", "")).rsplit("/", 1)[-1]
+
+
+def _object_tail(stmt: dict[str, Any]) -> str:
+    iri = str(stmt.get("object", {}).get("id", ""))
+    parts = iri.rsplit("/", 2)
+    return "/".join(parts[-2:]) if len(parts) >= 3 else iri
+
+
+def _ext(stmt: dict[str, Any], name: str) -> Any:
+    for key, value in (stmt.get("context", {}).get("extensions") or {}).items():
+        if key.rsplit("/", 1)[-1] == name:
+            return value
+    return None
+
+
+# Exposed for the progress widget.
+verb_of = _verb
+object_tail = _object_tail
+extension_of = _ext

@@ -1,0 +1,212 @@
+"""Running an exercise's visible tests against the learner's namespace, and the solution policy.
+
+The visible tests are exactly the graded test cell minus its hidden region,
+so the instant verdict and nbgrader's autograde agree on them. The tests run
+in a shallow copy of the learner's namespace: they see every variable, but
+names they define do not leak into the notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import contextlib
+import logging
+import re
+import signal
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+NOT_ATTEMPTED, INCORRECT, ERROR, CORRECT = "non-tente", "incorrect", "erreur", "correct"
+TIME_LIMIT = 10.0
+_MARKERS = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$", re.IGNORECASE)
+
+
+@dataclass
+class Verdict:
+    """One answer of `verifier`: a stable code and a French message."""
+
+    code: str
+    message: str
+    detail: str = ""  # the friendly explanation of an error, or the missing names
+
+    @property
+    def success(self) -> bool:
+        return self.code == CORRECT
+
+    def text(self) -> str:
+        return self.message + (f"\n{self.detail}" if self.detail else "")
+
+
+class _TooLong(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt endless loops in the learner's code (main thread only, as in a kernel)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise _TooLong()
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def learner_namespace() -> dict[str, Any]:
+    """The notebook's global namespace (IPython's user_ns), else `__main__`."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            return shell.user_ns
+    except Exception:
+        pass
+    import __main__
+
+    return vars(__main__)
+
+
+def decode_solution(encoded: str | None) -> str | None:
+    """The answer cell's source from the sidecar (base64 of zlib), without nbgrader's markers."""
+    if not encoded:
+        return None
+    try:
+        source = zlib.decompress(base64.b64decode(encoded)).decode("utf-8")
+    except Exception:
+        log.warning("undecodable solution", exc_info=True)
+        return None
+    return "\n".join(line for line in source.splitlines() if not _MARKERS.match(line)).strip("\n")
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def _defined(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _read(tree: ast.AST) -> set[str]:
+    """Names a test reads, including `"x" in globals()` checks."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Constant)
+            and isinstance(node.left.value, str)
+            and any(
+                isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in ("globals", "locals", "dir")
+                for c in node.comparators
+            )
+        ):
+            names.add(node.left.value)
+    return names
+
+
+def required_names(exercise: dict[str, Any]) -> list[str]:
+    """Names the learner's answer must define for the tests to mean anything."""
+    tests = _parse(exercise.get("tests_visibles") or "")
+    if tests is None:
+        return []
+    needed = _read(tests) - _defined(tests) - set(dir(builtins))
+    solution = decode_solution(exercise.get("solution"))
+    sol_tree = _parse(solution) if solution else None
+    if sol_tree is not None:
+        from_answer = _defined(sol_tree) & needed
+        if from_answer:
+            return sorted(from_answer)
+    return sorted(needed)
+
+
+def check(exercise: dict[str, Any], namespace: dict[str, Any] | None = None) -> Verdict:
+    """Run the visible tests; exactly one of the four verdicts."""
+    ns = learner_namespace() if namespace is None else namespace
+    source = exercise.get("tests_visibles") or ""
+    missing = [n for n in required_names(exercise) if n not in ns]
+    env = dict(ns)
+    env.setdefault("__builtins__", builtins)
+    try:
+        code = compile(source, "<vérification>", "exec")
+        with _time_limit(TIME_LIMIT):
+            exec(code, env)
+    except NotImplementedError:
+        return _not_attempted(missing)
+    except AssertionError as err:
+        if missing:
+            return _not_attempted(missing)
+        message = str(err).strip() or "Une vérification échoue, sans message : relisez l'énoncé."
+        return Verdict(INCORRECT, f"Pas encore : {message}")
+    except _TooLong:
+        return Verdict(ERROR, "Erreur dans votre code : il tourne depuis plus de 10 secondes (une boucle sans fin ?).")
+    except Exception as err:  # the learner's code broke while being tested
+        if missing:
+            return _not_attempted(missing)
+        from incubo.widgets import erreurs
+
+        return Verdict(ERROR, f"Erreur dans votre code : {erreurs.headline(err)}.", erreurs.explain_body(err))
+    return Verdict(CORRECT, "Bravo, c'est correct !")
+
+
+def _not_attempted(missing: list[str]) -> Verdict:
+    detail = ""
+    if missing:
+        names = ", ".join(f"« {n} »" for n in missing)
+        detail = (f"{names} n'existe pas encore. " if len(missing) == 1 else f"{names} n'existent pas encore. ")
+    return Verdict(
+        NOT_ATTEMPTED,
+        "Pas encore de réponse : écrivez votre code à la place de « raise NotImplementedError() », "
+        "exécutez la cellule (Maj + Entrée), puis vérifiez à nouveau.",
+        detail.strip(),
+    )
+
+
+def policy(exercise: dict[str, Any]) -> tuple[str, int]:
+    """(`jamais` | `toujours` | `apres`, attempts needed)."""
+    raw = exercise.get("politique_solution") or {"mode": "apres", "essais": 2}
+    if isinstance(raw, str):
+        match = re.fullmatch(r"apres-(\d+)-essais?", raw)
+        return ("apres", int(match.group(1))) if match else (raw if raw in ("jamais", "toujours") else "jamais", 1)
+    mode = str(raw.get("mode") or "jamais")
+    if mode == "apres":
+        return "apres", max(1, int(raw.get("essais") or 1))
+    return (mode if mode in ("jamais", "toujours") else "jamais"), 1
+
+
+def solution_refusal(exercise: dict[str, Any], real_attempts: int) -> str | None:
+    """Why the solution cannot be shown yet (French), or None when it can."""
+    mode, needed = policy(exercise)
+    if mode == "jamais" or not exercise.get("solution"):
+        return "La solution de cet exercice n'est pas affichée : demandez de l'aide à votre formateur ou à votre formatrice."
+    if real_attempts < 1:
+        return "Essayez d'abord : écrivez une réponse, exécutez-la, puis cliquez sur « Vérifier »."
+    if mode == "apres" and real_attempts < needed:
+        left = needed - real_attempts
+        return f"La solution s'affichera après {needed} essais vérifiés (encore {left} essai{'s' if left > 1 else ''})."
+    return None
