@@ -227,7 +227,7 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
     report = BuildReport(course_dir=course_dir)
     plans = read_all(courses, parcours_id)
     console.info(
-        f"Sources vérifiées : {len({p.parcours.id for p in plans})} parcours, {len(plans)} modules, "
+        f"Sources vérifiées : {len({p.parcours.id for p in plans})} parcours, {len(plans)} module(s), "
         f"{sum(len(p.notebooks) for p in plans)} notebooks."
     )
     cfg = build_nbgrader.merged_config(course_dir)

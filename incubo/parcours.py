@@ -132,6 +132,18 @@ class Parcours:
         return self.dossier / f"{name}.md"
 
 
+YAML_PROBLEMS = {
+    "quoted scalar": "un guillemet n'est pas refermé",
+    "tabulation": "une tabulation : utilisez des espaces",
+    "mapping values are not allowed": "un deux-points mal placé",
+    "could not find expected ':'": "il manque un deux-points",
+    "expected <block end>": "l'indentation est incohérente",
+    "flow sequence": "un crochet [ n'est pas refermé",
+    "flow mapping": "une accolade { n'est pas refermée",
+    "duplicate": "une clé en double",
+}
+
+
 def _line_loader():
     """A safe YAML loader whose mappings remember their line (``__line__``)."""
     import yaml
@@ -167,13 +179,21 @@ def load_yaml(path: Path, *, with_lines: bool = False) -> Any:
     try:
         return yaml.load(text, Loader=_line_loader() if with_lines else yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        context = exc.context or ""
+        mark = exc.context_mark if exc.context_mark and "scanning" in context else exc.problem_mark
+        mark = mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = (exc.problem or "syntaxe incorrecte").strip()
+        problem = (exc.problem or "").strip()
+        if "\\t" in problem or "'\t'" in problem:
+            problem = "tabulation"
+        french = next(
+            (fr for en, fr in YAML_PROBLEMS.items() if en in problem or en in context),
+            "syntaxe incorrecte",
+        )
         raise source_error(
             path,
             line,
-            f"le YAML est mal formé ({problem}) ; vérifiez l'indentation et les guillemets.",
+            f"le YAML est mal formé ({french}) ; vérifiez l'indentation, les deux-points et les guillemets.",
             "yaml-invalide",
         ) from None
     except yaml.YAMLError as exc:
