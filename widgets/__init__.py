@@ -50,9 +50,10 @@ def demarrer(stem: str | None = None) -> None:
         s.started = True
         if session.grading():
             return
-        from incubo.widgets import erreurs
+        from incubo.widgets import cellules, erreurs
 
         erreurs.install()
+        cellules.install()
         if s.sidecar is not None and stem:
             meta = (s.sidecar.get("notebooks") or {}).get(stem) or {}
             session.emit("experienced", kind="lecon", ident=stem, name_fr=meta.get("titre"))

@@ -57,6 +57,17 @@ def code_html(source: str, title: str) -> str:
     )
 
 
+class Message:
+    """A coloured French message for `display()`: HTML in a frontend, plain text elsewhere."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind, self.text = kind, text
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        _fg, _bg, sign = STYLES.get(self.kind, STYLES["info"])
+        return {"text/plain": f"{sign} {self.text}", "text/html": box_html(self.kind, self.text)}
+
+
 class TextFallback:
     """Mixin for widgets: their text/plain output is French text, not `VBox(children=...)`.
 

@@ -76,6 +76,15 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Cet objet n'a pas d'attribut ou de méthode de ce nom : vérifiez l'orthographe, et le type de l'objet "
         "(un texte n'a pas les méthodes d'un tableau).",
     ),
+    "NotImplementedError": (
+        "réponse pas encore écrite",
+        "Cette cellule contient encore « raise NotImplementedError() » : remplacez cette ligne (et « # VOTRE CODE "
+        "ICI ») par votre réponse, puis exécutez la cellule.",
+    ),
+    "AssertionError": (
+        "vérification non satisfaite",
+        "Une vérification (assert) a échoué : lisez le message à la fin, il dit ce qui est attendu.",
+    ),
     "RecursionError": ("fonction qui s'appelle sans fin", "Une fonction s'appelle elle-même sans jamais s'arrêter."),
     "MemoryError": ("mémoire épuisée", "Le calcul demande plus de mémoire que disponible : travaillez sur moins de données."),
     "OSError": ("erreur du système de fichiers", "L'opération sur un fichier ou un dossier a échoué : vérifiez le chemin et les droits."),
@@ -152,9 +161,14 @@ class _Explanation:
 
 def _handler(shell, etype, value, tb, tb_offset=None):
     try:
+        from incubo.widgets import affichage, cellules
         from IPython.display import display
 
-        display(_Explanation(value))
+        verdict = cellules.verdict_for_error(value)  # the graded test cell of an exercise?
+        if verdict is not None:
+            display(affichage.Message(verdict.code, verdict.text()))
+        else:
+            display(_Explanation(value))
     except Exception:
         log.debug("friendly explanation failed", exc_info=True)
     return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)

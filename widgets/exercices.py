@@ -45,10 +45,17 @@ def run_check(ex_id: str, namespace: dict[str, Any] | None = None) -> Verdict:
     except Exception as err:  # a bug of ours must not look like the learner's
         log.warning("check of %s failed", ex_id, exc_info=True)
         return Verdict(ERROR, f"La vérification n'a pas pu s'exécuter ({type(err).__name__}). Prévenez votre formateur.")
+    record_verdict(ex_id, verdict)
+    return verdict
+
+
+def record_verdict(ex_id: str, verdict: Verdict) -> None:
+    """Count a real attempt and emit `attempted` (+ `passed`/`failed`, module `completed`)."""
+    s = session.current()
     if verdict.code != NOT_ATTEMPTED:
         s.attempts[ex_id] = s.real_attempts(ex_id) + 1
     if session.grading():
-        return verdict
+        return
     ext = {"verdict": verdict.code, "attempt": s.attempts.get(ex_id, 0)}
     session.emit("attempted", kind="exercice", ident=ex_id, result={"success": verdict.success}, extensions=ext)
     if verdict.code == CORRECT:
@@ -56,7 +63,6 @@ def run_check(ex_id: str, namespace: dict[str, Any] | None = None) -> Verdict:
         _maybe_completed(ex_id)
     elif verdict.code in (INCORRECT, ERROR):
         session.emit("failed", kind="exercice", ident=ex_id, result={"success": False}, extensions=ext)
-    return verdict
 
 
 def _maybe_completed(just_passed: str) -> None:

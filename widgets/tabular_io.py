@@ -309,12 +309,9 @@ def convert_column(col: pd.Series) -> pd.Series:
     """French numbers → numbers, JJ/MM/AAAA → dates; codes with leading zeros stay text."""
     if col.dtype != object and not pd.api.types.is_string_dtype(col):
         return col
-    values = col.map(lambda v: v if isinstance(v, str) else ("" if v is None or (isinstance(v, float) and pd.isna(v)) else v))
-    if not all(isinstance(v, str) for v in values.head(1000)):
-        # Mixed cells from Excel: numbers stay numbers when every cell is one.
-        if values.map(lambda v: isinstance(v, (int, float)) or (isinstance(v, str) and not v.strip())).all():
-            return pd.to_numeric(values.replace("", None), errors="coerce")
-        values = values.map(lambda v: v if isinstance(v, str) else str(v))
+    values = col.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+    if not all(isinstance(v, str) for v in values):
+        return _convert_mixed(values)
     text = values.astype(str).str.strip()
     present = text != ""
     if not present.any():
@@ -340,6 +337,32 @@ def convert_column(col: pd.Series) -> pd.Series:
         )
         return _as_number(pd.to_numeric(cleaned.where(present, None), errors="coerce"))
     return text
+
+
+def _convert_mixed(values: pd.Series) -> pd.Series:
+    """Excel columns: real numbers and dates mixed with typed text (« 12 000,75 »)."""
+    import datetime as dt
+
+    filled = [v for v in values if not (isinstance(v, str) and not v.strip())]
+    if filled and all(isinstance(v, (dt.date, dt.datetime, pd.Timestamp)) for v in filled):
+        return pd.to_datetime(values.replace("", None), errors="coerce")
+    numbers = values.map(_scalar_number)
+    if filled and numbers[values.map(lambda v: not (isinstance(v, str) and not v.strip()))].notna().all():
+        return _as_number(numbers)
+    return values.map(lambda v: v if isinstance(v, str) else format_value(v)).astype(str).str.strip()
+
+
+def _scalar_number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    if _EN_NUMBER.fullmatch(text):
+        return float(text)
+    if _FR_NUMBER.fullmatch(text) and not _LEADING_ZERO.fullmatch(text):
+        return float(re.sub(r"[ \u00a0\u202f€%.]", "", text).replace(",", "."))
+    return None
 
 
 def _as_number(series: pd.Series) -> pd.Series:

@@ -148,30 +148,36 @@ def required_names(exercise: dict[str, Any]) -> list[str]:
 def check(exercise: dict[str, Any], namespace: dict[str, Any] | None = None) -> Verdict:
     """Run the visible tests; exactly one of the four verdicts."""
     ns = learner_namespace() if namespace is None else namespace
-    source = exercise.get("tests_visibles") or ""
-    missing = [n for n in required_names(exercise) if n not in ns]
     env = dict(ns)
     env.setdefault("__builtins__", builtins)
     try:
-        code = compile(source, "<vérification>", "exec")
+        code = compile(exercise.get("tests_visibles") or "", "<vérification>", "exec")
         with _time_limit(TIME_LIMIT):
             exec(code, env)
-    except NotImplementedError:
-        return _not_attempted(missing)
-    except AssertionError as err:
-        if missing:
-            return _not_attempted(missing)
-        message = str(err).strip() or "Une vérification échoue, sans message : relisez l'énoncé."
-        return Verdict(INCORRECT, f"Pas encore : {message}")
     except _TooLong:
         return Verdict(ERROR, "Erreur dans votre code : il tourne depuis plus de 10 secondes (une boucle sans fin ?).")
-    except Exception as err:  # the learner's code broke while being tested
-        if missing:
-            return _not_attempted(missing)
-        from incubo.widgets import erreurs
+    except Exception as err:  # the learner's code broke or failed a check
+        return classify(exercise, err, ns)
+    return classify(exercise, None, ns)
 
-        return Verdict(ERROR, f"Erreur dans votre code : {erreurs.headline(err)}.", erreurs.explain_body(err))
-    return Verdict(CORRECT, "Bravo, c'est correct !")
+
+def classify(exercise: dict[str, Any], err: BaseException | None, namespace: dict[str, Any]) -> Verdict:
+    """The verdict for the outcome `err` of running the tests (None: they passed).
+
+    Also used when the learner runs the graded test cell itself, so both
+    ways of checking give the same answer.
+    """
+    if err is None:
+        return Verdict(CORRECT, "Bravo, c'est correct !")
+    missing = [n for n in required_names(exercise) if n not in namespace]
+    if isinstance(err, NotImplementedError) or missing:
+        return _not_attempted(missing)
+    if isinstance(err, AssertionError):
+        message = str(err).strip() or "Une vérification échoue, sans message : relisez l'énoncé."
+        return Verdict(INCORRECT, f"Pas encore : {message}")
+    from incubo.widgets import erreurs
+
+    return Verdict(ERROR, f"Erreur dans votre code : {erreurs.headline(err)}.", erreurs.explain_body(err))
 
 
 def _not_attempted(missing: list[str]) -> Verdict:
