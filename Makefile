@@ -30,7 +30,16 @@ build: install
 run: build
 	$(BIN)/incubo lab
 
-test: install node
+# Ralph LRS in its own virtualenv: its pins may clash with ours (`requests`: missing from its `lrs` extra).
+RALPH_VENV  := .venv-ralph
+RALPH_STAMP := $(RALPH_VENV)/.installed-ralph-5.1
+ralph: $(RALPH_STAMP)
+$(RALPH_STAMP):
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/pip install --quiet 'ralph-malph[lrs,cli]==5.1.*' requests
+	touch $@
+
+test: install node ralph
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
