@@ -38,7 +38,7 @@ ENV_SPOOL_DIR = "INCUBO_SPOOL_DIR"
 
 BATCH_SIZE = 50
 HTTP_TIMEOUT = 5.0
-RETRY_MIN, RETRY_MAX = 1.0, 60.0
+RETRY_MIN, RETRY_MAX = 1.0, 30.0
 
 
 def events_file() -> Path:
@@ -264,16 +264,25 @@ def flush(*, max_seconds: float | None = None) -> FlushReport:
 
 
 class _Sender(threading.Thread):
-    """Background delivery: woken by each new statement, retries with backoff while the LRS is away."""
+    """Background delivery: woken by each new statement; while the LRS is away, retries with backoff.
+
+    New statements during a backoff do not shorten it (they wait in the
+    spool); only `retry_now()` does.
+    """
 
     def __init__(self) -> None:
         super().__init__(name="incubo-lrs", daemon=True)
         self._wake = threading.Event()
+        self._force = threading.Event()
         self.idle = threading.Event()
 
     def wake(self) -> None:
         self.idle.clear()
         self._wake.set()
+
+    def retry_now(self) -> None:
+        self._force.set()
+        self.wake()
 
     def run(self) -> None:
         delay = RETRY_MIN
@@ -286,7 +295,8 @@ class _Sender(threading.Thread):
                 report = FlushReport(pending=len(pending_files()), error="erreur interne")
             if report.pending and report.error:
                 log.info("LRS unreachable (%s); %d statement(s) wait; retry in %.0fs", report.error, report.pending, delay)
-                self._wake.wait(delay)
+                self._force.wait(delay)
+                self._force.clear()
                 delay = min(delay * 2, RETRY_MAX)
                 continue
             delay = RETRY_MIN
@@ -319,15 +329,16 @@ def start_background_delivery() -> None:
         log.debug("could not start background delivery", exc_info=True)
 
 
-def wait_delivered(timeout: float = 10.0) -> bool:
-    """Wait until the spool is empty (for a clean kernel shutdown and tests)."""
+def wait_delivered(timeout: float = 10.0, *, retry_now: bool = True) -> bool:
+    """Wait until the spool is empty (before a clean shutdown); `retry_now` cuts a backoff short."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not pending_files():
             return True
-        if _sender is not None:
-            _sender.wake()
+        if _sender is not None and _sender.is_alive():
+            if retry_now:
+                _sender.retry_now()
             _sender.idle.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         else:
-            time.sleep(0.05)
+            time.sleep(0.1)
     return not pending_files()
