@@ -113,10 +113,10 @@ def act(n: int = 1) -> float:
     slowest = 0.0
     for i in range(n):
         for action in (
-            lambda: Exercice("ex-addition-1", namespace={"total": 40 + i}).bouton_verifier.click(),
+            lambda i=i: Exercice("ex-addition-1", namespace={"total": 40 + i}).bouton_verifier.click(),
             lambda: Exercice("ex-addition-1", namespace={}).bouton_indice.click(),
-            lambda: Quiz("q-total").repondre(41 + i),
-            lambda: Autoevaluation("debut").repondre({"tableur": 1 + i % 5}),
+            lambda i=i: Quiz("q-total").repondre(41 + i),
+            lambda i=i: Autoevaluation("debut").repondre({"tableur": 1 + i % 5}),
         ):
             t0 = time.perf_counter()
             action()
