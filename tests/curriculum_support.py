@@ -132,3 +132,53 @@ def markdown_text(pid: str, stem: str) -> str:
         elif cell.cell_type == "code":
             parts.extend(cell.metadata.get("indices", []))
     return "\n".join(parts)
+
+
+def region_lines(ex: Exercise) -> list[tuple[str, str]]:
+    """(kind, line) of the answer's solution region and of the hidden tests."""
+    out = []
+    m = _SOLUTION.search(ex.answer)
+    if m:
+        out += [("solution", line) for line in m.group(0).splitlines()[1:-1]]
+    for hm in _HIDDEN.finditer(ex.tests):
+        out += [("cache", line) for line in hm.group(0).splitlines()[1:-1]]
+    return out
+
+
+def released_texts(pid: str, module: dict) -> dict[str, str]:
+    """Name → text a learner can read in the released module (approximation of the build's output)."""
+    texts: dict[str, str] = {}
+    for stem in module["notebooks"]:
+        nb = read(pid, stem)
+        parts = []
+        for cell in nb.cells:
+            src = cell.source
+            if cell.cell_type == "code":
+                src = _HIDDEN.sub("", released_source(src))
+                parts.extend(cell.metadata.get("indices", []))
+            parts.append(src)
+        texts[stem] = "\n".join(parts)
+    quiz = COURSES / pid / "quiz" / f"{module['id']}.yml"
+    if quiz.exists():
+        texts[quiz.name] = quiz.read_text(encoding="utf-8")
+    return texts
+
+
+def leaks(pid: str, module: dict) -> list[str]:
+    """Solution or hidden-test lines a learner could read in the released module (the build refuses these)."""
+    from incubo.grading.myst_source import meaningful, normalize
+
+    regions = []
+    for stem in module["notebooks"]:
+        for ex in exercises_of(pid, stem):
+            regions += [(ex.ident, kind, line) for kind, line in region_lines(ex)]
+    texts = {k: "\n".join(normalize(x) for x in v.split("\n")) for k, v in released_texts(pid, module).items()}
+    found = []
+    for ex_id, kind, line in regions:
+        norm = meaningful(line)
+        if not norm:
+            continue
+        for name, text in texts.items():
+            if norm in text:
+                found.append(f"{ex_id} ({kind}) : « {norm} » visible dans {name}")
+    return found
