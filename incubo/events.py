@@ -176,6 +176,10 @@ class FlushReport:
     rejected_reasons: list[str] = field(default_factory=list)
 
 
+#: Client errors that say nothing about the statements themselves: keep them, retry later.
+_TEMPORARY = {401, 403, 404, 405, 407, 408, 425, 429}
+
+
 class _Unreachable(Exception):
     """The LRS could not be reached or answered with a temporary error."""
 
@@ -189,8 +193,10 @@ def _post(url: str, statements: list[dict[str, Any]]) -> int:
             return resp.status
     except urllib.error.HTTPError as err:
         detail = err.read()[:300].decode("utf-8", "replace")
-        if err.code in (400, 409):
-            return err.code
+        if 400 <= err.code < 500 and err.code not in _TEMPORARY:
+            return err.code  # this batch is refused for good: isolate the culprit
+        if err.code in (401, 403):
+            raise _Unreachable(f"identifiants refusés par le LRS (HTTP {err.code}) : vérifiez INCUBO_LRS_AUTH") from err
         raise _Unreachable(f"HTTP {err.code} {detail}") from err
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         raise _Unreachable(str(getattr(err, "reason", err))) from err

@@ -206,3 +206,32 @@ def test_cli_flush_when_ralph_is_down_and_back(tmp_path, ralph, session_env):
     ids = [json.loads(line)["id"] for line in (tmp_path / "evenements.jsonl").read_text().splitlines()]
     stored = Counter(ralph.stored_ids())
     assert [stored[i] for i in ids] == [1, 1, 1]
+
+
+def test_a_refused_statement_is_kept_aside_and_does_not_block_the_others(learner, ralph):
+    bad = xapi.statement("asked", parcours="essai", kind="exercice", ident="ex-addition-1")
+    del bad["verb"]  # not valid xAPI: Ralph refuses it for good
+    events._spool(bad)
+    act(1)
+    assert events.wait_delivered(30)
+    [kept] = list(events.rejected_dir().glob("*.json"))
+    assert json.loads(kept.read_text())["id"] == bad["id"]
+    stored = Counter(ralph.stored_ids())
+    assert stored[bad["id"]] == 0
+    assert all(stored[i] == 1 for i in own_ids())
+
+
+def test_wrong_password_keeps_statements_and_says_so(tmp_path, ralph, session_env):
+    env = dict(
+        session_env,
+        INCUBO_SPOOL_DIR=str(tmp_path / "file-attente"),
+        INCUBO_EVENTS_FILE=str(tmp_path / "evenements.jsonl"),
+        INCUBO_LRS_URL=ralph.url,
+        INCUBO_LRS_AUTH=f"{USER}:mauvais",
+    )
+    code = "from incubo import events, xapi\nevents.record(xapi.statement('completed', parcours='essai', module='essai-01'))\n"
+    subprocess.run([ROOT / ".venv" / "bin" / "python", "-c", code], env=env, check=True, timeout=60)
+    result = incubo("events", "flush", env=env)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "identifiants refusés" in result.stderr and "INCUBO_LRS_AUTH" in result.stderr
+    assert len(list((tmp_path / "file-attente").glob("*.json"))) == 1
