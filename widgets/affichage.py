@@ -68,6 +68,16 @@ class Message:
         return {"text/plain": f"{sign} {self.text}", "text/html": box_html(self.kind, self.text)}
 
 
+class Code:
+    """A titled block of code for `display()` (the solution)."""
+
+    def __init__(self, title: str, source: str) -> None:
+        self.title, self.source = title, source
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return {"text/plain": f"{self.title}\n{self.source}", "text/html": code_html(self.source, self.title)}
+
+
 class TextFallback:
     """Mixin for widgets: their text/plain output is French text, not `VBox(children=...)`.
 

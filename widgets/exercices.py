@@ -216,9 +216,9 @@ def solution(ex_id: str) -> None:
     try:
         shown, text = reveal_solution(ex_id)
         if shown and affichage.widget_frontend():
-            from IPython.display import HTML, display
+            from IPython.display import display
 
-            display(HTML(affichage.code_html(text, "Une solution possible :")))
+            display(affichage.Code("Une solution possible :", text))
         elif shown:
             print("Une solution possible :\n" + text)
         else:

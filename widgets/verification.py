@@ -169,8 +169,10 @@ def classify(exercise: dict[str, Any], err: BaseException | None, namespace: dic
     """
     if err is None:
         return Verdict(CORRECT, "Bravo, c'est correct !")
-    missing = [n for n in required_names(exercise) if n not in namespace]
-    if isinstance(err, NotImplementedError) or missing:
+    required = required_names(exercise)
+    missing = [n for n in required if n not in namespace]
+    # Nothing of the answer exists yet: not attempted. Only part of it: an attempt.
+    if isinstance(err, NotImplementedError) or (missing and len(missing) == len(required)):
         return _not_attempted(missing)
     if isinstance(err, AssertionError):
         message = str(err).strip() or "Une vérification échoue, sans message : relisez l'énoncé."

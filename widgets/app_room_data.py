@@ -1,0 +1,270 @@
+"""What the trainer dashboard reads: the nbgrader gradebook and the room's learning statements.
+
+The gradebook is read with plain SELECTs (never nbgrader's `Gradebook`,
+which creates and migrates tables): a trainer's view must not write to it.
+Statements are the JSON-Lines journals of the room (one file per learner,
+as `incubo.events` writes them), gathered in one folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: A learner looks stuck after this many failed checks or hints on one exercise without success since.
+STUCK_THRESHOLD = 3
+DEFAULT_WINDOW_MINUTES = 15
+
+_GRADES_SQL = """
+SELECT a.name AS module, bc.name AS exercise, sa.student_id AS student,
+       COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0) AS score,
+       gc.max_score AS max_score
+FROM grade g
+JOIN submitted_notebook sn ON g.notebook_id = sn.id
+JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+JOIN assignment a ON sa.assignment_id = a.id
+JOIN base_cell bc ON g.cell_id = bc.id
+JOIN grade_cells gc ON gc.id = bc.id
+"""
+_CELLS_SQL = """
+SELECT a.name AS module, bc.name AS exercise, gc.max_score AS max_score
+FROM grade_cells gc JOIN base_cell bc ON gc.id = bc.id
+JOIN notebook n ON bc.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id
+"""
+
+
+def events_dir(course_dir: Path | None) -> Path | None:
+    """Where the room's journals are: `INCUBO_EVENTS_DIR`, else `<course dir>/evenements`."""
+    value = os.environ.get("INCUBO_EVENTS_DIR")
+    if value:
+        return Path(value)
+    return course_dir / "evenements" if course_dir else None
+
+
+def gradebook_url(course_dir: Path | None) -> str | None:
+    url = os.environ.get("INCUBO_GRADEBOOK_URL")
+    if url:
+        return url
+    if course_dir and (course_dir / "gradebook.db").is_file():
+        return f"sqlite:///{course_dir / 'gradebook.db'}"
+    return None
+
+
+@dataclass
+class Gradebook:
+    students: list[str] = field(default_factory=list)
+    cells: list[tuple[str, str, float]] = field(default_factory=list)  # module, exercise, max
+    grades: list[tuple[str, str, str, float, float]] = field(default_factory=list)  # module, ex, student, score, max
+
+
+def read_gradebook(url: str | None) -> Gradebook:
+    """Students, graded cells and grades, read-only; an empty result when there is no gradebook."""
+    if not url:
+        return Gradebook()
+    from sqlalchemy import create_engine, text
+
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            students = [r[0] for r in conn.execute(text("SELECT id FROM student ORDER BY id"))]
+            cells = [(r[0], r[1], float(r[2] or 0)) for r in conn.execute(text(_CELLS_SQL))]
+            grades = [(r[0], r[1], r[2], float(r[3] or 0), float(r[4] or 0)) for r in conn.execute(text(_GRADES_SQL))]
+    finally:
+        engine.dispose()
+    return Gradebook(students, cells, grades)
+
+
+def read_statements(folder: Path | None) -> list[dict[str, Any]]:
+    """Every statement of every journal (`*.jsonl`) under `folder`; broken lines are skipped."""
+    out: list[dict[str, Any]] = []
+    if not folder or not folder.is_dir():
+        return out
+    for path in sorted(folder.rglob("*.jsonl")):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    line = line.strip()
+                    if line:
+                        try:
+                            out.append(json.loads(line))
+                        except ValueError:
+                            continue
+        except OSError:
+            log.warning("unreadable journal %s", path)
+    return out
+
+
+# --- reading one statement ------------------------------------------------------------------------
+
+
+def verb(stmt: dict[str, Any]) -> str:
+    return str(stmt.get("verb", {}).get("id", "")).rsplit("/", 1)[-1]
+
+
+def learner(stmt: dict[str, Any]) -> str:
+    actor = stmt.get("actor") or {}
+    return str((actor.get("account") or {}).get("name") or actor.get("name") or actor.get("mbox") or "?")
+
+
+def where(stmt: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(parcours, module, exercise) from the object IRI `…/parcours/p/module/m/exercice/e`."""
+    parts = str(stmt.get("object", {}).get("id", "")).split("/")
+    found: dict[str, str] = {}
+    for key in ("parcours", "module", "exercice"):
+        if key in parts:
+            i = parts.index(key)
+            if i + 1 < len(parts):
+                found[key] = parts[i + 1]
+    return found.get("parcours"), found.get("module"), found.get("exercice")
+
+
+def verdict(stmt: dict[str, Any]) -> str | None:
+    for key, value in ((stmt.get("context") or {}).get("extensions") or {}).items():
+        if key.rsplit("/", 1)[-1] == "verdict":
+            return str(value)
+    success = (stmt.get("result") or {}).get("success")
+    return None if success is None else ("correct" if success else "incorrect")
+
+
+def when(stmt: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(stmt.get("timestamp", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# --- what the dashboard shows ----------------------------------------------------------------------
+
+
+@dataclass
+class Stuck:
+    learner: str
+    module: str
+    exercise: str
+    failures: int
+    hints: int
+    since: datetime
+    last: datetime
+
+
+def stuck_learners(
+    statements: list[dict[str, Any]], *, window_minutes: int = DEFAULT_WINDOW_MINUTES, now: datetime | None = None
+) -> list[Stuck]:
+    """Learners with repeated failed checks or hints on one exercise, and no success since, in the window."""
+    now = now or datetime.now(UTC)
+    start = now - timedelta(minutes=window_minutes)
+    events: dict[tuple[str, str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for s in statements:
+        t = when(s)
+        _p, module, ex = where(s)
+        if t is None or t < start or not ex:
+            continue
+        v = verb(s)
+        if v == "attempted":
+            kind = "ok" if verdict(s) == "correct" else ("fail" if verdict(s) in ("incorrect", "erreur") else None)
+        elif v == "asked":
+            kind = "hint"
+        elif v == "passed":
+            kind = "ok"
+        elif v == "failed":
+            kind = "fail"
+        else:
+            kind = None
+        if kind:
+            events[(learner(s), module or "", ex)].append((t, kind))
+    found = []
+    for (who, module, ex), items in events.items():
+        items.sort()
+        last_ok = max((t for t, k in items if k == "ok"), default=None)
+        trouble = [(t, k) for t, k in items if k != "ok" and (last_ok is None or t > last_ok)]
+        if len(trouble) >= STUCK_THRESHOLD:
+            found.append(
+                Stuck(who, module, ex, sum(k == "fail" for _t, k in trouble), sum(k == "hint" for _t, k in trouble), trouble[0][0], trouble[-1][0])
+            )
+    return sorted(found, key=lambda s: s.since)
+
+
+@dataclass
+class ExerciseRow:
+    module: str
+    exercise: str
+    passed: int  # learners with a `passed` statement
+    graded_full: int  # learners with full marks in the gradebook
+    graded: int  # learners with a grade
+    mean_ratio: float | None  # mean score / max in the gradebook
+
+
+def room_progress(book: Gradebook, statements: list[dict[str, Any]], extra_exercises: dict[str, list[str]]) -> tuple[list[ExerciseRow], set[str]]:
+    """Per exercise: who passed (statements) and grades (gradebook); and the learners of the room."""
+    learners = set(book.students) | {learner(s) for s in statements}
+    exercises: dict[tuple[str, str], None] = {}
+    for module, ex, _m in book.cells:
+        exercises[(module, ex)] = None
+    for module, exs in extra_exercises.items():
+        for ex in exs:
+            exercises.setdefault((module, ex), None)
+    passed: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for s in statements:
+        if verb(s) == "passed":
+            _p, module, ex = where(s)
+            if ex:
+                exercises.setdefault((module or "", ex), None)
+                passed[(module or "", ex)].add(learner(s))
+    grades: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for module, ex, _student, score, max_score in book.grades:
+        grades[(module, ex)].append((score, max_score))
+    rows = []
+    for module, ex in sorted(exercises):
+        g = grades.get((module, ex), [])
+        ratios = [sc / mx for sc, mx in g if mx]
+        rows.append(
+            ExerciseRow(
+                module, ex, len(passed.get((module, ex), set())), sum(1 for sc, mx in g if mx and sc >= mx), len(g),
+                sum(ratios) / len(ratios) if ratios else None,
+            )
+        )  # fmt: skip
+    return rows, learners
+
+
+def module_titles(courses: Path | None) -> dict[str, str]:
+    """Module id → French title, from the parcours.yml files of the course sources (when present)."""
+    import yaml
+
+    titles: dict[str, str] = {}
+    if not courses or not courses.is_dir():
+        return titles
+    for path in sorted(courses.glob("*/parcours.yml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for m in data.get("modules") or []:
+                if isinstance(m, dict) and m.get("id"):
+                    titles[str(m["id"])] = str(m.get("titre") or m["id"])
+        except Exception:
+            log.warning("unreadable %s", path, exc_info=True)
+    return titles
+
+
+def sidecar_exercises(course_dir: Path | None) -> dict[str, list[str]]:
+    """Module → exercise ids, from the `incubo_exercices.json` the build wrote in the course dir."""
+    out: dict[str, list[str]] = {}
+    if not course_dir:
+        return out
+    for sub in ("source", "release"):
+        for path in sorted((course_dir / sub).glob("*/incubo_exercices.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            out.setdefault(str(data.get("module") or path.parent.name), list((data.get("exercices") or {}).keys()))
+    return out
