@@ -1,0 +1,249 @@
+"""A bubblewrap sandbox around each grading kernel.
+
+Student code runs with no network (its own network namespace), a private
+file system that holds only the Python installation (read-only) and its own
+working copy, its own process namespace (killing the sandbox kills every
+process it started), resource limits (address space, processes, file size)
+and, when we run as root, an unprivileged user of its own. The kernel talks
+to us over ZeroMQ IPC sockets in a runtime folder shared into the sandbox,
+since TCP on the sandbox's loopback is not ours.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import glob
+import itertools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer, List
+
+from .limits import Limits
+
+log = logging.getLogger(__name__)
+
+BWRAP = "/usr/bin/bwrap"
+#: /etc files a Python kernel needs; nothing else of /etc is visible.
+ETC_FILES = [
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group", "nsswitch.conf",
+    "hosts", "ssl", "ca-certificates", "fonts", "mime.types", "os-release", "alternatives", "locale.alias",
+    "matplotlibrc", "python3", "python3.11",
+]  # fmt: skip
+#: Environment variables passed from the grader to kernels (nothing else, no secrets).
+PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "INCUBO_ACTIVITY_BASE")
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """bubblewrap is installed and may create namespaces here (not always so in containers)."""
+    if not Path(BWRAP).exists():
+        return False
+    cmd = [BWRAP, "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "--", "/bin/true"]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _editable_paths(site_dir: str) -> list[str]:
+    """Folders that editable installs (setuptools finders, .pth lines) add to imports."""
+    found: list[str] = []
+    for finder in glob.glob(os.path.join(site_dir, "__editable__*finder.py")):
+        text = Path(finder).read_text(encoding="utf-8", errors="replace")
+        m = re.search(r"^MAPPING\s*(?::[^=]*)?=\s*(\{.*?\})\s*$", text, re.M | re.S)
+        if m:
+            try:
+                found.extend(str(v) for v in ast.literal_eval(m.group(1)).values())
+            except (ValueError, SyntaxError):
+                log.debug("unreadable editable finder %s", finder)
+    for pth in glob.glob(os.path.join(site_dir, "*.pth")):
+        for line in Path(pth).read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "import ")) and os.path.isabs(line):
+                found.append(line)
+    return found
+
+
+@functools.cache
+def python_paths() -> tuple[str, ...]:
+    """Everything the kernel's Python needs to import, read-only in the sandbox."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    # only the installation and its editable packages, not whatever folder started us
+    for entry in sys.path:
+        if entry and os.path.isabs(entry) and entry.endswith(("site-packages", "dist-packages")):
+            paths.add(entry)
+            paths.update(_editable_paths(entry))
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if entry and os.path.isabs(entry):
+            paths.add(entry)
+    existing = sorted(p for p in {os.path.realpath(p) for p in paths} | paths if os.path.exists(p))
+    # keep only outermost folders
+    kept: list[str] = []
+    for p in existing:
+        if p == "/" or any(p == k or p.startswith(k.rstrip("/") + "/") for k in kept):
+            continue
+        kept.append(p)
+    return tuple(kept)
+
+
+@dataclass
+class SandboxPlan:
+    """What a sandbox shows and limits, the same for all kernels of one run."""
+
+    limits: Limits
+    course_root: Path
+    isolate: bool
+    uid_counter: itertools.count = field(default_factory=lambda: itertools.count())
+
+    def next_uid(self) -> int | None:
+        """A fresh unprivileged uid per kernel, so the process cap is per kernel."""
+        if not (self.isolate and is_root()):
+            return None
+        return self.limits.uid_base + next(self.uid_counter) % 50000
+
+    def _nproc(self) -> int:
+        if is_root() and self.isolate:
+            return self.limits.processus
+        # without our own uid the cap counts the grader's processes too
+        try:
+            mine = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == os.getuid())
+        except OSError:
+            mine = 0
+        return self.limits.processus + mine * 8
+
+    def rlimit_prefix(self) -> list[str]:
+        prlimit = shutil.which("prlimit")
+        if not prlimit:
+            return []
+        lim = self.limits
+        return [
+            prlimit,
+            f"--as={lim.memoire_mo * 1024 * 1024}",
+            f"--nproc={self._nproc()}",
+            f"--fsize={lim.fichier_mo * 1024 * 1024}",
+            "--core=0",
+            "--",
+        ]
+
+    def command_prefix(self, *, workdir: Path, mountpoint: Path, runtime_dir: Path, uid: int | None) -> list[str]:
+        """The command that wraps a kernel's argv: bwrap, then the user change, then the limits."""
+        if not self.isolate:
+            return self.rlimit_prefix()
+        args = [BWRAP, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        args += ["--die-with-parent", "--new-session", "--hostname", "correction"]
+        # in a PID namespace the kernel's parent is pid 1: ipykernel would think it was orphaned
+        args += ["--unsetenv", "JPY_PARENT_PID"]
+        if uid is not None:
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            args += ["--unshare-user-try"]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            path = Path("/") / top
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.exists():
+                args += ["--ro-bind", str(path), str(path)]
+        for name in ETC_FILES:
+            if (Path("/etc") / name).exists():
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        made: set[str] = {"/", "/usr", "/etc", "/tmp"}
+
+        def parents(path: str) -> list[str]:
+            out = []
+            for parent in reversed(Path(path).parents):
+                p = str(parent)
+                if p not in made:
+                    made.add(p)
+                    out += ["--perms", "0755", "--dir", p]
+            return out
+
+        course = str(self.course_root)
+        for path in python_paths():
+            if path == course or path.startswith(course + "/"):
+                continue  # never show the course, even when Python lives in it
+            if path.startswith(("/usr/", "/etc/")):
+                continue
+            args += parents(path) + ["--ro-bind", path, path]
+            made.add(path)
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        for path in python_paths():
+            if course.startswith(path.rstrip("/") + "/"):
+                args += ["--tmpfs", course]  # the course lies under a shown folder: hide it
+                break
+        args += parents(str(runtime_dir)) + ["--bind", str(runtime_dir), str(runtime_dir)]
+        args += parents(str(mountpoint)) + ["--bind", str(workdir), str(mountpoint), "--chdir", str(mountpoint)]
+        args += ["--"]
+        if uid is not None:
+            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+            args += [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+            args += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        return args + self.rlimit_prefix()
+
+    def environment(self, mountpoint: Path) -> dict[str, str]:
+        """The kernel's environment: what nbgrader's kernels see that matters, and no secrets."""
+        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        venv_bin = os.path.dirname(sys.executable)
+        env.update(
+            PATH=f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            HOME="/tmp" if self.isolate else str(mountpoint),
+            IPYTHONDIR="/tmp/.ipython",
+            MPLCONFIGDIR="/tmp/.matplotlib",
+            JUPYTER_RUNTIME_DIR="/tmp/.jupyter-runtime",
+            INCUBO_GRADING="1",
+            NBGRADER_EXECUTION="autograde",
+            PYTHONDONTWRITEBYTECODE="1",
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            MALLOC_ARENA_MAX="2",
+        )
+        env.setdefault("LANG", "C.UTF-8")
+        return env
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command runs inside our sandbox."""
+
+    sandbox_prefix = List([]).tag(config=False)
+    sandbox_uid = Integer(-1).tag(config=False)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if self.sandbox_uid >= 0 and self.connection_file and os.path.exists(self.connection_file):
+            # written by us just before, with mode 0600: the kernel's user must read it
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+        return list(self.sandbox_prefix) + cmd
+
+    def kill_now(self) -> None:
+        """SIGKILL the sandbox: its process namespace takes every student process with it."""
+        proc = getattr(self.provisioner, "process", None) if self.provisioner else None
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+
+
+def chown_tree(path: Path, uid: int) -> None:
+    """Give a working copy to the kernel's user (and back to us afterwards)."""
+    os.chown(path, uid, uid)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            try:
+                os.lchown(os.path.join(root, name), uid, uid)
+            except FileNotFoundError:
+                pass

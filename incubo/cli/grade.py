@@ -1,0 +1,90 @@
+"""`incubo grade`: autograde (parallel, sandboxed, resumable), feedback, export."""
+
+from __future__ import annotations
+
+import argparse
+
+from incubo.config import Context
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    from incubo.grading.limits import HELP_TEXT_FR
+
+    grade = sub.add_parser("grade", parents=[common], help="corriger les copies, produire les retours, exporter les notes")
+    gsub = grade.add_subparsers(dest="action", metavar="ACTION", title="actions", parser_class=type(grade))
+
+    p = gsub.add_parser(
+        "autograde",
+        parents=[common],
+        help="corriger automatiquement les copies rendues d'un devoir (en parallèle, dans un bac à sable)",
+        description="Corrige les copies de submitted/ avec nbgrader, chaque notebook dans un noyau isolé. "
+        "Une correction interrompue reprend là où elle s'était arrêtée. " + HELP_TEXT_FR,
+    )
+    p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="notebooks exécutés en même temps (défaut : un par cœur)")
+    p.add_argument("--student", default=None, metavar="ID", help="ne corriger que la copie de cet apprenant")
+    p.set_defaults(func=run_autograde)
+
+    p = gsub.add_parser("feedback", parents=[common], help="produire les retours HTML en français, sans tests cachés")
+    p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
+    p.add_argument("--student", default=None, metavar="ID", help="ne produire que le retour de cet apprenant")
+    p.set_defaults(func=run_feedback)
+
+    p = gsub.add_parser("export", parents=[common], help="exporter les notes en CSV (une ligne par apprenant et devoir)")
+    p.add_argument("-o", "--output", default=None, metavar="FICHIER", help="fichier CSV à écrire (défaut : la sortie standard)")
+    p.add_argument("--moodle", action="store_true", help="format d'import des notes de Moodle")
+    p.add_argument("--assignment", default=None, metavar="DEVOIR", help="n'exporter que ce devoir")
+    p.set_defaults(func=run_export)
+
+    grade.set_defaults(func=lambda args, ctx: _missing_action(grade))
+
+
+def _missing_action(parser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _check_course(ctx: Context) -> None:
+    from incubo.errors import IncuboError
+
+    if not ctx.course_dir.is_dir():
+        raise IncuboError(
+            f"Le dossier de cours {ctx.course_dir} n'existe pas. Lancez d'abord « incubo build » ou indiquez --course-dir.",
+            code="cours-introuvable",
+        )
+
+
+def run_autograde(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.errors import IncuboError
+    from incubo.grading.autograde import autograde
+
+    _check_course(ctx)
+    if args.workers is not None and args.workers < 1:
+        raise IncuboError("--workers doit être un nombre entier positif.", code="option-invalide")
+    summary = autograde(ctx.course_dir, args.assignment, workers=args.workers, student=args.student)
+    for line in summary.errors:
+        console.error(f"copie non corrigée, à relancer : {line}")
+    console.success(summary.french())
+    return 1 if summary.errors else 0
+
+
+def run_feedback(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.grading.feedback import generate_feedback
+
+    _check_course(ctx)
+    written = generate_feedback(ctx.course_dir, args.assignment, student=args.student)
+    console.success(f"{len(written)} retour(s) écrit(s) dans {ctx.course_dir / 'feedback'}.")
+    return 0
+
+
+def run_export(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.grading.export import export_grades
+
+    _check_course(ctx)
+    rows = export_grades(ctx.course_dir, args.output, moodle=args.moodle, assignment=args.assignment)
+    if args.output:
+        console.success(f"{rows} ligne(s) écrite(s) dans {args.output}.")
+    return 0
