@@ -74,7 +74,10 @@ def make_course_dir(root: Path) -> Path:
             "exercices": {ex: {"notebook": nb, "points": 2, "tests_visibles": "", "indices": []} for ex in exercises},
         }
         (src / "incubo_exercices.json").write_text(json.dumps(sidecar), encoding="utf-8")
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    import warnings
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings
         for student in (STUCK, FINE, LEARNER):
             gb.add_student(student)
         for module, exercises in MODULES.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import threading
 from datetime import UTC, datetime
 
@@ -28,6 +29,7 @@ from incubo.widgets.app_common import (
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30
+ENV_REFRESH = "INCUBO_DASHBOARD_REFRESH"  # seconds; tests use a short period
 WINDOWS = [("5 dernières minutes", 5), ("15 dernières minutes", 15), ("30 dernières minutes", 30), ("dernière heure", 60)]
 
 
@@ -41,7 +43,12 @@ def _pct(n: int, total: int) -> str:
 
 
 class Dashboard:
-    def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, *, refresh_seconds: float | None = None) -> None:
+        if refresh_seconds is None:
+            try:
+                refresh_seconds = max(1.0, float(os.environ.get(ENV_REFRESH, REFRESH_SECONDS)))
+            except ValueError:
+                refresh_seconds = REFRESH_SECONDS
         self.status = Status()
         guard = guarded(self.status)
         self.window = w.Dropdown(description="Période observée", options=WINDOWS, value=data.DEFAULT_WINDOW_MINUTES, style={"description_width": "initial"})
@@ -57,7 +64,7 @@ class Dashboard:
                 header(
                     "Tableau de bord de la salle",
                     "L'avancement du groupe, module par module et exercice par exercice, et les personnes qui semblent bloquées. "
-                    f"La page se met à jour toute seule toutes les {REFRESH_SECONDS} secondes.",
+                    f"La page se met à jour toute seule toutes les {refresh_seconds:g} secondes.",
                 ),
                 w.HBox([self.window, self.button]),
                 self.updated,

@@ -152,10 +152,16 @@ class QuizDuJour:
         self.serie.add_class("incubo-serie")
         self._show_streak()
         self.quiz.bouton.on_click(self._after_answer)  # runs after the quiz's own handler
+        # Say back the chosen option: keyboard and screen-reader users hear what they are about to validate.
+        self.choice = w.HTML()
+        self.choice.add_class("incubo-choix")
+        if getattr(self.quiz, "choix", None) is not None:
+            self.quiz.choix.observe(self._on_choice, names="value")
         self.widget = w.VBox(
             [
                 header("Le quiz du jour", f"Question du {french_date(self.today)}. Une nouvelle question chaque jour."),
                 self.quiz,
+                self.choice,
                 self.serie,
             ]
         )
@@ -164,6 +170,13 @@ class QuizDuJour:
         self.serie.value = streak_html(
             self.streak.current(self.today), int(self.streak.data.get("meilleure", 0)), self.streak.done_today(self.today)
         )
+
+    def _on_choice(self, change) -> None:
+        try:
+            label = self.quiz.choix.label
+            self.choice.value = f'<p role="status" aria-live="polite">Réponse choisie : {html.escape(str(label))}.</p>' if label else ""
+        except Exception:
+            log.exception("choice echo failed")
 
     def _after_answer(self, _button) -> None:
         try:
