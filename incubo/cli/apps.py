@@ -83,6 +83,8 @@ def voila_config(pool: int) -> dict:
             # no template or theme switch through the query string: pre-rendered pages stay usable
             "allow_template_override": "NO",
             "allow_theme_override": "NO",
+            # only the widget managers: the lab extensions of nbgrader, jupytext… fail in Voila and slow pages
+            "extension_allowlist": ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8"],
         },
         "VoilaKernelManager": {"fill_delay": 0.5},
         # idle kernels of closed pages go away; a page left open is never cut off
