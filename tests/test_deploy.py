@@ -1,0 +1,55 @@
+"""Deployment files: Z2JH values valid against the chart schema, hub config loads."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from harness import ROOT
+
+Z2JH = ROOT.parent / "shared" / "z2jh"
+
+
+def merged(base: dict, override: dict) -> dict:
+    """Helm's merge of user values over the chart's defaults."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def test_z2jh_values_match_the_chart_schema():
+    if not (Z2JH / "values.schema.yaml").exists():
+        pytest.fail(f"schéma Zero to JupyterHub introuvable dans {Z2JH} (dossier shared/ à côté du dépôt)")
+    schema = yaml.safe_load((Z2JH / "values.schema.yaml").read_text())
+    defaults = yaml.safe_load((Z2JH / "values.yaml").read_text())
+    ours = yaml.safe_load((ROOT / "deploy" / "z2jh" / "values.yaml").read_text())
+    jsonschema.validate(merged(defaults, ours), schema)
+
+
+@pytest.mark.parametrize("auth", ["demo", "proconnect"])
+def test_vm_hub_config_loads(auth, tmp_path):
+    env = {
+        "INCUBO_HUB_AUTH": auth,
+        "PROCONNECT_ISSUER": "https://proconnect.example/api/v2",
+        "PROCONNECT_CLIENT_ID": "id",
+        "PROCONNECT_CLIENT_SECRET": "secret",
+        "PROCONNECT_CALLBACK_URL": "https://hub.example/hub/oauth_callback",
+    }
+    code = (
+        "from traitlets.config.loader import PyFileConfigLoader as L;"
+        f"c = L('jupyterhub_config.py', path={str(ROOT / 'deploy' / 'vm')!r}).load_config();"
+        "print(c.JupyterHub.authenticator_class)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "PATH": ""}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("generic-oauth" if auth == "proconnect" else "dummy")
