@@ -1,0 +1,281 @@
+"""Load learning statements, grades and learner attributes into pseudonymised tidy tables (DuckDB).
+
+DuckDB reads the JSON Lines directly and aggregates in SQL: one million
+statements load in about a second and a few hundred megabytes, where
+`pandas.read_json` needs half a minute and gigabytes (BASELINES.md). Real
+identities exist only inside this process, in memory, during loading: the
+tables a notebook sees carry HMAC pseudonyms (`privacy.pseudonym`) and no
+names, e-mails or user names; DuckDB is told never to spill to disk.
+
+Tables of `Data.con`:
+
+- `statements(learner, verb, parcours, module, kind, item, ts, success, response,
+  scaled, raw_score, registration, verdict, hint, attempt, moment)`;
+- `learners(learner, service, departement, tranche_age, cohorte)` (when a learners file exists);
+- `grades(learner, module, exercise, score, max_score)` (on demand, from the gradebook).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from incubo.reports import privacy, sources
+
+from incubo.errors import IncuboError
+
+log = logging.getLogger(__name__)
+
+#: actor.account.homePage of statements pseudonymised on the way in (LRS copies).
+PSEUDO_HOMEPAGE = "urn:incubo:pseudonyme"
+ATTRIBUTES = ["service", "departement", "tranche_age", "cohorte"]
+
+_COLUMNS = (
+    "{actor: 'STRUCT(account STRUCT(homePage VARCHAR, name VARCHAR), mbox VARCHAR)', verb: 'STRUCT(id VARCHAR)', "
+    "object: 'STRUCT(id VARCHAR)', timestamp: 'VARCHAR', "
+    "result: 'STRUCT(success BOOLEAN, response VARCHAR, score STRUCT(raw DOUBLE, max DOUBLE, scaled DOUBLE))', "
+    "context: 'STRUCT(registration VARCHAR, extensions MAP(VARCHAR, JSON))'}"
+)
+_OBJECT_RE = r"/parcours/([^/]+)(?:/module/([^/]+))?(?:/([^/]+)/([^/]+))?$"
+
+
+def _ext(name: str) -> str:
+    """SQL for one context extension, whatever the activity base of the IRI."""
+    return (
+        f"json_extract_string(list_filter(map_entries(context.extensions), "
+        f"lambda e: suffix(e.key, '/extensions/{name}'))[1].value, '$')"
+    )
+
+
+def registration_of(cohorte: str) -> str:
+    """The xAPI registration (a UUID) that carries a cohort name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"incubo:cohorte:{cohorte}"))
+
+
+@dataclass
+class Data:
+    con: duckdb.DuckDBPyConnection
+    k: int
+    src: sources.Sources
+    key: bytes = field(repr=False)
+    filters: dict = field(default_factory=dict)
+    _grades_loaded: bool = False
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(query, params or []).df()
+
+    def scalar(self, query: str, params: list | None = None):
+        return self.con.execute(query, params or []).fetchone()[0]
+
+    @property
+    def has_learners(self) -> bool:
+        return bool(self.scalar("select count(*) from information_schema.tables where table_name = 'learners'"))
+
+    @property
+    def n_learners(self) -> int:
+        return int(self.scalar("select count(distinct learner) from statements"))
+
+    @property
+    def n_statements(self) -> int:
+        return int(self.scalar("select count(*) from statements"))
+
+    def grades(self) -> bool:
+        """Load the gradebook's scores into table `grades`; False when there is no gradebook."""
+        if not self._grades_loaded:
+            self._grades_loaded = True
+            if not self.src.gradebook_url:
+                return False
+            _load_grades(self)
+        return bool(self.scalar("select count(*) from information_schema.tables where table_name = 'grades'"))
+
+
+def _parse_date(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise IncuboError(f"La date {name} « {value} » n'est pas au format AAAA-MM-JJ.", code="date-invalide") from None
+
+
+def open_data(
+    dossier_cours: str = "",
+    evenements: str = "",
+    carnet: str = "",
+    apprenants: str = "",
+    *,
+    parcours: str = "",
+    cohorte: str = "",
+    debut: str = "",
+    fin: str = "",
+    k: int = 5,
+    key: bytes | None = None,
+) -> Data:
+    """Everything a research notebook needs, pseudonymised and filtered."""
+    key = key or privacy.load_key()
+    src = sources.resolve(dossier_cours, evenements, carnet, apprenants)
+    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False, "temp_directory": ""})
+    con.execute("SET TimeZone = 'UTC'")
+    files = [str(p) for p in src.event_files]
+    with tempfile.TemporaryDirectory(prefix="incubo-lrs-") as tmp:
+        for n, url in enumerate(src.lrs_urls):
+            out = Path(tmp) / f"lrs-{n}.jsonl"
+            sources.fetch_lrs(url, out, lambda s: _pseudonymise_statement(s, key))
+            files.append(str(out))
+        _load_statements(con, files, parcours, _parse_date(debut, "de début"), _parse_date(fin, "de fin"), key)
+    data = Data(con, int(k), src, key, {"parcours": parcours, "cohorte": cohorte, "debut": debut, "fin": fin})
+    if src.learners_file:
+        _load_learners(con, src.learners_file, key)
+    if cohorte:
+        _filter_cohort(data, cohorte)
+    if not data.n_statements:
+        raise IncuboError(
+            "Aucun statement ne correspond aux filtres (cohorte, parcours, dates) : élargissez-les ou vérifiez les sources.",
+            code="donnees-vides",
+        )
+    return data
+
+
+def _pseudonymise_statement(stmt: dict, key: bytes) -> dict:
+    account = (stmt.get("actor") or {}).get("account") or {}
+    name = account.get("name") or (stmt.get("actor") or {}).get("mbox") or ""
+    stmt["actor"] = {"objectType": "Agent", "account": {"homePage": PSEUDO_HOMEPAGE, "name": privacy.pseudonym(name, key)}}
+    stmt.pop("authority", None)
+    return stmt
+
+
+def _load_statements(con, files: list[str], parcours: str, debut: date | None, fin: date | None, key: bytes) -> None:
+    where, params = ["o.parcours <> ''"], []
+    if parcours:
+        where.append("o.parcours = ?")
+        params.append(parcours)
+    if debut:
+        where.append("ts >= ?")
+        params.append(str(debut))
+    if fin:
+        where.append("ts < ?")
+        params.append(str(fin + timedelta(days=1)))
+    if files:
+        source = f"read_json(?, format='newline_delimited', columns={_COLUMNS}, ignore_errors=true)"
+        params = [files] + params
+    else:
+        source = "(select null::STRUCT(account STRUCT(homePage VARCHAR, name VARCHAR), mbox VARCHAR) actor, " \
+                 "null::STRUCT(id VARCHAR) verb, null::STRUCT(id VARCHAR) object, null::VARCHAR timestamp, " \
+                 "null::STRUCT(success BOOLEAN, response VARCHAR, score STRUCT(raw DOUBLE, max DOUBLE, scaled DOUBLE)) result, " \
+                 "null::STRUCT(registration VARCHAR, extensions MAP(VARCHAR, JSON)) context where false)"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE raw AS
+        SELECT * EXCLUDE (o), o.parcours AS parcours, nullif(o.module, '') AS module,
+               nullif(o.kind, '') AS kind, nullif(o.item, '') AS item
+        FROM (
+          SELECT coalesce(actor.account.name, actor.mbox) AS name,
+                 coalesce(actor.account.homePage = '{PSEUDO_HOMEPAGE}', false) AS done,
+                 regexp_extract(verb.id, '[^/]+$') AS verb,
+                 regexp_extract(object.id, '{_OBJECT_RE}', ['parcours', 'module', 'kind', 'item']) AS o,
+                 CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP) AS ts,
+                 result.success AS success, result.response AS response,
+                 result.score.scaled AS scaled, result.score.raw AS raw_score,
+                 context.registration AS registration,
+                 {_ext('verdict')} AS verdict,
+                 TRY_CAST({_ext('hint-number')} AS INTEGER) AS hint,
+                 TRY_CAST({_ext('attempt')} AS INTEGER) AS attempt,
+                 {_ext('questionnaire-moment')} AS moment
+          FROM {source}
+        )
+        WHERE {' AND '.join(where)}
+        """,
+        params,
+    )
+    names = [n for (n,) in con.execute("SELECT DISTINCT name FROM raw WHERE NOT done AND name IS NOT NULL").fetchall()]
+    mapping = pd.DataFrame({"name": names, "pseudo": [privacy.pseudonym(n, key) for n in names]})
+    con.register("pmap", mapping)
+    con.execute(
+        """
+        CREATE TABLE statements AS
+        SELECT CASE WHEN r.done THEN r.name ELSE m.pseudo END AS learner,
+               r.* EXCLUDE (name, done)
+        FROM raw r LEFT JOIN pmap m ON r.name = m.name AND NOT r.done
+        """
+    )
+    con.execute("DELETE FROM statements WHERE learner IS NULL")
+    con.unregister("pmap")
+    con.execute("DROP TABLE raw")
+    del mapping, names
+
+
+def _load_learners(con, path: Path, key: bytes) -> None:
+    """Keep only research attributes; identities are dropped while reading."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = [
+            {"learner": privacy.pseudonym(row.get("identifiant") or "", key),
+             **{a: (row.get(a) or "").strip() or None for a in ATTRIBUTES}}
+            for row in reader
+            if row.get("identifiant")
+        ]
+    frame = pd.DataFrame(rows, columns=["learner", *ATTRIBUTES])
+    con.register("learners_df", frame)
+    con.execute("CREATE TABLE learners AS SELECT * FROM learners_df")
+    con.unregister("learners_df")
+
+
+def _filter_cohort(data: Data, cohorte: str) -> None:
+    con = data.con
+    in_file = data.has_learners and data.scalar("select count(*) from learners where cohorte = ?", [cohorte])
+    by_reg = data.scalar("select count(*) from statements where registration in (?, ?)", [cohorte, registration_of(cohorte)])
+    if not in_file and not by_reg:
+        raise IncuboError(f"Aucune donnée pour la cohorte « {cohorte} ».", code="cohorte-vide")
+    if in_file:
+        con.execute("DELETE FROM learners WHERE cohorte IS DISTINCT FROM ?", [cohorte])
+        con.execute("DELETE FROM statements WHERE learner NOT IN (SELECT learner FROM learners)")
+    else:
+        con.execute("DELETE FROM statements WHERE registration NOT IN (?, ?)", [cohorte, registration_of(cohorte)])
+
+
+def _load_grades(data: Data) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(data.src.gradebook_url)
+    query = text(
+        """
+        SELECT st.id, a.name, bc.name, gc.max_score,
+               COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0)
+        FROM grade g
+        JOIN submitted_notebook sn ON g.notebook_id = sn.id
+        JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+        JOIN student st ON sa.student_id = st.id
+        JOIN assignment a ON sa.assignment_id = a.id
+        JOIN grade_cells gc ON g.cell_id = gc.id
+        JOIN base_cell bc ON bc.id = gc.id
+        """
+    )
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).fetchall()
+    except Exception as exc:
+        raise IncuboError(f"Le carnet de notes est illisible ({type(exc).__name__}).", code="carnet-illisible") from None
+    finally:
+        engine.dispose()
+    frame = pd.DataFrame(rows, columns=["student", "module", "exercise", "max_score", "score"])
+    del rows
+    ids = frame["student"].unique()
+    pmap = privacy.pseudonym_map(ids, data.key)
+    frame["learner"] = frame["student"].map(pmap)
+    frame = frame.drop(columns="student")
+    data.con.register("grades_df", frame)
+    cond = []
+    if data.filters.get("parcours"):
+        cond.append("module IN (SELECT DISTINCT module FROM statements WHERE module IS NOT NULL)")
+    if data.filters.get("cohorte") and data.has_learners:
+        cond.append("learner IN (SELECT learner FROM learners)")
+    where = ("WHERE " + " AND ".join(cond)) if cond else ""
+    data.con.execute(f"CREATE TABLE grades AS SELECT learner, module, exercise, score, max_score FROM grades_df {where}")
+    data.con.unregister("grades_df")

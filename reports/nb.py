@@ -1,0 +1,135 @@
+"""What a research notebook displays: French text, accessible tables, figures as PNG with a text alternative.
+
+Outputs are plain HTML and PNG so that the exported report opens offline
+(no JavaScript, no MathJax): `incubo report` converts them with the
+`incubo_rapport` nbconvert template, which writes each figure's `alt`.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+_STYLE = """
+<style>
+.incubo-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.95em; }
+.incubo-table caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
+.incubo-table th, .incubo-table td { border: 1px solid #999; padding: 0.25em 0.6em; }
+.incubo-table td { text-align: right; }
+.incubo-table th[scope=row] { text-align: left; font-weight: normal; }
+.incubo-table .supprime { color: #5a5a5a; font-style: italic; }
+.incubo-note { color: #333; font-size: 0.95em; }
+</style>
+"""
+_styled = False
+
+
+def _display(obj) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def texte(markup: str) -> None:
+    """A paragraph (or a few) of HTML written by the notebook."""
+    from IPython.display import HTML
+
+    global _styled
+    prefix = "" if _styled else _STYLE
+    _styled = True
+    _display(HTML(prefix + markup))
+
+
+def fmt(value, decimals: int = 1) -> str:
+    """A number the French way (decimal comma, thin space for thousands); « supprimé » for a hidden value."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return "supprimé"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int,)) or (isinstance(value, float) and float(value).is_integer() and decimals == 0):
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def tableau(df: pd.DataFrame, titre: str, ident: str, *, index: bool = True, decimals: int = 1) -> None:
+    """An accessible HTML table (caption, header scopes); hidden cells are written out, never left blank."""
+    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in ([df.index.name or ""] if index else []) + list(df.columns))
+    body = []
+    for label, row in df.iterrows():
+        cells = [f'<th scope="row">{html.escape(str(label))}</th>'] if index else []
+        for value in row:
+            text = fmt(value, decimals)
+            hidden = text == "supprimé" or text.startswith("< ")
+            cls = ' class="supprime"' if hidden else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    texte(
+        f'<table class="incubo-table" id="{html.escape(ident)}"><caption>{html.escape(titre)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def figure(fig, alt: str, legende: str) -> None:
+    """A matplotlib figure as an embedded PNG with its text alternative, then its caption."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    _display(Image(data=buf.getvalue(), format="png", metadata={"alt": alt}))
+    texte(f'<p class="incubo-note"><strong>Figure.</strong> {legende}</p>')
+
+
+def setup_matplotlib() -> None:
+    """Draw off-screen with readable defaults (figures are shown through `figure()` only)."""
+    import warnings
+
+    import matplotlib
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.figsize": (8, 4), "font.size": 11, "axes.spines.top": False,
+                         "axes.spines.right": False, "axes.formatter.use_locale": False})
+
+
+def suppression_note(k: int, n_hidden: int) -> str:
+    if not n_hidden:
+        return f"Aucune case n'a dû être masquée (tous les groupes publiés comptent au moins {k} personnes)."
+    return (f"{n_hidden} case(s) masquée(s) : « < {k} » signale un groupe de moins de {k} personnes, "
+            "« supprimé » une case masquée en plus pour qu'aucun total ne permette de retrouver la précédente.")
+
+
+def entete(data, titre: str) -> None:
+    """What the report covers: scope, sources (kinds, not paths), sample size, the suppression rule."""
+    f = data.filters
+    n = data.n_learners
+    scope = [
+        f"cohorte : {f['cohorte'] or 'toutes'}",
+        f"parcours : {f['parcours'] or 'tous'}",
+        f"période : {('du ' + f['debut']) if f['debut'] else 'depuis le début'} {('au ' + f['fin']) if f['fin'] else 'à aujourd’hui'}",
+    ]
+    kinds = []
+    if data.src.event_files:
+        kinds.append(f"{len(data.src.event_files)} fichier(s) de statements xAPI")
+    if data.src.lrs_urls:
+        kinds.append("un LRS (xAPI)")
+    if data.src.gradebook_url:
+        kinds.append("le carnet de notes nbgrader")
+    if data.src.learners_file:
+        kinds.append("le fichier des apprenants (service, département, tranche d’âge seulement)")
+    people = fmt(n) if n >= data.k else f"moins de {data.k}"
+    texte(
+        f"<p><strong>{html.escape(titre)}</strong> — {html.escape(' ; '.join(scope))}.</p>"
+        f"<p>Données : {html.escape(', '.join(kinds))}. {people} apprenants actifs, {fmt(data.n_statements)} statements.</p>"
+        f"<p class='incubo-note'>Confidentialité : chaque apprenant est désigné par un pseudonyme (HMAC à clé secrète) ; "
+        f"aucun nom, courriel ni identifiant n’apparaît. Tout groupe de moins de {data.k} personnes est masqué "
+        f"(« &lt; {data.k} »), et d’autres cases sont masquées si besoin (« supprimé ») pour qu’aucun total ne le révèle.</p>"
+    )

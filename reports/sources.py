@@ -1,0 +1,149 @@
+"""Where a report's data comes from: statement files or an LRS, a gradebook, a learners file.
+
+Defaults follow the course directory (see docs/contracts.md, « Research data »):
+`<course>/evenements/*.jsonl` (what `incubo demo-data` writes, and where
+exported learner files can be dropped), the per-learner file named by
+`INCUBO_EVENTS_FILE`, `<course>/gradebook.db`, `<course>/apprenants.csv`.
+An `http(s)://` source is an xAPI LRS: its statements are fetched page by page
+(`more`) and stored already pseudonymised, so no intermediate file holds an
+identity.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+from incubo.config import course_dir as resolve_course_dir
+from incubo.errors import IncuboError
+
+log = logging.getLogger(__name__)
+
+EVENTS_DIR = "evenements"
+LEARNERS_FILE = "apprenants.csv"
+GRADEBOOK = "gradebook.db"
+ENV_EVENTS_FILE = "INCUBO_EVENTS_FILE"
+
+
+@dataclass
+class Sources:
+    course_dir: Path
+    event_files: list[Path] = field(default_factory=list)
+    lrs_urls: list[str] = field(default_factory=list)
+    gradebook_url: str | None = None
+    learners_file: Path | None = None
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.replace(os.pathsep, ";").split(";") if v.strip()] if value else []
+
+
+def _expand(item: str, base: Path) -> list[Path]:
+    path = Path(item).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    if any(ch in item for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(str(path)))
+    if path.is_dir():
+        return sorted(path.glob("*.jsonl")) + sorted(path.glob("*.json"))
+    if path.exists():
+        return [path]
+    raise IncuboError(
+        f"La source de statements « {item} » n'existe pas. Donnez un fichier JSON Lines, un dossier, un motif ou l'URL d'un LRS.",
+        code="source-absente",
+    )
+
+
+def resolve(dossier_cours: str = "", evenements: str = "", carnet: str = "", apprenants: str = "") -> Sources:
+    """Find the data sources; a French error when a named one is missing or no statements are found."""
+    cdir = resolve_course_dir(dossier_cours or None)
+    src = Sources(course_dir=cdir)
+    items = _split(evenements)
+    if not items:
+        default = cdir / EVENTS_DIR
+        if default.is_dir():
+            items.append(str(default))
+        env = os.environ.get(ENV_EVENTS_FILE)
+        if env and Path(env).exists():
+            items.append(env)
+    for item in items:
+        if item.startswith(("http://", "https://")):
+            src.lrs_urls.append(item)
+        else:
+            src.event_files.extend(_expand(item, Path.cwd()))
+    if not src.event_files and not src.lrs_urls:
+        raise IncuboError(
+            f"Aucune source de statements : ni {cdir / EVENTS_DIR} ni ${ENV_EVENTS_FILE}. "
+            "Précisez-en une avec -p evenements CHEMIN (ou l'URL d'un LRS), ou lancez « incubo demo-data ».",
+            code="source-manquante",
+        )
+    if carnet:
+        src.gradebook_url = carnet if "://" in carnet else f"sqlite:///{Path(carnet).expanduser().resolve()}"
+        _check_gradebook_url(src.gradebook_url)
+    elif (cdir / GRADEBOOK).exists():
+        src.gradebook_url = f"sqlite:///{cdir / GRADEBOOK}"
+    if apprenants:
+        path = Path(apprenants).expanduser().resolve()
+        if not path.exists():
+            raise IncuboError(f"Le fichier des apprenants « {apprenants} » n'existe pas.", code="apprenants-absent")
+        src.learners_file = path
+    elif (cdir / LEARNERS_FILE).exists():
+        src.learners_file = cdir / LEARNERS_FILE
+    return src
+
+
+def _check_gradebook_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise IncuboError(f"L'adresse du carnet de notes « {url} » n'est pas une URL SQLAlchemy valide.",
+                          code="carnet-invalide") from None
+    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
+        raise IncuboError(f"Le carnet de notes {parsed.database} n'existe pas.", code="carnet-absent")
+
+
+def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout: float = 30) -> int:
+    """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first."""
+    import requests
+
+    auth = None
+    user, password = os.environ.get("INCUBO_LRS_USER"), os.environ.get("INCUBO_LRS_PASSWORD")
+    if user:
+        auth = (user, password or "")
+    endpoint = url.rstrip("/")
+    if not endpoint.endswith("/statements"):
+        endpoint += "/statements" if endpoint.endswith("/xAPI") else "/xAPI/statements"
+    headers = {"X-Experience-API-Version": "1.0.3"}
+    count = 0
+    next_url: str | None = endpoint
+    params: dict | None = {"limit": 1000}
+    with open(out, "w", encoding="utf-8") as fh:
+        while next_url:
+            try:
+                resp = requests.get(next_url, params=params, auth=auth, headers=headers, timeout=timeout)
+            except requests.RequestException as exc:
+                raise IncuboError(f"Le LRS {url} est injoignable ({type(exc).__name__}).", code="lrs-injoignable") from None
+            if resp.status_code in (401, 403):
+                raise IncuboError(
+                    f"Le LRS {url} refuse l'accès : définissez INCUBO_LRS_USER et INCUBO_LRS_PASSWORD.", code="lrs-acces"
+                )
+            if resp.status_code != 200:
+                raise IncuboError(f"Le LRS {url} a répondu {resp.status_code}.", code="lrs-erreur")
+            body = resp.json()
+            for stmt in body.get("statements", []):
+                fh.write(json.dumps(transform(stmt), ensure_ascii=False, separators=(",", ":")) + "\n")
+                count += 1
+            more = body.get("more")
+            next_url = urljoin(endpoint, more) if more else None
+            params = None
+    log.info("fetched %d statements from %s", count, url)
+    return count

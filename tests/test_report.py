@@ -1,0 +1,359 @@
+"""`incubo report`: the four analyses on demo data and on a hand-made cohort, offline HTML, errors, privacy.
+
+Report executions are shared per module (a papermill run costs a few
+seconds); each test only reads their outputs.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import importlib.util
+import re
+import sqlite3
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from harness import ROOT, assert_french_error, incubo, isolated_env
+from scipy.stats import rankdata
+from scipy.stats import wilcoxon as scipy_wilcoxon
+
+REPORTS = ["progression", "exercices", "autoevaluation", "engagement"]
+KEY = "cle-de-test-secrete-0123456789abcdef"
+FIXTURES = ROOT / "tests" / "fixtures" / "reports"
+
+
+def _handmade():
+    spec = importlib.util.spec_from_file_location("handmade", FIXTURES / "handmade.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+handmade = _handmade()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+class _Tables(HTMLParser):
+    """Tables of a report by id: rows of cell texts (header row first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._current: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "id" in attrs:
+            self._current = attrs["id"]
+            self.tables[self._current] = []
+        elif self._current and tag == "tr":
+            self.tables[self._current].append([])
+        elif self._current and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._current = None
+        elif self._current and tag in ("td", "th") and self._cell is not None:
+            self.tables[self._current][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(page: str) -> dict[str, dict[str, dict[str, str]]]:
+    """{table id: {row label: {column: text}}}."""
+    parser = _Tables()
+    parser.feed(page)
+    out = {}
+    for ident, rows in parser.tables.items():
+        header = rows[0]
+        out[ident] = {r[0]: dict(zip(header[1:], r[1:], strict=False)) for r in rows[1:]}
+    return out
+
+
+def fr(value: float, decimals: int = 1) -> str:
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+def num(text: str) -> float:
+    return float(text.replace("\u202f", "").replace(",", "."))
+
+
+def visible_text(page: str) -> str:
+    """What a reader can see or a screen reader can say: tags and embedded images removed, entities decoded."""
+    page = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=\s]+", "", page)
+    alts = " ".join(re.findall(r'alt="([^"]*)"', page))
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", page) + " " + alts)
+
+
+def run_report(name, course, out, env, *extra):
+    return incubo("report", name, "--course-dir", course, "-o", out, *extra, env=env, timeout=300)
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("report-env")
+    e = isolated_env(base)
+    e["INCUBO_PSEUDONYM_KEY"] = KEY
+    e.pop("INCUBO_PSEUDONYM_KEY_FILE", None)
+    e.pop("INCUBO_ANALYSES_DIR", None)
+    e["_BASE"] = str(base)
+    return e
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, env):
+    """`incubo demo-data` then the four reports in demo mode."""
+    root = tmp_path_factory.mktemp("demo")
+    course, out = root / "cours", root / "rapports"
+    made = incubo("demo-data", "--learners", "80", "--seed", "7", "--course-dir", course, env=env)
+    assert made.returncode == 0, made.stderr
+    denv = dict(env)
+    denv.pop("INCUBO_PSEUDONYM_KEY")
+    results = {name: run_report(name, course, out, denv, "--demo") for name in REPORTS}
+    return course, out, results
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory, env):
+    """The hand-made cohort, three analyses run with a real key, and one failing analysis."""
+    root = tmp_path_factory.mktemp("hand")
+    course, out = root / "cours", root / "rapports"
+    handmade.write(course)
+    results = {name: run_report(name, course, out, env) for name in ["progression", "exercices", "autoevaluation"]}
+    fenv = dict(env, INCUBO_ANALYSES_DIR=str(FIXTURES))
+    results["panne"] = run_report("panne", course, out, fenv)
+    pages = {n: (out / f"{n}.html").read_text(encoding="utf-8") for n in results if (out / f"{n}.html").exists()}
+    return course, out, results, pages
+
+
+# --- the four analyses on demo data ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_each_analysis_runs_on_demo_data_and_gives_an_offline_html_report(demo, name):
+    course, out, results = demo
+    result = results[name]
+    assert result.returncode == 0, result.stderr
+    assert "Rapport écrit" in result.stderr
+    assert "Executing" in result.stderr  # papermill's progress bar
+    page = (out / f"{name}.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page
+    images = re.findall(r"<img [^>]*>", page)
+    assert images, "no figure"
+    for img in images:
+        assert 'src="data:image/png;base64,' in img
+        alt = re.search(r'alt="([^"]*)"', img)
+        assert alt and len(alt.group(1)) > 40 and "sans description" not in alt.group(1), img[:200]
+    # offline: nothing loaded from the network, no MathJax or require.js
+    assert not re.search(r"<(script|link)\b[^>]*(src|href)=[\"']?(https?:)?//", page, re.I)
+    assert "mathjax" not in page.lower() and "require.js" not in page.lower()
+    # no code, French explanations of each figure and of their limits
+    assert "open_data(" not in page and "import " not in visible_text(page)
+    assert page.count("<strong>Figure.</strong>") == len(images)
+    assert "Limites" in page
+    assert not list(out.glob(".*-travail")), "work folder left behind"
+
+
+def test_papermill_reads_each_notebook_parameters():
+    import papermill
+
+    for name in REPORTS:
+        params = papermill.inspect_notebook(str(ROOT / "notebooks" / "analyses" / f"{name}.ipynb"))
+        assert {"cohorte", "parcours", "debut", "fin", "k", "evenements", "carnet", "apprenants"} <= set(params)
+        assert params["k"]["inferred_type_name"] == "int" and params["k"]["default"] == "5"
+        assert params["cohorte"]["help"]
+
+
+def test_cli_help_notebook_of_papermill_works(env):
+    import subprocess
+    import sys
+
+    papermill = Path(sys.executable).parent / "papermill"
+    result = subprocess.run([str(papermill), "--help-notebook", str(ROOT / "notebooks/analyses/progression.ipynb")],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and "k: int (default 5)" in result.stdout
+
+
+# --- key numbers on the hand-made cohort --------------------------------------------------------
+
+
+def test_completion_rates_match_the_facts(hand):
+    *_, results, pages = hand
+    assert results["progression"].returncode == 0, results["progression"].stderr
+    rates = tables(pages["progression"])["achevement"]
+    for module in ("m1", "m2"):
+        opened, done = handmade.FACTS["opened"][module], handmade.FACTS["completed"][module]
+        assert rates[module]["commencé"] == str(len(opened))
+        assert rates[module]["terminé"] == str(len(done))
+        assert rates[module]["taux d'achèvement (%)"] == fr(100 * len(done) / len(opened))
+
+
+def test_success_rates_and_hint_use_match_the_facts(hand):
+    *_, results, pages = hand
+    assert results["exercices"].returncode == 0, results["exercices"].stderr
+    items = tables(pages["exercices"])["exercices"]
+    for ex, (_module, attempted, passed, hinted) in handmade.FACTS["exercises"].items():
+        row = items[ex]
+        assert row["apprenants"] == str(len(attempted))
+        assert num(row["taux de réussite (%)"]) == round(100 * len(passed) / len(attempted), 1)
+        assert num(row["recours aux indices (%)"]) == round(100 * len(hinted & attempted) / len(attempted), 1)
+        tries = [(i % 3) + 1 for i in passed]
+        assert num(row["essais avant réussite (moyenne)"]) == round(sum(tries) / len(tries), 2)
+
+
+def test_wilcoxon_statistic_matches_an_independent_computation(hand):
+    *_, results, pages = hand
+    assert results["autoevaluation"].returncode == 0, results["autoevaluation"].stderr
+    w = tables(pages["autoevaluation"])["wilcoxon"]
+    pairs = [(handmade.FACTS["debut"][i], handmade.fin_value(i)) for i in range(len(handmade.FACTS["delta"]))]
+    d = [f - b for b, f in pairs if f != b]
+    ranks = rankdata([abs(x) for x in d])
+    w_plus = sum(r for r, x in zip(ranks, d, strict=False) if x > 0)
+    w_minus = sum(r for r, x in zip(ranks, d, strict=False) if x < 0)
+    expected = scipy_wilcoxon([f for _, f in pairs], [b for b, _ in pairs])
+    assert w["apprenants appariés"]["valeur"] == str(len(pairs))
+    assert num(w["W+ (somme des rangs des hausses)"]["valeur"]) == w_plus
+    assert num(w["W− (somme des rangs des baisses)"]["valeur"]) == w_minus
+    assert num(w["statistique de Wilcoxon (min(W+, W−))"]["valeur"]) == min(w_plus, w_minus)
+    assert float(expected.statistic) == min(w_plus, w_minus)
+    assert num(w["p (bilatéral)"]["valeur"]) == pytest.approx(expected.pvalue, abs=5e-5)
+    assert num(w["taille d'effet r (bisériale de rang)"]["valeur"]) == pytest.approx((w_plus - w_minus) / (w_plus + w_minus), abs=5e-5)
+
+
+# --- privacy on the produced reports ----------------------------------------------------------------
+
+
+def _files(*folders: Path):
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                yield path
+
+
+def test_privacy_no_identity_in_any_report_or_intermediate_file_hand_made(hand, env):
+    course, out, results, _ = hand
+    identities = [tok for person in handmade.PEOPLE for tok in person[:4]]
+    raw = (course / "apprenants.csv").read_text(encoding="utf-8")
+    assert all(tok in raw for tok in identities)  # the test would see them
+    written = list(_files(out, Path(env["_BASE"])))
+    assert any(p.suffix == ".html" for p in written) and any(p.name == "panne-echec.ipynb" for p in written)
+    for path in written:
+        text = path.read_bytes().decode("utf-8", "replace")
+        for tok in identities:
+            assert tok not in text, (path, tok)
+
+
+def test_privacy_no_identity_in_demo_reports(demo, env):
+    course, out, _ = demo
+    import csv
+
+    with open(course / "apprenants.csv", encoding="utf-8") as fh:
+        people = list(csv.DictReader(fh))
+    assert len(people) == 80
+    for path in _files(out):
+        page = path.read_text(encoding="utf-8")
+        seen = visible_text(page)
+        for p in people:
+            assert p["courriel"] not in page, (path, p["courriel"])
+            assert f"{p['prenom']} {p['nom']}" not in seen, path
+            assert not re.search(rf"\b{re.escape(p['identifiant'])}\b", seen), (path, p["identifiant"])
+
+
+def test_privacy_small_groups_are_suppressed_with_secondary_suppression(hand):
+    *_, pages = hand
+    funnel = tables(pages["progression"])["entonnoir"]
+    # m1: 2 learners only opened it (< 5), so a second cell of the row is hidden; the total stays.
+    assert funnel["m1"]["ouvert, aucun exercice tenté"] == "< 5"
+    assert funnel["m1"]["exercices tentés, non terminé"] == "supprimé"
+    assert funnel["m1"]["Total"] == "20" and funnel["m1"]["terminé"] == "12"
+    # the two hidden cells sum to 8 and the small one is 1 to 4: the other is 4 to 7, never known exactly
+    groups = tables(pages["autoevaluation"])["groupes"]
+    # 4 paired learners at the DDT(M): hidden; with the published total of 14, the Préfecture's 10 is hidden too
+    assert groups["DDT(M)"]["apprenants"] == "< 5"
+    assert groups["Préfecture"]["apprenants"] == "supprimé"
+    assert "DREAL" not in groups or groups["DREAL"]["apprenants"] in ("< 5", "supprimé", "0")
+
+
+def test_failing_cell_names_the_cell_and_keeps_the_executed_notebook(hand):
+    course, out, results, _ = hand
+    result = results["panne"]
+    assert_french_error(result, "cellule de code n° 4", "resultat = 1 / 0", "ZeroDivisionError", "conservé")
+    kept = out / "panne-echec.ipynb"
+    assert kept.exists()
+    text = kept.read_text(encoding="utf-8")
+    assert "p-" in text and "ZeroDivisionError" in text  # pseudonyms are what the notebook holds
+    assert not (out / "panne.html").exists()
+
+
+# --- bad input: French message, non-zero exit, nothing executed ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["progresion"], ["Rapport inconnu", "« progression »", "autoevaluation, engagement, exercices, progression"]),
+        (["progression", "-p", "kk", "3"], ["Paramètre inconnu", "« k »"]),
+        (["progression", "-p", "k", "trois"], ["Valeur invalide", "« k »", "nombre entier"]),
+        (["progression", "-p", "k", "1"], ["Valeur invalide", "entre 2 et 1000"]),
+        (["progression", "-p", "debut", "07/09/2026"], ["Valeur invalide", "AAAA-MM-JJ"]),
+        (["progression", "-p", "debut", "2026-09-30", "-p", "fin", "2026-09-01"], ["après la date de fin"]),
+        (["autoevaluation", "-p", "groupe", "servise"], ["Valeur invalide", "« service »"]),
+        (["progression", "-p", "cohorte", "test-2025"], ["Cohorte inconnue", "« test-2026 »"]),
+        (["progression", "-p", "parcours", "qq"], ["Parcours inconnu", "pp"]),
+        (["progression", "-p", "evenements", "/nulle/part.jsonl"], ["n'existe pas"]),
+        (["progression", "-p", "k"], ["-p"]),
+    ],
+)
+def test_bad_parameters_are_refused_before_anything_runs(tmp_path, env, hand, args, fragments):
+    course = hand[0]
+    out = tmp_path / "sortie"
+    result = incubo("report", *args, "--course-dir", course, "-o", out, env=env)
+    assert_french_error(result, *fragments)
+    assert "Executing" not in result.stderr
+    assert not out.exists()
+
+
+def test_no_key_is_refused_unless_demo(tmp_path, env, hand):
+    course = hand[0]
+    out = tmp_path / "sortie"
+    no_key = {k: v for k, v in env.items() if k != "INCUBO_PSEUDONYM_KEY"}
+    result = incubo("report", "progression", "--course-dir", course, "-o", out, env=no_key)
+    assert_french_error(result, "clé de pseudonymisation", "INCUBO_PSEUDONYM_KEY", "--demo")
+    assert not out.exists()
+
+
+def test_key_file_inside_the_repository_is_refused(tmp_path, env, hand):
+    key_file = ROOT / "tests" / "fixtures" / "reports" / "handmade.py"  # any file of the repository
+    no_key = {k: v for k, v in env.items() if k != "INCUBO_PSEUDONYM_KEY"}
+    no_key["INCUBO_PSEUDONYM_KEY_FILE"] = str(key_file)
+    result = incubo("report", "progression", "--course-dir", hand[0], "-o", tmp_path / "s", env=no_key)
+    assert_french_error(result, "dans le dépôt")
+
+
+def test_no_statements_is_a_french_error(tmp_path, env):
+    result = incubo("report", "progression", "--course-dir", tmp_path / "vide", "-o", tmp_path / "s", env=env)
+    assert_french_error(result, "Aucune source de statements", "incubo demo-data")
+    assert not (tmp_path / "s").exists()
+
+
+def test_gradebook_is_read_through_sqlalchemy(demo):
+    course, out, _ = demo
+    page = (out / "progression.html").read_text(encoding="utf-8")
+    notes = tables(page)["notes"]
+    with sqlite3.connect(course / "gradebook.db") as db:
+        submissions = dict(db.execute(
+            "select a.name, count(*) from submitted_assignment sa join assignment a on a.id = sa.assignment_id group by 1"))
+    for module, row in notes.items():
+        if module != "Total" and row["Total"] not in ("supprimé",) and not row["Total"].startswith("<"):
+            assert int(row["Total"].replace("\u202f", "")) == submissions[module]
