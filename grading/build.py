@@ -237,6 +237,8 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         config_path.read_bytes() if config_path.is_file() else build_nbgrader.CONFIG_TEXT.encode()
     )
     stamps = _load_stamps(course_dir)
+    if db_url == build_nbgrader.default_db_url(course_dir) and not (course_dir / build_nbgrader.GRADEBOOK).exists():
+        stamps = {}  # the gradebook is gone: every assignment must be recorded again
     todo: list[ModulePlan] = []
     for plan in plans:
         plan.digest = _digest(plan, config_bytes)
