@@ -125,11 +125,17 @@ def demo(tmp_path_factory, env):
 
 
 @pytest.fixture(scope="module")
-def hand(tmp_path_factory, env):
-    """The hand-made cohort, three analyses run with a real key, and one failing analysis."""
-    root = tmp_path_factory.mktemp("hand")
-    course, out = root / "cours", root / "rapports"
+def hand_data(tmp_path_factory):
+    """The hand-made cohort (no report run)."""
+    course = tmp_path_factory.mktemp("hand") / "cours"
     handmade.write(course)
+    return course
+
+
+@pytest.fixture(scope="module")
+def hand(hand_data, env):
+    """The hand-made cohort, three analyses run with a real key, and one failing analysis."""
+    course, out = hand_data, hand_data.parent / "rapports"
     results = {name: run_report(name, course, out, env) for name in ["progression", "exercices", "autoevaluation"]}
     fenv = dict(env, INCUBO_ANALYSES_DIR=str(FIXTURES))
     results["panne"] = run_report("panne", course, out, fenv)
@@ -315,8 +321,8 @@ def test_failing_cell_names_the_cell_and_keeps_the_executed_notebook(hand):
         (["progression", "-p", "k"], ["-p"]),
     ],
 )
-def test_bad_parameters_are_refused_before_anything_runs(tmp_path, env, hand, args, fragments):
-    course = hand[0]
+def test_bad_parameters_are_refused_before_anything_runs(tmp_path, env, hand_data, args, fragments):
+    course = hand_data
     out = tmp_path / "sortie"
     result = incubo("report", *args, "--course-dir", course, "-o", out, env=env)
     assert_french_error(result, *fragments)
@@ -324,8 +330,8 @@ def test_bad_parameters_are_refused_before_anything_runs(tmp_path, env, hand, ar
     assert not out.exists()
 
 
-def test_no_key_is_refused_unless_demo(tmp_path, env, hand):
-    course = hand[0]
+def test_no_key_is_refused_unless_demo(tmp_path, env, hand_data):
+    course = hand_data
     out = tmp_path / "sortie"
     no_key = {k: v for k, v in env.items() if k != "INCUBO_PSEUDONYM_KEY"}
     result = incubo("report", "progression", "--course-dir", course, "-o", out, env=no_key)
@@ -333,11 +339,11 @@ def test_no_key_is_refused_unless_demo(tmp_path, env, hand):
     assert not out.exists()
 
 
-def test_key_file_inside_the_repository_is_refused(tmp_path, env, hand):
+def test_key_file_inside_the_repository_is_refused(tmp_path, env, hand_data):
     key_file = ROOT / "tests" / "fixtures" / "reports" / "handmade.py"  # any file of the repository
     no_key = {k: v for k, v in env.items() if k != "INCUBO_PSEUDONYM_KEY"}
     no_key["INCUBO_PSEUDONYM_KEY_FILE"] = str(key_file)
-    result = incubo("report", "progression", "--course-dir", hand[0], "-o", tmp_path / "s", env=no_key)
+    result = incubo("report", "progression", "--course-dir", hand_data, "-o", tmp_path / "s", env=no_key)
     assert_french_error(result, "dans le dépôt")
 
 
