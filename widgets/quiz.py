@@ -207,7 +207,14 @@ class Quiz(affichage.TextFallback, w.VBox):
             inputs = list(self.cases)
         else:
             placeholder = "un nombre, par exemple 3,5" if q.type == "nombre" else "votre réponse"
-            self.saisie = w.Text(description="Votre réponse", placeholder=placeholder, style={"description_width": "initial"})
+            # continuous_update=False: one value message when the field is left, sent before the
+            # button's click; per-keystroke updates get throttled by ipywidgets and could arrive after it.
+            self.saisie = w.Text(
+                description="Votre réponse",
+                placeholder=placeholder,
+                continuous_update=False,
+                style={"description_width": "initial"},
+            )
             inputs = [self.saisie]
         return [head, *inputs, self.bouton, self.retour, self.explication]
 
