@@ -182,3 +182,38 @@ def leaks(pid: str, module: dict) -> list[str]:
             if norm in text:
                 found.append(f"{ex_id} ({kind}) : « {norm} » visible dans {name}")
     return found
+
+
+_CODE_CHARS = set("._()[]{}=<>/\\\"#%@*+|&$~^0123456789")
+_EDGE = "«»()[],.;:!?\"'…“”’"
+
+
+def code_names(pid: str, stem: str) -> set[str]:
+    """Identifiers of a notebook's code, Python keywords and built-ins: prose may name them bare."""
+    import builtins
+    import keyword
+
+    nb = read(pid, stem)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)) | set(keyword.kwlist) | set(dir(builtins))
+
+
+def prose_for_spelling(text: str, skip: set[str] = frozenset()) -> str:
+    """Lesson text without code: fenced blocks, inline code, links and code-like tokens removed."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", " ", text)
+    text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"^\s*\|?\s*-{3,}.*$", " ", text, flags=re.M)  # table rules
+    tokens = text.split()
+    operator = [bool(t) and all(c in _CODE_CHARS or c in "!-:" for c in t) for t in tokens]
+    kept = []
+    for i, token in enumerate(tokens):
+        core = token.strip(_EDGE)
+        if not core or any(c in _CODE_CHARS for c in core) or core.startswith("-") or core in skip:
+            continue
+        if re.fullmatch(r"[a-z]+[A-Z]\w*", core):  # camelCase: an API field name
+            continue
+        if (i + 1 < len(tokens) and operator[i + 1]) or (i > 0 and operator[i - 1]):
+            continue  # a name beside an operator (`departement == "31"`) is code
+        kept.append(core)
+    return " ".join(kept)

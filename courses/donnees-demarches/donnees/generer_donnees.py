@@ -12,8 +12,8 @@ Writes, next to this script:
   the real INSEE file of the tableur-pandas parcours.
 
 People, associations and amounts are invented; communes and populations are
-real (INSEE, Licence Ouverte). Run: `python generer_donnees.py` (same seed,
-same files).
+real (INSEE, Licence Ouverte). Run: `python generer_donnees.py [DOSSIER]`
+(same seed, same files; default: next to this script).
 """
 
 from __future__ import annotations
@@ -173,17 +173,20 @@ def geo_communes(dep: str = "31") -> list[dict]:
     return sorted(out, key=lambda c: c["code"])
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     rows = make_dossiers()
-    with (HERE / "export_demarche_subventions.csv").open("w", encoding="utf-8", newline="") as f:
+    with (out / "export_demarche_subventions.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    (HERE / "api_dossiers_page1.json").write_text(
+    (out / "api_dossiers_page1.json").write_text(
         json.dumps(api_page(rows), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (HERE / "api_geo_communes_31.json").write_text(
+    (out / "api_geo_communes_31.json").write_text(
         json.dumps(geo_communes(), ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
