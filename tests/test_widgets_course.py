@@ -212,3 +212,21 @@ def test_no_hidden_test_text_in_anything_a_learner_receives(course):
     assert any(p.name == "incubo_exercices.json" for p in learner_files)
     leaks = [(str(p), line) for p in learner_files for text in readable_texts(p) for line in hidden if line in text]
     assert leaks == []
+
+
+def test_grading_sandbox_runs_the_released_notebook_silently(course, session_env, tmp_path):
+    """Under INCUBO_GRADING=1 (the autograde sandbox): no event, no widget, plain text only, no error."""
+    folder = course / "release" / MODULE
+    nb = nbformat.read(folder / f"{NOTEBOOK}.ipynb", as_version=4)
+    for cell in nb.cells:  # a learner who answered everything
+        if cell.cell_type == "code" and "NotImplementedError" in cell.source:
+            cell.source = "total = 12 + 30" if "courriers" in str(cell.metadata) else "heures_par_jour = 7\nheures_semaine = 35"
+    nb.cells.append(nbformat.v4.new_code_cell('verifier("ex-pp-courriers")'))
+    events_file = tmp_path / "evenements.jsonl"
+    env = dict(session_env, INCUBO_EVENTS_FILE=str(events_file), INCUBO_GRADING="1")
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=False,
+                   resources={"metadata": {"path": str(folder)}}).execute(env=env)
+    assert not events_file.exists()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert all("application/vnd.jupyter.widget-view+json" not in o.get("data", {}) for o in outputs)
+    assert "Bravo, c'est correct !" in _text(nb.cells[-1].outputs[0])
