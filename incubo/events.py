@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())  # in a kernel, never print our warnings into the learner's notebook
 
 ENV_EVENTS_FILE = "INCUBO_EVENTS_FILE"
 ENV_LRS_URL = "INCUBO_LRS_URL"

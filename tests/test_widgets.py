@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from incubo.widgets import session
 
 from incubo import events, xapi
 
@@ -414,3 +415,29 @@ def test_every_input_has_an_accessible_name(module_dir):
             assert all(label.strip() for label in x._options_labels)
         else:
             assert x.description.strip(), x
+
+
+def test_quiz_without_demarrer_still_knows_its_module(module_dir, monkeypatch):
+    from incubo.widgets import Quiz
+
+    monkeypatch.setattr(session, "_session", session.Session())  # a notebook that never called demarrer()
+    monkeypatch.setattr(session, "_session_loaded", False)
+    before = len(journal())
+    Quiz("q-total").repondre(42)
+    assert answered(before)["object"]["id"].endswith("/parcours/essai/module/essai-01/quiz/q-total")
+
+
+def test_an_endless_loop_in_the_answer_is_stopped(module_dir, monkeypatch):
+    from incubo.widgets import verification
+
+    monkeypatch.setattr(verification, "TIME_LIMIT", 0.5)
+
+    def moyenne(nombres):
+        while True:
+            try:
+                pass
+            except Exception:  # a learner's catch-all must not swallow the time limit
+                pass
+
+    panel, stmts = click_check("ex-moyenne", {"moyenne": moyenne})
+    assert panel.verdict.code == "erreur" and "boucle sans fin" in panel.verdict.message

@@ -18,6 +18,7 @@ from typing import Any
 from incubo.widgets import session
 
 log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())  # our warnings never land in the learner's notebook (stderr)
 
 __all__ = [
     "demarrer",

@@ -53,12 +53,15 @@ def _quiz_ids(folder: Path) -> list[str]:
         return []
 
 
+def _in_module(iri: str, module_iri: str) -> bool:
+    return iri.endswith(module_iri) or (module_iri + "/") in iri
+
+
 def module_progress(folder: Path, sidecar: dict[str, Any], statements: list[dict[str, Any]]) -> ModuleProgress:
     module = str(sidecar.get("module") or folder.name)
     parcours = str(sidecar.get("parcours") or session.NO_PARCOURS)
-    prefix = f"/parcours/{parcours}/module/{module}/"
-    mine = [s for s in statements if prefix in str(s.get("object", {}).get("id", "")) or
-            str(s.get("object", {}).get("id", "")).endswith(prefix.rstrip("/"))]
+    module_iri = f"/parcours/{parcours}/module/{module}"
+    mine = [s for s in statements if _in_module(str(s.get("object", {}).get("id", "")), module_iri)]
     passed = {session.object_tail(s) for s in mine if session.verb_of(s) == "passed"}
     quiz_ok = {
         session.object_tail(s) for s in mine if session.verb_of(s) == "answered" and (s.get("result") or {}).get("success")

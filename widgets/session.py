@@ -80,15 +80,24 @@ class Session:
 
 
 _session = Session()
+_session_loaded = False
 
 
 def current() -> Session:
+    """This notebook's session; read the sidecar here if `demarrer()` was not called."""
+    global _session_loaded
+    if not _session_loaded:
+        _session_loaded = True
+        if _session.sidecar is None:
+            _session.folder = Path.cwd()
+            _session.sidecar = load_sidecar(_session.folder)
     return _session
 
 
 def reset(folder: Path | None = None) -> Session:
     """A fresh session (demarrer, and tests)."""
-    global _session
+    global _session, _session_loaded
+    _session_loaded = True
     _session = Session(folder=folder or Path.cwd())
     _session.sidecar = load_sidecar(_session.folder)
     return _session

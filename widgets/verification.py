@@ -44,8 +44,8 @@ class Verdict:
         return self.message + (f"\n{self.detail}" if self.detail else "")
 
 
-class _TooLong(Exception):
-    pass
+class _TooLong(BaseException):
+    """Raised by the timer; a BaseException so the learner's `except Exception` cannot swallow it."""
 
 
 @contextlib.contextmanager
@@ -155,7 +155,7 @@ def check(exercise: dict[str, Any], namespace: dict[str, Any] | None = None) -> 
         with _time_limit(TIME_LIMIT):
             exec(code, env)
     except _TooLong:
-        return Verdict(ERROR, "Erreur dans votre code : il tourne depuis plus de 10 secondes (une boucle sans fin ?).")
+        return Verdict(ERROR, f"Erreur dans votre code : il tourne depuis plus de {TIME_LIMIT:g} secondes (une boucle sans fin ?).")
     except Exception as err:  # the learner's code broke or failed a check
         return classify(exercise, err, ns)
     return classify(exercise, None, ns)
