@@ -129,7 +129,15 @@ def own_ids() -> list[str]:
 
 
 def test_statements_are_accepted_by_ralph(learner, ralph):
+    from incubo.widgets import Exercice
+
     act(2)
+    Exercice("ex-addition-1", namespace={}).bouton_solution.click()  # after two attempts: viewed
+    for ex, ns in (("ex-addition-1", {"total": 42}), ("ex-moyenne", {"moyenne": lambda xs: sum(xs) / len(xs)}),
+                   ("ex-secret", {"secret": "ok"})):
+        Exercice(ex, namespace=ns).bouton_verifier.click()  # passed, then the module completed
+    verbs = {s["verb"]["id"].rsplit("/", 1)[-1] for s in events.read_jsonl()}
+    assert verbs == {"experienced", "attempted", "failed", "passed", "asked", "answered", "viewed", "completed"}
     assert events.wait_delivered(30), "statements still waiting for Ralph"
     mine = own_ids()
     assert len(mine) >= 10
@@ -143,6 +151,16 @@ def test_statements_are_accepted_by_ralph(learner, ralph):
     assert kept["object"]["id"] == attempted["object"]["id"]
     assert kept["context"]["extensions"][xapi.extension("verdict")] == "incorrect"
     assert kept["actor"] == attempted["actor"]
+    # and every one passes Ralph's strict xAPI 1.0.3 model (its API itself only checks a lax one)
+    check = (
+        "import json, sys\n"
+        "from ralph.models.xapi.base.statements import BaseXapiStatement\n"
+        "for line in sys.stdin:\n"
+        "    BaseXapiStatement.model_validate(json.loads(line))\n"
+    )
+    journal = events.events_file().read_text()
+    strict = subprocess.run([RALPH_BIN / "python", "-c", check], input=journal, text=True, capture_output=True, timeout=60)
+    assert strict.returncode == 0, strict.stderr[-2000:]
 
 
 def test_ralph_down_midsession_then_back_delivers_each_statement_once(learner, ralph):
