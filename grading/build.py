@@ -9,6 +9,7 @@ course directory exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -237,7 +238,10 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         config_path.read_bytes() if config_path.is_file() else build_nbgrader.CONFIG_TEXT.encode()
     )
     stamps = _load_stamps(course_dir)
-    if db_url == build_nbgrader.default_db_url(course_dir) and not (course_dir / build_nbgrader.GRADEBOOK).exists():
+    if (
+        db_url == build_nbgrader.default_db_url(course_dir)
+        and not (course_dir / build_nbgrader.GRADEBOOK).exists()
+    ):
         stamps = {}  # the gradebook is gone: every assignment must be recorded again
     todo: list[ModulePlan] = []
     for plan in plans:
@@ -260,6 +264,7 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         console.success(f"Rien à reconstruire : le cours est à jour dans {course_dir}.")
         return report
 
+    made_parent = not course_dir.parent.exists()
     course_dir.parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(course_dir)
     work = Path(
@@ -288,6 +293,8 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
             regions = [r for nb in plan.notebooks for r in nb.regions]
             build_checks.check_no_leak([release], regions, work)
             _check_release_matches(plan, release)
+        if own_db:
+            build_nbgrader.check_gradebook_unchanged(course_dir, stamp)
         _swap(work, course_dir, [p.module.id for p in todo], (source_name, release_name))
         if own_db:
             build_nbgrader.install_gradebook(course_dir, work, stamp)
@@ -299,6 +306,12 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         tmp = work / STAMPS
         tmp.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, course_dir / STAMPS)
+    except BaseException:
+        if made_parent and not course_dir.exists():
+            shutil.rmtree(work, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                course_dir.parent.rmdir()  # only when empty: we made it for nothing
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.built = [p.module.id for p in todo]

@@ -113,19 +113,24 @@ def snapshot_gradebook(course_dir: Path, work: Path) -> tuple[int, int] | None:
     return stamp
 
 
-def install_gradebook(course_dir: Path, work: Path, stamp: tuple[int, int] | None) -> None:
-    """Put the updated gradebook in place, unless someone wrote to the real one meanwhile."""
+def check_gradebook_unchanged(course_dir: Path, stamp: tuple[int, int] | None) -> None:
+    """Refuse to go on if someone wrote to the real gradebook since the snapshot."""
     real = course_dir / GRADEBOOK
-    new = work / GRADEBOOK
-    if not new.exists():
-        return
     now = (real.stat().st_mtime_ns, real.stat().st_size) if real.exists() else None
     if now != stamp:
         raise IncuboError(
             f"Le carnet de notes {real} a été modifié pendant la construction ; relancez « incubo build ».",
             code="carnet-modifie",
         )
-    os.replace(new, real)
+
+
+def install_gradebook(course_dir: Path, work: Path, stamp: tuple[int, int] | None) -> None:
+    """Put the updated gradebook in place, unless someone wrote to the real one meanwhile."""
+    new = work / GRADEBOOK
+    if not new.exists():
+        return
+    check_gradebook_unchanged(course_dir, stamp)
+    os.replace(new, course_dir / GRADEBOOK)
 
 
 def _nbgrader_path() -> None:

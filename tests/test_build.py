@@ -127,6 +127,10 @@ def test_unchanged_parcours_is_skipped_and_a_change_is_rebuilt(courses, tmp_path
     assert f"construit(s) dans {course} : {MODULE}" in third.stderr
     assert "Une phrase ajoutée" in released.read_text(encoding="utf-8")
 
+    (course / "gradebook.db").unlink()  # a lost gradebook: the assignments are recorded again
+    fourth = build(courses, course, session_env)
+    assert "Inchangés" not in fourth.stderr and (course / "gradebook.db").exists()
+
 
 def test_progress_is_shown(built):
     result = built["result"]
