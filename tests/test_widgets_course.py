@@ -230,3 +230,41 @@ def test_grading_sandbox_runs_the_released_notebook_silently(course, session_env
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert all("application/vnd.jupyter.widget-view+json" not in o.get("data", {}) for o in outputs)
     assert "Bravo, c'est correct !" in _text(nb.cells[-1].outputs[0])
+
+
+@pytest.mark.slow
+def test_instant_verdict_agrees_with_autograde_on_the_visible_tests(course, sidecar, session_env):
+    """Same answers, two ways: `verifier()`'s verdict here, `incubo grade autograde` on the submissions."""
+    from incubo.widgets import verification
+
+    by_ex: dict[str, list[dict]] = {}
+    for ex, ns in answer_cases(sidecar):
+        by_ex.setdefault(ex, []).append(ns)
+    width = max(len(v) for v in by_ex.values())
+    students = {f"agent{i}": {ex: (answers[i] if i < len(answers) else None) for ex, answers in by_ex.items()}
+                for i in range(width + 1)}  # the last one leaves everything untouched
+    release = course / "release" / MODULE
+    for student, answers in students.items():
+        folder = course / "submitted" / student / MODULE
+        folder.mkdir(parents=True)
+        nb = nbformat.read(release / f"{NOTEBOOK}.ipynb", as_version=4)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            ex = grade_id.removesuffix("-reponse")
+            if grade_id.endswith("-reponse") and answers.get(ex) is not None:
+                cell.source = "\n".join(f"{k} = {v!r}" for k, v in answers[ex].items())
+        nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+    result = incubo("grade", "autograde", MODULE, "--course-dir", course, env=session_env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for student, answers in students.items():
+        graded = nbformat.read(course / "autograded" / student / MODULE / f"{NOTEBOOK}.ipynb", as_version=4)
+        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in graded.cells}
+        for ex, ns in answers.items():
+            verdict = verification.check(sidecar["exercices"][ex], dict(ns or {}))
+            errors = [o for o in cells[ex].outputs if o.get("output_type") == "error"]
+            if verdict.code == "correct":
+                assert errors == [], (student, ex)
+            elif verdict.code == "incorrect":
+                assert [(e["ename"], f"Pas encore : {e['evalue']}") for e in errors] == [("AssertionError", verdict.message)]
+            else:
+                assert verdict.code == "non-tente" and ns is None and errors, (student, ex, verdict)
