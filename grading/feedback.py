@@ -56,6 +56,20 @@ def _output_text(output) -> str:
     return str(data.get("text/plain", ""))
 
 
+def _quotes_hidden(output, hidden: list[str]) -> bool:
+    """Would this output, as rendered, reveal a hidden test (its text, or that it is the one that failed)?"""
+    if output.get("output_type") != "error":
+        return any(line in _output_text(output) for line in hidden)
+    failing = None
+    for line in strip_ansi("\n".join(output.get("traceback", []))).splitlines():
+        m = re.match(r"^\s*-*>\s*\d+\s+(.*)$", line)
+        if m:
+            failing = m.group(1).strip()
+    if failing is None:
+        return True  # we cannot tell which test failed: say only that one did
+    return failing in hidden or any(line in f"{output.get('evalue', '')}" for line in hidden)
+
+
 def _render_output(output) -> str:
     kind = output.get("output_type")
     if kind == "error":
@@ -107,8 +121,7 @@ def render(nb, title: str, scores: list[tuple[str, float, float]], remarks: list
         parts.append(f'<div class="cellule{" test" if is_test else ""}"><p><em>Cellule de code{html.escape(label)}</em></p>')
         parts.append(f"<pre><code>{html.escape(source)}</code></pre>")
         for output in cell.get("outputs", []):
-            text = _output_text(output)
-            if hidden and any(line in text for line in hidden):
+            if hidden and _quotes_hidden(output, hidden):
                 parts.append(f'<pre class="erreur">{HIDDEN_NOTICE}</pre>')
             else:
                 parts.append(_render_output(output))

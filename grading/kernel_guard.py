@@ -76,14 +76,15 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
             path = absolute(args[0]) if args else None
             if path is None:
                 return
-            if under(path, forbidden) and not under(path, [workdir]):
-                note("lecture-interdite", path)
             writing = event in write_events
             if event == "open":
                 mode, flags = (args[1] if len(args) > 1 else "r") or "r", (args[2] if len(args) > 2 else 0) or 0
                 writing = any(c in str(mode) for c in "wax+") or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-            if writing and not under(path, write_ok):
-                note("ecriture-hors-copie", path)
+            if writing:
+                if not under(path, write_ok):
+                    note("ecriture-hors-copie", path)
+            elif under(path, forbidden) and not under(path, [workdir]):
+                note("lecture-interdite", path)
         except Exception:
             pass
 

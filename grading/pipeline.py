@@ -31,7 +31,7 @@ from traitlets.config import Config
 log = logging.getLogger(__name__)
 nb_log = logging.getLogger("incubo.grading.nbgrader")
 if nb_log.level == logging.NOTSET:
-    nb_log.setLevel(logging.ERROR)  # nbgrader's repair warnings become verdicts; --debug shows them
+    nb_log.setLevel(logging.CRITICAL)  # nbgrader's and nbclient's complaints become verdicts; --debug shows them
 
 
 def load_config(course_dir: Path) -> Config:

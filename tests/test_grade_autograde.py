@@ -1,0 +1,286 @@
+"""`incubo grade`: same scores as stock nbgrader, hostile submissions contained, resumable, no hidden test leaks.
+
+Everything runs for real: `nbgrader quickstart`, stock `nbgrader autograde`,
+bubblewrap-sandboxed ipykernels. One course is built per module and copied
+for each scenario.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from harness import BIN, wait_for
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grading"))
+import cohort  # noqa: E402
+
+CLEAN = {"etu-juste": "right", "etu-faux": "wrong", "etu-vide": "empty", "etu-moitie": "half"}
+CELL_TIMEOUT = 5
+NOTEBOOK_DEADLINE = 30
+LIMITS = f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEADLINE}\nmemoire_mo: 768\n"
+
+#: hostile fixture -> verdict code it must get
+EXPECTED = {
+    "boucle-infinie": "limite-temps",
+    "bombe-memoire": "limite-memoire",
+    "bombe-fork": "limite-processus",
+    "sys-exit": "sortie-programme",
+    "os-exit": "processus-arrete",
+    "lecture-carnet": "lecture-interdite",
+    "lecture-source": "lecture-interdite",
+    "lecture-autre-copie": "lecture-interdite",
+    "ecriture-hors-copie": "ecriture-hors-copie",
+    "reseau": "reseau",
+    "showtraceback": "affichage-erreurs-modifie",
+    "builtins": "contournement",
+    "assert": "contournement",
+    "test-modifie": "test-modifie",
+    "test-supprime": "test-supprime",
+    "test-retype": "test-retype",
+    "sortie-10mo": "sortie-trop-volumineuse",
+    "json-corrompu": "notebook-illisible",
+    "noyau-etranger": "noyau-etranger",
+}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    return cohort.env(tmp_path_factory.mktemp("grade-env"))
+
+
+@pytest.fixture(scope="module")
+def base_course(tmp_path_factory, env) -> Path:
+    course = cohort.make_course(tmp_path_factory.mktemp("grade-base"), env)
+    for student, kind in CLEAN.items():
+        cohort.submit(course, student, kind)
+    return course
+
+
+def copy_course(base: Path, dest: Path) -> Path:
+    shutil.copytree(base, dest, symlinks=True)
+    return dest
+
+
+def grades(course: Path) -> dict:
+    """Every grade of the gradebook: (student, notebook, cell) -> (auto score, needs manual grade)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {
+            (sub.student.id, nb.name, g.name): (g.auto_score, g.needs_manual_grade)
+            for sub in gb.find_assignment(cohort.ASSIGNMENT).submissions
+            for nb in sub.notebooks
+            for g in nb.grades
+        }
+
+
+def submission_rows(course: Path) -> list:
+    db = sqlite3.connect(course / "gradebook.db")
+    rows = db.execute("SELECT student_id FROM submitted_assignment").fetchall()
+    db.close()
+    return rows
+
+
+def verdict_codes(course: Path) -> dict[str, set[str]]:
+    db = sqlite3.connect(course / "gradebook.db")
+    out: dict[str, set[str]] = {}
+    for student, code in db.execute("SELECT student, code FROM incubo_verdicts"):
+        out.setdefault(student, set()).add(code)
+    db.close()
+    return out
+
+
+def incubo(*args, env, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "incubo"), *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, base_course, env) -> tuple[Path, Path]:
+    """The clean cohort graded by stock nbgrader and by us (CLI), on two copies."""
+    root = tmp_path_factory.mktemp("grade-clean")
+    stock = copy_course(base_course, root / "stock")
+    ours = copy_course(base_course, root / "ours")
+    done = subprocess.run([BIN / "nbgrader", "autograde", cohort.ASSIGNMENT], cwd=stock, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", ours, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Correction terminée" in result.stderr and "4 copie(s) corrigée(s)" in result.stderr, result.stderr
+    return stock, ours
+
+
+def test_scores_equal_stock_nbgrader(graded):
+    stock, ours = graded
+    expected, got = grades(stock), grades(ours)
+    assert expected and got == expected
+    # the cohort is not trivial: right, wrong, empty and half-right answers score differently
+    totals = {s: sum(a or 0 for (st, _n, _c), (a, _m) in got.items() if st == s) for s in CLEAN}
+    assert totals["etu-juste"] > totals["etu-moitie"] > totals["etu-faux"] == totals["etu-vide"] == 0
+    assert not verdict_codes(ours), "clean submissions get no verdict"
+
+
+def test_second_run_changes_nothing(graded, env):
+    _stock, ours = graded
+    before = grades(ours)
+    result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--course-dir", ours, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "4 déjà corrigée(s)" in result.stderr
+    assert grades(ours) == before and len(submission_rows(ours)) == len(CLEAN)
+
+
+def test_hostile_suite(tmp_path, base_course, graded, monkeypatch):
+    """Each hostile notebook gets its verdict; the clean ones keep their clean scores; the run is bounded."""
+    from incubo.grading.autograde import autograde
+
+    monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "evenements.jsonl"))
+    course = copy_course(base_course, tmp_path / "cours")
+    (course / "incubo_grading.yml").write_text(LIMITS)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    for case in cohort.hostile_cases():
+        cohort.submit_hostile(course, f"h-{case}", case, port=port)
+    assert set(cohort.hostile_cases()) == set(EXPECTED)
+    workers = 2
+    started = time.monotonic()
+    summary = autograde(course, cohort.ASSIGNMENT, workers=workers, show_progress=False)
+    elapsed = time.monotonic() - started
+    # bound: every notebook may use its whole deadline once per worker lane, plus 3 s of overhead each
+    notebooks = 2 * (len(EXPECTED) + len(CLEAN))
+    assert elapsed < (2 * NOTEBOOK_DEADLINE + 3 * notebooks / workers) + 30, elapsed
+    assert not summary.errors, summary.errors
+
+    codes = verdict_codes(course)
+    for case, code in EXPECTED.items():
+        assert code in codes.get(f"h-{case}", set()), (case, codes.get(f"h-{case}"))
+    clean = {k: v for k, v in grades(course).items() if k[0] in CLEAN}
+    assert clean == {k: v for k, v in grades(graded[1]).items() if k[0] in CLEAN}
+    assert not any(s in codes for s in CLEAN)
+    assert summary.failed == 1 and summary.flagged == len(EXPECTED) - 1  # the corrupted JSON fails
+
+    # nothing escaped: no connection, no file written, no secret read
+    with pytest.raises(OSError):
+        listener.accept()
+    listener.close()
+    assert not list(course.rglob("pirate*")) and not Path("/usr/pirate.txt").exists()
+    for case in ("lecture-carnet", "lecture-source", "lecture-autre-copie"):
+        nb = json.loads((course / "autograded" / f"h-{case}" / cohort.ASSIGNMENT / "problem1.ipynb").read_text())
+        text = json.dumps([c.get("outputs", []) for c in nb["cells"]])
+        assert "SQLite format" not in text and "HIDDEN TESTS" not in text and "schema_version" not in text
+        assert "refus" in text
+    # tampering earns nothing: the tests that ran after it are scored 0
+    got = grades(course)
+    assert got[("h-assert", "problem1", "correct_squares")][0] == 0
+    assert got[("h-builtins", "problem1", "correct_sum_of_squares")][0] == 0
+    assert got[("h-os-exit", "problem1", "correct_squares")][0] == 0
+    # no sandbox process outlives the run (the fork bomb's children included)
+    wait_for(lambda: not _sandbox_processes(), timeout=10, what="no sandbox process left")
+
+
+def _sandbox_processes() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if 610000 <= proc.stat().st_uid < 660000:
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_sigkill_then_restart_gives_the_same_gradebook(tmp_path, base_course, graded, env):
+    _stock, reference = graded
+    course = copy_course(base_course, tmp_path / "cours")
+    proc = subprocess.Popen(
+        [BIN / "incubo", "grade", "autograde", cohort.ASSIGNMENT, "--workers", "2", "--course-dir", course],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+    def one_committed() -> bool:
+        try:
+            db = sqlite3.connect(course / "gradebook.db", timeout=0.1)
+            n = db.execute("SELECT COUNT(*) FROM incubo_submissions").fetchone()[0]
+            db.close()
+            return n >= 1
+        except sqlite3.Error:
+            return False
+
+    wait_for(one_committed, timeout=120, what="a first graded submission", proc=proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert len(json.loads(json.dumps(submission_rows(course)))) <= len(CLEAN)
+    wait_for(lambda: not _sandbox_processes(), timeout=20, what="sandboxes gone with their grader")
+    result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env)
+    assert result.returncode == 0, result.stderr
+    assert grades(course) == grades(reference)
+    assert sorted(submission_rows(course)) == sorted(submission_rows(reference))
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(CLEAN)
+
+
+def test_feedback_never_shows_a_hidden_test(graded, env):
+    from incubo.grading.feedback import visible_text
+
+    stock, ours = graded
+    result = incubo("grade", "feedback", cohort.ASSIGNMENT, "--course-dir", ours, env=env)
+    assert result.returncode == 0, result.stderr
+    pages = sorted((ours / "feedback").rglob("*.html"))
+    assert len(pages) == 2 * len(CLEAN)
+    for page in pages:
+        text = visible_text(page.read_text(encoding="utf-8"))
+        assert cohort.HIDDEN_LINE not in text and "cache-secret-9431" not in text, page
+        assert "Note :" in text and "Retour sur" in text
+    wrong = visible_text((ours / "feedback" / "etu-faux" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    assert "AssertionError" in wrong  # visible failures are still shown
+    # the same check catches stock nbgrader's leak (#917), so it is a real check
+    subprocess.run([BIN / "nbgrader", "generate_feedback", cohort.ASSIGNMENT], cwd=stock, env=env, check=True, capture_output=True)
+    leaked = visible_text((stock / "feedback" / "etu-juste" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    assert "cache-secret-9431" in leaked
+
+
+def test_export_csv_and_moodle(graded, env, tmp_path):
+    _stock, ours = graded
+    out = tmp_path / "notes.csv"
+    result = incubo("grade", "export", "-o", out, "--course-dir", ours, env=env)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert {r["apprenant"] for r in rows} == set(CLEAN)
+    by = {r["apprenant"]: r for r in rows}
+    assert float(by["etu-juste"]["note"]) > float(by["etu-faux"]["note"]) == 0
+    assert by["etu-juste"]["note_max"] == "13" and set(by["etu-juste"]) >= {"signalements", "raisons", "statut"}
+    moodle = tmp_path / "moodle.csv"
+    assert incubo("grade", "export", "--moodle", "-o", moodle, "--course-dir", ours, env=env).returncode == 0
+    header, *lines = list(csv.reader(moodle.open(encoding="utf-8")))
+    assert header == ["username", cohort.ASSIGNMENT, f"Feedback {cohort.ASSIGNMENT}"] and len(lines) == len(CLEAN)
+
+
+def test_grading_emits_statements(graded, env):
+    _stock, ours = graded
+    journal = Path(env["INCUBO_EVENTS_FILE"])
+    statements = [json.loads(line) for line in journal.read_text().splitlines()]
+    mine = [s for s in statements if s["actor"]["account"]["name"] == "etu-juste"]
+    verbs = {s["verb"]["id"].rsplit("/", 1)[1] for s in mine}
+    assert {"scored", "passed"} <= verbs
+    assert any(s["verb"]["id"].endswith("failed") for s in statements if s["actor"]["account"]["name"] == "etu-faux")
+    # ids are derived from the submission: a resumed run re-sends the same statement, never a new one
+    scored = {s["id"] for s in mine if s["verb"]["id"].endswith("scored") and s["object"]["id"].endswith("/correct_squares")}
+    assert len(scored) == 1
+
+
+def test_unknown_assignment_is_a_french_error(graded, env):
+    _stock, ours = graded
+    result = incubo("grade", "autograde", "ps2", "--course-dir", ours, env=env)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "n'existe pas" in result.stderr and "« ps1 »" in result.stderr
