@@ -86,7 +86,7 @@ def exercises_of(pid: str, stem: str) -> list[Exercise]:
         elif role == "tests":
             found[ex_id].tests = cell.source + "\n"
             found[ex_id].points = cell.metadata.get("points", 0)
-        else:
+        elif "incubo.widgets" not in cell.source:  # widget panels are not setup the answer needs
             setup.append(cell.source)
     return list(found.values())
 
