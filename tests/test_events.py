@@ -94,3 +94,12 @@ def test_cli_flush_without_lrs_is_a_french_error(store, jupyter_env):
     assert_french_error(incubo("events", "flush", env=env), "Aucun LRS n'est configuré", "INCUBO_LRS_URL")
     status = incubo("events", "status", env=env)
     assert status.returncode == 0 and "En attente d'envoi : 0" in status.stderr
+
+
+def test_cli_flush_with_an_unusable_spool_is_a_french_error(tmp_path, jupyter_env):
+    from harness import assert_french_error, incubo
+
+    blocker = tmp_path / "pas-un-dossier"
+    blocker.write_text("")
+    env = dict(jupyter_env, INCUBO_SPOOL_DIR=str(blocker / "file-attente"), INCUBO_LRS_URL="http://127.0.0.1:9")
+    assert_french_error(incubo("events", "flush", env=env), "dossier d'attente", "INCUBO_SPOOL_DIR")

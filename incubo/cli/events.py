@@ -41,7 +41,14 @@ def run_flush(args, ctx: Context) -> int:
             f" dans {events.spool_dir()}.",
             code="lrs-non-configure",
         )
-    report = events.flush()
+    try:
+        report = events.flush()
+    except OSError as exc:
+        raise IncuboError(
+            f"Impossible d'utiliser le dossier d'attente {events.spool_dir()} ({exc.strerror or exc}) :"
+            " vérifiez qu'il existe et que vous pouvez y écrire (variable INCUBO_SPOOL_DIR).",
+            code="file-attente-inaccessible",
+        ) from exc
     if report.rejected:
         console.warning(
             f"{_plural(report.rejected, 'déclaration')} refusée(s) par le LRS, conservée(s) dans {events.rejected_dir()}."
