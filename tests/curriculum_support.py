@@ -164,10 +164,24 @@ def released_texts(pid: str, module: dict) -> dict[str, str]:
     return texts
 
 
+_TRIVIAL = {"pass", "...", "else:", "try:", "finally:", "return", "break", "continue", "raise", "return None",
+            "return True", "return False", "print()", "True", "False", "None"}
+
+
+def normalize(line: str) -> str:
+    return " ".join(line.split())
+
+
+def meaningful(line: str) -> str | None:
+    """The documented no-leak rule (docs/contracts.md): which region lines must not be readable."""
+    norm = normalize(line)
+    if not norm or norm.startswith("#") or norm in _TRIVIAL or len(norm.replace(" ", "")) < 6:
+        return None
+    return norm
+
+
 def leaks(pid: str, module: dict) -> list[str]:
     """Solution or hidden-test lines a learner could read in the released module (the build refuses these)."""
-    from incubo.grading.myst_source import meaningful, normalize
-
     regions = []
     for stem in module["notebooks"]:
         for ex in exercises_of(pid, stem):
