@@ -441,3 +441,17 @@ def test_an_endless_loop_in_the_answer_is_stopped(module_dir, monkeypatch):
 
     panel, stmts = click_check("ex-moyenne", {"moyenne": moyenne})
     assert panel.verdict.code == "erreur" and "boucle sans fin" in panel.verdict.message
+
+
+def test_a_module_of_lessons_only_is_completed_by_opening_them(module_dir):
+    from incubo.widgets import demarrer
+
+    data = json.loads((module_dir / "incubo_exercices.json").read_text())
+    data["exercices"] = {}
+    (module_dir / "incubo_exercices.json").write_text(json.dumps(data))
+    demarrer("02-exercices")  # the fixture opened it already: one notebook of two
+    assert not [s for s in journal() if verb(s) == "completed"]
+    demarrer("01-lecon")
+    demarrer("01-lecon")
+    [done] = [s for s in journal() if verb(s) == "completed"]
+    assert done["object"]["id"].endswith("/module/essai-01")

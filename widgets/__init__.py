@@ -58,6 +58,10 @@ def demarrer(stem: str | None = None) -> None:
         if s.sidecar is not None and stem:
             meta = (s.sidecar.get("notebooks") or {}).get(stem) or {}
             session.emit("experienced", kind="lecon", ident=stem, name_fr=meta.get("titre"))
+            if not s.exercises():  # a module of lessons only is completed by opening them all
+                from incubo.widgets import exercices
+
+                exercices.maybe_complete_module()
         from incubo import events
 
         events.start_background_delivery()

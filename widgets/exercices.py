@@ -65,20 +65,30 @@ def record_verdict(ex_id: str, verdict: Verdict) -> None:
         session.emit("failed", kind="exercice", ident=ex_id, result={"success": False}, extensions=ext)
 
 
-def _maybe_completed(just_passed: str) -> None:
-    """Record `completed` for the module once every exercise of it has been passed."""
+def _maybe_completed(just_passed: str | None = None) -> None:
+    """Record `completed` for the module once: every exercise passed (a module without
+    exercises: every notebook opened)."""
     s = session.current()
-    if not s.module or not s.exercises():
+    if not s.module or s.sidecar is None:
         return
     own = session.own_statements()
-    passed = {session.object_tail(st) for st in own if session.verb_of(st) == "passed"}
-    passed.add(f"exercice/{just_passed}")
-    if not all(f"exercice/{e}" in passed for e in s.exercises()):
+    if s.exercises():
+        done = {session.object_tail(st) for st in own if session.verb_of(st) == "passed"}
+        if just_passed:
+            done.add(f"exercice/{just_passed}")
+        needed = {f"exercice/{e}" for e in s.exercises()}
+    else:
+        done = {session.object_tail(st) for st in own if session.verb_of(st) == "experienced"}
+        needed = {f"lecon/{n}" for n in (s.sidecar.get("notebooks") or {})}
+    if not needed or not needed <= done:
         return
     module_iri_tail = f"module/{s.module}"
     if any(session.verb_of(st) == "completed" and session.object_tail(st) == module_iri_tail for st in own):
         return
     session.emit("completed", result={"completion": True})
+
+
+maybe_complete_module = _maybe_completed
 
 
 def next_hint(ex_id: str) -> tuple[int, int, str]:
