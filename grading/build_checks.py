@@ -16,7 +16,7 @@ from pathlib import Path
 from incubo.errors import suggestion
 from incubo.parcours import ID_RE, Parcours, load_yaml, source_error, where
 
-from .myst_source import RegionLine, SourceNotebook, meaningful, normalize
+from .myst_source import RegionLine, SourceNotebook
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,49 @@ QUIZ_CALL = re.compile(r"""\bQuiz\(\s*(?:id\s*=\s*)?["']([^"']+)["']""")
 EXERCISE_CALL = re.compile(
     r"""\b(verifier|indice|solution)\(\s*(?:exercice\s*=\s*)?["']([^"']+)["']"""
 )
+
+
+#: Lines of a solution or hidden region too common to count as a leak (see meaningful()).
+TRIVIAL_LINES = {
+    "pass",
+    "...",
+    "else:",
+    "try:",
+    "finally:",
+    "return",
+    "break",
+    "continue",
+    "raise",
+    "return None",
+    "return True",
+    "return False",
+    "print()",
+    "True",
+    "False",
+    "None",
+}
+#: A region line shorter than this (spaces removed) is not looked for in released files.
+MIN_LEAK_CHARS = 6
+
+
+def normalize(line: str) -> str:
+    """Whitespace-insensitive form of a line, for leak comparisons."""
+    return " ".join(line.split())
+
+
+def meaningful(line: str) -> str | None:
+    """The normalized line if finding it in a released file would be a real leak.
+
+    Ignored: blank lines, comment-only lines, a few trivial statements
+    (`pass`, `else:`…) and lines of fewer than MIN_LEAK_CHARS characters
+    once spaces are removed (`x = 1`): these appear in any notebook.
+    """
+    norm = normalize(line)
+    if not norm or norm.startswith("#") or norm in TRIVIAL_LINES:
+        return None
+    if len(norm.replace(" ", "")) < MIN_LEAK_CHARS:
+        return None
+    return norm
 
 
 @dataclass

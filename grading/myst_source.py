@@ -25,48 +25,6 @@ NOTEBOOK_TYPES = ("lecon", "exercices")
 FIRST_CELL_ID = "incubo-demarrer"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
-#: Lines of a solution or hidden region too common to count as a leak (see meaningful()).
-TRIVIAL_LINES = {
-    "pass",
-    "...",
-    "else:",
-    "try:",
-    "finally:",
-    "return",
-    "break",
-    "continue",
-    "raise",
-    "return None",
-    "return True",
-    "return False",
-    "print()",
-    "True",
-    "False",
-    "None",
-}
-#: A region line shorter than this (spaces removed) is not looked for in released files.
-MIN_LEAK_CHARS = 6
-
-
-def normalize(line: str) -> str:
-    """Whitespace-insensitive form of a line, for leak comparisons."""
-    return " ".join(line.split())
-
-
-def meaningful(line: str) -> str | None:
-    """The normalized line if finding it in a released file would be a real leak.
-
-    Ignored: blank lines, comment-only lines, a few trivial statements
-    (`pass`, `else:`…) and lines of fewer than MIN_LEAK_CHARS characters
-    once spaces are removed (`x = 1`): these appear in any notebook.
-    """
-    norm = normalize(line)
-    if not norm or norm.startswith("#") or norm in TRIVIAL_LINES:
-        return None
-    if len(norm.replace(" ", "")) < MIN_LEAK_CHARS:
-        return None
-    return norm
-
 
 def demarrer_source(stem: str) -> str:
     """The first cell the build inserts in every notebook."""

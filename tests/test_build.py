@@ -186,3 +186,32 @@ def test_only_the_chosen_parcours_is_built(courses, tmp_path, session_env):
     assert sorted(p.name for p in (course / "release").iterdir()) == ["de-01"]
     stamps = json.loads((course / ".incubo_build.json").read_text(encoding="utf-8"))
     assert stamps["de-01"]["parcours"] == "deuxieme"
+
+
+def test_solution_policy_and_exercise_file_round_trip(tmp_path):
+    from incubo.parcours import Exercice, ExercicesFile, Politique, encode_solution, write_exercices
+
+    assert Politique.parse("apres-3-essais").to_dict() == {"mode": "apres", "essais": 3}
+    assert Politique.parse("jamais").permet(99) is False
+    assert Politique.parse("toujours").permet(0) is True
+    assert Politique.parse("apres-2-essais").permet(1) is False and Politique.parse(
+        "apres-2-essais"
+    ).permet(2)
+    with pytest.raises(ValueError):
+        Politique.parse("parfois")
+
+    assert read_exercices(tmp_path) is None  # a stock course: no data file, no error
+    ex = Exercice(
+        "02-exercices",
+        2,
+        "assert x",
+        ["un"],
+        Politique.parse("toujours"),
+        encode_solution("x = 40 + 2"),
+    )
+    write_exercices(
+        tmp_path, ExercicesFile("p", "m", {"02-exercices": {"type": "exercices"}}, {"ex-a": ex})
+    )
+    back = read_exercices(tmp_path)
+    assert back.exercices["ex-a"].solution_texte() == "x = 40 + 2"
+    assert back.to_dict() == json.loads((tmp_path / SIDECAR).read_text(encoding="utf-8"))
