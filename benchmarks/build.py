@@ -42,21 +42,33 @@ def main() -> None:
         base = Path(tmp)
         env = isolated_env(base / "env")
         course = base / "incubo"
-        wall_i, cpu_i = timed([[str(BIN / "incubo"), "build", "--course-dir", str(course)]], env, ROOT)
-        wall_n, cpu_n = timed([[str(BIN / "incubo"), "build", "--course-dir", str(course)]], env, ROOT)
+        wall_i, cpu_i = timed(
+            [[str(BIN / "incubo"), "build", "--course-dir", str(course)]], env, ROOT
+        )
+        wall_n, cpu_n = timed(
+            [[str(BIN / "incubo"), "build", "--course-dir", str(course)]], env, ROOT
+        )
 
         stock = base / "stock"
         shutil.copytree(course / "source", stock / "source")
-        (stock / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'stock'\n")
+        (stock / "nbgrader_config.py").write_text(
+            "c = get_config()\nc.CourseDirectory.course_id = 'stock'\n"
+        )
         modules = sorted(p.name for p in (stock / "source").iterdir())
         cmds = [[str(BIN / "nbgrader"), "generate_assignment", m, "--force"] for m in modules]
         wall_s, cpu_s = timed(cmds, env, stock)
         notebooks = sum(1 for _ in (course / "source").rglob("*.ipynb"))
 
     print(f"{len(modules)} modules, {notebooks} notebooks")
-    print(f"stock nbgrader generate_assignment (1 process/module): {wall_s:6.1f} s wall, {cpu_s:6.1f} s CPU")
-    print(f"incubo build, fresh:                                  {wall_i:6.1f} s wall, {cpu_i:6.1f} s CPU")
-    print(f"incubo build, nothing changed:                        {wall_n:6.1f} s wall, {cpu_n:6.1f} s CPU")
+    print(
+        f"stock nbgrader generate_assignment (1 process/module): {wall_s:6.1f} s wall, {cpu_s:6.1f} s CPU"
+    )
+    print(
+        f"incubo build, fresh:                                  {wall_i:6.1f} s wall, {cpu_i:6.1f} s CPU"
+    )
+    print(
+        f"incubo build, nothing changed:                        {wall_n:6.1f} s wall, {cpu_n:6.1f} s CPU"
+    )
     print(f"ratio fresh / stock: {wall_i / wall_s:.2f} wall, {cpu_i / cpu_s:.2f} CPU")
     print(f"ratio no-op / stock: {wall_n / wall_s:.2f} wall, {cpu_n / cpu_s:.2f} CPU")
 
