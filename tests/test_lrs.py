@@ -253,3 +253,23 @@ def test_wrong_password_keeps_statements_and_says_so(tmp_path, ralph, session_en
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "identifiants refusés" in result.stderr and "INCUBO_LRS_AUTH" in result.stderr
     assert len(list((tmp_path / "file-attente").glob("*.json"))) == 1
+
+
+def test_a_finishing_process_delivers_what_it_recorded(tmp_path, ralph, session_env):
+    env = dict(
+        session_env,
+        INCUBO_SPOOL_DIR=str(tmp_path / "file-attente"),
+        INCUBO_EVENTS_FILE=str(tmp_path / "evenements.jsonl"),
+        INCUBO_LRS_URL=ralph.url,
+        INCUBO_LRS_AUTH=f"{USER}:{PASSWORD}",
+    )
+    code = (
+        "from incubo import events, xapi\n"
+        "for i in range(3):\n"
+        "    events.record(xapi.statement('completed', parcours='essai', module=f'm{i}'))\n"
+    )  # exits at once: the background sender gets a short grace at exit
+    subprocess.run([ROOT / ".venv" / "bin" / "python", "-c", code], env=env, check=True, timeout=60)
+    assert list((tmp_path / "file-attente").glob("*.json")) == []
+    ids = [json.loads(line)["id"] for line in (tmp_path / "evenements.jsonl").read_text().splitlines()]
+    stored = Counter(ralph.stored_ids())
+    assert [stored[i] for i in ids] == [1, 1, 1]
