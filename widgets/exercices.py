@@ -143,13 +143,21 @@ class Exercice(affichage.TextFallback, w.VBox):
         self.retour = w.HTML()
         self.indices = w.HTML()
         self.zone_solution = w.HTML()
-        self.bouton_verifier.on_click(lambda _b: self.verifier())
-        self.bouton_indice.on_click(lambda _b: self.indice())
-        self.bouton_solution.on_click(lambda _b: self.solution())
+        self.bouton_verifier.on_click(lambda _b: self._safely(self.verifier))
+        self.bouton_indice.on_click(lambda _b: self._safely(self.indice))
+        self.bouton_solution.on_click(lambda _b: self._safely(self.solution))
         title = w.HTML(f'<strong lang="fr">Exercice « {html.escape(ex_id)} »</strong>')
         buttons = w.HBox([self.bouton_verifier, self.bouton_indice, self.bouton_solution])
         super().__init__([title, buttons, self.retour, self.indices, self.zone_solution], **kwargs)
         self.add_class("incubo-exercice")
+
+    def _safely(self, action) -> None:
+        """A button never shows a traceback to the learner."""
+        try:
+            action()
+        except Exception:
+            log.warning("exercise button failed", exc_info=True)
+            self.retour.value = affichage.box_html("erreur", "Cette action n'a pas abouti : prévenez votre formateur.")
 
     def verifier(self) -> Verdict:
         verdict = run_check(self.ex_id, self.namespace)
