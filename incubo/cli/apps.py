@@ -91,6 +91,9 @@ def voila_config(pool: int) -> dict:
         "MappingKernelManager": {"cull_idle_timeout": 900, "cull_interval": 120, "cull_connected": False},
         "VoilaExecutor": {
             "cell_error_instruction": "L'erreur complète est dans le journal du serveur.",
+            # a room arriving at once keeps the CPU busy: never drop an app's output or give up on a kernel
+            "iopub_timeout": 120,
+            "startup_timeout": 180,
         },
         "HTMLExporter": {"language_code": "fr"},
         "Voila": {"tornado_settings": {"websocket_max_message_size": MAX_MESSAGE_BYTES}},
