@@ -262,3 +262,26 @@ def test_trainer_guides_give_the_commands():
         for m in cs.modules(pid):
             assert m["id"] in guide, (pid, m["id"])
         assert "Difficultés fréquentes" in guide
+
+
+@pytest.mark.parametrize("pid", cs.PARCOURS)
+def test_quiz_banks_accept_their_own_answers(pid):
+    """Each question, read by the widgets' own model, accepts its right answer and refuses a wrong one."""
+    from incubo.widgets.quiz import Question
+
+    for path in sorted((cs.COURSES / pid / "quiz").glob("*.yml")):
+        for spec in yaml.safe_load(path.read_text("utf-8")):
+            q = Question.from_spec(spec)
+            if q.type == "choix-unique":
+                right = next(i for i, o in enumerate(q.options) if o.get("correct"))
+                wrong = next(i for i, o in enumerate(q.options) if not o.get("correct"))
+            elif q.type == "choix-multiple":
+                right = [i for i, o in enumerate(q.options) if o.get("correct")]
+                wrong = [i for i, o in enumerate(q.options) if not o.get("correct")][:1]
+            elif q.type == "nombre":
+                right, wrong = q.reponse, float(q.reponse) + q.tolerance + 1
+            else:
+                right = q.reponse[0] if isinstance(q.reponse, list) else q.reponse
+                wrong = "je ne sais pas"
+            assert q.evaluate(right).success is True, (path.name, q.id)
+            assert q.evaluate(wrong).success is False, (path.name, q.id)
