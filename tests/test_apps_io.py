@@ -96,3 +96,14 @@ def test_apps_help_is_french(jupyter_env):
 def test_apps_bad_folder_is_a_french_error(jupyter_env, tmp_path):
     result = incubo("apps", "--apps", tmp_path / "absent", env=jupyter_env)
     assert_french_error(result, "Aucune application trouvée")
+
+
+def test_apps_port_in_use_is_a_french_error(jupyter_env):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = incubo("apps", "--port", port, env=jupyter_env)
+    assert_french_error(result, "déjà utilisé", "--port")

@@ -129,12 +129,27 @@ def environment(ctx: Context) -> dict[str, str]:
     return env
 
 
+def _check_port_free(ip: str, port: int) -> None:
+    """Voila says so only in English in its log; say it in French before starting."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            raise IncuboError(
+                f"Le port {port} est déjà utilisé sur {ip} : arrêtez l'autre serveur ou choisissez un autre port avec --port.",
+                code="port-occupe",
+            ) from None
+
+
 def run(args, ctx: Context) -> int:
     if not 1 <= args.port <= 65535:
         raise IncuboError(f"Le port {args.port} n'est pas valable : choisissez un nombre entre 1 et 65535.", code="port-invalide")
     if args.pool < 0 or args.pool > 16:
         raise IncuboError("--pool doit être compris entre 0 et 16.", code="pool-invalide")
     folder = apps_dir(args.apps)
+    _check_port_free(args.ip, args.port)
     config_dir = Path(tempfile.mkdtemp(prefix="incubo-apps-"))
     try:
         (config_dir / "voila.json").write_text(json.dumps(voila_config(args.pool), indent=2), encoding="utf-8")
