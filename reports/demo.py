@@ -74,6 +74,8 @@ class Learner:
     # filled by the simulation: module id -> {exercise id: score}
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     submitted_at: dict[str, datetime] = field(default_factory=dict)
+    reached: list = field(default_factory=list)  # modules opened
+    span: tuple = ()  # first and last activity
 
     def row(self) -> list[str]:
         return [getattr(self, c) for c in LEARNER_COLUMNS]
@@ -146,6 +148,7 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
     rng = w.rng
     start = dict(COHORTS)[learner.cohorte]
     t = start + timedelta(days=rng.randint(0, 6), hours=rng.randint(8, 16), minutes=rng.randint(0, 59))
+    first = t
     parcours = shape.parcours[0]
     base_likert = 2.3 + 0.5 * learner.ability
     initial = {}
@@ -160,6 +163,7 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
     for index, module in enumerate(modules):
         if index and rng.random() > _sigmoid(2.2 + 0.9 * learner.engagement - 0.2 * index):
             break  # drop-out
+        learner.reached.append(module)
         if index:
             gap = rng.randint(2, 9) if rng.random() > 0.12 else rng.randint(21, 42)  # sometimes a long pause, then a return
             t = t.replace(hour=rng.randint(8, 16)) + timedelta(days=gap)
@@ -219,6 +223,7 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
             t += timedelta(seconds=rng.randint(5, 60))
             w.emit(learner, t, "completed", parcours=parcours, module=module.id)
             done += 1
+    learner.span = (first, t)
     if done == len(modules) or rng.random() < 0.35 * done / max(len(modules), 1):
         t += timedelta(days=rng.randint(0, 10))
         gain = 0.1 + 1.0 * done / max(len(modules), 1)
@@ -245,8 +250,26 @@ def _check_course_dir(course_dir: Path) -> dict:
     return previous
 
 
-def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook: bool = True) -> dict:
-    """Write a synthetic cohort into `course_dir`; returns a summary (counts, files)."""
+def revisit(people: list[Learner], w: _Writer, count: int, parcours: str) -> None:
+    """Lessons opened again during a learner's active period (to reach a benchmark's statement count)."""
+    rng = w.rng
+    active = [p for p in people if p.reached and p.span]
+    for _ in range(count if active else 0):
+        p = rng.choice(active)
+        module = rng.choice(p.reached)
+        lesson = rng.choice(module.lessons or module.exercise_notebooks or ["lecon"])
+        first, last = p.span
+        t = first + (last - first) * rng.random()
+        w.emit(p, t, "experienced", parcours=parcours, module=module.id, kind="lecon", ident=lesson)
+
+
+def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook: bool = True,
+             statements: int | None = None) -> dict:
+    """Write a synthetic cohort into `course_dir`; returns a summary (counts, files).
+
+    `statements`, when given, pads the cohort with lessons opened again until
+    the file holds exactly that many statements (benchmarks).
+    """
     if learners < 1:
         raise IncuboError("Le nombre d'apprenants doit être au moins 1 (option --learners).", code="demo-parametre")
     course_dir = Path(course_dir)
@@ -270,6 +293,10 @@ def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook:
         writer = _Writer(fh, rng)
         for person in people:
             simulate(person, shape, writer, seed)
+        if statements and writer.count < statements:
+            revisit(people, writer, statements - writer.count, shape.parcours[0])
+        elif statements and writer.count > statements:
+            log.warning("%d statements simulated, more than the %d asked", writer.count, statements)
     tmp.replace(events)
     summary = {"learners": learners, "seed": seed, "statements": writer.count, "shape": shape.origin,
                "files": [LEARNERS_FILE, f"{EVENTS_DIR}/{DEMO_EVENTS_FILE}"]}

@@ -12,7 +12,7 @@ Tables of `Data.con`:
 - `statements(learner, verb, parcours, module, kind, item, ts, success, response,
   scaled, raw_score, registration, verdict, hint, attempt, moment)`;
 - `learners(learner, service, departement, tranche_age, cohorte)` (when a learners file exists);
-- `grades(learner, module, exercise, score, max_score)` (on demand, from the gradebook).
+- `grades(learner, module, score, max_score)`: a learner's total on an assignment (on demand, from the gradebook).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 from incubo.reports import privacy, sources
 
+from incubo import xapi
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
@@ -37,21 +38,28 @@ log = logging.getLogger(__name__)
 PSEUDO_HOMEPAGE = "urn:incubo:pseudonyme"
 ATTRIBUTES = ["service", "departement", "tranche_age", "cohorte"]
 
-_COLUMNS = (
-    "{actor: 'STRUCT(account STRUCT(homePage VARCHAR, name VARCHAR), mbox VARCHAR)', verb: 'STRUCT(id VARCHAR)', "
-    "object: 'STRUCT(id VARCHAR)', timestamp: 'VARCHAR', "
-    "result: 'STRUCT(success BOOLEAN, response VARCHAR, score STRUCT(raw DOUBLE, max DOUBLE, scaled DOUBLE))', "
-    "context: 'STRUCT(registration VARCHAR, extensions MAP(VARCHAR, JSON))'}"
-)
-_OBJECT_RE = r"/parcours/([^/]+)(?:/module/([^/]+))?(?:/([^/]+)/([^/]+))?$"
+#: Context extensions the analyses use, with their types.
+EXTENSIONS = {"verdict": "VARCHAR", "hint-number": "INTEGER", "attempt": "INTEGER", "questionnaire-moment": "VARCHAR"}
+
+
+def _columns() -> str:
+    """The JSON schema DuckDB parses: only what the analyses read, typed, no inference.
+
+    Extensions are read under the configured activity base (`INCUBO_ACTIVITY_BASE`,
+    the one `incubo.xapi` writes with) as a typed struct: parsing them as a map and
+    searching it costs several times more on a million statements.
+    """
+    ext = ", ".join(f'"{xapi.extension(name)}" {typ}' for name, typ in EXTENSIONS.items())
+    return (
+        "{actor: 'STRUCT(account STRUCT(homePage VARCHAR, name VARCHAR), mbox VARCHAR)', verb: 'STRUCT(id VARCHAR)', "
+        "object: 'STRUCT(id VARCHAR)', timestamp: 'TIMESTAMPTZ', "
+        "result: 'STRUCT(success BOOLEAN, response VARCHAR, score STRUCT(raw DOUBLE, max DOUBLE, scaled DOUBLE))', "
+        f"context: 'STRUCT(registration VARCHAR, extensions STRUCT({ext}))'}}"
+    )
 
 
 def _ext(name: str) -> str:
-    """SQL for one context extension, whatever the activity base of the IRI."""
-    return (
-        f"json_extract_string(list_filter(map_entries(context.extensions), "
-        f"lambda e: suffix(e.key, '/extensions/{name}'))[1].value, '$')"
-    )
+    return f'context.extensions."{xapi.extension(name)}"'
 
 
 def registration_of(cohorte: str) -> str:
@@ -123,13 +131,15 @@ def open_data(
     src = sources.resolve(dossier_cours, evenements, carnet, apprenants)
     con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False, "temp_directory": ""})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     files = [str(p) for p in src.event_files]
     with tempfile.TemporaryDirectory(prefix="incubo-lrs-") as tmp:
         for n, url in enumerate(src.lrs_urls):
             out = Path(tmp) / f"lrs-{n}.jsonl"
             sources.fetch_lrs(url, out, lambda s: _pseudonymise_statement(s, key))
             files.append(str(out))
-        _load_statements(con, files, parcours, _parse_date(debut, "de début"), _parse_date(fin, "de fin"), key)
+        _load_statements(con, files, parcours, _parse_date(debut, "de début"), _parse_date(fin, "de fin"), key,
+                         keep_registration=bool(cohorte))
     data = Data(con, int(k), src, key, {"parcours": parcours, "cohorte": cohorte, "debut": debut, "fin": fin})
     if src.learners_file:
         _load_learners(con, src.learners_file, key)
@@ -151,64 +161,61 @@ def _pseudonymise_statement(stmt: dict, key: bytes) -> dict:
     return stmt
 
 
-def _load_statements(con, files: list[str], parcours: str, debut: date | None, fin: date | None, key: bytes) -> None:
-    where, params = ["o.parcours <> ''"], []
+def _load_statements(con, files: list[str], parcours: str, debut: date | None, fin: date | None, key: bytes,
+                     *, keep_registration: bool = False) -> None:
+    where, params = ["coalesce(p[1], '') <> ''"], {}
     if parcours:
-        where.append("o.parcours = ?")
-        params.append(parcours)
+        where.append("p[1] = $parcours")
+        params["parcours"] = parcours
     if debut:
-        where.append("ts >= ?")
-        params.append(str(debut))
+        where.append("ts >= $debut")
+        params["debut"] = str(debut)
     if fin:
-        where.append("ts < ?")
-        params.append(str(fin + timedelta(days=1)))
+        where.append("ts < $fin")
+        params["fin"] = str(fin + timedelta(days=1))
     if files:
-        source = f"read_json(?, format='newline_delimited', columns={_COLUMNS}, ignore_errors=true)"
-        params = [files] + params
+        source = f"read_json($files, format='newline_delimited', columns={_columns()}, ignore_errors=true)"
+        params["files"] = files
     else:
-        source = "(select null::STRUCT(account STRUCT(homePage VARCHAR, name VARCHAR), mbox VARCHAR) actor, " \
-                 "null::STRUCT(id VARCHAR) verb, null::STRUCT(id VARCHAR) object, null::VARCHAR timestamp, " \
-                 "null::STRUCT(success BOOLEAN, response VARCHAR, score STRUCT(raw DOUBLE, max DOUBLE, scaled DOUBLE)) result, " \
-                 "null::STRUCT(registration VARCHAR, extensions MAP(VARCHAR, JSON)) context where false)"
+        raise IncuboError("Aucun fichier de statements à lire.", code="source-manquante")
+    inner, outer = privacy.hmac_pads(key)
     con.execute(
         f"""
-        CREATE TEMP TABLE raw AS
-        SELECT * EXCLUDE (o), o.parcours AS parcours, nullif(o.module, '') AS module,
-               nullif(o.kind, '') AS kind, nullif(o.item, '') AS item
-        FROM (
-          SELECT coalesce(actor.account.name, actor.mbox) AS name,
-                 coalesce(actor.account.homePage = '{PSEUDO_HOMEPAGE}', false) AS done,
-                 regexp_extract(verb.id, '[^/]+$') AS verb,
-                 regexp_extract(object.id, '{_OBJECT_RE}', ['parcours', 'module', 'kind', 'item']) AS o,
-                 CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP) AS ts,
-                 result.success AS success, result.response AS response,
-                 result.score.scaled AS scaled, result.score.raw AS raw_score,
-                 context.registration AS registration,
-                 {_ext('verdict')} AS verdict,
-                 TRY_CAST({_ext('hint-number')} AS INTEGER) AS hint,
-                 TRY_CAST({_ext('attempt')} AS INTEGER) AS attempt,
-                 {_ext('questionnaire-moment')} AS moment
-          FROM {source}
-        )
-        WHERE {' AND '.join(where)}
-        """,
-        params,
-    )
-    names = [n for (n,) in con.execute("SELECT DISTINCT name FROM raw WHERE NOT done AND name IS NOT NULL").fetchall()]
-    mapping = pd.DataFrame({"name": names, "pseudo": [privacy.pseudonym(n, key) for n in names]})
-    con.register("pmap", mapping)
-    con.execute(
-        """
         CREATE TABLE statements AS
-        SELECT CASE WHEN r.done THEN r.name ELSE m.pseudo END AS learner,
-               r.* EXCLUDE (name, done)
-        FROM raw r LEFT JOIN pmap m ON r.name = m.name AND NOT r.done
-        """
+        WITH s AS MATERIALIZED (
+          SELECT * EXCLUDE (p),
+                 p[1] AS parcours,
+                 CASE WHEN p[2] = 'module' THEN p[3] END AS module,
+                 CASE WHEN p[2] = 'module' THEN p[4] ELSE p[2] END AS kind,
+                 CASE WHEN p[2] = 'module' THEN p[5] ELSE p[3] END AS item
+          FROM (
+            SELECT coalesce(actor.account.name, actor.mbox) AS name,
+                   coalesce(actor.account.homePage = '{PSEUDO_HOMEPAGE}', false) AS done,
+                   split_part(verb.id, '/', -1) AS verb,
+                   string_split(split_part(object.id, '/parcours/', 2), '/') AS p,
+                   CAST(timestamp AS TIMESTAMP) AS ts,
+                   result.success AS success, result.response AS response,
+                   result.score.scaled AS scaled, result.score.raw AS raw_score,
+                   {'context.registration' if keep_registration else 'NULL::VARCHAR'} AS registration,
+                   {_ext('verdict')} AS verdict,
+                   {_ext('hint-number')} AS hint,
+                   {_ext('attempt')} AS attempt,
+                   {_ext('questionnaire-moment')} AS moment
+            FROM {source}
+          )
+          WHERE name IS NOT NULL AND {' AND '.join(where)}
+        ),
+        -- one HMAC per learner, not per statement
+        m AS (
+          SELECT name, done,
+                 CASE WHEN done THEN name
+                      ELSE 'p-' || left(sha256($outer || unhex(sha256($inner || encode(name)))), 16) END AS learner
+          FROM (SELECT DISTINCT name, done FROM s)
+        )
+        SELECT m.learner, s.* EXCLUDE (name, done) FROM s JOIN m USING (name, done)
+        """,
+        {"inner": inner, "outer": outer, **params},
     )
-    con.execute("DELETE FROM statements WHERE learner IS NULL")
-    con.unregister("pmap")
-    con.execute("DROP TABLE raw")
-    del mapping, names
 
 
 def _load_learners(con, path: Path, key: bytes) -> None:
@@ -246,15 +253,15 @@ def _load_grades(data: Data) -> None:
     engine = create_engine(data.src.gradebook_url)
     query = text(
         """
-        SELECT st.id, a.name, bc.name, gc.max_score,
-               COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0)
+        SELECT st.id, a.name, sum(gc.max_score),
+               sum(COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0))
         FROM grade g
         JOIN submitted_notebook sn ON g.notebook_id = sn.id
         JOIN submitted_assignment sa ON sn.assignment_id = sa.id
         JOIN student st ON sa.student_id = st.id
         JOIN assignment a ON sa.assignment_id = a.id
         JOIN grade_cells gc ON g.cell_id = gc.id
-        JOIN base_cell bc ON bc.id = gc.id
+        GROUP BY st.id, a.name
         """
     )
     try:
@@ -264,7 +271,7 @@ def _load_grades(data: Data) -> None:
         raise IncuboError(f"Le carnet de notes est illisible ({type(exc).__name__}).", code="carnet-illisible") from None
     finally:
         engine.dispose()
-    frame = pd.DataFrame(rows, columns=["student", "module", "exercise", "max_score", "score"])
+    frame = pd.DataFrame(rows, columns=["student", "module", "max_score", "score"])
     del rows
     ids = frame["student"].unique()
     pmap = privacy.pseudonym_map(ids, data.key)
@@ -277,5 +284,5 @@ def _load_grades(data: Data) -> None:
     if data.filters.get("cohorte") and data.has_learners:
         cond.append("learner IN (SELECT learner FROM learners)")
     where = ("WHERE " + " AND ".join(cond)) if cond else ""
-    data.con.execute(f"CREATE TABLE grades AS SELECT learner, module, exercise, score, max_score FROM grades_df {where}")
+    data.con.execute(f"CREATE TABLE grades AS SELECT learner, module, score, max_score FROM grades_df {where}")
     data.con.unregister("grades_df")

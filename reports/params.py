@@ -8,6 +8,7 @@ for any other parameter must have the type of its default.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -83,11 +84,16 @@ def _positive(value: str) -> int:
     return n
 
 
-def declared(notebook: Path) -> dict[str, dict]:
-    """The notebook's parameters as papermill reads them: name → {default, help, inferred_type_name}."""
+@functools.lru_cache(maxsize=16)
+def _inspect(path: str, mtime: float) -> dict[str, dict]:
     import papermill
 
-    return papermill.inspect_notebook(str(notebook))
+    return papermill.inspect_notebook(path)
+
+
+def declared(notebook: Path) -> dict[str, dict]:
+    """The notebook's parameters as papermill reads them: name → {default, help, inferred_type_name}."""
+    return _inspect(str(notebook), Path(notebook).stat().st_mtime)
 
 
 def _by_default_type(value: str, default_repr: str):

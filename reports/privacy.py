@@ -77,5 +77,13 @@ def pseudonym(identifier: str, key: bytes) -> str:
     return "p-" + digest[:16]
 
 
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys, so that SQL can compute `pseudonym()` as two sha256 calls."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
 def pseudonym_map(identifiers: Iterable[str], key: bytes) -> dict[str, str]:
     return {i: pseudonym(i, key) for i in identifiers if i is not None}

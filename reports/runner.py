@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,8 @@ def _check_data(values: dict, course_dir: Path) -> sources.Sources:
                 f"Cohorte inconnue : « {cohorte} ».{suggestion(cohorte, cohorts)} Cohortes : {', '.join(cohorts)}.",
                 code="cohorte-inconnue",
             )
+    for url in src.lrs_urls:
+        sources.probe_lrs(url)
     parcours = str(values.get("parcours") or "")
     if parcours and src.event_files and not src.lrs_urls:
         import duckdb
@@ -93,6 +96,7 @@ def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path
         progress: bool = True) -> Result:
     """Run one analysis end to end; returns the HTML report's path."""
     start = time.perf_counter()
+    _fast_imports()
     notebook = find(name)
     values = params_mod.validate(name, notebook, given)
     declared = params_mod.declared(notebook)
@@ -109,21 +113,34 @@ def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     executed = work / f"{name}.ipynb"
-    _execute(notebook, executed, values, work, name, out_dir, progress)
+    import papermill  # noqa: F401 - before the thread below, which then only loads nbconvert's own modules
+
+    exporter = _Background(_make_exporter)  # nbconvert loads while the kernel works (the CLI is idle meanwhile)
+    nb = _execute(notebook, executed, values, work, name, out_dir, progress)
     html_path = out_dir / f"{name}.html"
-    _export(executed, html_path)
+    _export(nb, html_path, exporter.result())
     shutil.rmtree(work, ignore_errors=True)
     return Result(html_path, time.perf_counter() - start)
 
 
+def _fast_imports() -> None:
+    """Skip `rfc3987_syntax`, an optional jsonschema plug-in that builds a grammar at import (≈1 s of CPU).
+
+    nbformat imports jsonschema; the notebook schema uses no IRI format, so nothing is lost.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+
 def _execute(notebook: Path, executed: Path, values: dict, work: Path, name: str, out_dir: Path, progress: bool) -> None:
+    _fast_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     env_backup = os.environ.get("MPLCONFIGDIR")
     os.environ.setdefault("MPLCONFIGDIR", str(work / "matplotlib"))
     try:
-        papermill.execute_notebook(
+        return papermill.execute_notebook(
             str(notebook), str(executed), parameters=values, kernel_name="python3", progress_bar=progress,
             cwd=str(work), log_output=False, request_save_on_cell_execute=False,
         )
@@ -143,23 +160,49 @@ def _execute(notebook: Path, executed: Path, values: dict, work: Path, name: str
             os.environ.pop("MPLCONFIGDIR", None)
 
 
-def _export(executed: Path, html_path: Path) -> None:
-    import nbformat
+class _Background:
+    """Run a function in a thread now, get its result (or its exception) later."""
+
+    def __init__(self, func) -> None:
+        import threading
+
+        self._value = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(func,), daemon=True)
+        self._thread.start()
+
+    def _run(self, func) -> None:
+        try:
+            self._value = func()
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _make_exporter():
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(executed), as_version=4)
-    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
-                or c.cell_type != "code"]
-    for cell in nb.cells:  # warnings and logs are for the debugging notebook, not for the report
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    title = nb.metadata.get("title") or html_path.stem
-    nb.metadata["title"] = title
     exporter = HTMLExporter(template_name="incubo_rapport", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     exporter.language_code = "fr"
+    exporter.template  # noqa: B018 - load the templates now, in the background
+    return exporter
+
+
+def _export(nb, html_path: Path, exporter=None) -> None:
+    """The executed notebook → one self-contained HTML file, without code, stderr or remote scripts."""
+    for cell in nb.cells:  # warnings and logs are for the debugging notebook, not for the report
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    title = nb.metadata.get("title") or html_path.stem
+    nb.metadata["title"] = title
+    exporter = exporter or _make_exporter()
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = strip_remote(body)
     tmp = html_path.with_suffix(".html.tmp")

@@ -41,7 +41,8 @@ class Sources:
 
 
 def _split(value: str) -> list[str]:
-    return [v.strip() for v in value.replace(os.pathsep, ";").split(";") if v.strip()] if value else []
+    """Several sources are separated by « ; » (not « : », which URLs contain)."""
+    return [v.strip() for v in value.split(";") if v.strip()] if value else []
 
 
 def _expand(item: str, base: Path) -> list[Path]:
@@ -111,21 +112,30 @@ def _check_gradebook_url(url: str) -> None:
         raise IncuboError(f"Le carnet de notes {parsed.database} n'existe pas.", code="carnet-absent")
 
 
-def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout: float = 30) -> int:
+def probe_lrs(url: str) -> None:
+    """Fail early, in French, when the LRS cannot be read (before any notebook runs)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fetch_lrs(url, Path(tmp) / "sonde.jsonl", lambda s: {}, timeout=10, pages=1, limit=1)
+
+
+def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout: float = 30,
+              pages: int | None = None, limit: int | None = None) -> int:
     """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first."""
     import requests
 
     auth = None
-    user, password = os.environ.get("INCUBO_LRS_USER"), os.environ.get("INCUBO_LRS_PASSWORD")
-    if user:
-        auth = (user, password or "")
+    if os.environ.get("INCUBO_LRS_AUTH"):  # "user:password", as for `incubo events`
+        user, _, password = os.environ["INCUBO_LRS_AUTH"].partition(":")
+        auth = (user, password)
     endpoint = url.rstrip("/")
     if not endpoint.endswith("/statements"):
         endpoint += "/statements" if endpoint.endswith("/xAPI") else "/xAPI/statements"
     headers = {"X-Experience-API-Version": "1.0.3"}
     count = 0
     next_url: str | None = endpoint
-    params: dict | None = {"limit": 1000}
+    params: dict | None = {"limit": limit or int(os.environ.get("INCUBO_LRS_PAGE_SIZE", "1000"))}
     with open(out, "w", encoding="utf-8") as fh:
         while next_url:
             try:
@@ -134,7 +144,7 @@ def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout
                 raise IncuboError(f"Le LRS {url} est injoignable ({type(exc).__name__}).", code="lrs-injoignable") from None
             if resp.status_code in (401, 403):
                 raise IncuboError(
-                    f"Le LRS {url} refuse l'accès : définissez INCUBO_LRS_USER et INCUBO_LRS_PASSWORD.", code="lrs-acces"
+                    f"Le LRS {url} refuse l'accès : vérifiez INCUBO_LRS_AUTH (utilisateur:mot-de-passe).", code="lrs-acces"
                 )
             if resp.status_code != 200:
                 raise IncuboError(f"Le LRS {url} a répondu {resp.status_code}.", code="lrs-erreur")
@@ -144,6 +154,10 @@ def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout
                 count += 1
             more = body.get("more")
             next_url = urljoin(endpoint, more) if more else None
+            if pages is not None:
+                pages -= 1
+                if pages <= 0:
+                    break
             params = None
     log.info("fetched %d statements from %s", count, url)
     return count
