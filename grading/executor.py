@@ -19,7 +19,7 @@ from queue import Empty
 from typing import Any
 
 from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
@@ -180,6 +180,10 @@ async def run_notebook(
         await asyncio.wait_for(cells(), timeout=max(notebook_deadline, 1.0))
     except OutputTooLarge:
         result.stopped = "sortie"
+    except CellTimeoutError:  # the kernel ignored the interrupt and stayed busy
+        result.stopped = "bloque"
+        cell = nb.cells[min(position["index"], len(nb.cells) - 1)]
+        result.timeouts.append(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {position['index'] + 1}")
     except (DeadKernelError, asyncio.CancelledError) as exc:
         if asyncio.current_task() and asyncio.current_task().cancelling():
             raise

@@ -33,6 +33,7 @@ LIMITS = f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEAD
 #: hostile fixture -> verdict code it must get
 EXPECTED = {
     "boucle-infinie": "limite-temps",
+    "boucle-sans-interruption": "noyau-bloque",
     "bombe-memoire": "limite-memoire",
     "bombe-fork": "limite-processus",
     "sys-exit": "sortie-programme",
@@ -284,3 +285,44 @@ def test_unknown_assignment_is_a_french_error(graded, env):
     result = incubo("grade", "autograde", "ps2", "--course-dir", ours, env=env)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "n'existe pas" in result.stderr and "« ps1 »" in result.stderr
+
+
+def test_kernel_runs_as_its_own_user_with_a_clean_environment(tmp_path, base_course, graded, monkeypatch):
+    import nbformat
+    from incubo.grading.autograde import autograde
+
+    monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "evenements.jsonl"))
+    monkeypatch.setenv("INCUBO_LRS_AUTH", "formateur:secret-du-formateur")
+    course = copy_course(base_course, tmp_path / "cours")
+    for student in CLEAN:
+        shutil.rmtree(course / "submitted" / student)
+    dest = cohort.submit(course, "etu-sonde", "right")
+    nb = nbformat.read(dest / "problem1.ipynb", as_version=4)
+    probe = (
+        "import os, json\n"
+        "print('SONDE', json.dumps({'grading': os.environ.get('INCUBO_GRADING'), 'uid': os.getuid(),"
+        " 'cwd': os.getcwd(), 'secret': os.environ.get('INCUBO_LRS_AUTH')}))"
+    )
+    nb.cells.insert(1, nbformat.v4.new_code_cell(probe))
+    nbformat.write(nb, dest / "problem1.ipynb")
+    summary = autograde(course, cohort.ASSIGNMENT, workers=1, show_progress=False)
+    assert summary.graded == 1 and not summary.errors
+    out = nbformat.read(course / "autograded" / "etu-sonde" / cohort.ASSIGNMENT / "problem1.ipynb", as_version=4)
+    line = next(o["text"] for c in out.cells for o in c.get("outputs", []) if "SONDE" in o.get("text", ""))
+    seen = json.loads(line.split("SONDE", 1)[1])
+    assert seen["grading"] == "1" and seen["secret"] is None
+    assert seen["cwd"] == str(course / "autograded" / "etu-sonde" / cohort.ASSIGNMENT)
+    if os.geteuid() == 0:
+        assert seen["uid"] >= 610000
+    right = {k[1:]: v for k, v in grades(graded[1]).items() if k[0] == "etu-juste"}
+    assert {k[1:]: v for k, v in grades(course).items() if k[0] == "etu-sonde"} == right
+
+
+def test_unknown_student_is_a_french_error(base_course, tmp_path):
+    from incubo.grading.autograde import autograde
+
+    from incubo.errors import IncuboError
+
+    course = copy_course(base_course, tmp_path / "cours")
+    with pytest.raises(IncuboError, match="Aucune copie"):
+        autograde(course, cohort.ASSIGNMENT, student="personne", show_progress=False)
