@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -67,12 +68,20 @@ class PeakRSS:
         self._thread.join()
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def measure(cmd: list[str], env: dict) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall time and peak tree RSS; `measure.cpu` holds the CPU seconds of the whole (waited-for) tree."""
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with PeakRSS(proc.pid) as peak:
         out, err = proc.communicate()
     wall = time.perf_counter() - start
+    measure.cpu = _children_cpu() - cpu0
     return wall, peak.peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
@@ -117,7 +126,8 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env["INCUBO_PSEUDONYM_KEY"] = "cle-de-benchmark-0123456789abcdef"
-    print(f"machine : {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"machine : {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f} "
+          "(au-delà de 2, les temps mesurés sont gonflés par les autres processus)", flush=True)
     results = {}
     for label, learners, statements in SIZES:
         course = args.work / label
@@ -132,17 +142,18 @@ def main() -> int:
             return 1
         results[label] = (wall, peak)
         print(f"[{label}] {n_lines} statements, {learners} apprenants : incubo report progression "
-              f"{wall:.2f} s, pic mémoire {peak / GIB:.2f} Gio (arbre de processus)", flush=True)
+              f"{wall:.2f} s ({measure.cpu:.1f} s de CPU), pic mémoire {peak / GIB:.2f} Gio (arbre de processus)", flush=True)
     stock_file = args.work / "100k" / "evenements" / "demo.jsonl"
     s_wall, s_peak = stock(stock_file, env)
-    print(f"[stock] pandas.read_json(lines=True) sur 100k statements (lecture seule) : {s_wall:.2f} s, "
-          f"pic {s_peak / GIB:.2f} Gio", flush=True)
+    print(f"[stock] pandas.read_json(lines=True) sur 100k statements (lecture seule) : {s_wall:.2f} s "
+          f"({measure.cpu:.1f} s de CPU), pic {s_peak / GIB:.2f} Gio", flush=True)
     if args.stock_1m:
         b_wall, b_peak = stock(args.work / "1M" / "evenements" / "demo.jsonl", env)
         print(f"[stock] pandas.read_json(lines=True) sur 1M statements : {b_wall:.2f} s, pic {b_peak / GIB:.2f} Gio")
         print(f"rapport complet 1M / lecture pandas 1M : temps ×{results['1M'][0] / b_wall:.2f}, "
               f"mémoire ×{results['1M'][1] / b_peak:.2f}")
     (w1, p1), (w2, p2) = results["1M"], results["100k"]
+    print(f"charge moyenne en fin de mesure : {os.getloadavg()[0]:.1f}")
     print(f"ratio 100k / 1M : temps {w2 / w1:.2f} (cible ≤ 0,33), mémoire {p2 / p1:.2f}")
     print(f"rapport 100k / lecture pandas 100k : temps ×{w2 / s_wall:.2f}, mémoire ×{p2 / s_peak:.2f}")
     ok = w1 <= 10 and p1 <= GIB and w2 <= 10 / 3

@@ -39,8 +39,12 @@ class Result:
 
 
 def analyses_dir() -> Path:
+    """`INCUBO_ANALYSES_DIR`, else the checkout's notebooks/analyses, else the copy a wheel installs."""
     env = os.environ.get(ENV_ANALYSES_DIR)
-    return Path(env).expanduser().resolve() if env else project_root() / "notebooks" / "analyses"
+    if env:
+        return Path(env).expanduser().resolve()
+    checkout = project_root() / "notebooks" / "analyses"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "incubo" / "analyses"
 
 
 def available() -> list[str]:
