@@ -38,9 +38,9 @@ PAGE_TIMEOUT_MS = 240_000
 
 
 def pool_fills(log: Path) -> int:
-    """How many times Voila reported the explorer's kernel pool full (once more after each refill)."""
+    """How many explorer kernels have finished running the app (pooled ones too: one more after each refill)."""
     try:
-        return len(re.findall(r"Kernel pool of explorateur\.ipynb is filled", log.read_text(errors="replace")))
+        return len(re.findall(r"app ready: Explorer", log.read_text(errors="replace")))
     except OSError:
         return 0
 
@@ -70,7 +70,7 @@ async def sequential(browser, stock_url: str, incubo_url: str, incubo_log: Path,
     context = await browser.new_context(locale="fr-FR") if cached else None
     # warm-up: stock's first kernel imports everything once; our pools are full
     await load(browser, stock_url, context)
-    wait_for(lambda: pool_fills(incubo_log) >= 1, timeout=300, what="incubo pool filled")
+    wait_for(lambda: pool_fills(incubo_log) >= 2, timeout=300, what="incubo pool filled")
     await load(browser, incubo_url, context)
     for i in range(n):
         stock.append(await load(browser, stock_url, context))

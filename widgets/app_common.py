@@ -109,20 +109,54 @@ def guarded(status: Status) -> Callable[[Callable[..., Any]], Callable[..., Any]
     return decorate
 
 
-def show(build: Callable[[], w.Widget]) -> None:
-    """Build an app and display it; if building fails, display a French sentence instead."""
+_current: dict[str, Any] = {}
+
+
+def show(build: Callable[[], Any]) -> None:
+    """Build an app (an object with a `.widget`) and display it; if building fails, a French sentence instead."""
     from IPython.display import HTML, display
 
     _quiet_logging()
     try:
         app = build()
-        app.add_class("incubo-app")
-        display(app)
+        _current["app"] = app
+        app.widget.add_class("incubo-app")
+        display(app.widget)
+        log.info("app ready: %s", type(app).__name__)  # benchmarks/voila.py waits for this line
     except IncuboError as exc:
         display(HTML(f'{CSS}<div class="incubo-app" role="alert"><p>{html.escape(exc.message)}</p></div>'))
     except Exception:
         log.exception("app failed to start")
         display(HTML(f'{CSS}<div class="incubo-app" role="alert"><p>{html.escape(GENERIC_ERROR)}</p></div>'))
+
+
+def visit() -> None:
+    """Second cell of the apps whose content must be fresh when someone opens the page.
+
+    With pre-heated kernels, Voila runs the first cell long before anyone
+    visits; this cell waits for the visit (Voila's `wait_for_request`, a
+    no-op without preheating), then asks the app to refresh itself.
+    """
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        try:
+            from voila.utils import wait_for_request
+
+            log.info("pre-heated: waiting for a visit")
+            wait_for_request()
+            log.info("pre-heated: visited")
+        except Exception:
+            log.exception("waiting for the visit failed")
+    app = _current.get("app")
+    if app is not None and hasattr(app, "on_visit"):
+        try:
+            app.on_visit()
+        except IncuboError as exc:
+            if hasattr(app, "status"):
+                app.status.error(exc.message)
+        except Exception:
+            log.exception("refresh on visit failed")
+            if hasattr(app, "status"):
+                app.status.error(GENERIC_ERROR)
 
 
 def _quiet_logging() -> None:

@@ -35,7 +35,7 @@ WINDOWS = [("5 dernières minutes", 5), ("15 dernières minutes", 15), ("30 dern
 
 def main() -> None:
     """Entry point of notebooks/apps/tableau-de-bord.ipynb."""
-    show(lambda: Dashboard().widget)
+    show(Dashboard)
 
 
 def _pct(n: int, total: int) -> str:
@@ -79,13 +79,23 @@ class Dashboard:
         )
         self._guarded_refresh = guard(self.refresh)
         self._guarded_refresh()
+        self._period = refresh_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, args=(refresh_seconds,), daemon=True, name="incubo-dashboard")
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def _loop(self, seconds: float) -> None:
         while not self._stop.wait(seconds):
             self._guarded_refresh()
+
+    def on_visit(self) -> None:
+        """Someone opened the page: fresh data now, then every few seconds (never in an idle pooled kernel)."""
+        self._guarded_refresh()
+        self.start_refreshing()
+
+    def start_refreshing(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, args=(self._period,), daemon=True, name="incubo-dashboard")
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -37,7 +37,7 @@ AGG_LABEL = {"count": "Nombre de lignes", "sum": "Somme", "mean": "Moyenne"}
 
 def main() -> None:
     """Entry point of notebooks/apps/explorateur.ipynb."""
-    show(lambda: Explorer().widget)
+    show(Explorer)
 
 
 class Explorer:

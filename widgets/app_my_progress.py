@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     """Entry point of notebooks/apps/mon-parcours.ipynb."""
-    show(lambda: MyProgress().widget)
+    show(MyProgress)
 
 
 @dataclass
@@ -124,6 +124,9 @@ class MyProgress:
                 self.status.widget,
             ]
         )
+        self.refresh()
+
+    def on_visit(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:

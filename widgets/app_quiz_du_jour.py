@@ -30,7 +30,7 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 def main() -> None:
     """Entry point of notebooks/apps/quiz-du-jour.ipynb."""
-    show(lambda: QuizDuJour().widget)
+    show(QuizDuJour)
 
 
 def french_date(day: date) -> str:
@@ -140,31 +140,42 @@ def streak_html(days: int, best: int, answered_today: bool) -> str:
 
 class QuizDuJour:
     def __init__(self, today: date | None = None) -> None:
-        from incubo.widgets.quiz import Quiz
-
         self.today = today or date.today()
-        self.question = question_of_the_day(collect_questions(courses_dir(), course_dir()), self.today)
-        self.streak = Streak()
-        self.quiz = Quiz(dict(self.question.spec), parcours=self.question.parcours, module=self.question.module)
-        if getattr(self.quiz, "q", None) is None:
-            raise IncuboError("La question du jour est mal écrite dans sa banque : prévenez votre formateur.", code="quiz-invalide")
-        self.serie = w.HTML()
-        self.serie.add_class("incubo-serie")
-        self._show_streak()
-        self.quiz.bouton.on_click(self._after_answer)  # runs after the quiz's own handler
+        self.intro = w.HTML()
+        self.holder = w.VBox()
         # Say back the chosen option: keyboard and screen-reader users hear what they are about to validate.
         self.choice = w.HTML()
         self.choice.add_class("incubo-choix")
-        if getattr(self.quiz, "choix", None) is not None:
-            self.quiz.choix.observe(self._on_choice, names="value")
-        self.widget = w.VBox(
-            [
-                header("Le quiz du jour", f"Question du {french_date(self.today)}. Une nouvelle question chaque jour."),
-                self.quiz,
-                self.choice,
-                self.serie,
-            ]
-        )
+        self.serie = w.HTML()
+        self.serie.add_class("incubo-serie")
+        self._load_question()
+        self.widget = w.VBox([header("Le quiz du jour"), self.intro, self.holder, self.choice, self.serie])
+
+    def _load_question(self) -> None:
+        from incubo.widgets.quiz import Quiz
+
+        self.question = question_of_the_day(collect_questions(courses_dir(), course_dir()), self.today)
+        quiz = Quiz(dict(self.question.spec), parcours=self.question.parcours, module=self.question.module)
+        if getattr(quiz, "q", None) is None:
+            raise IncuboError("La question du jour est mal écrite dans sa banque : prévenez votre formateur.", code="quiz-invalide")
+        quiz.bouton.on_click(self._after_answer)  # runs after the quiz's own handler
+        if getattr(quiz, "choix", None) is not None:
+            quiz.choix.observe(self._on_choice, names="value")
+        self.quiz = quiz
+        self.intro.value = f"<p>Question du {html.escape(french_date(self.today))}. Une nouvelle question chaque jour.</p>"
+        self.holder.children = [quiz]
+        self.choice.value = ""
+        self.streak = Streak()
+        self._show_streak()
+
+    def on_visit(self) -> None:
+        """A pre-heated page may have been prepared yesterday: today's question, the streak as stored now."""
+        if date.today() != self.today:
+            self.today = date.today()
+            self._load_question()
+        else:
+            self.streak = Streak()
+            self._show_streak()
 
     def _show_streak(self) -> None:
         self.serie.value = streak_html(
@@ -181,6 +192,7 @@ class QuizDuJour:
     def _after_answer(self, _button) -> None:
         try:
             if self.quiz.success:
+                self.streak = Streak()  # another tab may have answered meanwhile
                 self.streak.success(self.today, str(self.question.spec.get("id")))
             self._show_streak()
         except Exception:
