@@ -128,7 +128,7 @@ def execution_verdicts(notebook: str, nb: NotebookNode, result) -> list[Verdict]
         out.append(Verdict("limite-temps", notebook, ", ".join(result.timeouts)))
     if "MemoryError" in enames:
         out.append(Verdict("limite-memoire", notebook))
-    if "BlockingIOError" in enames and "temporarily unavailable" in evalues or result.counters.get("processus", 0) > 200:
+    if "BlockingIOError" in enames and "temporarily unavailable" in evalues or result.counters.get("processus", 0) >= 50:
         out.append(Verdict("limite-processus", notebook))
     if result.stopped and result.stopped != "temps":
         code = stopped[result.stopped]

@@ -30,12 +30,14 @@ CELL_TIMEOUT = 5
 NOTEBOOK_DEADLINE = 30
 LIMITS = f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEADLINE}\nmemoire_mo: 768\n"
 
-#: hostile fixture -> verdict code it must get
-EXPECTED = {
+#: hostile fixture -> verdict code it must get (or one of a set)
+EXPECTED: dict[str, str | set[str]] = {
     "boucle-infinie": "limite-temps",
     "boucle-sans-interruption": "noyau-bloque",
     "bombe-memoire": "limite-memoire",
     "bombe-fork": "limite-processus",
+    # every copy forks too: stopped by the process cap, or by the time limit on a busy machine
+    "bombe-fork-classique": {"limite-processus", "limite-temps"},
     "sys-exit": "sortie-programme",
     "os-exit": "processus-arrete",
     "lecture-carnet": "lecture-interdite",
@@ -165,7 +167,8 @@ def test_hostile_suite(tmp_path, base_course, graded, monkeypatch):
 
     codes = verdict_codes(course)
     for case, code in EXPECTED.items():
-        assert code in codes.get(f"h-{case}", set()), (case, codes.get(f"h-{case}"))
+        wanted = code if isinstance(code, set) else {code}
+        assert wanted & codes.get(f"h-{case}", set()), (case, codes.get(f"h-{case}"))
     clean = {k: v for k, v in grades(course).items() if k[0] in CLEAN}
     assert clean == {k: v for k, v in grades(graded[1]).items() if k[0] in CLEAN}
     assert not any(s in codes for s in CLEAN)
