@@ -100,7 +100,7 @@ def score_distribution(data: Data) -> Protected | None:
     table = df.pivot_table(index="module", columns="bande", aggfunc="size", fill_value=0, observed=False)
     table = table.reindex(columns=SCORE_BINS, fill_value=0).sort_index()
     table.index.name, table.columns.name = "module", None
-    return protect(table, data.k)
+    return protect(table, data.k, col_totals=False)  # a learner is graded in several modules
 
 
 # --- exercices -----------------------------------------------------------------------------
@@ -150,7 +150,9 @@ def item_analysis(data: Data) -> tuple[pd.DataFrame, Protected, Protected]:
                .reindex(index=items, columns=["avec indice", "sans indice"], fill_value=0))
     for t in (success, hints):
         t.index.name, t.columns.name = "exercice", None
-    p_success, p_hints = protect(success, data.k), protect(hints, data.k)
+    # no column totals: a learner works on several exercises, a sum over exercises counts nobody
+    p_success = protect(success, data.k, col_totals=False)
+    p_hints = protect(hints, data.k, col_totals=False)
     tot = li.merge(_time_on_task(data), on=["learner", "item"], how="left")
     passed_matrix = li.pivot_table(index="learner", columns="item", values="passed", aggfunc="max", fill_value=False)
     rows = []
