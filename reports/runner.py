@@ -145,8 +145,10 @@ def _execute(notebook: Path, executed: Path, values: dict, work: Path, name: str
     os.environ.setdefault("MPLCONFIGDIR", str(work / "matplotlib"))
     try:
         return papermill.execute_notebook(
-            str(notebook), str(executed), parameters=values, kernel_name="python3", progress_bar=progress,
+            str(notebook), str(executed), parameters=values, kernel_name="python3",
+            progress_bar={"desc": f"Rapport « {name} »", "unit": "cellule"} if progress else False,
             cwd=str(work), log_output=False, request_save_on_cell_execute=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter around the progress bar
         )
     except PapermillExecutionError as exc:
         kept = out_dir / f"{name}-echec.ipynb"

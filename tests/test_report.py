@@ -152,7 +152,7 @@ def test_each_analysis_runs_on_demo_data_and_gives_an_offline_html_report(demo, 
     result = results[name]
     assert result.returncode == 0, result.stderr
     assert "Rapport écrit" in result.stderr
-    assert "Executing" in result.stderr  # papermill's progress bar
+    assert f"Rapport « {name} »" in result.stderr and "cellule/s" in result.stderr  # papermill's progress bar, in French
     page = (out / f"{name}.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in page
     images = re.findall(r"<img [^>]*>", page)
@@ -326,7 +326,7 @@ def test_bad_parameters_are_refused_before_anything_runs(tmp_path, env, hand_dat
     out = tmp_path / "sortie"
     result = incubo("report", *args, "--course-dir", course, "-o", out, env=env)
     assert_french_error(result, *fragments)
-    assert "Executing" not in result.stderr
+    assert "cellule/s" not in result.stderr
     assert not out.exists()
 
 
