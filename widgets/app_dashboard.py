@@ -138,7 +138,7 @@ class Dashboard:
         table = table_html(
             rows,
             ["Personne", "Exercice", "Module", "Vérifications échouées", "Indices demandés", "Depuis", "Dernière action"],
-            f"{len(stuck)} personne(s) avec au moins {data.STUCK_THRESHOLD} échecs ou indices sans réussite depuis",
+            f"{len(stuck)} personne(s) avec au moins {data.STUCK_THRESHOLD} échecs ou indices sur un même exercice, sans réussite ensuite",
             numeric={3, 4},
         )
         names = ", ".join(sorted({html.escape(s.learner) for s in stuck}))
