@@ -25,7 +25,7 @@ from pathlib import Path
 
 from incubo.reports.course_shape import CourseShape, read_shape
 
-from incubo import xapi
+from incubo import console, xapi
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ def revisit(people: list[Learner], w: _Writer, count: int, parcours: str) -> Non
 
 
 def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook: bool = True,
-             statements: int | None = None) -> dict:
+             statements: int | None = None, progress: bool = False) -> dict:
     """Write a synthetic cohort into `course_dir`; returns a summary (counts, files).
 
     `statements`, when given, pads the cohort with lessons opened again until
@@ -291,8 +291,13 @@ def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook:
     tmp = events.with_suffix(".jsonl.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         writer = _Writer(fh, rng)
+        bar = console.progress_bar(len(people), "Apprenants simulés", "apprenant") if progress else None
         for person in people:
             simulate(person, shape, writer, seed)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         if statements and writer.count < statements:
             revisit(people, writer, statements - writer.count, shape.parcours[0])
         elif statements and writer.count > statements:

@@ -137,6 +137,8 @@ def hand(hand_data, env):
     """The hand-made cohort, three analyses run with a real key, and one failing analysis."""
     course, out = hand_data, hand_data.parent / "rapports"
     results = {name: run_report(name, course, out, env) for name in ["progression", "exercices", "autoevaluation"]}
+    results["filtres"] = run_report("progression", course, out / "filtres", env, "-p", "cohorte", "test-2026",
+                                    "-p", "parcours", "pp", "-p", "debut", "2026-01-01", "-p", "fin", "2026-01-15")
     fenv = dict(env, INCUBO_ANALYSES_DIR=str(FIXTURES))
     results["panne"] = run_report("panne", course, out, fenv)
     pages = {n: (out / f"{n}.html").read_text(encoding="utf-8") for n in results if (out / f"{n}.html").exists()}
@@ -203,6 +205,18 @@ def test_completion_rates_match_the_facts(hand):
         assert rates[module]["commencé"] == str(len(opened))
         assert rates[module]["terminé"] == str(len(done))
         assert rates[module]["taux d'achèvement (%)"] == fr(100 * len(done) / len(opened))
+
+
+def test_cohort_parcours_and_dates_filter_the_data(hand):
+    course, out, results, _ = hand
+    assert results["filtres"].returncode == 0, results["filtres"].stderr
+    page = (out / "filtres" / "progression.html").read_text(encoding="utf-8")
+    assert "cohorte : test-2026 ; parcours : pp ; période : du 2026-01-01 au 2026-01-15" in page
+    # learner i opens m1 on 5 January + i + 3 days and, when they do, completes it the same day
+    rates = tables(page)["achevement"]
+    in_range = [i for i in handmade.FACTS["opened"]["m1"] if 5 + i + 3 <= 15]
+    assert rates["m1"]["commencé"] == str(len(in_range))
+    assert rates["m1"]["terminé"] == str(len(set(in_range) & handmade.FACTS["completed"]["m1"]))
 
 
 def test_success_rates_and_hint_use_match_the_facts(hand):

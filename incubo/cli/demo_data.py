@@ -27,7 +27,7 @@ def run(args, ctx: Context) -> int:
     from incubo.reports import demo
 
     console.info(f"Création d'une cohorte fictive de {args.learners} apprenants dans {ctx.course_dir}…")
-    summary = demo.generate(ctx.course_dir, learners=args.learners, seed=args.seed)
+    summary = demo.generate(ctx.course_dir, learners=args.learners, seed=args.seed, progress=True)
     console.success(
         f"{summary['learners']} apprenants, {summary['statements']} statements, carnet de notes nbgrader "
         f"écrits dans {ctx.course_dir} (graine {summary['seed']})."
