@@ -44,7 +44,9 @@ AGE_BANDS = ["moins de 30 ans", "30-39 ans", "40-49 ans", "50-59 ans", "60 ans e
 _AGE_WEIGHTS = [8, 17, 27, 35, 13]
 COHORTS = [("2026-printemps", datetime(2026, 3, 2, tzinfo=UTC)), ("2026-automne", datetime(2026, 9, 7, tzinfo=UTC))]
 #: Self-assessment items (Likert 1–5), asked at the start (`debut`) and the end (`fin`).
-SELF_ASSESSMENT = ["aise-notebook", "lire-erreur", "manipuler-tableau", "automatiser-tache", "autonomie"]
+#: Same item ids as the `Autoevaluation` widget writes (`autoevaluation-<item>`).
+SELF_ASSESSMENT = [f"autoevaluation-{item}" for item in
+                   ("aise-numerique", "tableur", "comprendre-code", "ecrire-code", "erreurs", "donnees")]
 
 _FIRST = ("Marie Nathalie Isabelle Sylvie Catherine Christine Sandrine Valérie Véronique Céline Sophie Anne "
           "Laurence Martine Françoise Brigitte Patricia Nicole Hélène Claire Agnès Émilie Julie Camille "
