@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbgrader.coursedir import CourseDirectory
 
 from incubo import console
@@ -63,6 +64,7 @@ class Summary:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)
+    remarks: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def french(self) -> str:
@@ -168,14 +170,18 @@ class Autograder:
             for name in sub.notebooks:
                 path = sub.submitted / f"{name}.ipynb"
                 try:
-                    import nbformat
-
                     raw = nbformat.read(str(path), as_version=4)
+                except Exception as exc:  # not JSON, not a notebook
+                    log.info("%s/%s unreadable: %s", sub.student, name, exc)
+                    sub.verdicts.append(verdicts.Verdict("notebook-illisible", name))
+                    sub.failed_notebooks.add(name)
+                    continue
+                try:
                     sub.verdicts += verdicts.static_checks(name, raw, gb.find_notebook(name, self.assignment), self.config)
                     res = pipeline.resources_for(self.coursedir, self.assignment, sub.student, name)
                     clean = pipeline.sanitize(self.config, self.steps, res, path, sub.staging)
-                except Exception as exc:  # unreadable JSON, invalid nbgrader metadata
-                    code = "metadonnees-invalides" if "nbgrader metadata" in str(exc) else "notebook-illisible"
+                except Exception as exc:  # nbgrader refused it too: invalid metadata, unrepairable cells
+                    code = "metadonnees-invalides" if "nbgrader metadata" in str(exc) else "reparation-impossible"
                     log.info("%s/%s: %s", sub.student, name, exc)
                     sub.verdicts.append(verdicts.Verdict(code, name))
                     sub.failed_notebooks.add(name)
@@ -284,6 +290,8 @@ class Autograder:
         if trash:
             shutil.rmtree(trash, ignore_errors=True)
         self.summary.statuses[sub.student] = status
+        if sub.verdicts:
+            self.summary.remarks[sub.student] = [v.reason for v in sub.verdicts]
         self._emit(sub, shared)
 
     def _emit(self, sub: Submission, shared: SharedGradebook) -> None:
@@ -319,6 +327,17 @@ class Autograder:
                 bar.close()
 
     def run(self) -> Summary:
+        # nbformat complains about students' notebooks through the traitlets logger: verdicts say it in French
+        quiet = logging.getLogger("traitlets")
+        level = quiet.level
+        if not log.isEnabledFor(logging.DEBUG):
+            quiet.setLevel(logging.CRITICAL)
+        try:
+            return self._run()
+        finally:
+            quiet.setLevel(level)
+
+    def _run(self) -> Summary:
         started = time.monotonic()
         self.summary = Summary()
         work = self.course_dir / WORK_DIR

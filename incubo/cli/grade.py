@@ -63,6 +63,14 @@ def run_autograde(args, ctx: Context) -> int:
     if args.workers is not None and args.workers < 1:
         raise IncuboError("--workers doit être un nombre entier positif.", code="option-invalide")
     summary = autograde(ctx.course_dir, args.assignment, workers=args.workers, student=args.student)
+    shown = 0
+    for student, reasons in sorted(summary.remarks.items()):
+        for reason in reasons:
+            if shown < 40:
+                console.info(f"  {student} — {reason}")
+            shown += 1
+    if shown > 40:
+        console.info(f"  … et {shown - 40} autre(s) remarque(s) : voir « incubo grade export ».")
     for line in summary.errors:
         console.error(f"copie non corrigée, à relancer : {line}")
     console.success(summary.french())
