@@ -34,7 +34,15 @@ from incubo.errors import IncuboError, suggestion
 from . import pipeline, verdicts
 from .gradebook_writer import SharedGradebook
 from .limits import Limits, load_limits
-from .sandbox import SandboxedKernelManager, SandboxPlan, bwrap_works, chown_tree, is_root
+from .sandbox import (
+    SandboxedKernelManager,
+    SandboxPlan,
+    bwrap_works,
+    chown_tree,
+    is_root,
+    scrub_tree,
+    wait_uid_gone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ class Submission:
     verdicts: list = field(default_factory=list)
     failed_notebooks: set = field(default_factory=set)
     executed: dict = field(default_factory=dict)  # notebook -> (nb, resources)
+    clean: dict = field(default_factory=dict)  # notebook -> sanitised text, as written before any kernel ran
     seconds: float = 0.0
 
 
@@ -179,7 +188,8 @@ class Autograder:
                 try:
                     sub.verdicts += verdicts.static_checks(name, raw, gb.find_notebook(name, self.assignment), self.config)
                     res = pipeline.resources_for(self.coursedir, self.assignment, sub.student, name)
-                    clean = pipeline.sanitize(self.config, self.steps, res, path, sub.staging)
+                    sub.clean[name] = pipeline.sanitize(self.config, self.steps, res, path, sub.staging)
+                    clean = nbformat.reads(sub.clean[name], as_version=4)
                 except Exception as exc:  # nbgrader refused it too: invalid metadata, unrepairable cells
                     code = "metadonnees-invalides" if "nbgrader metadata" in str(exc) else "reparation-impossible"
                     log.info("%s/%s: %s", sub.student, name, exc)
@@ -238,7 +248,7 @@ class Autograder:
                         ep.output_cap = int(self.limits.sortie_mo * 1024 * 1024)
                         path = sub.staging / f"{name}.ipynb"
                         res = pipeline.resources_for(self.coursedir, self.assignment, sub.student, name)
-                        nb, res = pipeline.start_resources(self.config, self.steps, res, path)
+                        nb, res = pipeline.start_resources(self.config, self.steps, res, path, sub.clean[name])
                         result = await run_notebook(
                             ep, nb, res, km, guard_setup=guard, notebook_deadline=self.limits.temps_par_notebook
                         )
@@ -251,12 +261,18 @@ class Autograder:
                     else:
                         future.cancel()
             sub.seconds = time.monotonic() - started
+            if uid is not None:
+                wait_uid_gone(uid)
             self._commit(sub, shared)
 
     def _commit(self, sub: Submission, shared: SharedGradebook) -> None:
         """One transaction for the whole submission, then the folder appears in autograded/."""
         if is_root() and self.plan.isolate:
             chown_tree(sub.staging, os.getuid())
+        planted = scrub_tree(sub.staging)  # before we write there as the grader: no student symlink or FIFO
+        if planted:
+            names = ", ".join(sorted(os.path.relpath(p, sub.staging) for p in planted)[:5])
+            sub.verdicts.append(verdicts.Verdict("fichiers-pieges", "copie de travail", names))
         for _attempt in range(len(sub.notebooks) + 1):
             try:
                 with shared.lent(), shared.transaction() as gb:

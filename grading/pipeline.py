@@ -115,19 +115,24 @@ def copy_files(coursedir: CourseDirectory, steps: Steps, assignment: str, submit
         shutil.copy(filename, target)
 
 
-def sanitize(config: Config, steps: Steps, resources: dict, submitted_nb: Path, dest: Path) -> nbformat.NotebookNode:
-    """Nbgrader's sanitising pass; writes the result into `dest` and returns it as read back."""
+def sanitize(config: Config, steps: Steps, resources: dict, submitted_nb: Path, dest: Path) -> str:
+    """Nbgrader's sanitising pass; writes the result into `dest` and returns the file's text."""
     output, res = exporter(config, steps.sanitize).from_filename(str(submitted_nb), resources=resources)
     writer = FilesWriter(config=config, log=nb_log)
     writer.build_directory = str(dest)
     writer.write(output, res, notebook_name=resources["unique_key"])
-    return nbformat.read(str(dest / f"{resources['unique_key']}.ipynb"), as_version=4)
+    return (dest / f"{resources['unique_key']}.ipynb").read_text(encoding="utf-8")
 
 
-def start_resources(config: Config, steps: Steps, resources: dict, path: Path):
-    """Read the sanitised notebook as the autograding export does, and run what comes before Execute."""
+def start_resources(config: Config, steps: Steps, resources: dict, path: Path, text: str):
+    """The sanitised notebook as the autograding export reads it, and what comes before Execute.
+
+    `text` is the sanitised file as we wrote it, kept in memory: the working
+    copy is writable by the student's kernels, so the file on disk may have
+    been changed by another notebook of the same submission.
+    """
     exp = exporter(config, steps.before_execute)
-    nb = nbformat.read(str(path), as_version=4)
+    nb = nbformat.reads(text, as_version=4)
     res = exp._init_resources(dict(resources))
     res["metadata"]["name"] = path.stem
     res["metadata"]["path"] = str(path.parent)

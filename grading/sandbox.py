@@ -179,7 +179,9 @@ class SandboxPlan:
                 continue
             args += parents(path) + ["--ro-bind", path, path]
             made.add(path)
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        # /tmp lives in memory: bounded like the kernel's own memory
+        tmp_size = str(self.limits.memoire_mo * 1024 * 1024)
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]
         for path in python_paths():
             if course.startswith(path.rstrip("/") + "/"):
                 args += ["--tmpfs", course]  # the course lies under a shown folder: hide it
@@ -247,3 +249,51 @@ def chown_tree(path: Path, uid: int) -> None:
                 os.lchown(os.path.join(root, name), uid, uid)
             except FileNotFoundError:
                 pass
+
+
+def scrub_tree(path: Path) -> list[str]:
+    """Remove what a kernel may have planted in its working copy to trap the grader.
+
+    A symlink (our writes and chmods would follow it out of the copy), a
+    FIFO (a write would block), a socket: anything but plain files and
+    folders goes. Returns what was removed.
+    """
+    import stat
+
+    removed = []
+    for root, dirs, files in os.walk(path, topdown=True, followlinks=False):
+        for name in list(dirs) + files:
+            full = os.path.join(root, name)
+            try:
+                mode = os.lstat(full).st_mode
+            except FileNotFoundError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                os.unlink(full)
+                removed.append(full)
+                if name in dirs:
+                    dirs.remove(name)
+    return removed
+
+
+def wait_uid_gone(uid: int, timeout: float = 10.0) -> bool:
+    """Wait until no process runs as `uid` (a killed sandbox's namespace is torn down asynchronously)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = False
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    if entry.stat(follow_symlinks=False).st_uid == uid:
+                        alive = True
+                        break
+                except OSError:
+                    continue
+        if not alive:
+            return True
+        if time.monotonic() > deadline:
+            log.warning("processes of uid %s still alive after %.0f s", uid, timeout)
+            return False
+        time.sleep(0.02)

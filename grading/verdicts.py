@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "ecriture-hors-copie": ("signale", "tentative d'écriture hors de la copie de travail : refusée"),
     "reseau": ("signale", "tentative d'accès au réseau : refusée"),
     "erreur-correction": ("echec", "erreur interne pendant la correction de ce notebook : noté 0"),
+    "fichiers-pieges": ("signale", "liens symboliques ou fichiers spéciaux créés dans la copie : supprimés avant l'écriture des résultats"),
 }
 
 

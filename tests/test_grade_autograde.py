@@ -52,6 +52,7 @@ EXPECTED: dict[str, str | set[str]] = {
     "test-supprime": "test-supprime",
     "test-retype": "test-retype",
     "sortie-10mo": "sortie-trop-volumineuse",
+    "piege-lien": "fichiers-pieges",
     "json-corrompu": "notebook-illisible",
     "noyau-etranger": "noyau-etranger",
 }
@@ -153,6 +154,9 @@ def test_hostile_suite(tmp_path, base_course, graded, monkeypatch):
     listener.listen()
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
+    target = course.parent / "cible.txt"  # what the symlink trap points the grader's writes at
+    target.write_text("intact")
+    target.chmod(0o640)
     for case in cohort.hostile_cases():
         cohort.submit_hostile(course, f"h-{case}", case, port=port)
     assert set(cohort.hostile_cases()) == set(EXPECTED)
@@ -181,6 +185,7 @@ def test_hostile_suite(tmp_path, base_course, graded, monkeypatch):
         listener.accept()
     listener.close()
     assert not list(course.rglob("pirate*")) and not Path("/usr/pirate.txt").exists()
+    assert target.read_text() == "intact" and (target.stat().st_mode & 0o777) == 0o640
     for case in ("lecture-carnet", "lecture-source", "lecture-autre-copie"):
         nb = json.loads((course / "autograded" / f"h-{case}" / cohort.ASSIGNMENT / "problem1.ipynb").read_text())
         text = json.dumps([c.get("outputs", []) for c in nb["cells"]])
