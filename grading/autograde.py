@@ -240,7 +240,7 @@ class Autograder:
                 async with slots:
                     mount = str(self._final_dir(sub.student))
                     forbidden = [str(self.course_dir), str(Path(self.coursedir.db_url.replace("sqlite:///", "")))]
-                    guard = setup_code(forbidden, mount)
+                    guard = setup_code(forbidden, mount if self.plan.isolate else str(sub.staging))
                     for (name, _k), future in zip(to_run, kernels, strict=True):
                         km = await future
                         ep = GradingExecute(config=self.config, log=pipeline.nb_log)

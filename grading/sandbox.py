@@ -201,7 +201,7 @@ class SandboxPlan:
         venv_bin = os.path.dirname(sys.executable)
         env.update(
             PATH=f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
-            HOME="/tmp" if self.isolate else str(mountpoint),
+            HOME="/tmp" if self.isolate else os.environ.get("HOME", "/tmp"),
             IPYTHONDIR="/tmp/.ipython",
             MPLCONFIGDIR="/tmp/.matplotlib",
             JUPYTER_RUNTIME_DIR="/tmp/.jupyter-runtime",

@@ -336,3 +336,31 @@ def test_unknown_student_is_a_french_error(base_course, tmp_path):
     course = copy_course(base_course, tmp_path / "cours")
     with pytest.raises(IncuboError, match="Aucune copie"):
         autograde(course, cohort.ASSIGNMENT, student="personne", show_progress=False)
+
+
+def test_without_bubblewrap_the_scores_are_the_same(tmp_path, base_course, graded, monkeypatch):
+    """Where bubblewrap cannot run (some containers), limits still apply and scores do not change."""
+    from incubo.grading.autograde import autograde
+
+    monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "evenements.jsonl"))
+    course = copy_course(base_course, tmp_path / "cours")
+    (course / "incubo_grading.yml").write_text("isolation: false\n")
+    summary = autograde(course, cohort.ASSIGNMENT, workers=2, show_progress=False)
+    assert summary.graded == len(CLEAN) and not summary.errors and not summary.flagged
+    assert grades(course) == grades(graded[1])
+
+
+def test_limits_file_errors_are_french(tmp_path):
+    from incubo.grading.limits import Limits, load_limits
+
+    from incubo.errors import IncuboError
+
+    assert load_limits(tmp_path) == Limits()
+    (tmp_path / "incubo_grading.yml").write_text("temps_par_celule: 10\n")
+    with pytest.raises(IncuboError, match="Vouliez-vous dire « temps_par_cellule »"):
+        load_limits(tmp_path)
+    (tmp_path / "incubo_grading.yml").write_text("memoire_mo: beaucoup\n")
+    with pytest.raises(IncuboError, match="doit être un nombre"):
+        load_limits(tmp_path)
+    (tmp_path / "incubo_grading.yml").write_text("memoire_mo: 512\nisolation: false\n")
+    assert load_limits(tmp_path).memoire_mo == 512 and load_limits(tmp_path).isolation is False

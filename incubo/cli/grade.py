@@ -60,6 +60,10 @@ def run_autograde(args, ctx: Context) -> int:
     from incubo.grading.autograde import autograde
 
     _check_course(ctx)
+    if ctx.debug:
+        import logging
+
+        logging.getLogger("incubo.grading.nbgrader").setLevel(logging.DEBUG)
     if args.workers is not None and args.workers < 1:
         raise IncuboError("--workers doit être un nombre entier positif.", code="option-invalide")
     summary = autograde(ctx.course_dir, args.assignment, workers=args.workers, student=args.student)
