@@ -25,7 +25,7 @@ from harness import BIN, wait_for
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grading"))
 import cohort  # noqa: E402
 
-CLEAN = {"etu-juste": "right", "etu-faux": "wrong", "etu-vide": "empty", "etu-moitie": "half"}
+CLEAN = {"etu-juste": "right", "etu-faux": "wrong", "etu-vide": "empty", "etu-moitie": "half", "etu-cache": "hidden"}
 CELL_TIMEOUT = 5
 NOTEBOOK_DEADLINE = 30
 LIMITS = f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEADLINE}\nmemoire_mo: 768\n"
@@ -119,7 +119,7 @@ def graded(tmp_path_factory, base_course, env) -> tuple[Path, Path]:
     assert done.returncode == 0, done.stderr[-3000:]
     result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", ours, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Correction terminée" in result.stderr and "4 copie(s) corrigée(s)" in result.stderr, result.stderr
+    assert "Correction terminée" in result.stderr and f"{len(CLEAN)} copie(s) corrigée(s)" in result.stderr, result.stderr
     return stock, ours
 
 
@@ -138,7 +138,7 @@ def test_second_run_changes_nothing(graded, env):
     before = grades(ours)
     result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--course-dir", ours, env=env)
     assert result.returncode == 0, result.stderr
-    assert "4 déjà corrigée(s)" in result.stderr
+    assert f"{len(CLEAN)} déjà corrigée(s)" in result.stderr
     assert grades(ours) == before and len(submission_rows(ours)) == len(CLEAN)
 
 
@@ -196,6 +196,15 @@ def test_hostile_suite(tmp_path, base_course, graded, monkeypatch):
     assert got[("h-assert", "problem1", "correct_squares")][0] == 0
     assert got[("h-builtins", "problem1", "correct_sum_of_squares")][0] == 0
     assert got[("h-os-exit", "problem1", "correct_squares")][0] == 0
+    # the export shows the verdicts; the feedback of hostile submissions leaks no hidden test either
+    from incubo.grading.export import rows
+    from incubo.grading.feedback import generate_feedback, visible_text
+
+    exported = {r["apprenant"]: r for r in rows(course)}
+    assert "reseau" in exported["h-reseau"]["signalements"] and "réseau" in exported["h-reseau"]["raisons"]
+    assert exported["h-json-corrompu"]["statut"].startswith("echec")
+    for page in generate_feedback(course, cohort.ASSIGNMENT):
+        assert "cache-secret-9431" not in visible_text(page.read_text(encoding="utf-8")), page
     # no sandbox process outlives the run (the fork bomb's children included)
     wait_for(lambda: not _sandbox_processes(), timeout=10, what="no sandbox process left")
 
@@ -255,9 +264,11 @@ def test_feedback_never_shows_a_hidden_test(graded, env):
         assert "Note :" in text and "Retour sur" in text
     wrong = visible_text((ours / "feedback" / "etu-faux" / cohort.ASSIGNMENT / "problem1.html").read_text())
     assert "AssertionError" in wrong  # visible failures are still shown
+    hidden = visible_text((ours / "feedback" / "etu-cache" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    assert "Un test caché de cette cellule n'est pas passé." in hidden  # a failed hidden test: said, not shown
     # the same check catches stock nbgrader's leak (#917), so it is a real check
     subprocess.run([BIN / "nbgrader", "generate_feedback", cohort.ASSIGNMENT], cwd=stock, env=env, check=True, capture_output=True)
-    leaked = visible_text((stock / "feedback" / "etu-juste" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    leaked = visible_text((stock / "feedback" / "etu-cache" / cohort.ASSIGNMENT / "problem1.html").read_text())
     assert "cache-secret-9431" in leaked
 
 
