@@ -29,9 +29,14 @@ def project_root() -> Path:
     return ROOT
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser).
+
+    Module-scoped on purpose: Playwright's sync API keeps an asyncio loop
+    running in the main thread while it is open, and nbclient/nbgrader
+    (`asyncio.run`) fail in any later test while that loop is alive.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium manquant : installez-le avec « apt-get install -y chromium » (fait par .ci/run).")
     from playwright.sync_api import sync_playwright
