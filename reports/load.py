@@ -17,6 +17,7 @@ Tables of `Data.con`:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import tempfile
@@ -247,11 +248,26 @@ def _filter_cohort(data: Data, cohorte: str) -> None:
         con.execute("DELETE FROM statements WHERE registration NOT IN (?, ?)", [cohorte, registration_of(cohorte)])
 
 
-def _load_grades(data: Data) -> None:
+def _select(url: str, query: str) -> list[tuple]:
+    """Rows of a read-only query on the gradebook: sqlite3 for SQLite files, SQLAlchemy for any other URL."""
+    if url.startswith("sqlite:///") and "?" not in url:
+        import sqlite3
+
+        path = url[len("sqlite:///"):]
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute(query).fetchall()
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(data.src.gradebook_url)
-    query = text(
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(query)).fetchall()]
+    finally:
+        engine.dispose()
+
+
+def _load_grades(data: Data) -> None:
+    query = (
         """
         SELECT st.id, a.name, sum(gc.max_score),
                sum(COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0))
@@ -265,12 +281,9 @@ def _load_grades(data: Data) -> None:
         """
     )
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(query).fetchall()
+        rows = _select(data.src.gradebook_url, query)
     except Exception as exc:
         raise IncuboError(f"Le carnet de notes est illisible ({type(exc).__name__}).", code="carnet-illisible") from None
-    finally:
-        engine.dispose()
     frame = pd.DataFrame(rows, columns=["student", "module", "max_score", "score"])
     del rows
     ids = frame["student"].unique()

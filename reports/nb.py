@@ -86,15 +86,29 @@ def figure(fig, alt: str, legende: str) -> None:
     texte(f'<p class="incubo-note"><strong>Figure.</strong> {legende}</p>')
 
 
+def prefetch(*modules: str) -> None:
+    """Import heavy modules in a background thread while DuckDB (which releases the GIL) loads the data."""
+    import importlib
+    import threading
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # the notebook's own import will report it
+                log.debug("prefetch of %s failed: %s", name, exc)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def setup_matplotlib() -> None:
     """Draw off-screen with readable defaults (figures are shown through `figure()` only)."""
     import warnings
 
-    import matplotlib
-
     warnings.filterwarnings("ignore", category=RuntimeWarning)
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # waits for a prefetch still importing it
+
+    plt.switch_backend("Agg")
 
     plt.rcParams.update({"figure.figsize": (8, 4), "font.size": 11, "axes.spines.top": False,
                          "axes.spines.right": False, "axes.formatter.use_locale": False})

@@ -149,11 +149,11 @@ def exposed_cells(full, mask, active, r, c, row_totals, col_totals, primary, k) 
 
     A reader knows a « < k » cell holds 1 to k−1 and a « supprimé » cell any count ≥ 0.
     """
-    from scipy.optimize import linprog
-
     hidden = [tuple(x) for x in np.argwhere(mask & active)]
     if not hidden:
         return []
+    from scipy.optimize import linprog  # only when something is hidden (a costly import)
+
     index = {x: n for n, x in enumerate(hidden)}
     a_eq, b_eq = [], []
     for line in _lines(r, c, row_totals, col_totals):
