@@ -87,7 +87,7 @@ def _render_output(output) -> str:
     return ""
 
 
-def render(nb, title: str, scores: list[tuple[str, float, float]], remarks: list[str], config=None) -> str:
+def render(nb, title: str, scores: list[tuple[str, float | None, float]], remarks: list[str], config=None) -> str:
     """The feedback page of one notebook."""
     parts = [
         "<!DOCTYPE html>",
@@ -95,12 +95,15 @@ def render(nb, title: str, scores: list[tuple[str, float, float]], remarks: list
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body><main>",
         f"<h1>{html.escape(title)}</h1>",
     ]
-    total = sum(s for _n, s, _m in scores)
+    total = sum(s or 0 for _n, s, _m in scores)
     maximum = sum(m for _n, _s, m in scores)
     parts.append(f"<p><strong>Note : {total:g} / {maximum:g}</strong></p>")
     if scores:
         parts.append("<table><caption>Détail des points</caption><tr><th scope='col'>Question</th><th scope='col'>Points</th></tr>")
-        parts += [f"<tr><td>{html.escape(n)}</td><td>{s:g} / {m:g}</td></tr>" for n, s, m in scores]
+        parts += [
+            f"<tr><td>{html.escape(n)}</td><td>{'à corriger par le formateur' if s is None else f'{s:g}'} / {m:g}</td></tr>"
+            for n, s, m in scores
+        ]
         parts.append("</table>")
     if remarks:
         parts.append('<section class="remarques"><h2>Remarques de la correction</h2><ul>')
@@ -161,7 +164,10 @@ def generate_feedback(course_dir: Path, assignment: str, *, student: str | None 
                 except Exception:  # noqa: BLE001 - an autograded file we cannot read: say so, keep going
                     log.warning("unreadable autograded notebook %s", path)
                     continue
-                scores = [(g.name, float(g.score), float(g.max_score)) for g in nb_row.grades]
+                scores = [
+                    (g.name, None if g.needs_manual_grade and g.manual_score is None else float(g.score), float(g.max_score))
+                    for g in nb_row.grades
+                ]
                 remarks = [r for (code, _sev, r) in remarks_by.get((assignment, sid), []) if r.startswith(f"{nb_row.name} :")]
                 title = f"Retour sur « {nb_row.name} » — devoir {assignment} — {sid}"
                 out = dest / f"{nb_row.name}.html"
