@@ -41,7 +41,7 @@ from .sandbox import (
     chown_tree,
     is_root,
     scrub_tree,
-    wait_uid_gone,
+    uid_alive,
 )
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ class Autograder:
                         future.cancel()
             sub.seconds = time.monotonic() - started
             if uid is not None:
-                wait_uid_gone(uid)
+                await _processes_gone(uid)
             self._commit(sub, shared)
 
     def _commit(self, sub: Submission, shared: SharedGradebook) -> None:
@@ -389,6 +389,16 @@ class Autograder:
 
 class _Retry(Exception):
     pass
+
+
+async def _processes_gone(uid: int, timeout: float = 10.0) -> None:
+    """Before we write in a working copy, nothing of its sandbox may still run."""
+    deadline = time.monotonic() + timeout
+    while uid_alive(uid):
+        if time.monotonic() > deadline:
+            log.warning("processes of uid %s still alive after %.0f s", uid, timeout)
+            return
+        await asyncio.sleep(0.02)
 
 
 @contextlib.contextmanager
