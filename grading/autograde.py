@@ -364,7 +364,14 @@ class Autograder:
             self.tmp_root.mkdir()
             self.rt_root = Path(tempfile.mkdtemp(prefix="incubo-k"))
             os.chmod(self.rt_root, 0o755)
-            shared = SharedGradebook(self.coursedir.db_url, self.coursedir.course_id)
+            url = self.coursedir.db_url
+            if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+                raise IncuboError(
+                    f"Aucun carnet de notes dans {self.course_dir}. Lancez d'abord « nbgrader generate_assignment "
+                    f"{self.assignment} » ou « incubo build ».",
+                    code="carnet-absent",
+                )
+            shared = SharedGradebook(url, self.coursedir.course_id)
             try:
                 subs = self._submissions(shared)
                 todo = []

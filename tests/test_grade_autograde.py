@@ -347,6 +347,9 @@ def test_unknown_student_is_a_french_error(base_course, tmp_path):
     course = copy_course(base_course, tmp_path / "cours")
     with pytest.raises(IncuboError, match="Aucune copie"):
         autograde(course, cohort.ASSIGNMENT, student="personne", show_progress=False)
+    (course / "gradebook.db").unlink()
+    with pytest.raises(IncuboError, match="Aucun carnet de notes"):
+        autograde(course, cohort.ASSIGNMENT, show_progress=False)
 
 
 def test_without_bubblewrap_the_scores_are_the_same(tmp_path, base_course, graded, monkeypatch):
