@@ -171,6 +171,10 @@ class SandboxPlan:
                     out += ["--perms", "0755", "--dir", p]
             return out
 
+        # /tmp lives in memory: bounded like the kernel's own memory. Mounted before the
+        # Python paths, which may themselves lie under /tmp (a checkout or venv there).
+        tmp_size = str(self.limits.memoire_mo * 1024 * 1024)
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]
         course = str(self.course_root)
         for path in python_paths():
             if path == course or path.startswith(course + "/"):
@@ -179,9 +183,6 @@ class SandboxPlan:
                 continue
             args += parents(path) + ["--ro-bind", path, path]
             made.add(path)
-        # /tmp lives in memory: bounded like the kernel's own memory
-        tmp_size = str(self.limits.memoire_mo * 1024 * 1024)
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]
         for path in python_paths():
             if course.startswith(path.rstrip("/") + "/"):
                 args += ["--tmpfs", course]  # the course lies under a shown folder: hide it
