@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from harness import CHROMIUM, CHROMIUM_ARGS, ROOT, isolated_env
 
 # Never let the machine's Jupyter setup or a developer's course leak into tests.

@@ -5,12 +5,10 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-
 from harness import ROOT
 
 Z2JH = ROOT.parent / "shared" / "z2jh"

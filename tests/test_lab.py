@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from harness import BIN, ROOT, free_port, http_ok, incubo, running
 
 TOKEN = "jeton-de-test"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from harness import ROOT
 
 CONDA_NAMES = {"duckdb": "python-duckdb", "matplotlib": "matplotlib-base"}
