@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint build clean
+.PHONY: run test install lint build clean node ralph
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ $(RALPH_STAMP):
 	touch $@
 
 test: install node ralph
+	$(BIN)/ruff check incubo widgets grading reports tests benchmarks
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
