@@ -66,6 +66,7 @@ def serve(course_dir: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_bro
     console.info(f"JupyterLab démarre sur le cours « {course_dir} ».")
     console.info(f"Ouvrez l'adresse http://{ip}:{port}/lab (le jeton d'accès s'affiche ci-dessous). Ctrl+C pour arrêter.")
     try:
-        return subprocess.call(command(course_dir, ip=ip, port=port, open_browser=open_browser))
+        # from the course directory, so nbgrader's server extensions find its nbgrader_config.py
+        return subprocess.call(command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir)
     except KeyboardInterrupt:
         return 0
