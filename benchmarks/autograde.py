@@ -25,16 +25,7 @@ import cohort  # noqa: E402
 KINDS = ["right", "wrong", "half", "empty"]
 
 
-def grades(course: Path) -> dict:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {
-            (sub.student.id, nb.name, g.name): (g.auto_score, g.needs_manual_grade)
-            for sub in gb.find_assignment(cohort.ASSIGNMENT).submissions
-            for nb in sub.notebooks
-            for g in nb.grades
-        }
+grades = cohort.grades
 
 
 def main() -> int:

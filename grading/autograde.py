@@ -374,6 +374,12 @@ class Autograder:
             shared = SharedGradebook(url, self.coursedir.course_id)
             try:
                 subs = self._submissions(shared)
+                if not subs:
+                    console.warning(
+                        f"aucune copie rendue pour « {self.assignment} » dans "
+                        f"{self.course_dir / 'submitted'} : ramassez d'abord les copies "
+                        f"(« nbgrader collect {self.assignment} »)."
+                    )
                 todo = []
                 for sub in subs:
                     if shared.done_digest(self.assignment, sub.student) == sub.digest and self._final_dir(sub.student).exists():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incubo.errors import suggestion
-from incubo.parcours import ID_RE, Politique, source_error
+from incubo.parcours import ID_RE, Politique, read_utf8, source_error
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,7 @@ def _front_matter_line(lines: list[str], key: str) -> int | None:
 def _read(path: Path):
     import jupytext
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise source_error(
-            path,
-            None,
-            "ce notebook n'est pas enregistré en UTF-8 ; réenregistrez-le en UTF-8.",
-            "myst-invalide",
-        ) from None
+    text = read_utf8(path, "ce notebook", "myst-invalide")
     try:
         nb = jupytext.reads(text, fmt="md:myst")
     except Exception as exc:  # jupytext raises many kinds (YAML, MyST parse errors)

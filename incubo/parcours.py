@@ -163,19 +163,21 @@ def _line_loader():
     return LineLoader
 
 
+def read_utf8(path: Path, what: str, code: str) -> str:
+    """A source file's text; anything but UTF-8 becomes a French error naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise source_error(
+            path, None, f"{what} n'est pas enregistré en UTF-8 ; réenregistrez-le en UTF-8.", code
+        ) from None
+
+
 def load_yaml(path: Path, *, with_lines: bool = False) -> Any:
     """Parse a YAML file; a syntax error becomes a French error with its line."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise source_error(
-            path,
-            None,
-            "ce fichier n'est pas enregistré en UTF-8 ; réenregistrez-le en UTF-8.",
-            "yaml-invalide",
-        ) from None
+    text = read_utf8(path, "ce fichier", "yaml-invalide")
     try:
         return yaml.load(text, Loader=_line_loader() if with_lines else yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -76,17 +76,7 @@ def copy_course(base: Path, dest: Path) -> Path:
     return dest
 
 
-def grades(course: Path) -> dict:
-    """Every grade of the gradebook: (student, notebook, cell) -> (auto score, needs manual grade)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {
-            (sub.student.id, nb.name, g.name): (g.auto_score, g.needs_manual_grade)
-            for sub in gb.find_assignment(cohort.ASSIGNMENT).submissions
-            for nb in sub.notebooks
-            for g in nb.grades
-        }
+grades = cohort.grades
 
 
 def submission_rows(course: Path) -> list:
@@ -378,3 +368,13 @@ def test_limits_file_errors_are_french(tmp_path):
         load_limits(tmp_path)
     (tmp_path / "incubo_grading.yml").write_text("memoire_mo: 512\nisolation: false\n")
     assert load_limits(tmp_path).memoire_mo == 512 and load_limits(tmp_path).isolation is False
+
+
+def test_nothing_collected_says_so(base_course, tmp_path, env):
+    """A trainer who forgot to collect is told, instead of a silent « 0 copie »."""
+    course = copy_course(base_course, tmp_path / "cours")
+    shutil.rmtree(course / "submitted", ignore_errors=True)
+    result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--course-dir", course, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "aucune copie rendue" in result.stderr
+    assert "nbgrader collect" in result.stderr

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 import requests
-from harness import ROOT, assert_french_error, incubo, isolated_env
+from harness import assert_french_error, incubo, isolated_env
 from test_lrs import PASSWORD, RALPH_BIN, USER, Ralph
-from test_report import KEY, tables
-
-FIXTURES = ROOT / "tests" / "fixtures" / "reports"
-
-
-def _handmade():
-    spec = importlib.util.spec_from_file_location("handmade", FIXTURES / "handmade.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-handmade = _handmade()
+from test_report import KEY, handmade, tables
 
 
 @pytest.fixture(scope="module")
