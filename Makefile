@@ -40,11 +40,11 @@ $(RALPH_STAMP):
 	touch $@
 
 test: install node ralph
-	$(BIN)/ruff check incubo widgets grading reports tests benchmarks
+	$(BIN)/ruff check incubo widgets grading reports apps hub tests benchmarks
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check incubo widgets grading reports tests benchmarks
+	$(BIN)/ruff check incubo widgets grading reports apps hub tests benchmarks
 
 clean:
 	rm -rf _build
