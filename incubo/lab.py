@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from incubo import console
+from incubo import console, processes
 from incubo.errors import IncuboError
 
 #: JupyterLab settings every learner gets (language, no news, no update check).
@@ -65,8 +64,6 @@ def serve(course_dir: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_bro
     install_overrides()
     console.info(f"JupyterLab démarre sur le cours « {course_dir} ».")
     console.info(f"Ouvrez l'adresse http://{ip}:{port}/lab (le jeton d'accès s'affiche ci-dessous). Ctrl+C pour arrêter.")
-    try:
-        # from the course directory, so nbgrader's server extensions find its nbgrader_config.py
-        return subprocess.call(command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir)
-    except KeyboardInterrupt:
-        return 0
+    # from the course directory, so nbgrader's server extensions find its nbgrader_config.py;
+    # Ctrl+C or SIGTERM stops JupyterLab and every kernel it started
+    return processes.run_tree(command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir)

@@ -14,12 +14,11 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from incubo import console
+from incubo import console, processes
 from incubo.config import Context, project_root
 from incubo.errors import IncuboError
 
@@ -157,9 +156,7 @@ def run(args, ctx: Context) -> int:
         log.debug("voila command: %s", cmd)
         console.info(f"Les applications démarrent ({args.pool} noyau(x) préchauffé(s) par application).")
         console.info(f"Ouvrez l'adresse http://{args.ip}:{args.port}/ dans votre navigateur. Ctrl+C pour arrêter.")
-        try:
-            return subprocess.call(cmd, env=environment(ctx))
-        except KeyboardInterrupt:
-            return 0
+        # Ctrl+C or SIGTERM stops Voila and its pre-started kernels (Voila leaves them running)
+        return processes.run_tree(cmd, env=environment(ctx))
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
