@@ -9,6 +9,9 @@ groups are already blanked. Definitions (also stated in the reports):
 - a learner *attempted* an exercise with any `attempted`, `passed` or
   `failed` statement; *succeeded* with `passed` (or a successful attempt);
   the success rate is succeeded / attempted;
+- discrimination of an exercise: the corrected item–rest point-biserial
+  correlation between succeeding it and the number of *other* exercises of
+  its parcours succeeded, over the learners who attempted it only;
 - self-assessment: a learner's score at a moment is the mean of their last
   answer to each item; the paired test compares `fin` with `debut`.
 """
@@ -108,17 +111,17 @@ def score_distribution(data: Data) -> Protected | None:
 def _learner_item(data: Data) -> pd.DataFrame:
     return data.sql(f"""
         WITH ex AS (
-          SELECT learner, module, item, verb, success, ts FROM statements WHERE kind = 'exercice'),
+          SELECT learner, parcours, module, item, verb, success, ts FROM statements WHERE kind = 'exercice'),
         first_pass AS (
           SELECT learner, item, min(ts) AS t_pass FROM ex
           WHERE verb = 'passed' OR (verb = 'attempted' AND success) GROUP BY 1, 2)
-        SELECT ex.learner, ex.module, ex.item,
+        SELECT ex.learner, ex.parcours, ex.module, ex.item,
                bool_or(ex.verb IN {ATTEMPT_VERBS}) AS attempted,
                bool_or(fp.t_pass IS NOT NULL) AS passed,
                count(*) FILTER (WHERE ex.verb = 'attempted' AND (fp.t_pass IS NULL OR ex.ts <= fp.t_pass)) AS attempts,
                count(*) FILTER (WHERE ex.verb = 'asked') AS hints
         FROM ex LEFT JOIN first_pass fp ON ex.learner = fp.learner AND ex.item = fp.item
-        GROUP BY 1, 2, 3""")
+        GROUP BY 1, 2, 3, 4""")
 
 
 def _time_on_task(data: Data) -> pd.DataFrame:
@@ -140,7 +143,7 @@ def item_analysis(data: Data) -> tuple[pd.DataFrame, Protected, Protected]:
     if li.empty:
         empty = protect(pd.DataFrame({"réussi": [], "non réussi": []}), data.k)
         return pd.DataFrame(), empty, empty
-    order = li[["module", "item"]].drop_duplicates().sort_values(["module", "item"])
+    order = li[["parcours", "module", "item"]].drop_duplicates().sort_values(["module", "item"])
     items = list(order["item"])
     success = (li.assign(res=np.where(li["passed"], "réussi", "non réussi"))
                  .pivot_table(index="item", columns="res", aggfunc="size", fill_value=0)
@@ -154,9 +157,8 @@ def item_analysis(data: Data) -> tuple[pd.DataFrame, Protected, Protected]:
     p_success = protect(success, data.k, col_totals=False)
     p_hints = protect(hints, data.k, col_totals=False)
     tot = li.merge(_time_on_task(data), on=["learner", "item"], how="left")
-    passed_matrix = li.pivot_table(index="learner", columns="item", values="passed", aggfunc="max", fill_value=False)
     rows = []
-    for module, item in order.itertuples(index=False):
+    for parcours, module, item in order.itertuples(index=False):
         sub = li[li["item"] == item]
         n = len(sub)
         small = n < data.k or bool(p_success.mask.loc[item, "Total"])
@@ -169,7 +171,7 @@ def item_analysis(data: Data) -> tuple[pd.DataFrame, Protected, Protected]:
             "taux de réussite (%)": None if small else percent(ok, total),
             "essais avant réussite (moyenne)": None if small or len(passers) < data.k else round(passers["attempts"].mean(), 2),
             "recours aux indices (%)": None if small else percent(with_hint, total),
-            "discrimination": None if small else _discrimination(passed_matrix, item, module, order),
+            "discrimination": None if small else _discrimination(li[li["parcours"] == parcours], item, data.k),
             "temps médian (min)": None if small else _median(tot.loc[tot["item"] == item, "minutes"], data.k),
         })
     return pd.DataFrame(rows), p_success, p_hints
@@ -180,12 +182,20 @@ def _median(values: pd.Series, k: int) -> float | None:
     return round(float(values.median()), 1) if len(values) >= k else None
 
 
-def _discrimination(matrix: pd.DataFrame, item: str, module: str, order: pd.DataFrame) -> float | None:
-    """Corrected item–rest correlation (point-biserial) over the learners who worked in the item's parcours."""
-    if item not in matrix or matrix.shape[1] < 2:
+def _discrimination(li: pd.DataFrame, item: str, k: int) -> float | None:
+    """Corrected item–rest point-biserial correlation of `item` over the learners who attempted it.
+
+    `li` holds the learner × exercise rows of the item's parcours only. A
+    learner who never attempted the item is left out (counting them as failing
+    it would reward exercises placed early in the parcours); the rest score is
+    the number of *other* exercises of the parcours the learner succeeded. Fewer
+    than `k` attempters, or no variation in either variable: no value.
+    """
+    x = li.loc[(li["item"] == item) & li["attempted"]].groupby("learner")["passed"].max().astype(float)
+    if len(x) < k:
         return None
-    x = matrix[item].astype(float)
-    rest = matrix.drop(columns=item).astype(float).sum(axis=1)
+    others = li.loc[(li["item"] != item) & li["passed"]].groupby("learner")["item"].nunique()
+    rest = others.reindex(x.index, fill_value=0).astype(float)
     if x.std() == 0 or rest.std() == 0:
         return None
     return round(float(np.corrcoef(x, rest)[0, 1]), 2)

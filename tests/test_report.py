@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from harness import ROOT, assert_french_error, incubo, isolated_env
-from scipy.stats import rankdata
+from scipy.stats import pointbiserialr, rankdata
 from scipy.stats import wilcoxon as scipy_wilcoxon
 
 REPORTS = ["progression", "exercices", "autoevaluation", "engagement"]
@@ -249,6 +249,39 @@ def test_wilcoxon_statistic_matches_an_independent_computation(hand):
     assert float(expected.statistic) == min(w_plus, w_minus)
     assert num(w["p (bilatéral)"]["valeur"]) == pytest.approx(expected.pvalue, abs=5e-5)
     assert num(w["taille d'effet r (bisériale de rang)"]["valeur"]) == pytest.approx((w_plus - w_minus) / (w_plus + w_minus), abs=5e-5)
+
+
+def _point_biserial(item: str, *, attempters_only: bool, same_parcours: bool, learners) -> float:
+    """Item–rest point-biserial correlation computed from `handmade.DISCRIMINATION`, independently of the report."""
+    parcours, _, attempted, passed = handmade.DISCRIMINATION[item]
+    who = sorted(attempted) if attempters_only else sorted(learners)
+    others = [o for o, (p, _, _, _) in handmade.DISCRIMINATION.items() if o != item and (p == parcours or not same_parcours)]
+    x = [int(i in passed) for i in who]
+    rest = [sum(i in handmade.DISCRIMINATION[o][3] for o in others) for i in who]
+    return float(pointbiserialr(x, rest).statistic)
+
+
+def test_discrimination_is_computed_over_attempters_within_the_parcours(tmp_path, env):
+    course = tmp_path / "cours"
+    handmade.write_discrimination(course)
+    result = run_report("exercices", course, tmp_path / "rapports", env)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "rapports" / "exercices.html").read_text(encoding="utf-8")
+    items = tables(page)["exercices"]
+    everyone = range(12)
+    for item in ("x1", "x2", "x3", "y1", "y2"):
+        expected = _point_biserial(item, attempters_only=True, same_parcours=True, learners=everyone)
+        # the cohort is built so that counting non-attempters as failing, or mixing parcours, gives another value
+        naive = _point_biserial(item, attempters_only=False, same_parcours=False, learners=everyone)
+        assert abs(expected - naive) > 0.1, item
+        assert abs(num(items[item]["discrimination"]) - expected) <= 0.005 + 1e-9, (item, items[item]["discrimination"], expected)
+    # x4: 3 attempters (< k = 5): suppressed like the other columns
+    assert items["x4"]["discrimination"] == "supprimé"
+    assert items["x4"]["taux de réussite (%)"] == "supprimé"
+    # the definition is written under the table, in French
+    definition = visible_text(page)
+    assert "Discrimination." in definition and "ne jamais l'avoir tenté ne compte pas comme un échec" in definition
+    assert page.index('id="exercices"') < page.index("definition-discrimination")
 
 
 # --- privacy on the produced reports ----------------------------------------------------------------
