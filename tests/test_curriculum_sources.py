@@ -10,6 +10,7 @@ checked by Debian's hunspell-fr with the project word list.
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import shutil
 import subprocess
@@ -175,16 +176,15 @@ def test_data_files_carry_source_and_licence(pid):
 
 
 def test_real_data_copied_unchanged():
-    shared = cs.ROOT.parent / "shared" / "data"
-    if not shared.is_dir():
-        pytest.skip("../shared/data absent de cette machine : rien à comparer")
-    for pid, name in [
-        ("tableur-pandas", "communes_population_2023.csv"),
-        ("tableur-pandas", "departements.csv"),
-        ("tableur-pandas", "regions.csv"),
-        ("donnees-demarches", "jours_feries.csv"),
-    ]:
-        assert (cs.COURSES / pid / "donnees" / name).read_bytes() == (shared / name).read_bytes(), name
+    """The real open data in the courses is the upstream file, byte for byte (checksums kept in the repository)."""
+    listed = {}
+    for line in (cs.FIXTURES / "open-data.sha256").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, path = line.split(maxsplit=1)
+            listed[path] = digest
+    assert len(listed) == 4
+    for path, digest in listed.items():
+        assert hashlib.sha256((cs.COURSES / path).read_bytes()).hexdigest() == digest, path
     raw = (cs.COURSES / "tableur-pandas" / "donnees" / "communes_population_2023.csv").read_bytes()
     assert b"\r\n" in raw[:200], "le fichier des communes doit garder ses fins de ligne CRLF"
 

@@ -60,6 +60,11 @@ EXPECTED: dict[str, str | set[str]] = {
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
+    from incubo.grading.sandbox import bwrap_works
+
+    # the hostile verdicts (files read, network) depend on the sandbox: without it the tests would fail obscurely
+    if not bwrap_works():
+        pytest.fail("bubblewrap manquant ou inutilisable ici : installez-le avec « apt-get install -y bubblewrap » (fait par .ci/run).")
     return cohort.env(tmp_path_factory.mktemp("grade-env"))
 
 
