@@ -40,3 +40,30 @@ class Context:
 
     course_dir: Path
     debug: bool = False
+
+
+# --- hub ---
+
+
+@dataclass(frozen=True)
+class ProConnectSettings:
+    """The ProConnect client registration (values given by ProConnect's partner space)."""
+
+    issuer: str = ""  # PROCONNECT_ISSUER, ends in /api/v2
+    client_id: str = ""  # PROCONNECT_CLIENT_ID
+    client_secret: str = ""  # PROCONNECT_CLIENT_SECRET
+    callback_url: str = ""  # PROCONNECT_CALLBACK_URL, e.g. https://hub/hub/oauth_callback
+    post_logout_url: str = ""  # PROCONNECT_POST_LOGOUT_URL, exactly as registered
+    acr_values: str = "eidas1"  # PROCONNECT_ACR_VALUES
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ProConnectSettings:
+        env = os.environ if env is None else env
+        return cls(
+            issuer=env.get("PROCONNECT_ISSUER", "").rstrip("/"),
+            client_id=env.get("PROCONNECT_CLIENT_ID", ""),
+            client_secret=env.get("PROCONNECT_CLIENT_SECRET", ""),
+            callback_url=env.get("PROCONNECT_CALLBACK_URL", ""),
+            post_logout_url=env.get("PROCONNECT_POST_LOGOUT_URL", ""),
+            acr_values=env.get("PROCONNECT_ACR_VALUES", "") or "eidas1",
+        )
