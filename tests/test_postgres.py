@@ -1,0 +1,132 @@
+"""The gradebook on a real PostgreSQL: resumable autograde (SIGKILL), and a research report.
+
+One temporary cluster per module (Debian's binaries, `postgres_support`),
+one database per test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from harness import BIN, incubo, isolated_env, wait_for
+from postgres_support import copy_database, postgres_cluster
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grading"))
+import cohort  # noqa: E402
+
+CLEAN = {"etu-juste": "right", "etu-faux": "wrong", "etu-vide": "empty", "etu-moitie": "half"}
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    return cohort.env(tmp_path_factory.mktemp("pg-env"))
+
+
+def pg_grades(url: str) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        return {
+            (sub.student.id, nb.name, g.name): (g.auto_score, g.needs_manual_grade)
+            for sub in gb.find_assignment(cohort.ASSIGNMENT).submissions
+            for nb in sub.notebooks
+            for g in nb.grades
+        }
+
+
+def scalar(url: str, query: str):
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(query)).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_autograde_killed_then_restarted_on_postgresql(tmp_path, pg, env):
+    url = pg.create_database("carnet")
+    course = cohort.make_course(tmp_path, env, config_extra=f"c.CourseDirectory.db_url = {url!r}")
+    assert not (course / "gradebook.db").exists(), "the gradebook is in PostgreSQL, not in a file"
+    for student, kind in CLEAN.items():
+        cohort.submit(course, student, kind)
+    proc = subprocess.Popen(
+        [BIN / "incubo", "grade", "autograde", cohort.ASSIGNMENT, "--workers", "2", "--course-dir", course],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+    def one_committed() -> bool:
+        try:
+            return (scalar(url, "SELECT COUNT(*) FROM incubo_submissions") or 0) >= 1
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    wait_for(one_committed, timeout=180, what="a first graded submission", proc=proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert scalar(url, "SELECT COUNT(*) FROM submitted_assignment") <= len(CLEAN)
+
+    result = incubo(
+        "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "déjà corrigée" in result.stderr, "the submission graded before the kill is kept"
+    got = pg_grades(url)
+    # every grade once, for every student
+    assert scalar(url, "SELECT COUNT(*) FROM submitted_assignment") == len(CLEAN)
+    assert {s for s, _n, _c in got} == set(CLEAN)
+    assert scalar(url, "SELECT COUNT(*) FROM grade") == len(got)
+    totals = {s: sum(a or 0 for (st, _n, _c), (a, _m) in got.items() if st == s) for s in CLEAN}
+    assert (
+        totals["etu-juste"] > totals["etu-moitie"] > totals["etu-faux"] == totals["etu-vide"] == 0
+    )
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(CLEAN)
+    # a third run finds everything done
+    again = incubo("grade", "autograde", cohort.ASSIGNMENT, "--course-dir", course, env=env)
+    assert again.returncode == 0 and f"{len(CLEAN)} déjà corrigée(s)" in again.stderr, again.stderr
+    assert pg_grades(url) == got
+
+
+def test_report_reads_a_postgresql_gradebook(tmp_path, pg):
+    from nbgrader.api import Base
+
+    renv = isolated_env(tmp_path / "env")
+    renv.pop("INCUBO_PSEUDONYM_KEY", None)
+    course = tmp_path / "cours"
+    made = incubo("demo-data", "--learners", "40", "--seed", "3", "--course-dir", course, env=renv)
+    assert made.returncode == 0, made.stderr
+    url = pg.create_database("rapport")
+    copy_database(f"sqlite:///{course / 'gradebook.db'}", url, Base.metadata)
+    pages = {}
+    for label, extra in [("sqlite", []), ("postgresql", ["-p", "carnet", url])]:
+        out = tmp_path / label
+        done = incubo(
+            "report",
+            "progression",
+            "--course-dir",
+            course,
+            "-o",
+            out,
+            "--demo",
+            *extra,
+            env=renv,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        pages[label] = (out / "progression.html").read_text(encoding="utf-8")
+    from test_report import tables
+
+    notes_sqlite, notes_pg = tables(pages["sqlite"])["notes"], tables(pages["postgresql"])["notes"]
+    assert notes_pg and notes_pg == notes_sqlite
+    assert url.split("@")[0].split(":")[-1] not in pages["postgresql"], "no password in the report"
