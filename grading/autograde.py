@@ -78,7 +78,7 @@ class Summary:
 
     def french(self) -> str:
         text = (
-            f"Correction terminée en {self.seconds:.1f} s : {self.graded} copie(s) corrigée(s), "
+            f"Correction terminée en {console.seconds(self.seconds)} : {self.graded} copie(s) corrigée(s), "
             f"dont {self.flagged} signalée(s) et {self.failed} en échec"
         )
         if self.skipped:

@@ -26,6 +26,7 @@ from nbgrader.coursedir import CourseDirectory
 from incubo.errors import IncuboError, suggestion
 
 from . import pipeline
+from .answers import NO_ANSWER, grade_id, is_unanswered, question_titles
 from .gradebook_writer import read_verdicts
 from .verdicts import visible_source
 
@@ -73,6 +74,8 @@ def _quotes_hidden(output, hidden: list[str]) -> bool:
 def _render_output(output) -> str:
     kind = output.get("output_type")
     if kind == "error":
+        if output.get("ename") == "NotImplementedError":
+            return f'<pre class="erreur">{NO_ANSWER.capitalize()}.</pre>'
         text = f"{output.get('ename', 'Erreur')} : {output.get('evalue', '')}"
         return f'<pre class="erreur">{html.escape(text)}</pre>'
     if kind == "stream":
@@ -95,13 +98,14 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body><main>",
         f"<h1>{html.escape(title)}</h1>",
     ]
+    titles = question_titles(nb)
     total = sum(s or 0 for _n, s, _m in scores)
     maximum = sum(m for _n, _s, m in scores)
     parts.append(f"<p><strong>Note : {total:g} / {maximum:g}</strong></p>")
     if scores:
         parts.append("<table><caption>Détail des points</caption><tr><th scope='col'>Question</th><th scope='col'>Points</th></tr>")
         parts += [
-            f"<tr><td>{html.escape(n)}</td><td>{'à corriger par le formateur' if s is None else f'{s:g}'} / {m:g}</td></tr>"
+            f"<tr><td>{html.escape(titles.get(n, n))}</td><td>{'à corriger par le formateur' if s is None else f'{s:g}'} / {m:g}</td></tr>"
             for n, s, m in scores
         ]
         parts.append("</table>")
@@ -112,7 +116,10 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
     for cell in nb.cells:
         is_test = nbutils.is_grade(cell) and not nbutils.is_solution(cell) and cell.cell_type == "code"
         if cell.cell_type == "markdown":
-            parts.append(f'<div class="cellule">{markdown2html(cell.source)}</div>')
+            if nbutils.is_solution(cell) and is_unanswered(cell):
+                parts.append(f'<div class="cellule"><p class="sans-reponse"><strong>{NO_ANSWER.capitalize()}.</strong></p></div>')
+            else:
+                parts.append(f'<div class="cellule">{markdown2html(cell.source)}</div>')
             continue
         if cell.cell_type != "code":
             continue
@@ -120,8 +127,18 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
         if is_test:
             source = visible_source(cell.source, config)
             hidden = _hidden_lines(cell.source, source)
-        label = f" — test « {cell.metadata['nbgrader']['grade_id']} »" if is_test else ""
-        parts.append(f'<div class="cellule{" test" if is_test else ""}"><p><em>Cellule de code{html.escape(label)}</em></p>')
+        gid = grade_id(cell)
+        if is_test:
+            label = f"Vérification — {titles.get(gid, gid)}"
+        elif nbutils.is_solution(cell):
+            label = f"Votre réponse — {titles.get(gid, gid)}" if gid in titles else "Votre réponse"
+        else:
+            label = "Cellule de code"
+        parts.append(f'<div class="cellule{" test" if is_test else ""}"><p><em>{html.escape(label)}</em></p>')
+        if nbutils.is_solution(cell) and is_unanswered(cell):
+            # the release's stub and its NotImplementedError say nothing to a learner
+            parts.append(f'<p class="sans-reponse"><strong>{NO_ANSWER.capitalize()}.</strong></p></div>')
+            continue
         parts.append(f"<pre><code>{html.escape(source)}</code></pre>")
         for output in cell.get("outputs", []):
             if hidden and _quotes_hidden(output, hidden):

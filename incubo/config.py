@@ -20,13 +20,24 @@ def project_root() -> Path:
 
 
 def course_dir(value: str | os.PathLike | None = None) -> Path:
-    """The nbgrader course directory: `--course-dir`, else `INCUBO_COURSE_DIR`, else the default."""
+    """The nbgrader course directory: `--course-dir`, else `INCUBO_COURSE_DIR`, else the current
+    folder when it is a course directory, else the default."""
     if value:
         return Path(value).expanduser().resolve()
     env = os.environ.get(ENV_COURSE_DIR)
     if env:
         return Path(env).expanduser().resolve()
-    return (Path.cwd() / DEFAULT_COURSE_DIR).resolve()
+    here = Path.cwd()
+    if is_course_dir(here):  # a trainer who `cd`-ed into the course folder
+        return here.resolve()
+    return (here / DEFAULT_COURSE_DIR).resolve()
+
+
+def is_course_dir(path: Path) -> bool:
+    """An nbgrader course directory: its config next to its sources, release or gradebook."""
+    return (path / "nbgrader_config.py").is_file() and any(
+        (path / name).exists() for name in ("source", "release", "gradebook.db")
+    )
 
 
 def courses_dir(value: str | os.PathLike | None = None) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -267,20 +268,66 @@ def test_feedback_never_shows_a_hidden_test(graded, env):
     assert "cache-secret-9431" in leaked
 
 
-def test_export_csv_and_moodle(graded, env, tmp_path):
+def test_export_opens_in_french_excel_and_moodle_keeps_its_format(graded, env, tmp_path):
+    import pandas as pd
+
     _stock, ours = graded
     out = tmp_path / "notes.csv"
     result = incubo("grade", "export", "-o", out, "--course-dir", ours, env=env)
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert {r["apprenant"] for r in rows} == set(CLEAN)
-    by = {r["apprenant"]: r for r in rows}
-    assert float(by["etu-juste"]["note"]) > float(by["etu-faux"]["note"]) == 0
-    assert by["etu-juste"]["note_max"] == "13" and set(by["etu-juste"]) >= {"signalements", "raisons", "statut"}
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "sans BOM, Excel en français casse les accents"
+    header = raw.decode("utf-8-sig").splitlines()[0]
+    assert header.split(";") == ["apprenant", "devoir", "note", "note_max", "statut", "signalements", "raisons"]
+    # what French Excel does: `;` separates columns, a comma is the decimal mark
+    table = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig", dtype={"apprenant": str})
+    assert set(table["apprenant"]) == set(CLEAN)
+    by = table.set_index("apprenant")
+    assert by.loc["etu-juste", "note"] > by.loc["etu-faux", "note"] == 0 and by.loc["etu-juste", "note_max"] == 13
+    # an empty copy is « non rendu », a wrong one is graded
+    assert by.loc["etu-vide", "statut"] == "non rendu" and by.loc["etu-faux", "statut"].startswith("note")
+    assert "pas de réponse" in by.loc["etu-moitie", "raisons"] and "Part" in by.loc["etu-moitie", "raisons"]
+    plain = tmp_path / "notes-standard.csv"
+    assert incubo("grade", "export", "--csv-standard", "-o", plain, "--course-dir", ours, env=env).returncode == 0
+    assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert list(csv.DictReader(plain.open(encoding="utf-8")))[0].keys() >= {"apprenant", "note", "statut"}
+    # Moodle's import reads its own CSV: `,`, UTF-8, decimal point (PHP is_numeric), one row per learner
     moodle = tmp_path / "moodle.csv"
     assert incubo("grade", "export", "--moodle", "-o", moodle, "--course-dir", ours, env=env).returncode == 0
     header, *lines = list(csv.reader(moodle.open(encoding="utf-8")))
-    assert header == ["username", cohort.ASSIGNMENT, f"Feedback {cohort.ASSIGNMENT}"] and len(lines) == len(CLEAN)
+    assert header == ["Nom d'utilisateur", cohort.ASSIGNMENT, f"Commentaire {cohort.ASSIGNMENT}"] and len(lines) == len(CLEAN)
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", line[1]) for line in lines), lines
+
+
+def test_fractional_grades_get_a_decimal_comma():
+    from incubo.grading.export import COLUMNS, _table_bytes
+
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(apprenant="a", devoir="d", note="2.5", note_max="4", statut="note")
+    french = _table_bytes([row], plain=False).decode("utf-8-sig")
+    assert french.splitlines()[1].startswith("a;d;2,5;4;note")
+    assert _table_bytes([row], plain=True).decode("utf-8").splitlines()[1].startswith("a,d,2.5,4,note")
+
+
+def test_grade_commands_find_the_course_from_inside_it(graded, env):
+    _stock, ours = graded
+    result = subprocess.run(
+        [str(BIN / "incubo"), "grade", "export", "--assignment", cohort.ASSIGNMENT],
+        cwd=ours, env=env, capture_output=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"etu-juste" in result.stdout
+
+
+def test_feedback_names_questions_and_says_no_answer(graded, env):
+    from incubo.grading.feedback import visible_text
+
+    _stock, ours = graded
+    result = incubo("grade", "feedback", cohort.ASSIGNMENT, "--student", "etu-vide", "--course-dir", ours, env=env)
+    assert result.returncode == 0, result.stderr
+    text = visible_text((ours / "feedback" / "etu-vide" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    assert "NotImplementedError" not in text and "Pas de réponse." in text
+    assert "Part A (2 points)" in text and "correct_squares" not in text
 
 
 def test_grading_emits_statements(graded, env):

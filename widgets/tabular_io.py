@@ -409,7 +409,9 @@ def format_value(value) -> str:
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV the way a French spreadsheet opens it: `;`, decimal comma, JJ/MM/AAAA, UTF-8 with BOM."""
-    return frame.to_csv(index=False, sep=";", decimal=",", date_format="%d/%m/%Y").encode("utf-8-sig")
+    from incubo.spreadsheet import csv_bytes
+
+    return csv_bytes(frame)
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Résultat") -> bytes:

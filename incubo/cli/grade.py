@@ -30,9 +30,21 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--student", default=None, metavar="ID", help="ne produire que le retour de cet apprenant")
     p.set_defaults(func=run_feedback)
 
-    p = gsub.add_parser("export", parents=[common], help="exporter les notes en CSV (une ligne par apprenant et devoir)")
+    p = gsub.add_parser(
+        "export",
+        parents=[common],
+        help="exporter les notes en CSV (une ligne par apprenant et devoir)",
+        description="Écrit un fichier CSV qui s'ouvre en colonnes dans Excel en français "
+        "(séparateur point-virgule, virgule décimale, UTF-8 avec BOM), ou le CSV standard, ou le format d'import de Moodle.",
+    )
     p.add_argument("-o", "--output", default=None, metavar="FICHIER", help="fichier CSV à écrire (défaut : la sortie standard)")
-    p.add_argument("--moodle", action="store_true", help="format d'import des notes de Moodle")
+    flavour = p.add_mutually_exclusive_group()
+    flavour.add_argument(
+        "--csv-standard",
+        action="store_true",
+        help="CSV standard pour les scripts (virgules, point décimal, UTF-8 sans BOM) au lieu du format Excel en français",
+    )
+    flavour.add_argument("--moodle", action="store_true", help="format d'import des notes de Moodle")
     p.add_argument("--assignment", default=None, metavar="DEVOIR", help="n'exporter que ce devoir")
     p.set_defaults(func=run_export)
 
@@ -96,7 +108,9 @@ def run_export(args, ctx: Context) -> int:
     from incubo.grading.export import export_grades
 
     _check_course(ctx)
-    rows = export_grades(ctx.course_dir, args.output, moodle=args.moodle, assignment=args.assignment)
+    rows = export_grades(
+        ctx.course_dir, args.output, moodle=args.moodle, assignment=args.assignment, plain=args.csv_standard
+    )
     if args.output:
         console.success(f"{rows} ligne(s) écrite(s) dans {args.output}.")
     return 0

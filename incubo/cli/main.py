@@ -30,7 +30,7 @@ def common_options() -> argparse.ArgumentParser:
         "--course-dir",
         metavar="DOSSIER",
         default=argparse.SUPPRESS,
-        help="dossier de cours nbgrader (sinon $INCUBO_COURSE_DIR, sinon ./_build/cours)",
+        help="dossier de cours nbgrader (sinon $INCUBO_COURSE_DIR, sinon le dossier courant s'il en est un, sinon ./_build/cours)",
     )
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="afficher le détail technique des erreurs"

@@ -41,5 +41,5 @@ def run(args, ctx: Context) -> int:
     from incubo.reports import runner
 
     result = runner.run(args.nom, [tuple(pair) for pair in args.parametre], Path(args.sortie), ctx.course_dir, demo=args.demo)
-    console.success(f"Rapport écrit : {result.html} ({result.seconds:.1f} s)")
+    console.success(f"Rapport écrit : {result.html} ({console.seconds(result.seconds)})")
     return 0
