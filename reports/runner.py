@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incubo.reports import params as params_mod
-from incubo.reports import privacy, sources
+from incubo.reports import privacy, sources, threshold
 
 from incubo.config import project_root
 from incubo.errors import IncuboError, suggestion
@@ -97,7 +97,7 @@ def _check_data(values: dict, course_dir: Path) -> sources.Sources:
 
 
 def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path, *, demo: bool = False,
-        progress: bool = True) -> Result:
+        progress: bool = True, derogation_k: str | None = None) -> Result:
     """Run one analysis end to end; returns the HTML report's path."""
     start = time.perf_counter()
     _fast_imports()
@@ -109,10 +109,16 @@ def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path
     if demo:
         os.environ[privacy.ENV_DEMO] = "1"  # the kernel inherits it
     privacy.load_key(demo)
+    k = int(values.get("k", declared.get("k", {}).get("default") or threshold.MIN_K))
+    notice = threshold.check(k, demo=demo, derogation=derogation_k)
     _check_data(values, course_dir)
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if notice:
+        from incubo import console
+
+        console.warning(f"{notice} Journalisé dans {threshold.record(out_dir, name, k, derogation_k or '')}.")
     work = out_dir / f".{name}-travail"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -122,9 +128,19 @@ def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path
     exporter = _Background(_make_exporter)  # nbconvert loads while the kernel works (the CLI is idle meanwhile)
     nb = _execute(notebook, executed, values, work, name, out_dir, progress)
     html_path = out_dir / f"{name}.html"
+    if notice:
+        nb.cells.insert(_first_after_title(nb), threshold.banner_cell(notice))
     _export(nb, html_path, exporter.result())
     shutil.rmtree(work, ignore_errors=True)
     return Result(html_path, time.perf_counter() - start)
+
+
+def _first_after_title(nb) -> int:
+    """Index just after the report's title cell (its first markdown cell), where a notice belongs."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            return i + 1
+    return 0
 
 
 def _fast_imports() -> None:

@@ -410,3 +410,30 @@ def test_gradebook_is_read_through_sqlalchemy(demo):
     for module, row in notes.items():
         if module != "Total" and row["Total"] not in ("supprimé",) and not row["Total"].startswith("<"):
             assert int(row["Total"].replace("\u202f", "")) == submissions[module]
+
+
+# --- the small-group threshold ------------------------------------------------------------------
+
+
+def test_k_below_5_with_a_real_key_is_refused_and_nothing_is_written(tmp_path, env, hand_data):
+    out = tmp_path / "sortie"
+    result = incubo("report", "progression", "-p", "k", "2", "--course-dir", hand_data, "-o", out, env=env)
+    assert_french_error(result, "seuil de masquage", "moins de 5", "--derogation-k")
+    assert "cellule/s" not in result.stderr
+    assert not out.exists()
+
+
+def test_k_override_for_a_research_protocol_is_logged_and_shown_first(tmp_path, env, hand_data):
+    out = tmp_path / "sortie"
+    result = incubo("report", "progression", "-p", "k", "3", "--derogation-k", "CPP-2026-014",
+                    "--course-dir", hand_data, "-o", out, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Dérogation" in result.stderr and "CPP-2026-014" in result.stderr
+    log_line = (out / "derogations-k.log").read_text(encoding="utf-8")
+    assert "rapport=progression" in log_line and "k=3" in log_line and "protocole=CPP-2026-014" in log_line
+    page = (out / "progression.html").read_text(encoding="utf-8")
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
+    notice = text.find("Dérogation au seuil de masquage")
+    assert notice != -1 and "CPP-2026-014" in text
+    # on the first page: before any table or figure of the report
+    assert page.find('class="derogation"') < min(i for i in (page.find("<table"), page.find("<img")) if i != -1)

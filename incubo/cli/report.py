@@ -31,6 +31,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="données de démonstration : clé de pseudonymisation publique (jamais pour des données réelles)",
     )
+    p.add_argument(
+        "--derogation-k",
+        metavar="REFERENCE",
+        default=None,
+        help="référence du protocole de recherche validé qui exige un seuil de masquage k inférieur à 5 "
+        "(journalisée, et signalée en tête du rapport)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,6 +47,7 @@ def run(args, ctx: Context) -> int:
     from incubo import console
     from incubo.reports import runner
 
-    result = runner.run(args.nom, [tuple(pair) for pair in args.parametre], Path(args.sortie), ctx.course_dir, demo=args.demo)
+    result = runner.run(args.nom, [tuple(pair) for pair in args.parametre], Path(args.sortie), ctx.course_dir, demo=args.demo,
+                        derogation_k=args.derogation_k)
     console.success(f"Rapport écrit : {result.html} ({console.seconds(result.seconds)})")
     return 0
