@@ -29,6 +29,8 @@ __all__ = [
     "Progression",
     "Autoevaluation",
     "Exercice",
+    "conforme",
+    "empreinte",
 ]
 
 _LAZY = {
@@ -36,6 +38,8 @@ _LAZY = {
     "Progression": "incubo.widgets.progression",
     "Autoevaluation": "incubo.widgets.autoevaluation",
     "Exercice": "incubo.widgets.exercices",
+    "conforme": "incubo.widgets.expected",
+    "empreinte": "incubo.widgets.expected",
 }
 
 
