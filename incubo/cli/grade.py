@@ -48,6 +48,21 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--assignment", default=None, metavar="DEVOIR", help="n'exporter que ce devoir")
     p.set_defaults(func=run_export)
 
+    p = gsub.add_parser(
+        "k8s-jobs",
+        parents=[common],
+        help="écrire les Jobs Kubernetes qui corrigent un devoir pour toute la région (un Job par lot de copies)",
+        description="Écrit un fichier YAML (une NetworkPolicy, puis un Job par lot de copies rendues) "
+        "à appliquer avec « kubectl apply -f ». Voir deploy/README.md, « La région (Kubernetes) ».",
+    )
+    p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
+    p.add_argument("--par", type=int, default=25, metavar="N", help="copies par Job (défaut : 25)")
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="noyaux en même temps dans un Job (défaut : 2)")
+    p.add_argument("--image", default=None, metavar="IMAGE", help="image de correction (incubo installé, bubblewrap)")
+    p.add_argument("--namespace", default="incubo", metavar="NOM", help="espace de noms Kubernetes (défaut : incubo)")
+    p.add_argument("-o", "--output", default=None, metavar="FICHIER", help="fichier YAML à écrire (défaut : la sortie standard)")
+    p.set_defaults(func=run_k8s_jobs)
+
     grade.set_defaults(func=lambda args, ctx: _missing_action(grade))
 
 
@@ -113,4 +128,28 @@ def run_export(args, ctx: Context) -> int:
     )
     if args.output:
         console.success(f"{rows} ligne(s) écrite(s) dans {args.output}.")
+    return 0
+
+
+def run_k8s_jobs(args, ctx: Context) -> int:
+    import sys
+    from dataclasses import replace
+
+    import yaml
+
+    from incubo import console
+    from incubo.grading.k8s_jobs import JobOptions, manifests
+
+    _check_course(ctx)
+    options = replace(JobOptions(), batch=args.par, workers=args.workers, namespace=args.namespace)
+    if args.image:
+        options = replace(options, image=args.image)
+    docs = manifests(ctx.course_dir, args.assignment, options)
+    text = yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        console.info(f"{len(docs) - 1} Job(s) écrits dans {args.output} : « kubectl apply -f {args.output} ».")
+    else:
+        sys.stdout.write(text)
     return 0
