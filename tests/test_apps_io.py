@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from apps_support import FIXTURES
 from harness import assert_french_error, incubo
-from incubo.widgets import tabular_io
+from incubo.apps import tabular_io
 
 from incubo.errors import IncuboError
 

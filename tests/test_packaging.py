@@ -47,7 +47,7 @@ def test_wheel_holds_only_the_incubo_namespace(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.startswith("incubo-") and ".data/" not in n}
     assert top == {"incubo"}, top
-    for part in ("widgets", "grading", "reports"):
+    for part in ("widgets", "grading", "reports", "apps", "hub"):
         assert f"incubo/{part}/__init__.py" in names
     assert any(n.endswith("share/jupyter/lab/settings/overrides.d/incubo.json") for n in names)
 
@@ -59,7 +59,7 @@ def test_pip_install_in_a_fresh_venv(wheel, tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
     subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)], check=True, timeout=900)
-    subprocess.run([py, "-c", "import incubo.widgets, incubo.grading, incubo.reports"], check=True, cwd=tmp_path)
-    probe = "import importlib.util as u; print([m for m in ('widgets','grading','reports') if u.find_spec(m)])"
+    subprocess.run([py, "-c", "import incubo.widgets, incubo.grading, incubo.reports, incubo.apps.tabular_io"], check=True, cwd=tmp_path)
+    probe = "import importlib.util as u; print([m for m in ('widgets','grading','reports','apps','hub') if u.find_spec(m)])"
     out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True, text=True).stdout
     assert out.strip() == "[]", f"modules de premier niveau installés : {out}"

@@ -14,8 +14,8 @@ import threading
 from datetime import UTC, datetime
 
 import ipywidgets as w
-from incubo.widgets import app_room_data as data
-from incubo.widgets.app_common import (
+from incubo.apps import room_data as data
+from incubo.apps.common import (
     Status,
     course_dir,
     courses_dir,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
-from incubo.widgets.app_common import course_dir, courses_dir, header, home, show
+from incubo.apps.common import course_dir, courses_dir, header, home, show
 
 from incubo.errors import IncuboError
 

@@ -15,8 +15,8 @@ import re
 
 import ipywidgets as w
 import pandas as pd
-from incubo.widgets import tabular_io
-from incubo.widgets.app_common import Status, guarded, header, section, show, table_html
+from incubo.apps import tabular_io
+from incubo.apps.common import Status, guarded, header, section, show, table_html
 
 from incubo.errors import IncuboError
 
