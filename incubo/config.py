@@ -78,3 +78,56 @@ class ProConnectSettings:
             post_logout_url=env.get("PROCONNECT_POST_LOGOUT_URL", ""),
             acr_values=env.get("PROCONNECT_ACR_VALUES", "") or "eidas1",
         )
+
+
+# --- hub services (h13-services: LRS gate, room dashboard, solutions) ---
+
+ENV_HUB_DIR = "INCUBO_HUB_DIR"
+#: Where the LRS gate finds Ralph (set by the hub for its services).
+ENV_RALPH_URL = "INCUBO_RALPH_URL"
+#: The `homePage` of every learner's actor account: the hub's URL.
+ENV_ACTOR_HOMEPAGE = "INCUBO_ACTOR_HOMEPAGE"
+#: The solutions service a learner's kernel asks on a hub (unset on one machine).
+ENV_SOLUTIONS_URL = "INCUBO_SOLUTIONS_URL"
+#: Seconds between two reads of the LRS by the room's dashboard.
+ENV_DASHBOARD_POLL = "INCUBO_DASHBOARD_POLL"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What a hub service (gate, dashboard, solutions) is told by the hub through its environment."""
+
+    hub_dir: Path
+    ralph_url: str
+    homepage: str
+    bind_url: str
+    prefix: str
+    course_dir: Path
+    lrs_url: str
+    lrs_auth: str
+    poll_seconds: float
+
+
+def service_settings() -> ServiceSettings:
+    """Read a hub service's environment (JupyterHub sets `JUPYTERHUB_SERVICE_*`, incubo the rest)."""
+    env = os.environ
+    try:
+        poll = max(0.2, float(env.get(ENV_DASHBOARD_POLL, "1")))
+    except ValueError:
+        poll = 1.0
+    return ServiceSettings(
+        hub_dir=Path(env.get(ENV_HUB_DIR, ".")).expanduser().resolve(),
+        ralph_url=env.get(ENV_RALPH_URL, ""),
+        homepage=env.get(ENV_ACTOR_HOMEPAGE, "http://localhost"),
+        bind_url=env.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"),
+        prefix=env.get("JUPYTERHUB_SERVICE_PREFIX", "/"),
+        course_dir=course_dir(),
+        lrs_url=env.get("INCUBO_LRS_URL", ""),
+        lrs_auth=env.get("INCUBO_LRS_AUTH", ""),
+        poll_seconds=poll,
+    )
+
+
+def solutions_url() -> str | None:
+    """The solutions service of the hub, when this kernel runs on one."""
+    return (os.environ.get(ENV_SOLUTIONS_URL) or "").strip() or None

@@ -1,0 +1,115 @@
+"""Who is talking to the room's LRS: per-learner and per-reader credentials derived from one secret.
+
+Each learner's kernel gets `INCUBO_LRS_AUTH="<hub user>:<password>"` where the
+password is an HMAC of the hub user name under a secret kept in
+`<hub_dir>/lrs/` (mode 0700, readable by the hub only). No password list to
+keep in sync: the gate recomputes the HMAC to know who is calling, and a
+learner cannot derive anyone else's password. Readers (trainers, research)
+get a password from the same secret under another label, so a learner whose
+hub name happens to be `formateurs` still only gets a learner's rights.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Reader accounts: read every statement, write none.
+READERS = ("formateurs", "recherche")
+SECRET_FILE = "secret-passerelle"
+
+
+def lrs_dir(hub_dir: Path) -> Path:
+    """`<hub_dir>/lrs`: Ralph's data, its auth file and the gate's secret (hub only)."""
+    folder = Path(hub_dir) / "lrs"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def _private_file(path: Path, make: bytes) -> bytes:
+    """Read `path`, creating it with `make` (mode 0600, atomically) the first time."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(make)
+    try:
+        os.link(tmp, path)  # never replaces a secret another process wrote first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_bytes()
+
+
+def gate_secret(hub_dir: Path) -> bytes:
+    """The secret every credential derives from (made once per hub)."""
+    return _private_file(lrs_dir(hub_dir) / SECRET_FILE, secrets.token_hex(32).encode())
+
+
+def ralph_password(hub_dir: Path) -> str:
+    """The password of the gate's own account at Ralph (Ralph is never reached with a learner's)."""
+    return _private_file(lrs_dir(hub_dir) / "mot-de-passe-ralph", secrets.token_urlsafe(24).encode()).decode()
+
+
+def _mac(secret: bytes, label: str, name: str) -> str:
+    return hmac.new(secret, f"{label}\0{name}".encode(), sha256).hexdigest()[:40]
+
+
+def learner_password(secret: bytes, user: str) -> str:
+    return _mac(secret, "apprenant", user)
+
+
+def reader_password(secret: bytes, reader: str) -> str:
+    return _mac(secret, "lecteur", reader)
+
+
+def learner_auth(secret: bytes, user: str) -> str:
+    """`INCUBO_LRS_AUTH` of one learner's kernel."""
+    return f"{user}:{learner_password(secret, user)}"
+
+
+def reader_auth(secret: bytes, reader: str) -> str:
+    """`INCUBO_LRS_AUTH` of a read-only account (`formateurs` or `recherche`)."""
+    if reader not in READERS:
+        raise ValueError(reader)
+    return f"{reader}:{reader_password(secret, reader)}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: a learner (their hub user name) or a reader."""
+
+    name: str
+    reader: bool = False
+
+
+def identify(secret: bytes, authorization: str | None) -> Caller | None:
+    """The caller of a `Basic` Authorization header, or None when it proves nothing."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        raw = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = raw.rpartition(":")  # the password (hex) has no colon; a name might
+    if not sep or not user:
+        return None
+    if user in READERS and hmac.compare_digest(password, reader_password(secret, user)):
+        return Caller(user, reader=True)
+    if hmac.compare_digest(password, learner_password(secret, user)):
+        return Caller(user)
+    return None
