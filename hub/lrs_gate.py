@@ -24,10 +24,9 @@ import logging
 from typing import Any
 from urllib.parse import urlparse
 
+from incubo.hub.lrs_keys import Caller, identify
 from tornado import httpclient, web
 from tornado.httputil import url_concat
-
-from incubo.hub.lrs_keys import Caller, identify
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,9 @@ def actor_is(stmt: Any, homepage: str, name: str) -> bool:
 class Gate:
     """What the handlers share: the secret, where Ralph is, the hub's URL (actors' homePage)."""
 
-    def __init__(self, secret: bytes, ralph_url: str, ralph_auth: str, homepage: str, prefix: str) -> None:
+    def __init__(
+        self, secret: bytes, ralph_url: str, ralph_auth: str, homepage: str, prefix: str
+    ) -> None:
         self.secret = secret
         self.ralph_url = ralph_url.rstrip("/")
         self.ralph_header = "Basic " + base64.b64encode(ralph_auth.encode()).decode()
@@ -68,14 +69,18 @@ class Gate:
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.client = httpclient.AsyncHTTPClient()
 
-    async def ralph(self, method: str, path: str, query: dict[str, str] | None = None, body: bytes | None = None) -> httpclient.HTTPResponse:
+    async def ralph(
+        self, method: str, path: str, query: dict[str, str] | None = None, body: bytes | None = None
+    ) -> httpclient.HTTPResponse:
         url = self.ralph_url + path
         if query:
             url = url_concat(url, query)
         headers = dict(XAPI_HEADERS, Authorization=self.ralph_header)
         if body is not None:
             headers["Content-Type"] = "application/json"
-        request = httpclient.HTTPRequest(url, method=method, headers=headers, body=body, request_timeout=FORWARD_TIMEOUT)
+        request = httpclient.HTTPRequest(
+            url, method=method, headers=headers, body=body, request_timeout=FORWARD_TIMEOUT
+        )
         return await self.client.fetch(request, raise_error=False)
 
 
@@ -102,10 +107,17 @@ class BaseHandler(web.RequestHandler):
 
     def relay(self, response: httpclient.HTTPResponse, body: bytes | None = None) -> None:
         if response.code == 599:  # Ralph unreachable: a temporary error the spool retries
-            self.refuse(503, "Le LRS est momentanément injoignable ; vos déclarations restent en attente.")
+            self.refuse(
+                503, "Le LRS est momentanément injoignable ; vos déclarations restent en attente."
+            )
             return
         self.set_status(response.code)
-        for name in ("Content-Type", "X-Experience-API-Consistent-Through", "Last-Modified", "ETag"):
+        for name in (
+            "Content-Type",
+            "X-Experience-API-Consistent-Through",
+            "Last-Modified",
+            "ETag",
+        ):
             if name in response.headers:
                 self.set_header(name, response.headers[name])
         self.set_header("X-Experience-API-Version", "1.0.3")
@@ -141,8 +153,13 @@ class StatementsHandler(BaseHandler):
             return
         statements = body if isinstance(body, list) else [body]
         if not statements or not all(actor_is(s, self.gate.homepage, who.name) for s in statements):
-            log.warning("refused %d statement(s) from %s: actor is someone else", len(statements), who.name)
-            self.refuse(403, "Refusé : une déclaration ne peut être enregistrée qu'au nom de la personne connectée.")
+            log.warning(
+                "refused %d statement(s) from %s: actor is someone else", len(statements), who.name
+            )
+            self.refuse(
+                403,
+                "Refusé : une déclaration ne peut être enregistrée qu'au nom de la personne connectée.",
+            )
             return
         query = {k: self.get_argument(k) for k in self.request.arguments}
         self.relay(await self.gate.ralph(method, "/xAPI/statements/", query, self.request.body))
@@ -153,7 +170,9 @@ class StatementsHandler(BaseHandler):
             return
         query = {k: self.get_argument(k) for k in self.request.arguments}
         if who.reader:
-            self.relay(*self._rewrite_more(await self.gate.ralph("GET", "/xAPI/statements/", query)))
+            self.relay(
+                *self._rewrite_more(await self.gate.ralph("GET", "/xAPI/statements/", query))
+            )
             return
         by_id = query.get("statementId") or query.get("voidedStatementId")
         if by_id:
@@ -183,7 +202,9 @@ class StatementsHandler(BaseHandler):
         query["agent"] = json.dumps(mine, separators=(",", ":"))
         self.relay(*self._rewrite_more(await self.gate.ralph("GET", "/xAPI/statements/", query)))
 
-    def _rewrite_more(self, response: httpclient.HTTPResponse) -> tuple[httpclient.HTTPResponse, bytes | None]:
+    def _rewrite_more(
+        self, response: httpclient.HTTPResponse
+    ) -> tuple[httpclient.HTTPResponse, bytes | None]:
         """Ralph's `more` link points at its own path: make it point at the gate's."""
         if response.code != 200:
             return response, None
@@ -195,7 +216,9 @@ class StatementsHandler(BaseHandler):
         if not more:
             return response, None
         parsed = urlparse(more)
-        body["more"] = self.gate.prefix + "xAPI/statements/" + ("?" + parsed.query if parsed.query else "")
+        body["more"] = (
+            self.gate.prefix + "xAPI/statements/" + ("?" + parsed.query if parsed.query else "")
+        )
         return response, json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -211,8 +234,9 @@ def make_app(gate: Gate) -> web.Application:
 
 def main() -> None:
     """Entry point of the `lrs` hub service (`python -m incubo.hub.lrs_gate`)."""
-    from incubo.config import service_settings
     from incubo.hub import lrs_keys
+
+    from incubo.config import service_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = service_settings()
@@ -231,6 +255,7 @@ def main() -> None:
         await asyncio.Event().wait()
 
     asyncio.run(serve())
+
 
 if __name__ == "__main__":
     main()

@@ -62,7 +62,9 @@ def gate_secret(hub_dir: Path) -> bytes:
 
 def ralph_password(hub_dir: Path) -> str:
     """The password of the gate's own account at Ralph (Ralph is never reached with a learner's)."""
-    return _private_file(lrs_dir(hub_dir) / "mot-de-passe-ralph", secrets.token_urlsafe(24).encode()).decode()
+    return _private_file(
+        lrs_dir(hub_dir) / "mot-de-passe-ralph", secrets.token_urlsafe(24).encode()
+    ).decode()
 
 
 def _mac(secret: bytes, label: str, name: str) -> str:

@@ -131,3 +131,13 @@ def service_settings() -> ServiceSettings:
 def solutions_url() -> str | None:
     """The solutions service of the hub, when this kernel runs on one."""
     return (os.environ.get(ENV_SOLUTIONS_URL) or "").strip() or None
+
+
+#: Ralph's Python on a hub (its own virtualenv); default: the checkout's `.venv-ralph`.
+ENV_RALPH_PYTHON = "INCUBO_RALPH_PYTHON"
+
+
+def ralph_python() -> Path:
+    """The Python that runs Ralph for the hub: `INCUBO_RALPH_PYTHON`, else `<checkout>/.venv-ralph/bin/python`."""
+    value = os.environ.get(ENV_RALPH_PYTHON)
+    return Path(value).expanduser() if value else project_root() / ".venv-ralph" / "bin" / "python"

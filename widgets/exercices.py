@@ -115,6 +115,8 @@ def reveal_solution(ex_id: str) -> tuple[bool, str]:
     exercise = s.exercise(ex_id)
     if exercise is None:
         return False, _unknown(ex_id).message
+    if exercise.get("solution_serveur") and not exercise.get("solution"):
+        return _solution_from_server(s.module or "", ex_id)  # on a hub: the server decides
     refusal = verification.solution_refusal(exercise, s.real_attempts(ex_id))
     if refusal:
         return False, refusal
@@ -123,6 +125,40 @@ def reveal_solution(ex_id: str) -> tuple[bool, str]:
         return False, "La solution n'a pas pu être lue : prévenez votre formateur ou votre formatrice."
     session.emit("viewed", kind="exercice", ident=ex_id)
     return True, source
+
+
+def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
+    """Ask the hub's solutions service, which checks the policy against this learner's attempts in the LRS."""
+    import base64
+    import json
+    import os
+    import urllib.error
+    import urllib.request
+
+    from incubo import config, events
+
+    url = config.solutions_url()
+    if not url:
+        return False, "La solution est gardée sur le serveur, qui n'est pas joignable d'ici : demandez à votre formateur."
+    events.wait_delivered(5)  # the attempts just made must be in the LRS before it counts them
+    auth = base64.b64encode((os.environ.get(events.ENV_LRS_AUTH) or "").encode()).decode()
+    request = urllib.request.Request(
+        url, data=json.dumps({"module": module, "exercice": ex_id}).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=15) as resp:
+            body = json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        try:
+            return False, str(json.loads(err.read())["detail"])
+        except Exception:
+            return False, "Le service des solutions n'a pas répondu correctement : réessayez dans un instant."
+    except (OSError, ValueError):
+        return False, "Le service des solutions ne répond pas : réessayez dans un instant."
+    if body.get("declaration"):
+        events.append_jsonl(events.events_file(), body["declaration"])  # already in the LRS: journal only
+    return True, verification.strip_markers(str(body.get("solution") or ""))
 
 
 # --- the panel ---------------------------------------------------------------

@@ -91,6 +91,11 @@ def decode_solution(encoded: str | None) -> str | None:
     except Exception:
         log.warning("undecodable solution", exc_info=True)
         return None
+    return strip_markers(source)
+
+
+def strip_markers(source: str) -> str:
+    """A solution without nbgrader's BEGIN/END SOLUTION lines."""
     return "\n".join(line for line in source.splitlines() if not _MARKERS.match(line)).strip("\n")
 
 
@@ -136,6 +141,8 @@ def required_names(exercise: dict[str, Any]) -> list[str]:
     if tests is None:
         return []
     needed = _read(tests) - _defined(tests) - set(dir(builtins))
+    if exercise.get("noms_requis") is not None and not exercise.get("solution"):  # a hub's file: no solution here
+        return sorted(set(exercise["noms_requis"]))
     solution = decode_solution(exercise.get("solution"))
     sol_tree = _parse(solution) if solution else None
     if sol_tree is not None:

@@ -1,0 +1,205 @@
+"""The room's dashboard as a hub service (`/services/tableau-de-bord/`), for trainers only.
+
+Access is JupyterHub's: the hub grants `access:services!service=tableau-de-bord`
+to the trainers' group (`incubo.hub.services`), OAuth does the rest, and a
+learner gets 403. The service reads the LRS through the gate with the
+trainers' read-only credentials, every `INCUBO_DASHBOARD_POLL` seconds
+(1 s by default), keeps the statements in memory by id and recomputes the
+view only when something new arrived; the page asks for that view every
+1.5 s, so a learner's « Vérifier » shows in about three seconds, without
+reloading, and thirty browsers cost the LRS nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from incubo.hub import room_view
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import httpclient, web
+from tornado.httputil import url_concat
+
+log = logging.getLogger(__name__)
+
+PAGE_POLL_MS = 1500
+#: Statements may reach the LRS late (a spool delivering after an outage): re-read this far back.
+LATE_MARGIN = timedelta(minutes=10)
+FULL_RESYNC_SECONDS = 60.0
+PAGE_SIZE = 1000
+
+
+class LrsReader:
+    """Reads the room's statements through the gate, incrementally, and keeps them by id."""
+
+    def __init__(self, url: str, auth: str) -> None:
+        base = url.rstrip("/")
+        self.url = base if base.endswith("/xAPI/statements") else base + "/xAPI/statements"
+        self.origin = "{0.scheme}://{0.netloc}".format(urlparse(self.url))
+        self.header = "Basic " + base64.b64encode(auth.encode()).decode()
+        self.statements: dict[str, dict[str, Any]] = {}
+        self.latest: datetime | None = None
+        self.last_full = 0.0
+        self.client = httpclient.AsyncHTTPClient()
+
+    async def _get(self, url: str) -> dict[str, Any]:
+        request = httpclient.HTTPRequest(
+            url,
+            headers={"Authorization": self.header, "X-Experience-API-Version": "1.0.3"},
+            request_timeout=20,
+        )
+        response = await self.client.fetch(request)
+        return json.loads(response.body)
+
+    async def update(self) -> int:
+        """Fetch what is new; returns how many statements were not known yet."""
+        query: dict[str, str] = {"limit": str(PAGE_SIZE)}
+        full = self.latest is None or time.monotonic() - self.last_full > FULL_RESYNC_SECONDS
+        if not full and self.latest is not None:
+            query["since"] = (self.latest - LATE_MARGIN).isoformat()
+        else:
+            self.last_full = time.monotonic()
+        url: str | None = url_concat(self.url, query)
+        new = 0
+        while url:
+            body = await self._get(url)
+            for stmt in body.get("statements") or []:
+                sid = stmt.get("id")
+                if sid and sid not in self.statements:
+                    self.statements[sid] = stmt
+                    new += 1
+                    t = room_view.data.when(stmt)
+                    if t is not None and (self.latest is None or t > self.latest):
+                        self.latest = t
+            more = body.get("more")
+            url = (self.origin + more) if more else None
+        return new
+
+
+class Room:
+    """The current view, refreshed by a background loop."""
+
+    def __init__(self, reader: LrsReader, course_dir: Path | None, poll: float) -> None:
+        self.reader = reader
+        self.course_dir = course_dir
+        self.poll = poll
+        self.view: dict[str, Any] = room_view.room_view([], room_view.course_modules(course_dir))
+        self.error: str | None = None
+        self.refreshes = 0
+        self.compute_seconds = 0.0
+
+    def recompute(self) -> None:
+        t0 = time.process_time()
+        modules = room_view.course_modules(self.course_dir)
+        self.view = room_view.room_view(
+            list(self.reader.statements.values()), modules, now=datetime.now(UTC)
+        )
+        self.compute_seconds += time.process_time() - t0
+        self.refreshes += 1
+
+    async def loop(self) -> None:
+        last_compute = 0.0
+        while True:
+            try:
+                new = await self.reader.update()
+                self.error = None
+                if new or time.monotonic() - last_compute > 5:  # « il y a … » keeps moving
+                    self.recompute()
+                    last_compute = time.monotonic()
+            except Exception as err:  # the LRS away for a moment: keep the last view, say so
+                self.error = "Le LRS ne répond pas : les données affichées peuvent dater."
+                log.warning("dashboard could not read the LRS: %s", err)
+            await asyncio.sleep(self.poll)
+
+
+class PageHandler(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, page: str) -> None:
+        self.page = page
+
+    @web.authenticated
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        )
+        self.finish(self.page)
+
+
+class DataHandler(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, room: Room) -> None:
+        self.room = room
+
+    @web.authenticated
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        view = dict(self.room.view, erreur=self.room.error)
+        self.finish(json.dumps(view, ensure_ascii=False))
+
+
+class StatsHandler(HubOAuthenticated, web.RequestHandler):
+    """CPU spent computing the view (for `benchmarks/dashboard.py`)."""
+
+    def initialize(self, room: Room) -> None:
+        self.room = room
+
+    @web.authenticated
+    def get(self) -> None:
+        self.finish(
+            {
+                "calculs": self.room.refreshes,
+                "secondes_cpu": self.room.compute_seconds,
+                "pid": os.getpid(),
+            }
+        )
+
+
+def make_app(room: Room, prefix: str) -> web.Application:
+    page = (
+        (Path(__file__).with_name("dashboard.html"))
+        .read_text(encoding="utf-8")
+        .replace("__POLL_MS__", str(PAGE_POLL_MS))
+    )
+    prefix = prefix if prefix.endswith("/") else prefix + "/"
+    return web.Application(
+        [
+            (prefix, PageHandler, {"page": page}),
+            (prefix + "donnees", DataHandler, {"room": room}),
+            (prefix + "statistiques", StatsHandler, {"room": room}),
+            (prefix + "oauth_callback", HubOAuthCallbackHandler),
+        ],
+        cookie_secret=os.urandom(32),
+    )
+
+
+def main() -> None:
+    """Entry point of the `tableau-de-bord` hub service (`python -m incubo.hub.dashboard`)."""
+    from incubo.config import service_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = service_settings()
+
+    async def serve() -> None:
+        room = Room(LrsReader(s.lrs_url, s.lrs_auth), s.course_dir, s.poll_seconds)
+        bind = urlparse(s.bind_url)
+        make_app(room, s.prefix).listen(
+            bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True
+        )
+        log.info("room dashboard on %s", s.bind_url)
+        await room.loop()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

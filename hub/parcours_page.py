@@ -1,0 +1,173 @@
+"""« Mon parcours » inside each learner's own server on the hub (`/user/<name>/incubo/mon-parcours`).
+
+A Jupyter server extension (turned on by the hub through `JUPYTER_CONFIG_PATH`,
+see `incubo.hub.services`): one light page, no kernel, so thirty learners
+opening it cost nothing. It is built only from the learner's own statements
+in the LRS, read through the gate with the server's own credentials
+(`INCUBO_LRS_URL`, `INCUBO_LRS_AUTH`): the gate gives a learner nothing but
+their own, so this page cannot show anyone else. The modules are the ones
+released into the learner's home (their `incubo_exercices.json`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import httpclient, web
+from tornado.httputil import url_concat
+
+from incubo.parcours import SIDECAR
+
+log = logging.getLogger(__name__)
+
+PAGE = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Mon parcours</title>
+<style>
+ body {{ font-family: Marianne, Arial, sans-serif; margin: 0; color: #161616; line-height: 1.5; font-size: 1.1rem; }}
+ header {{ background: #000091; color: #fff; padding: .6rem 1.2rem; }} header h1 {{ margin: 0; }}
+ main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }}
+ h2 {{ color: #000091; }} .carte {{ border: 1px solid #929292; padding: .4rem .8rem; margin: .6rem 0; }}
+ progress {{ width: 20rem; height: 1rem; }} a {{ color: #000091; }}
+ .erreur {{ border-left: .4rem solid #a3000b; background: #fee9e9; padding: .4rem .8rem; }}
+</style></head>
+<body><header><h1>Mon parcours</h1><p>{hello}Où vous en êtes, module par module, et ce qu'il reste à faire.</p></header>
+<main>{body}<p><a href="{lab}">Revenir à JupyterLab</a></p></main></body></html>
+"""
+
+
+def module_folders(home: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Released modules in the learner's home (`~/<module>/` or `~/<course>/<module>/`)."""
+    found = []
+    for pattern in (f"*/{SIDECAR}", f"*/*/{SIDECAR}"):
+        for path in sorted(home.glob(pattern)):
+            if any(part.startswith(".") for part in path.relative_to(home).parts):
+                continue
+            try:
+                found.append((path.parent, json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError):
+                log.warning("unreadable %s", path)
+    return found
+
+
+async def own_statements(url: str, auth: str) -> list[dict[str, Any]]:
+    """Every statement the LRS gives these credentials (through the gate: the learner's own only)."""
+    base = url.rstrip("/")
+    endpoint = base if base.endswith("/xAPI/statements") else base + "/xAPI/statements"
+    origin = "{0.scheme}://{0.netloc}".format(urlparse(endpoint))
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(auth.encode()).decode(),
+        "X-Experience-API-Version": "1.0.3",
+    }
+    client = httpclient.AsyncHTTPClient()
+    found: list[dict[str, Any]] = []
+    next_url: str | None = url_concat(endpoint, {"limit": "1000"})
+    while next_url:
+        response = await client.fetch(
+            httpclient.HTTPRequest(next_url, headers=headers, request_timeout=15)
+        )
+        body = json.loads(response.body)
+        found += body.get("statements") or []
+        next_url = origin + body["more"] if body.get("more") else None
+    return found
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n > 1 else ''}"
+
+
+def render(modules: list[tuple[Path, dict[str, Any]]], statements: list[dict[str, Any]]) -> str:
+    """The page's body: next step, then one card per module."""
+    from incubo.widgets.progression import module_progress
+
+    if not modules:
+        return "<h2>Mes modules</h2><p>Aucun module n'est encore arrivé dans votre espace : votre formateur doit d'abord le publier.</p>"
+    passed = {
+        str(s.get("object", {}).get("id", ""))
+        for s in statements
+        if str(s.get("verb", {}).get("id", "")).endswith("/passed")
+    }
+    cards, next_step = [], None
+    done_total = total = 0
+    for folder, sidecar in modules:
+        p = module_progress(folder, sidecar, statements)
+        titles = [
+            str(n.get("titre"))
+            for n in (sidecar.get("notebooks") or {}).values()
+            if isinstance(n, dict) and n.get("titre")
+        ]
+        title = str(sidecar.get("titre") or (titles[0] if titles else p.module))
+        done_total += p.exercises_done
+        total += p.exercises
+        if next_step is None and not p.completed:
+            todo = [
+                e
+                for e in (sidecar.get("exercices") or {})
+                if not any(i.endswith(f"/module/{p.module}/exercice/{e}") for i in passed)
+            ]
+            if todo:
+                next_step = (title, todo[0], (sidecar["exercices"][todo[0]] or {}).get("notebook"))
+        pct = round(100 * p.ratio)
+        cards.append(
+            f'<section class="carte" aria-label="Module {html.escape(title)}"><h3>{html.escape(title)}</h3>'
+            f'<p>Avancement : {pct} % <progress max="100" value="{pct}" aria-label="Avancement du module {html.escape(title)}">{pct} %</progress></p>'
+            f"<p>Exercices réussis : {p.exercises_done} sur {p.exercises} · Questions réussies : {p.quiz_done} sur {p.quiz}"
+            f" · Notebooks ouverts : {p.lessons_seen} sur {p.lessons}</p></section>"
+        )
+    if next_step is None:
+        step = "<p><strong>Bravo, vous avez réussi tous les exercices de vos modules !</strong></p>"
+    else:
+        title, ex, nb = next_step
+        where = f" (notebook « {html.escape(str(nb))} »)" if nb else ""
+        step = f"<p><strong>Module « {html.escape(title)} » : faites l'exercice « {html.escape(ex)} »{where}.</strong></p>"
+    return (
+        f"<h2>Prochaine étape</h2>{step}<h2>Mes modules</h2>"
+        f"<p>{_plural(done_total, 'exercice')} réussi{'s' if done_total > 1 else ''} sur {total} au total"
+        f" · {_plural(len(statements), 'action')} enregistrée{'s' if len(statements) > 1 else ''}.</p>{''.join(cards)}"
+    )
+
+
+class MyProgressHandler(JupyterHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        from incubo import events
+
+        url, auth = events.lrs_url(), os.environ.get(events.ENV_LRS_AUTH, "")
+        try:
+            statements = await own_statements(url, auth) if url else events.read_jsonl()
+            body = render(
+                module_folders(
+                    Path(self.settings.get("server_root_dir") or os.getcwd()).expanduser()
+                ),
+                statements,
+            )
+        except Exception as err:
+            log.warning("Mon parcours: LRS unreadable: %s", err)
+            body = '<p class="erreur">Votre progression ne peut pas être lue pour l\'instant (le LRS ne répond pas). Réessayez dans un instant.</p>'
+        user = os.environ.get("JUPYTERHUB_USER", "")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(
+            PAGE.format(
+                hello=f"Bonjour {html.escape(user)} ! " if user else "",
+                body=body,
+                lab=self.base_url + "lab",
+            )
+        )
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "incubo.hub.parcours_page"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    base = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(".*$", [(base + "incubo/mon-parcours/?", MyProgressHandler)])
+    serverapp.log.info("« Mon parcours » at %sincubo/mon-parcours", base)

@@ -1,0 +1,156 @@
+"""What the room's dashboard shows, computed from the LRS's statements (no journal, no gradebook).
+
+Kept apart from the web service so the benchmark can time one refresh. The
+reading of one statement (who, which exercise, which verdict) and the
+« stuck » rule are the room data's, shared with the single-machine dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from incubo.widgets import app_room_data as data
+
+log = logging.getLogger(__name__)
+
+#: How many of the latest checks the page lists.
+FEED_SIZE = 12
+VERDICT_FR = {
+    "correct": "réussi",
+    "incorrect": "pas encore",
+    "erreur": "erreur dans le code",
+    "non-tente": "pas encore de réponse",
+}
+
+
+def course_modules(course_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """Module id → {titre, exercices}: from the exercise files of the course's release (else source)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not course_dir:
+        return out
+    for sub in ("release", "source"):
+        for path in sorted((course_dir / sub).glob("*/incubo_exercices.json")):
+            try:
+                sidecar = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                log.warning("unreadable %s", path)
+                continue
+            module = str(sidecar.get("module") or path.parent.name)
+            if module in out:
+                continue
+            titles = [
+                str(n.get("titre"))
+                for n in (sidecar.get("notebooks") or {}).values()
+                if isinstance(n, dict) and n.get("titre")
+            ]
+            out[module] = {
+                "titre": str(sidecar.get("titre") or (titles[0] if titles else module)),
+                "exercices": list((sidecar.get("exercices") or {}).keys()),
+            }
+    return out
+
+
+def _ago(seconds: float) -> str:
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"il y a {s} s"
+    if s < 3600:
+        return f"il y a {s // 60} min"
+    return f"il y a {s // 3600} h {s % 3600 // 60:02d}"
+
+
+def _action(stmt: dict[str, Any]) -> str:
+    """« a vérifié ex-1 : pas encore » — one statement in French."""
+    verb = data.verb(stmt)
+    _p, module, ex = data.where(stmt)
+    display = ((stmt.get("verb") or {}).get("display") or {}).get("fr-FR") or verb
+    what = ex or module or "le parcours"
+    text = f"{display} {what}"
+    if verb == "attempted":
+        text += f" : {VERDICT_FR.get(data.verdict(stmt) or '', data.verdict(stmt) or '?')}"
+    return text
+
+
+def room_view(
+    statements: list[dict[str, Any]],
+    modules: dict[str, dict[str, Any]],
+    *,
+    now: datetime | None = None,
+    window_minutes: int = data.DEFAULT_WINDOW_MINUTES,
+) -> dict[str, Any]:
+    """The dashboard's whole content as plain data (the page renders it)."""
+    now = now or datetime.now(UTC)
+    learners: dict[str, dict[str, Any]] = {}
+    passed: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    checks: list[tuple[datetime, dict[str, Any]]] = []
+    mods = {m: dict(v) for m, v in modules.items()}
+    for s in statements:
+        who = data.learner(s)
+        t = data.when(s)
+        verb = data.verb(s)
+        _p, module, ex = data.where(s)
+        if module and module not in mods:
+            mods[module] = {"titre": module, "exercices": []}
+        if module and ex and ex not in mods[module]["exercices"]:
+            mods[module]["exercices"] = [*mods[module]["exercices"], ex]
+        row = learners.setdefault(who, {"last": None, "last_stmt": None})
+        if t is not None and (row["last"] is None or t > row["last"]):
+            row["last"], row["last_stmt"] = t, s
+        if verb == "passed" and module and ex:
+            passed[who].add((module, ex))
+        if verb == "attempted" and t is not None:
+            checks.append((t, s))
+    stuck = data.stuck_learners(statements, window_minutes=window_minutes, now=now)
+    stuck_names = {s.learner for s in stuck}
+    order = sorted(mods)
+    people = []
+    for who in sorted(learners, key=str.lower):
+        row = learners[who]
+        per_module = []
+        for m in order:
+            total = len(mods[m]["exercices"])
+            done = sum(1 for mm, _e in passed[who] if mm == m)
+            per_module.append({"module": m, "reussis": done, "total": total})
+        last = row["last"]
+        people.append({
+            "nom": who,
+            "bloque": who in stuck_names,
+            "derniere_action": _action(row["last_stmt"]) if row["last_stmt"] else "",
+            "il_y_a": _ago((now - last).total_seconds()) if last else "",
+            "modules": per_module,
+        })  # fmt: skip
+    summary = []
+    for m in order:
+        total = len(mods[m]["exercices"])
+        done = sum(1 for who in learners for mm, _e in passed[who] if mm == m)
+        complete = sum(
+            1 for who in learners if total and sum(1 for mm, _e in passed[who] if mm == m) >= total
+        )
+        summary.append({"module": m, "titre": mods[m]["titre"], "exercices": total, "reussites": done,
+                        "possibles": total * len(learners), "termine_par": complete})  # fmt: skip
+    checks.sort(key=lambda x: x[0], reverse=True)
+    feed = [{"nom": data.learner(s), "action": _action(s), "heure": t.astimezone().strftime("%H:%M:%S"), "id": s.get("id")}
+            for t, s in checks[:FEED_SIZE]]  # fmt: skip
+    return {
+        "mis_a_jour": now.astimezone().strftime("%H:%M:%S"),
+        "personnes": people,
+        "bloques": [
+            {
+                "nom": s.learner,
+                "module": mods.get(s.module, {}).get("titre", s.module),
+                "exercice": s.exercise,
+                "echecs": s.failures,
+                "indices": s.hints,
+                "depuis": _ago((now - s.since).total_seconds()).replace("il y a ", ""),
+            }
+            for s in stuck
+        ],  # fmt: skip
+        "modules": summary,
+        "verifications": feed,
+        "nombre_declarations": len(statements),
+    }

@@ -1,0 +1,177 @@
+"""The room's services on the hub: Ralph behind the LRS gate, the trainers' dashboard, solutions.
+
+`configure_services(c, settings)` is called by `incubo.hub.config.configure`.
+It adds four JupyterHub-managed services and gives each learner's server
+its own LRS identity at spawn:
+
+| service | where | who |
+| --- | --- | --- |
+| `ralph` | 127.0.0.1 only, not proxied | the gate (its own account) |
+| `lrs` (gate) | `/services/lrs/` | learners write/read their own; readers read |
+| `tableau-de-bord` | `/services/tableau-de-bord/` | trainers (`formgrade-<course>`) |
+| `solutions` | `/services/solutions/` | each learner, for their own attempts |
+
+Ports are chosen once and kept in `<hub_dir>/lrs/ports.json`, so servers
+still running after a hub restart keep reaching the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from incubo.hub import lrs_keys
+
+log = logging.getLogger(__name__)
+
+DASHBOARD = "tableau-de-bord"
+PORT_NAMES = ("ralph", "lrs", DASHBOARD, "solutions")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_ports(hub_dir: Path) -> dict[str, int]:
+    """The services' ports, chosen once per hub directory."""
+    path = lrs_keys.lrs_dir(hub_dir) / "ports.json"
+    try:
+        ports = {k: int(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        ports = {}
+    if not all(name in ports for name in PORT_NAMES):
+        ports = {name: ports.get(name) or _free_port() for name in PORT_NAMES}
+        path.write_text(json.dumps(ports))
+    return ports
+
+
+def ralph_python() -> Path | None:
+    """Ralph's Python: `INCUBO_RALPH_PYTHON`, else the checkout's `.venv-ralph` (`make ralph`)."""
+    from incubo.config import ralph_python as configured
+
+    candidate = configured()
+    return candidate if candidate.exists() else None
+
+
+def _get(settings: Any, name: str, default: Any = None) -> Any:
+    return getattr(settings, name, default) if settings is not None else default
+
+
+def hub_url(settings: Any) -> str:
+    """The hub's URL as learners see it: every actor's `homePage`."""
+    url = _get(settings, "public_url") or ""
+    if not url:
+        url = f"http://127.0.0.1:{_get(settings, 'port', 8000)}"
+    return str(url).rstrip("/")
+
+
+def parcours_page_config() -> Path:
+    """A Jupyter config folder that turns on « Mon parcours » in each learner's server."""
+    return Path(__file__).with_name("jupyter-config")
+
+
+def configure_services(c: Any, settings: Any) -> None:
+    """Add Ralph, the LRS gate, the dashboard and the solutions service; per-learner LRS env."""
+    hub_dir = Path(_get(settings, "hub_dir"))
+    course_id = _get(settings, "course_id", "incubo")
+    course_dir = Path(_get(settings, "course_dir") or ".").resolve()
+    folder = lrs_keys.lrs_dir(hub_dir)
+    secret = lrs_keys.gate_secret(hub_dir)
+    lrs_keys.ralph_password(hub_dir)
+    ports = service_ports(hub_dir)
+    homepage = hub_url(settings)
+    python = ralph_python()
+    gate_url = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
+    solutions_url = f"http://127.0.0.1:{ports['solutions']}/services/solutions/"
+    base_env = {
+        "INCUBO_HUB_DIR": str(hub_dir),
+        "INCUBO_COURSE_DIR": str(course_dir),
+        "INCUBO_ACTOR_HOMEPAGE": homepage,
+        "PYTHONUNBUFFERED": "1",
+    }
+    services: list[dict[str, Any]] = []
+    if python is None:
+        log.warning(
+            "Ralph is not installed (make ralph, or INCUBO_RALPH_PYTHON): learning events stay in each learner's journal"
+        )
+    else:
+        services += [
+            {
+                "name": "ralph",
+                "command": [
+                    str(python),
+                    str(Path(__file__).with_name("ralph_service.py")),
+                    "--port",
+                    str(ports["ralph"]),
+                    "--dir",
+                    str(folder),
+                    "--homepage",
+                    homepage,
+                ],  # fmt: skip
+                "environment": {"PYTHONUNBUFFERED": "1"},
+                "cwd": str(folder),
+            },
+            {
+                "name": "lrs",
+                "url": f"http://127.0.0.1:{ports['lrs']}",
+                "command": [sys.executable, "-m", "incubo.hub.lrs_gate"],
+                "environment": dict(
+                    base_env, INCUBO_RALPH_URL=f"http://127.0.0.1:{ports['ralph']}"
+                ),
+            },
+        ]
+    reader_env = dict(base_env, INCUBO_LRS_URL=gate_url)
+    services += [
+        {
+            "name": DASHBOARD,
+            "url": f"http://127.0.0.1:{ports[DASHBOARD]}",
+            "command": [sys.executable, "-m", "incubo.hub.dashboard"],
+            "environment": dict(
+                reader_env, INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs")
+            ),
+            "oauth_no_confirm": True,
+            "display": True,
+            "info": {"titre": "Tableau de bord de la salle"},
+        },
+        {
+            "name": "solutions",
+            "url": f"http://127.0.0.1:{ports['solutions']}",
+            "command": [sys.executable, "-m", "incubo.hub.solutions"],
+            "environment": dict(reader_env, INCUBO_RALPH_URL=f"http://127.0.0.1:{ports['ralph']}"),
+            "display": False,
+        },
+    ]
+    c.JupyterHub.services.extend(services)
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "incubo-formateurs-tableau-de-bord",
+            "description": "Les formateurs voient le tableau de bord de la salle.",
+            "scopes": [f"access:services!service={DASHBOARD}"],
+            "groups": [f"formgrade-{course_id}"],
+        }
+    )
+    learner_env: dict[str, Any] = {
+        "INCUBO_ACTOR_HOMEPAGE": homepage,
+        "INCUBO_SOLUTIONS_URL": solutions_url,
+        "JUPYTER_CONFIG_PATH": _config_path,
+    }
+    if python is not None:
+        learner_env["INCUBO_LRS_URL"] = gate_url
+        learner_env["INCUBO_LRS_AUTH"] = lambda spawner: lrs_keys.learner_auth(
+            secret, spawner.user.name
+        )
+    c.Spawner.environment.update(learner_env)
+    log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+
+
+def _config_path(spawner: Any) -> str:
+    """Our Jupyter config folder first, then whatever the server would read anyway."""
+    extra = os.environ.get("JUPYTER_CONFIG_PATH")
+    return os.pathsep.join([str(parcours_page_config()), *([extra] if extra else [])])

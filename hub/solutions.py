@@ -1,0 +1,225 @@
+"""Solutions stay on the server: stripping released exercise files, and the `solutions` hub service.
+
+On one machine, `incubo_exercices.json` carries each solution (compressed,
+base64) and the widget decides locally. On a hub that would hand every
+learner every answer, so:
+
+- `strip_solutions` / `strip_release` remove the solution from the exercise
+  files a hub releases (h12-exchange calls `strip_release` on what goes to
+  learners' homes); an exercise keeps its policy, the flag
+  `solution_serveur`, and the names the answer must define (the check needs
+  them to tell « not attempted » from « wrong »);
+- the service (`/services/solutions/`) is asked by `solution()` and the
+  « Solution » button with the learner's own LRS credentials. It counts the
+  learner's real attempts in the LRS (through the gate, so only theirs),
+  applies the parcours' policy, and only then records the `viewed`
+  statement and answers with the text. Refusals are one French sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from incubo.hub.lrs_keys import identify
+from tornado import httpclient, web
+from tornado.httputil import url_concat
+
+from incubo import xapi
+from incubo.parcours import SIDECAR
+
+log = logging.getLogger(__name__)
+
+
+def strip_solutions(sidecar: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an exercise file without any solution text (encoded or not)."""
+    from incubo.widgets.verification import required_names
+
+    out = dict(sidecar)
+    exercises = {}
+    for ex_id, exercise in (sidecar.get("exercices") or {}).items():
+        ex = dict(exercise)
+        had = bool(ex.get("solution"))
+        if had:
+            ex["noms_requis"] = required_names(exercise)
+        ex["solution"] = None
+        ex["solution_serveur"] = had
+        exercises[ex_id] = ex
+    out["exercices"] = exercises
+    return out
+
+
+def strip_release(folder: Path) -> int:
+    """Strip every `incubo_exercices.json` under `folder` in place; returns how many were rewritten."""
+    count = 0
+    for path in sorted(Path(folder).rglob(SIDECAR)):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stripped = strip_solutions(data)
+        if stripped != data:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(
+                json.dumps(stripped, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+            )
+            tmp.replace(path)
+            count += 1
+    return count
+
+
+def source_exercise(
+    course_dir: Path, module: str, ex_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(the module's exercise file, the exercise) from the course's *source* side, where solutions live."""
+    if not module or "/" in module or module.startswith("."):
+        return None
+    path = course_dir / "source" / module / SIDECAR
+    try:
+        sidecar = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    exercise = (sidecar.get("exercices") or {}).get(ex_id)
+    return (sidecar, exercise) if isinstance(exercise, dict) else None
+
+
+def real_attempts(statements: list[dict[str, Any]], module: str, ex_id: str) -> int:
+    """Checks that were real attempts (not « nothing written yet ») at one exercise."""
+    from incubo.widgets.app_room_data import verb, verdict, where
+
+    return sum(
+        1
+        for s in statements
+        if verb(s) == "attempted"
+        and where(s)[1:] == (module, ex_id)
+        and verdict(s) not in (None, "non-tente")
+    )
+
+
+class SolutionHandler(web.RequestHandler):
+    def initialize(self, secret: bytes, gate_url: str, course_dir: Path, homepage: str) -> None:
+        self.secret = secret
+        self.gate_url = gate_url.rstrip("/") + "/xAPI/statements"
+        self.course_dir = course_dir
+        self.homepage = homepage
+
+    def check_xsrf_cookie(
+        self,
+    ) -> None:  # reached with Basic auth from a kernel, never with cookies
+        return
+
+    def answer(self, status: int, **body: Any) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    async def _lrs(
+        self, method: str, url: str, body: bytes | None = None
+    ) -> httpclient.HTTPResponse:
+        headers = {"Authorization": self.request.headers["Authorization"], "X-Experience-API-Version": "1.0.3",
+                   "Content-Type": "application/json"}  # fmt: skip
+        request = httpclient.HTTPRequest(
+            url, method=method, headers=headers, body=body, request_timeout=15
+        )
+        return await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+
+    async def _own_statements(self) -> list[dict[str, Any]] | None:
+        found: list[dict[str, Any]] = []
+        url: str | None = url_concat(
+            self.gate_url, {"verb": xapi.VERBS["attempted"], "limit": "1000"}
+        )
+        origin = "{0.scheme}://{0.netloc}".format(urlparse(self.gate_url))
+        while url:
+            response = await self._lrs("GET", url)
+            if response.code != 200:
+                return None
+            body = json.loads(response.body)
+            found += body.get("statements") or []
+            url = origin + body["more"] if body.get("more") else None
+        return found
+
+    async def post(self) -> None:
+        from incubo.widgets.verification import decode_solution, solution_refusal
+
+        who = identify(self.secret, self.request.headers.get("Authorization"))
+        if who is None or who.reader:
+            self.answer(
+                401,
+                detail="Identifiants refusés : ouvrez le notebook depuis votre session JupyterHub.",
+            )
+            return
+        try:
+            asked = json.loads(self.request.body or b"{}")
+            module, ex_id = str(asked["module"]), str(asked["exercice"])
+        except (ValueError, KeyError, TypeError):
+            self.answer(400, detail="Demande de solution illisible.")
+            return
+        found = source_exercise(self.course_dir, module, ex_id)
+        if found is None:
+            self.answer(
+                404,
+                detail=f"L'exercice « {ex_id} » est inconnu du serveur : prévenez votre formateur ou votre formatrice.",
+            )
+            return
+        sidecar, exercise = found
+        statements = await self._own_statements()
+        if statements is None:
+            self.answer(
+                503, detail="Le LRS ne répond pas pour l'instant : réessayez dans un instant."
+            )
+            return
+        refusal = solution_refusal(exercise, real_attempts(statements, module, ex_id))
+        if refusal:
+            log.info("solution of %s/%s refused to %s", module, ex_id, who.name)
+            self.answer(403, detail=refusal)
+            return
+        text = decode_solution(exercise.get("solution"))
+        if not text:
+            self.answer(
+                404,
+                detail="La solution n'a pas pu être lue : prévenez votre formateur ou votre formatrice.",
+            )
+            return
+        stmt = xapi.statement(
+            "viewed", parcours=str(sidecar.get("parcours") or "hors-parcours"), module=module, kind="exercice", ident=ex_id,
+            actor_name=who.name, homepage=self.homepage,
+        )  # fmt: skip
+        recorded = await self._lrs("POST", self.gate_url, json.dumps([stmt]).encode())
+        if recorded.code not in (200, 204):
+            self.answer(
+                503, detail="La solution n'a pas pu être enregistrée : réessayez dans un instant."
+            )
+            return
+        log.info("solution of %s/%s shown to %s", module, ex_id, who.name)
+        self.answer(200, solution=text, declaration=stmt)
+
+
+def main() -> None:
+    """Entry point of the `solutions` hub service (`python -m incubo.hub.solutions`)."""
+    from incubo.hub import lrs_keys
+
+    from incubo.config import service_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = service_settings()
+
+    async def serve() -> None:
+        prefix = s.prefix if s.prefix.endswith("/") else s.prefix + "/"
+        args = {
+            "secret": lrs_keys.gate_secret(s.hub_dir),
+            "gate_url": s.lrs_url,
+            "course_dir": s.course_dir,
+            "homepage": s.homepage,
+        }
+        app = web.Application([(prefix + "?", SolutionHandler, args)])
+        bind = urlparse(s.bind_url)
+        app.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
+        log.info("solutions service on %s", s.bind_url)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
