@@ -184,6 +184,8 @@ def make_app(room: Room, prefix: str) -> web.Application:
 
 def main() -> None:
     """Entry point of the `tableau-de-bord` hub service (`python -m incubo.hub.dashboard`)."""
+    from incubo.hub import service_loop
+
     from incubo.config import service_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -198,7 +200,7 @@ def main() -> None:
         log.info("room dashboard on %s", s.bind_url)
         await room.loop()
 
-    asyncio.run(serve())
+    service_loop.run(serve)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,10 @@ class Gate:
         request = httpclient.HTTPRequest(
             url, method=method, headers=headers, body=body, request_timeout=FORWARD_TIMEOUT
         )
-        return await self.client.fetch(request, raise_error=False)
+        try:
+            return await self.client.fetch(request, raise_error=False)
+        except OSError as err:  # Ralph not listening (starting, restarting): the caller sees a 503
+            return httpclient.HTTPResponse(request, 599, error=err)
 
 
 class BaseHandler(web.RequestHandler):
@@ -125,6 +128,14 @@ class BaseHandler(web.RequestHandler):
         if payload and response.code not in (204, 304):
             self.write(payload)
         self.finish()
+
+
+class RootHandler(BaseHandler):
+    """What the hub's health check (and a curious visitor) sees at the service's root."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish("LRS de la salle (xAPI 1.0.3) : /services/lrs/xAPI/statements\n")
 
 
 class HeartbeatHandler(BaseHandler):
@@ -228,13 +239,14 @@ def make_app(gate: Gate) -> web.Application:
         [
             (p + r"xAPI/statements/?", StatementsHandler, {"gate": gate}),
             (p + r"__heartbeat__/?", HeartbeatHandler, {"gate": gate}),
+            (p + r"?", RootHandler, {"gate": gate}),
         ]
     )
 
 
 def main() -> None:
     """Entry point of the `lrs` hub service (`python -m incubo.hub.lrs_gate`)."""
-    from incubo.hub import lrs_keys
+    from incubo.hub import lrs_keys, service_loop
 
     from incubo.config import service_settings
 
@@ -254,7 +266,7 @@ def main() -> None:
         log.info("LRS gate on %s, Ralph at %s", s.bind_url, s.ralph_url)
         await asyncio.Event().wait()
 
-    asyncio.run(serve())
+    service_loop.run(serve)
 
 
 if __name__ == "__main__":
