@@ -132,7 +132,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             "Content-Security-Policy",
             "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
         )
-        self.finish(self.page)
+        self.finish(self.page.replace("__XSRF__", self.xsrf_token.decode()))
 
 
 class DataHandler(HubOAuthenticated, web.RequestHandler):

@@ -43,13 +43,9 @@ def course_modules(course_dir: Path | None) -> dict[str, dict[str, Any]]:
             module = str(sidecar.get("module") or path.parent.name)
             if module in out:
                 continue
-            titles = [
-                str(n.get("titre"))
-                for n in (sidecar.get("notebooks") or {}).values()
-                if isinstance(n, dict) and n.get("titre")
-            ]
+            # the module's own title when the build wrote one; else its id (notebook titles are lessons')
             out[module] = {
-                "titre": str(sidecar.get("titre") or (titles[0] if titles else module)),
+                "titre": str(sidecar.get("titre") or module),
                 "exercices": list((sidecar.get("exercices") or {}).keys()),
             }
     return out
