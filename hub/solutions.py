@@ -43,8 +43,10 @@ def strip_solutions(sidecar: dict[str, Any]) -> dict[str, Any]:
     exercises = {}
     for ex_id, exercise in (sidecar.get("exercices") or {}).items():
         ex = dict(exercise)
-        had = bool(ex.get("solution"))
-        if had:
+        had = bool(ex.get("solution")) or bool(
+            ex.get("solution_serveur")
+        )  # stripping twice changes nothing
+        if ex.get("solution"):
             ex["noms_requis"] = required_names(exercise)
         ex["solution"] = None
         ex["solution_serveur"] = had
