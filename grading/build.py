@@ -34,7 +34,7 @@ from incubo.parcours import (
     write_exercices,
 )
 
-from . import build_checks, build_nbgrader
+from . import build_checks, build_leaks, build_nbgrader
 from .myst_source import SourceNotebook, read_source
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,13 @@ def _select(courses: Path, parcours_id: str | None) -> tuple[list[Path], list[Pa
 
 def read_all(courses: Path, parcours_id: str | None = None) -> list[ModulePlan]:
     """Read and check every source the build needs (nothing is written)."""
+    return _read_sources(courses, parcours_id)[0]
+
+
+def _read_sources(
+    courses: Path, parcours_id: str | None
+) -> tuple[list[ModulePlan], list[ModulePlan]]:
+    """The plans of the parcours to build, checked; and those of the other parcours (for ids and leaks)."""
     selected, others = _select(courses, parcours_id)
     parcours = [load_parcours(f) for f in selected]
     plans = [_read_module(p, m) for p in parcours for m in p.modules]
@@ -204,7 +211,7 @@ def read_all(courses: Path, parcours_id: str | None = None) -> list[ModulePlan]:
         exercises = {ex.id for nb in plan.notebooks for ex in nb.exercises}
         quiz_path = plan.quiz or plan.parcours.dossier / "quiz" / f"{plan.module.id}.yml"
         build_checks.check_references(plan.notebooks, exercises, quiz_ids, quiz_path)
-    return plans
+    return plans, other_plans
 
 
 def _load_stamps(course_dir: Path) -> dict:
@@ -226,7 +233,7 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
     """Build the parcours of `courses` into the nbgrader course directory `course_dir`."""
     courses, course_dir = Path(courses).resolve(), Path(course_dir).resolve()
     report = BuildReport(course_dir=course_dir)
-    plans = read_all(courses, parcours_id)
+    plans, other_plans = _read_sources(courses, parcours_id)
     console.info(
         f"Sources vérifiées : {len({p.parcours.id for p in plans})} parcours, {len(plans)} module(s), "
         f"{sum(len(p.notebooks) for p in plans)} notebooks."
@@ -244,6 +251,8 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
     ):
         stamps = {}  # the gradebook is gone: every assignment must be recorded again
     todo: list[ModulePlan] = []
+    for plan in other_plans:
+        plan.digest = _digest(plan, config_bytes)
     for plan in plans:
         plan.digest = _digest(plan, config_bytes)
         mid = plan.module.id
@@ -259,6 +268,9 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
     if report.skipped:
         console.info(f"Inchangés, non reconstruits : {', '.join(report.skipped)}.")
     if not todo:
+        build_leaks.check_across_modules(
+            _built_modules(course_dir, None, [], plans + other_plans, stamps, (source_name, release_name))
+        )
         course_dir.mkdir(parents=True, exist_ok=True)
         build_nbgrader.write_config_if_absent(course_dir)
         console.success(f"Rien à reconstruire : le cours est à jour dans {course_dir}.")
@@ -293,6 +305,9 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
             regions = [r for nb in plan.notebooks for r in nb.regions]
             build_checks.check_no_leak([release], regions, work)
             _check_release_matches(plan, release)
+        build_leaks.check_across_modules(
+            _built_modules(course_dir, work, todo, plans + other_plans, stamps, (source_name, release_name))
+        )
         if own_db:
             build_nbgrader.check_gradebook_unchanged(course_dir, stamp)
         _swap(work, course_dir, [p.module.id for p in todo], (source_name, release_name))
@@ -319,6 +334,38 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         f"{len(report.built)} module(s) construit(s) dans {course_dir} : {', '.join(report.built)}."
     )
     return report
+
+
+def _built_modules(
+    course_dir: Path,
+    work: Path | None,
+    todo: list[ModulePlan],
+    known: list[ModulePlan],
+    stamps: dict,
+    steps: tuple[str, str],
+) -> list[build_leaks.BuiltModule]:
+    """Every assignment of the course directory as it will be after the swap, with its region lines.
+
+    A module's regions come from its course sources when they are what its
+    release was made from (built now, or unchanged since); otherwise from the
+    nbgrader source notebooks it was built from.
+    """
+    source_name, release_name = steps
+    built_now = {p.module.id for p in todo}
+    by_id = {p.module.id: p for p in known}
+    on_disk = (course_dir / release_name).iterdir() if (course_dir / release_name).is_dir() else []
+    ids = sorted(built_now | {d.name for d in on_disk if d.is_dir() and not d.name.startswith(".")})
+    out = []
+    for mid in ids:
+        root = work if mid in built_now and work is not None else course_dir
+        plan = by_id.get(mid)
+        if plan and (mid in built_now or stamps.get(mid, {}).get("empreinte") == plan.digest):
+            regions = [r for nb in plan.notebooks for r in nb.regions]
+            sources = {f"{nb.stem}.ipynb": nb.path for nb in plan.notebooks}
+        else:
+            regions, sources = build_leaks.regions_of_built_sources(root / source_name / mid), {}
+        out.append(build_leaks.BuiltModule(mid, root, root / release_name / mid, regions, sources))
+    return out
 
 
 def _swap(work: Path, course_dir: Path, modules: list[str], steps: tuple[str, str]) -> None:

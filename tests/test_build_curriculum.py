@@ -86,7 +86,7 @@ def curriculum(tmp_path_factory, session_env) -> dict:
                 env=session_env,
                 cwd=ROOT,
             )
-    return {"course": course, "results": results, "env": session_env}
+    return {"course": course, "results": results, "env": session_env, "whole": whole}
 
 
 def _modules(pid: str) -> list[str]:
@@ -122,6 +122,27 @@ def test_no_solution_or_hidden_test_line_in_release(curriculum, pid):
         leaks += [
             f"{name}:{n} → {path.relative_to(course)}" for name, n, norm in wanted if norm in text
         ]
+    assert not leaks, leaks
+
+
+def test_all_parcours_build_into_one_course_directory_and_none_leaks_into_another(curriculum):
+    """Learners can read every module of their course directory: no module's answer in any other's files."""
+    whole = curriculum["whole"]
+    assert whole.returncode == 0, f"incubo build refuse courses/ :\n{whole.stderr[-2000:]}"
+    course = curriculum["course"]
+    wanted = [
+        (f"{pid}/{md.name}", n, norm)
+        for pid in PARCOURS
+        for md in sorted((COURSES / pid).glob("*.md"))
+        for n, line in region_lines(md)
+        if (norm := worth_looking_for(line))
+    ]
+    files = [p for p in (course / "release").rglob("*") if p.is_file()]
+    assert len({p.relative_to(course / "release").parts[0] for p in files}) == sum(len(_modules(p)) for p in PARCOURS)
+    leaks = []
+    for path in files:
+        text = released_text(path)
+        leaks += [f"{name}:{n} → {path.relative_to(course)}" for name, n, norm in wanted if norm in text]
     assert not leaks, leaks
 
 

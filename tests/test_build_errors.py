@@ -31,6 +31,8 @@ BROKEN = {
     "fuite-lecon": ("02-exercices.md", 27, "release/es-01-calculs/01-lecon.ipynb"),
     "fuite-indice": ("02-exercices.md", 27, "release/es-01-calculs/incubo_exercices.json"),
     "fuite-test-cache": ("02-exercices.md", 64, "ligne de test caché"),
+    # the answer of parcours « essai » written in a lesson of parcours « autre »
+    "fuite-autre-parcours": ("02-exercices.md", 27, "release/au-01/01-lecon.ipynb"),
 }
 
 
@@ -123,3 +125,58 @@ def test_unknown_parcours_suggests_the_closest(valid_course, tmp_path, session_e
 def test_missing_courses_folder_is_a_french_error(tmp_path, session_env):
     result = incubo("build", "--course-dir", tmp_path / "c", env=session_env, cwd=tmp_path)
     assert_french_error(result, "n'existe pas", "--courses")
+
+
+# --- leaks across the modules of one course directory ---------------------------------------------
+
+
+def _leak_message(result) -> str:
+    assert_french_error(result, "se retrouverait dans le fichier publié")
+    return next(ln for ln in result.stderr.splitlines() if ln.startswith("Erreur"))
+
+
+def test_a_solution_line_in_another_parcours_lesson_names_both_files(tmp_path, session_env):
+    courses = tmp_path / "courses"
+    shutil.copytree(FIXTURES / "ok", courses)
+    shutil.copytree(FIXTURES / "fuite-autre-parcours", courses, dirs_exist_ok=True)
+    course = tmp_path / "cours"
+    result = incubo("build", "--courses", courses, "--course-dir", course, env=session_env, cwd=tmp_path)
+    message = _leak_message(result)
+    assert "essai/02-exercices.md, ligne 27" in message  # where the solution is written
+    assert "autre/01-lecon.md" in message and "release/au-01/01-lecon.ipynb" in message  # where it would be read
+    assert "« resultat = 19 + 23 »" in message and "« es-01-calculs »" in message and "« au-01 »" in message
+    assert not course.exists()
+
+
+def test_an_incremental_build_still_sees_the_modules_it_does_not_rebuild(tmp_path, session_env):
+    """Only one module changes each time; the unchanged one is skipped yet still compared."""
+    courses = tmp_path / "courses"
+    shutil.copytree(FIXTURES / "ok", courses)
+    shutil.copytree(FIXTURES / "fuite-autre-parcours", courses, dirs_exist_ok=True)
+    lesson = courses / "autre" / "01-lecon.md"
+    leaking = lesson.read_text(encoding="utf-8")
+    lesson.write_text(leaking.replace("resultat = 19 + 23", "resultat = 20 + 22"), encoding="utf-8")
+    course = tmp_path / "cours"
+
+    def build(*extra):
+        return incubo("build", "--courses", courses, "--course-dir", course, *extra, env=session_env, cwd=tmp_path)
+
+    assert build().returncode == 0
+    before = tree_hash(course)
+    # 1. only the lesson of « autre » changes: « essai » is not rebuilt, its solution is still looked for
+    lesson.write_text(leaking, encoding="utf-8")
+    result = build()
+    assert "Inchangés, non reconstruits : es-01-calculs" in result.stderr
+    assert "essai/02-exercices.md, ligne 27" in _leak_message(result)
+    assert tree_hash(course) == before
+    # the same when only that parcours is asked for
+    assert "release/au-01/01-lecon.ipynb" in _leak_message(build("--parcours", "autre"))
+    assert build().returncode != 0, "a refused build must be refused again, not skipped"
+    # 2. only the solution of « essai » changes, to a line the (unchanged, released) lesson already shows
+    lesson.write_text(leaking.replace("resultat = 19 + 23", "resultat = 20 + 22"), encoding="utf-8")
+    assert build().returncode == 0
+    exercises = courses / "essai" / "02-exercices.md"
+    exercises.write_text(exercises.read_text(encoding="utf-8").replace("resultat = 19 + 23", "resultat = 20 + 22"),
+                         encoding="utf-8")
+    message = _leak_message(build())
+    assert "essai/02-exercices.md, ligne 27" in message and "release/au-01/01-lecon.ipynb" in message
