@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from incubo.widgets import app_room_data as data
+from incubo.apps import room_data as data
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,13 @@ def room_view(
             mods[module] = {"titre": module, "exercices": []}
         if module and ex and ex not in mods[module]["exercices"]:
             mods[module]["exercices"] = [*mods[module]["exercices"], ex]
-        row = learners.setdefault(who, {"last": None, "last_stmt": None})
+        row = learners.setdefault(who, {"last": None, "last_stmt": None, "checks": 0})
         if t is not None and (row["last"] is None or t > row["last"]):
             row["last"], row["last_stmt"] = t, s
         if verb == "passed" and module and ex:
             passed[who].add((module, ex))
+        if verb == "attempted":
+            row["checks"] += 1
         if verb == "attempted" and t is not None:
             checks.append((t, s))
     stuck = data.stuck_learners(statements, window_minutes=window_minutes, now=now)
@@ -118,6 +120,7 @@ def room_view(
             "bloque": who in stuck_names,
             "derniere_action": _action(row["last_stmt"]) if row["last_stmt"] else "",
             "il_y_a": _ago((now - last).total_seconds()) if last else "",
+            "verifications": row["checks"],
             "modules": per_module,
         })  # fmt: skip
     summary = []

@@ -88,7 +88,7 @@ def source_exercise(
 
 def real_attempts(statements: list[dict[str, Any]], module: str, ex_id: str) -> int:
     """Checks that were real attempts (not « nothing written yet ») at one exercise."""
-    from incubo.widgets.app_room_data import verb, verdict, where
+    from incubo.apps.room_data import verb, verdict, where
 
     return sum(
         1
