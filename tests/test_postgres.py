@@ -130,3 +130,73 @@ def test_report_reads_a_postgresql_gradebook(tmp_path, pg):
     notes_sqlite, notes_pg = tables(pages["sqlite"])["notes"], tables(pages["postgresql"])["notes"]
     assert notes_pg and notes_pg == notes_sqlite
     assert url.split("@")[0].split(":")[-1] not in pages["postgresql"], "no password in the report"
+
+
+def test_grading_jobs_run_side_by_side_on_one_postgresql_gradebook(tmp_path, pg, env):
+    """What each Kubernetes Job's container runs, here two at once, each in its own folder."""
+    import yaml
+
+    url = pg.create_database("region")
+    shared = tmp_path / "partage"
+    course = cohort.make_course(shared, env, config_extra=f"c.CourseDirectory.db_url = {url!r}")
+    pair = {"etu-juste": "right", "etu-faux": "wrong"}  # one per Job: lean, the point is two Jobs at once
+    for student, kind in pair.items():
+        cohort.submit(course, student, kind)
+    made = incubo(
+        "grade",
+        "k8s-jobs",
+        cohort.ASSIGNMENT,
+        "--par",
+        1,
+        "--course-dir",
+        course,
+        "-o",
+        tmp_path / "j.yaml",
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    jobs = [d for d in yaml.safe_load_all((tmp_path / "j.yaml").read_text()) if d["kind"] == "Job"]
+    assert len(jobs) == 2
+    procs = []
+    for n, job in enumerate(jobs):
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        job_env = dict(
+            env,
+            PATH=f"{BIN}:{env['PATH']}",
+            PARTAGE=str(shared),
+            TRAVAIL=str(tmp_path / f"travail-{n}"),
+        )
+        job_env.update(
+            {
+                e["name"]: e["value"]
+                for e in container["env"]
+                if "value" in e and e["name"] not in ("PARTAGE", "TRAVAIL", "LANG")
+            }
+        )
+        job_env["GRADEBOOK_DB_URL"] = url  # the Secret's value
+        log = open(tmp_path / f"job-{n}.log", "wb")  # noqa: SIM115
+        procs.append(
+            (
+                subprocess.Popen(
+                    container["command"],
+                    env=job_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+                log,
+            )
+        )
+    for proc, log in procs:
+        assert proc.wait(600) == 0, (tmp_path / f"job-{procs.index((proc, log))}.log").read_text()[
+            -3000:
+        ]
+        log.close()
+    got = pg_grades(url)
+    assert {s for s, _n, _c in got} == set(pair)
+    assert scalar(url, "SELECT COUNT(*) FROM submitted_assignment") == len(pair)
+    totals = {s: sum(a or 0 for (st, _n, _c), (a, _m) in got.items() if st == s) for s in pair}
+    assert totals["etu-juste"] > totals["etu-faux"] == 0
+    # graded copies are back on the shared volume, nothing half-written left
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(pair)
+    assert not list((course / "autograded").glob(f"*/.{cohort.ASSIGNMENT}.nouveau"))
