@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as htmllib
 import importlib.util
+import json
 import re
 import sqlite3
 from html.parser import HTMLParser
@@ -407,9 +408,13 @@ def test_gradebook_is_read_through_sqlalchemy(demo):
     with sqlite3.connect(course / "gradebook.db") as db:
         submissions = dict(db.execute(
             "select a.name, count(*) from submitted_assignment sa join assignment a on a.id = sa.assignment_id group by 1"))
+    from incubo.reports.titles import module_titles
+
+    by_title = {title: ident for ident, title in module_titles().items()}  # modules are shown by title
+    assert set(notes) - {"Total"} <= set(by_title), notes.keys()
     for module, row in notes.items():
         if module != "Total" and row["Total"] not in ("supprimé",) and not row["Total"].startswith("<"):
-            assert int(row["Total"].replace("\u202f", "")) == submissions[module]
+            assert int(row["Total"].replace("\u202f", "")) == submissions[by_title[module]]
 
 
 # --- the small-group threshold ------------------------------------------------------------------
@@ -437,3 +442,49 @@ def test_k_override_for_a_research_protocol_is_logged_and_shown_first(tmp_path, 
     assert notice != -1 and "CPP-2026-014" in text
     # on the first page: before any table or figure of the report
     assert page.find('class="derogation"') < min(i for i in (page.find("<table"), page.find("<img")) if i != -1)
+
+
+# --- figures: masked parts are drawn as masked ----------------------------------------------------
+
+
+def _small_module(course: Path) -> None:
+    """Module m3: 9 learners, 3 at each stage (every cell < 5, the total of 9 published)."""
+    from datetime import timedelta
+
+    from incubo import xapi
+
+    lines = []
+    for i in range(9):
+        t = handmade.START + timedelta(days=40 + i)
+        who = handmade.PEOPLE[i][0]
+        lines.append(xapi.statement("experienced", parcours="pp", actor_name=who, timestamp=handmade._ts(t),
+                                    module="m3", kind="lecon", ident="m3-lecon"))
+        if i >= 3:
+            t += timedelta(minutes=2)
+            lines.append(xapi.statement("attempted", parcours="pp", actor_name=who, timestamp=handmade._ts(t),
+                                        module="m3", kind="exercice", ident="e4", result={"success": False},
+                                        extensions={"verdict": "incorrect", "attempt": 1}))
+        if i >= 6:
+            t += timedelta(minutes=2)
+            lines.append(xapi.statement("completed", parcours="pp", actor_name=who, timestamp=handmade._ts(t),
+                                        module="m3"))
+    (course / "evenements" / "petit-module.jsonl").write_text("".join(json.dumps(s) + "\n" for s in lines), encoding="utf-8")
+
+
+def test_progression_figure_draws_masked_parts_as_masked(tmp_path, env):
+    course = tmp_path / "cours"
+    handmade.write(course)
+    _small_module(course)
+    result = run_report("progression", course, tmp_path / "rapports", env)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "rapports" / "progression.html").read_text(encoding="utf-8")
+    alt = htmllib.unescape(re.findall(r'alt="([^"]*)"', page)[0])
+    # the module of 9 learners has a bar of 9, all of it hatched « masqué »: not missing, not « 0 % terminé »
+    stages = "« ouvert, aucun exercice tenté », « exercices tentés, non terminé », « terminé »"
+    assert f"m3 : 9 apprenants — masqué 9 (étapes {stages})" in alt, alt
+    # m1 (20 learners, 2 who only opened it): its bar still measures 20, the masked part is said and drawn
+    m1 = re.search(r"m1 : 20 apprenants — ([^;]*)", alt)
+    assert m1 and "masqué" in m1.group(1), alt
+    drawn = [int(n) for n in re.findall(r"(?:» |masqué )(\d+)", m1.group(1))]
+    assert len(drawn) >= 2 and sum(drawn) == 20, m1.group(1)
+    assert "hachurée « masqué »" in alt
