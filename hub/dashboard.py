@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import hmac
 import json
 import logging
 import os
@@ -30,7 +32,13 @@ from tornado.httputil import url_concat
 
 log = logging.getLogger(__name__)
 
-PAGE_POLL_MS = 1500
+#: The page asks again at once after each answer; an answer waits at most this long for news.
+LONG_POLL_SECONDS = 20.0
+#: Pause after a failed request from the page.
+PAGE_RETRY_MS = 2000
+WAKE_HEADER = "X-Incubo-Reveil"
+#: Reading Ralph's file backend costs about 0.1–0.2 s of CPU for a session's statements: at most one read a second.
+MIN_READ_INTERVAL = 1.0
 #: Statements may reach the LRS late (a spool delivering after an outage): re-read this far back.
 LATE_MARGIN = timedelta(minutes=10)
 FULL_RESYNC_SECONDS = 60.0
@@ -85,39 +93,62 @@ class LrsReader:
 
 
 class Room:
-    """The current view, refreshed by a background loop."""
+    """The current view, refreshed by a background loop; woken at once by the gate."""
 
     def __init__(self, reader: LrsReader, course_dir: Path | None, poll: float) -> None:
         self.reader = reader
         self.course_dir = course_dir
         self.poll = poll
         self.view: dict[str, Any] = room_view.room_view([], room_view.course_modules(course_dir))
+        self.version = 0
         self.error: str | None = None
         self.refreshes = 0
+        self.reads = 0
         self.compute_seconds = 0.0
+        self.wake = asyncio.Event()
+        self._changed = asyncio.Event()
 
     def recompute(self) -> None:
         t0 = time.process_time()
         modules = room_view.course_modules(self.course_dir)
-        self.view = room_view.room_view(
-            list(self.reader.statements.values()), modules, now=datetime.now(UTC)
-        )
+        statements = list(self.reader.statements.values())
+        self.view = room_view.room_view(statements, modules, now=datetime.now(UTC))
         self.compute_seconds += time.process_time() - t0
         self.refreshes += 1
+        self.version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def changed_since(self, version: int, timeout: float) -> None:
+        """Wait (long poll) until the view is newer than `version`, or `timeout` seconds."""
+        if version != self.version:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
 
     async def loop(self) -> None:
         last_compute = 0.0
         while True:
+            self.wake.clear()
+            read_started = time.monotonic()
             try:
                 new = await self.reader.update()
-                self.error = None
-                if new or time.monotonic() - last_compute > 5:  # « il y a … » keeps moving
+                self.reads += 1
+                was_error, self.error = self.error, None
+                if (
+                    new or was_error or time.monotonic() - last_compute > 5
+                ):  # « il y a … » keeps moving
                     self.recompute()
                     last_compute = time.monotonic()
             except Exception as err:  # the LRS away for a moment: keep the last view, say so
-                self.error = "Le LRS ne répond pas : les données affichées peuvent dater."
+                if self.error is None:
+                    self.error = "Le LRS ne répond pas : les données affichées peuvent dater."
+                    self.recompute()
                 log.warning("dashboard could not read the LRS: %s", err)
-            await asyncio.sleep(self.poll)
+            with contextlib.suppress(TimeoutError):  # the gate wakes us when a statement arrives
+                await asyncio.wait_for(self.wake.wait(), self.poll)
+            # a busy room wakes us all the time: at most one read of the LRS per MIN_READ_INTERVAL
+            await asyncio.sleep(max(0.0, MIN_READ_INTERVAL - (time.monotonic() - read_started)))
 
 
 class PageHandler(HubOAuthenticated, web.RequestHandler):
@@ -136,15 +167,39 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
 
 
 class DataHandler(HubOAuthenticated, web.RequestHandler):
+    """The view as JSON; `?depuis=N` waits until there is something newer than version N."""
+
     def initialize(self, room: Room) -> None:
         self.room = room
 
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
+        try:
+            since = int(self.get_argument("depuis", "-1"))
+        except ValueError:
+            since = -1
+        await self.room.changed_since(since, LONG_POLL_SECONDS)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        view = dict(self.room.view, erreur=self.room.error)
+        view = dict(self.room.view, erreur=self.room.error, version=self.room.version)
         self.finish(json.dumps(view, ensure_ascii=False))
+
+
+class WakeHandler(web.RequestHandler):
+    """The gate says « a statement was just stored »: read the LRS now (no OAuth: a shared token)."""
+
+    def initialize(self, room: Room, token: str) -> None:
+        self.room = room
+        self.token = token
+
+    def check_xsrf_cookie(self) -> None:  # called by the gate, never by a browser
+        return
+
+    def post(self) -> None:
+        if not hmac.compare_digest(self.request.headers.get(WAKE_HEADER, ""), self.token):
+            raise web.HTTPError(403)
+        self.room.wake.set()
+        self.set_status(204)
 
 
 class StatsHandler(HubOAuthenticated, web.RequestHandler):
@@ -158,17 +213,18 @@ class StatsHandler(HubOAuthenticated, web.RequestHandler):
         self.finish(
             {
                 "calculs": self.room.refreshes,
+                "lectures": self.room.reads,
                 "secondes_cpu": self.room.compute_seconds,
                 "pid": os.getpid(),
             }
         )
 
 
-def make_app(room: Room, prefix: str) -> web.Application:
+def make_app(room: Room, prefix: str, wake_token: str) -> web.Application:
     page = (
         (Path(__file__).with_name("dashboard.html"))
         .read_text(encoding="utf-8")
-        .replace("__POLL_MS__", str(PAGE_POLL_MS))
+        .replace("__RETRY_MS__", str(PAGE_RETRY_MS))
     )
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     return web.Application(
@@ -176,6 +232,7 @@ def make_app(room: Room, prefix: str) -> web.Application:
             (prefix, PageHandler, {"page": page}),
             (prefix + "donnees", DataHandler, {"room": room}),
             (prefix + "statistiques", StatsHandler, {"room": room}),
+            (prefix + "reveil", WakeHandler, {"room": room, "token": wake_token}),
             (prefix + "oauth_callback", HubOAuthCallbackHandler),
         ],
         cookie_secret=os.urandom(32),
@@ -184,7 +241,7 @@ def make_app(room: Room, prefix: str) -> web.Application:
 
 def main() -> None:
     """Entry point of the `tableau-de-bord` hub service (`python -m incubo.hub.dashboard`)."""
-    from incubo.hub import service_loop
+    from incubo.hub import lrs_keys, service_loop
 
     from incubo.config import service_settings
 
@@ -194,7 +251,7 @@ def main() -> None:
     async def serve() -> None:
         room = Room(LrsReader(s.lrs_url, s.lrs_auth), s.course_dir, s.poll_seconds)
         bind = urlparse(s.bind_url)
-        make_app(room, s.prefix).listen(
+        make_app(room, s.prefix, lrs_keys.wake_token(lrs_keys.gate_secret(s.hub_dir))).listen(
             bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True
         )
         log.info("room dashboard on %s", s.bind_url)

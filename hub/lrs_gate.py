@@ -24,13 +24,14 @@ import logging
 from typing import Any
 from urllib.parse import urlparse
 
-from incubo.hub.lrs_keys import Caller, identify
+from incubo.hub.lrs_keys import Caller, identify, wake_token
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
 log = logging.getLogger(__name__)
 
 XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
+WAKE_HEADER = "X-Incubo-Reveil"
 FORWARD_TIMEOUT = 20.0
 
 
@@ -60,14 +61,34 @@ class Gate:
     """What the handlers share: the secret, where Ralph is, the hub's URL (actors' homePage)."""
 
     def __init__(
-        self, secret: bytes, ralph_url: str, ralph_auth: str, homepage: str, prefix: str
+        self,
+        secret: bytes,
+        ralph_url: str,
+        ralph_auth: str,
+        homepage: str,
+        prefix: str,
+        wake_url: str = "",
     ) -> None:
+        self.wake_url = wake_url
+        self.wake_headers = {WAKE_HEADER: wake_token(secret)}
         self.secret = secret
         self.ralph_url = ralph_url.rstrip("/")
         self.ralph_header = "Basic " + base64.b64encode(ralph_auth.encode()).decode()
         self.homepage = homepage
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.client = httpclient.AsyncHTTPClient()
+
+    async def wake_dashboard(self) -> None:
+        """Tell the room's dashboard that something was stored (it then reads the LRS at once)."""
+        if not self.wake_url:
+            return
+        request = httpclient.HTTPRequest(
+            self.wake_url, method="POST", body=b"", headers=self.wake_headers, request_timeout=5
+        )
+        try:
+            await self.client.fetch(request, raise_error=False)
+        except OSError:
+            log.debug("dashboard not reachable for a wake-up")
 
     async def ralph(
         self, method: str, path: str, query: dict[str, str] | None = None, body: bytes | None = None
@@ -173,7 +194,10 @@ class StatementsHandler(BaseHandler):
             )
             return
         query = {k: self.get_argument(k) for k in self.request.arguments}
-        self.relay(await self.gate.ralph(method, "/xAPI/statements/", query, self.request.body))
+        response = await self.gate.ralph(method, "/xAPI/statements/", query, self.request.body)
+        self.relay(response)
+        if response.code in (200, 204):
+            asyncio.ensure_future(self.gate.wake_dashboard())
 
     async def get(self) -> None:
         who = self.caller()
@@ -260,6 +284,7 @@ def main() -> None:
             f"passerelle:{lrs_keys.ralph_password(s.hub_dir)}",
             s.homepage,
             s.prefix,
+            s.wake_url,
         )
         bind = urlparse(s.bind_url)
         make_app(gate).listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)

@@ -79,6 +79,11 @@ def reader_password(secret: bytes, reader: str) -> str:
     return _mac(secret, "lecteur", reader)
 
 
+def wake_token(secret: bytes) -> str:
+    """What the gate shows the dashboard to say « something new was stored »."""
+    return _mac(secret, "reveil", "tableau-de-bord")
+
+
 def learner_auth(secret: bytes, user: str) -> str:
     """`INCUBO_LRS_AUTH` of one learner's kernel."""
     return f"{user}:{learner_password(secret, user)}"

@@ -123,7 +123,9 @@ def configure_services(c: Any, settings: Any) -> None:
                 "url": f"http://127.0.0.1:{ports['lrs']}",
                 "command": [sys.executable, "-m", "incubo.hub.lrs_gate"],
                 "environment": dict(
-                    base_env, INCUBO_RALPH_URL=f"http://127.0.0.1:{ports['ralph']}"
+                    base_env,
+                    INCUBO_RALPH_URL=f"http://127.0.0.1:{ports['ralph']}",
+                    INCUBO_DASHBOARD_WAKE_URL=f"http://127.0.0.1:{ports[DASHBOARD]}/services/{DASHBOARD}/reveil",
                 ),
             },
         ]

@@ -89,8 +89,10 @@ ENV_RALPH_URL = "INCUBO_RALPH_URL"
 ENV_ACTOR_HOMEPAGE = "INCUBO_ACTOR_HOMEPAGE"
 #: The solutions service a learner's kernel asks on a hub (unset on one machine).
 ENV_SOLUTIONS_URL = "INCUBO_SOLUTIONS_URL"
-#: Seconds between two reads of the LRS by the room's dashboard.
+#: Seconds between two reads of the LRS by the room's dashboard (the gate also wakes it on each write).
 ENV_DASHBOARD_POLL = "INCUBO_DASHBOARD_POLL"
+#: Where the LRS gate wakes the dashboard up after storing statements.
+ENV_DASHBOARD_WAKE_URL = "INCUBO_DASHBOARD_WAKE_URL"
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,16 @@ class ServiceSettings:
     lrs_url: str
     lrs_auth: str
     poll_seconds: float
+    wake_url: str = ""
 
 
 def service_settings() -> ServiceSettings:
     """Read a hub service's environment (JupyterHub sets `JUPYTERHUB_SERVICE_*`, incubo the rest)."""
     env = os.environ
     try:
-        poll = max(0.2, float(env.get(ENV_DASHBOARD_POLL, "1")))
+        poll = max(0.2, float(env.get(ENV_DASHBOARD_POLL, "5")))
     except ValueError:
-        poll = 1.0
+        poll = 5.0
     return ServiceSettings(
         hub_dir=Path(env.get(ENV_HUB_DIR, ".")).expanduser().resolve(),
         ralph_url=env.get(ENV_RALPH_URL, ""),
@@ -125,6 +128,7 @@ def service_settings() -> ServiceSettings:
         lrs_url=env.get("INCUBO_LRS_URL", ""),
         lrs_auth=env.get("INCUBO_LRS_AUTH", ""),
         poll_seconds=poll,
+        wake_url=env.get(ENV_DASHBOARD_WAKE_URL, ""),
     )
 
 
