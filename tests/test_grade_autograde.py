@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ import cohort  # noqa: E402
 
 CLEAN = {"etu-juste": "right", "etu-faux": "wrong", "etu-vide": "empty", "etu-moitie": "half", "etu-cache": "hidden"}
 CELL_TIMEOUT = 5
+WORKERS = 2
 NOTEBOOK_DEADLINE = 30
 LIMITS = f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEADLINE}\nmemoire_mo: 768\n"
 
@@ -57,6 +59,8 @@ EXPECTED: dict[str, str | set[str]] = {
     "json-corrompu": "notebook-illisible",
     "noyau-etranger": "noyau-etranger",
 }
+#: hostile fixture -> its status when not « signale » (graded and flagged)
+STATUS = {"json-corrompu": "echec", "test-retype": "echec"}
 
 
 @pytest.fixture(scope="module")
@@ -138,68 +142,137 @@ def test_second_run_changes_nothing(graded, env):
     assert grades(ours) == before and len(submission_rows(ours)) == len(CLEAN)
 
 
-def test_hostile_suite(tmp_path, base_course, graded, monkeypatch):
-    """Each hostile notebook gets its verdict; the clean ones keep their clean scores; the run is bounded."""
+@dataclass
+class HostileRun:
+    course: Path
+    summary: object
+    elapsed: float
+    connected: bool  # did anything reach the listener the « reseau » case dials?
+    target: Path
+    right: dict  # cell -> score of the right answer (clean grading), what tampering would have earned
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, base_course, graded) -> HostileRun:
+    """Every hostile submission and the clean cohort, graded together once (two workers)."""
     from incubo.grading.autograde import autograde
 
-    monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "evenements.jsonl"))
-    course = copy_course(base_course, tmp_path / "cours")
+    root = tmp_path_factory.mktemp("grade-hostile")
+    course = copy_course(base_course, root / "cours")
     (course / "incubo_grading.yml").write_text(LIMITS)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.2)
-    port = listener.getsockname()[1]
-    target = course.parent / "cible.txt"  # what the symlink trap points the grader's writes at
+    target = root / "cible.txt"  # what the symlink trap points the grader's writes at
     target.write_text("intact")
     target.chmod(0o640)
-    for case in cohort.hostile_cases():
-        cohort.submit_hostile(course, f"h-{case}", case, port=port)
-    assert set(cohort.hostile_cases()) == set(EXPECTED)
-    workers = 2
-    started = time.monotonic()
-    summary = autograde(course, cohort.ASSIGNMENT, workers=workers, show_progress=False)
-    elapsed = time.monotonic() - started
-    # bound: every notebook may use its whole deadline once per worker lane, plus 3 s of overhead each
-    notebooks = 2 * (len(EXPECTED) + len(CLEAN))
-    assert elapsed < (2 * NOTEBOOK_DEADLINE + 3 * notebooks / workers) + 30, elapsed
-    assert not summary.errors, summary.errors
+    with socket.socket() as listener, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INCUBO_EVENTS_FILE", str(root / "evenements.jsonl"))
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.2)
+        for case in cohort.hostile_cases():
+            cohort.submit_hostile(course, f"h-{case}", case, port=listener.getsockname()[1])
+        started = time.monotonic()
+        summary = autograde(course, cohort.ASSIGNMENT, workers=WORKERS, show_progress=False)
+        elapsed = time.monotonic() - started
+        try:
+            listener.accept()[0].close()
+            connected = True
+        except OSError:
+            connected = False
+    right = {cell: score for (student, _nb, cell), (score, _manual) in grades(graded[1]).items() if student == "etu-juste"}
+    return HostileRun(course, summary, elapsed, connected, target, right)
 
-    codes = verdict_codes(course)
-    for case, code in EXPECTED.items():
-        wanted = code if isinstance(code, set) else {code}
-        assert wanted & codes.get(f"h-{case}", set()), (case, codes.get(f"h-{case}"))
-    clean = {k: v for k, v in grades(course).items() if k[0] in CLEAN}
-    assert clean == {k: v for k, v in grades(graded[1]).items() if k[0] in CLEAN}
-    assert not any(s in codes for s in CLEAN)
+
+def _output_text(course: Path, student: str) -> str:
+    nb = json.loads((course / "autograded" / student / cohort.ASSIGNMENT / "problem1.ipynb").read_text())
+    return json.dumps([c.get("outputs", []) for c in nb["cells"]])
+
+
+def _no_secret_read(run: HostileRun, case: str) -> None:
+    text = _output_text(run.course, f"h-{case}")
+    assert "SQLite format" not in text and "HIDDEN TESTS" not in text and "schema_version" not in text
+    assert "refus" in text
+
+
+def _tampering_earns_nothing(cell: str):
+    """The tests that ran after the tampering are scored 0 (they would score full marks otherwise)."""
+
+    def check(run: HostileRun, case: str) -> None:
+        assert grades(run.course)[(f"h-{case}", "problem1", cell)][0] == 0 < run.right[cell]
+
+    return check
+
+
+def _export_says(flag: str, reason: str):
+    def check(run: HostileRun, case: str) -> None:
+        from incubo.grading.export import rows
+
+        row = next(r for r in rows(run.course) if r["apprenant"] == f"h-{case}")
+        assert flag in row["signalements"] and reason in row["raisons"], row
+
+    return check
+
+
+def _nothing_written(run: HostileRun) -> None:
+    assert not list(run.course.rglob("pirate*")) and not Path("/usr/pirate.txt").exists()
+
+
+def _trap_target_untouched(run: HostileRun) -> None:
+    assert run.target.read_text() == "intact" and (run.target.stat().st_mode & 0o777) == 0o640
+
+
+#: case -> what else a trainer would notice about it, beyond its verdict
+CONSEQUENCES = {
+    "lecture-carnet": _no_secret_read,
+    "lecture-source": _no_secret_read,
+    "lecture-autre-copie": _no_secret_read,
+    "assert": _tampering_earns_nothing("correct_squares"),
+    "builtins": _tampering_earns_nothing("correct_sum_of_squares"),
+    "os-exit": _tampering_earns_nothing("correct_squares"),
+    "reseau": _export_says("reseau", "réseau"),
+    "ecriture-hors-copie": lambda run, case: _nothing_written(run),
+    "piege-lien": lambda run, case: _trap_target_untouched(run),
+}
+
+
+def test_every_hostile_fixture_has_an_expected_verdict():
+    assert set(cohort.hostile_cases()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("case", cohort.hostile_cases())
+def test_hostile_case(hostile, case):
+    """This hostile notebook gets its verdict and its status, and whatever it tried had no effect."""
+    assert case in EXPECTED, f"no expected verdict for the fixture hostile/{case}.json"
+    wanted = EXPECTED[case] if isinstance(EXPECTED[case], set) else {EXPECTED[case]}
+    got = verdict_codes(hostile.course).get(f"h-{case}", set())
+    assert wanted & got, f"{case}: verdicts {sorted(got)}, expected one of {sorted(wanted)}"
     # a file nbgrader cannot grade fails (corrupted JSON; a retyped test cell in an nbformat 4.0 file,
     # which stock nbgrader cannot repair either); the others are graded and flagged
-    assert summary.failed + summary.flagged == len(EXPECTED) and summary.statuses["h-json-corrompu"] == "echec"
+    assert hostile.summary.statuses[f"h-{case}"] == STATUS.get(case, "signale")
+    if case in CONSEQUENCES:
+        CONSEQUENCES[case](hostile, case)
 
-    # nothing escaped: no connection, no file written, no secret read
-    with pytest.raises(OSError):
-        listener.accept()
-    listener.close()
-    assert not list(course.rglob("pirate*")) and not Path("/usr/pirate.txt").exists()
-    assert target.read_text() == "intact" and (target.stat().st_mode & 0o777) == 0o640
-    for case in ("lecture-carnet", "lecture-source", "lecture-autre-copie"):
-        nb = json.loads((course / "autograded" / f"h-{case}" / cohort.ASSIGNMENT / "problem1.ipynb").read_text())
-        text = json.dumps([c.get("outputs", []) for c in nb["cells"]])
-        assert "SQLite format" not in text and "HIDDEN TESTS" not in text and "schema_version" not in text
-        assert "refus" in text
-    # tampering earns nothing: the tests that ran after it are scored 0
-    got = grades(course)
-    assert got[("h-assert", "problem1", "correct_squares")][0] == 0
-    assert got[("h-builtins", "problem1", "correct_sum_of_squares")][0] == 0
-    assert got[("h-os-exit", "problem1", "correct_squares")][0] == 0
-    # the export shows the verdicts; the feedback of hostile submissions leaks no hidden test either
-    from incubo.grading.export import rows
+
+def test_hostile_run_is_bounded_and_clean_copies_keep_their_scores(hostile, graded):
+    # bound: every notebook may use its whole deadline once per worker lane, plus 3 s of overhead each
+    notebooks = 2 * (len(EXPECTED) + len(CLEAN))
+    assert hostile.elapsed < (2 * NOTEBOOK_DEADLINE + 3 * notebooks / WORKERS) + 30, hostile.elapsed
+    assert not hostile.summary.errors, hostile.summary.errors
+    assert hostile.summary.graded == len(EXPECTED) + len(CLEAN)
+    assert hostile.summary.flagged == len(EXPECTED) - len(STATUS) and hostile.summary.failed == len(STATUS)
+    clean = {k: v for k, v in grades(hostile.course).items() if k[0] in CLEAN}
+    reference = {k: v for k, v in grades(graded[1]).items() if k[0] in CLEAN}
+    assert len({k[0] for k in reference}) == len(CLEAN) and clean == reference
+    assert not set(CLEAN) & set(verdict_codes(hostile.course))
+
+
+def test_nothing_escaped_the_hostile_run(hostile):
     from incubo.grading.feedback import generate_feedback, visible_text
 
-    exported = {r["apprenant"]: r for r in rows(course)}
-    assert "reseau" in exported["h-reseau"]["signalements"] and "réseau" in exported["h-reseau"]["raisons"]
-    assert exported["h-json-corrompu"]["statut"].startswith("echec")
-    for page in generate_feedback(course, cohort.ASSIGNMENT):
+    assert not hostile.connected, "a kernel reached the network"
+    # the feedback of hostile submissions leaks no hidden test either
+    pages = generate_feedback(hostile.course, cohort.ASSIGNMENT)
+    assert len(pages) >= len(EXPECTED)
+    for page in pages:
         assert "cache-secret-9431" not in visible_text(page.read_text(encoding="utf-8")), page
     # no sandbox process outlives the run (the fork bomb's children included)
     wait_for(lambda: not _sandbox_processes(), timeout=10, what="no sandbox process left")
@@ -237,10 +310,15 @@ def test_sigkill_then_restart_gives_the_same_gradebook(tmp_path, base_course, gr
     wait_for(one_committed, timeout=120, what="a first graded submission", proc=proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    assert len(json.loads(json.dumps(submission_rows(course)))) <= len(CLEAN)
+    db = sqlite3.connect(course / "gradebook.db")
+    committed = [s for (s,) in db.execute("SELECT student FROM incubo_submissions")]
+    db.close()
+    assert committed and set(committed) <= set(CLEAN)
     wait_for(lambda: not _sandbox_processes(), timeout=20, what="sandboxes gone with their grader")
     result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env)
     assert result.returncode == 0, result.stderr
+    # what was committed before the kill is kept, not graded again; the rest is graded now
+    assert f"{len(committed)} déjà corrigée(s)" in result.stderr, result.stderr
     assert grades(course) == grades(reference)
     assert sorted(submission_rows(course)) == sorted(submission_rows(reference))
     assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(CLEAN)
