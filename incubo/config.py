@@ -145,3 +145,106 @@ def ralph_python() -> Path:
     """The Python that runs Ralph for the hub: `INCUBO_RALPH_PYTHON`, else `<checkout>/.venv-ralph/bin/python`."""
     value = os.environ.get(ENV_RALPH_PYTHON)
     return Path(value).expanduser() if value else project_root() / ".venv-ralph" / "bin" / "python"
+
+
+# --- hub: the room (h12-hub) ---
+# Everything `incubo hub`, the TLJH plugin and Z2JH read (h12-hub; see docs and hub/config.py).
+
+#: Where the hub keeps its state when INCUBO_HUB_DIR is not set (the VM layout of deploy/README.md).
+DEFAULT_HUB_DIR = Path("/srv/incubo/hub")
+
+
+def _env_list(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in (value or "").split(",") if v.strip()))
+
+
+def _env_int(env, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        from incubo.errors import IncuboError
+
+        raise IncuboError(f"La variable {name} doit être un nombre entier (reçu « {raw} »).", code="config-invalide") from None
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """The room's hub settings, read once from the environment (see `hub_settings`)."""
+
+    hub_dir: Path  # INCUBO_HUB_DIR: hub db, cookie secret, proxy token, exchange, logs
+    auth: str = "demo"  # INCUBO_HUB_AUTH: demo | proconnect
+    demo_password: str = ""  # INCUBO_DEMO_PASSWORD (demo login only; required then)
+    formateurs: tuple[str, ...] = ()  # INCUBO_HUB_FORMATEURS: hub user names of the trainers
+    db_url: str = ""  # INCUBO_HUB_DB_URL (default: SQLite in hub_dir)
+    course_dir: Path = Path(DEFAULT_COURSE_DIR)  # INCUBO_COURSE_DIR / --course-dir
+    course_id: str = "incubo"  # INCUBO_COURSE_ID
+    ip: str = "127.0.0.1"  # INCUBO_HUB_IP: where `incubo hub` listens
+    port: int = 8000  # INCUBO_HUB_PORT
+    hub_port: int = 8081  # INCUBO_HUB_API_PORT: the hub's own API (127.0.0.1)
+    proxy_api_port: int = 8001  # INCUBO_HUB_PROXY_API_PORT: configurable-http-proxy's API (127.0.0.1)
+    public_url: str = ""  # INCUBO_HUB_PUBLIC_URL: the address learners type (for links and logs)
+    home_base: Path = Path("/home")  # INCUBO_HUB_HOME_BASE: learners' Unix homes go under it
+    spawner: str = "unix"  # INCUBO_HUB_SPAWNER: unix (one Unix account each) | externe (Z2JH sets its own)
+
+    @property
+    def cookie_secret_file(self) -> Path:
+        return self.hub_dir / "cookie_secret"
+
+    @property
+    def proxy_token_file(self) -> Path:
+        return self.hub_dir / "proxy_token"
+
+    @property
+    def service_token_file(self) -> Path:
+        """Token of the hub's own `incubo` service (warm-up, administration), readable by root only."""
+        return self.hub_dir / "service_token"
+
+    @property
+    def exchange_dir(self) -> Path:
+        return self.hub_dir / "exchange"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.hub_dir / "logs"
+
+    @property
+    def url(self) -> str:
+        """The hub's public address (what a learner types)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.ip in ("0.0.0.0", "", "::") else self.ip
+        return f"http://{host}:{self.port}"
+
+
+def hub_dir(value: str | os.PathLike | None = None, env=None) -> Path:
+    """The hub's state folder: argument, else INCUBO_HUB_DIR, else /srv/incubo/hub."""
+    env = os.environ if env is None else env
+    raw = value or env.get("INCUBO_HUB_DIR", "").strip()
+    return Path(raw).expanduser().resolve() if raw else DEFAULT_HUB_DIR
+
+
+def hub_settings(env=None, **overrides) -> HubSettings:
+    """Read the hub settings from `env` (default: os.environ); keyword arguments win."""
+    env = os.environ if env is None else env
+    state = hub_dir(overrides.pop("hub_dir", None), env)
+    values = dict(
+        hub_dir=state,
+        auth=env.get("INCUBO_HUB_AUTH", "demo").strip().lower() or "demo",
+        demo_password=env.get("INCUBO_DEMO_PASSWORD", ""),
+        formateurs=_env_list(env.get("INCUBO_HUB_FORMATEURS")),
+        db_url=env.get("INCUBO_HUB_DB_URL", "").strip() or f"sqlite:///{state / 'jupyterhub.sqlite'}",
+        course_dir=course_dir(overrides.pop("course_dir", None) or env.get(ENV_COURSE_DIR)),
+        course_id=env.get("INCUBO_COURSE_ID", "").strip() or "incubo",
+        ip=env.get("INCUBO_HUB_IP", "").strip() or "127.0.0.1",
+        port=_env_int(env, "INCUBO_HUB_PORT", 8000),
+        hub_port=_env_int(env, "INCUBO_HUB_API_PORT", 8081),
+        proxy_api_port=_env_int(env, "INCUBO_HUB_PROXY_API_PORT", 8001),
+        public_url=env.get("INCUBO_HUB_PUBLIC_URL", "").strip(),
+        home_base=Path(env.get("INCUBO_HUB_HOME_BASE", "").strip() or "/home"),
+        spawner=env.get("INCUBO_HUB_SPAWNER", "").strip().lower() or "unix",
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return HubSettings(**values)

@@ -20,7 +20,7 @@ from incubo.errors import IncuboError
 log = logging.getLogger(__name__)
 
 #: Subcommand modules, in the order `--help` lists them.
-COMMAND_MODULES = ["build", "lab", "grade", "events", "apps", "report", "demo_data"]
+COMMAND_MODULES = ["build", "lab", "grade", "events", "apps", "report", "demo_data", "hub"]
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -1,0 +1,161 @@
+"""One Unix account per hub user: the isolation every learner's server runs under.
+
+The single place that creates and removes accounts (nobody else calls
+useradd). Rule for names: `jupyter-` + the hub name lower-cased, every
+character outside ``[a-z0-9_-]`` replaced by ``-``; when that changed the
+name or made it longer than 32 characters, it is cut and followed by ``-`` and
+the first 8 hex digits of the name's SHA-256, so two hub users never share an
+account. The same prefix as The Littlest JupyterHub, so IT recognises them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import hashlib
+import logging
+import os
+import pwd
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PREFIX = "jupyter-"
+MAX_LEN = 32
+#: Unix group of the trainers' accounts (may read the course directory).
+TRAINERS_GROUP = "incubo-formateurs"
+
+_lock = threading.Lock()  # useradd/groupadd lock /etc/passwd: one at a time in this process
+
+
+class AccountError(RuntimeError):
+    """An account could not be created or used (message in French, for the hub's error page)."""
+
+
+def unix_name(hub_user: str) -> str:
+    """The Unix account name of a hub user (valid, at most 32 characters, one per hub user)."""
+    lowered = hub_user.strip().lower()
+    slug = re.sub(r"[^a-z0-9_-]", "-", lowered)
+    name = PREFIX + slug
+    if slug != lowered or len(name) > MAX_LEN or not slug:
+        digest = hashlib.sha256(hub_user.encode("utf-8")).hexdigest()[:8]
+        name = f"{name[: MAX_LEN - 9].rstrip('-')}-{digest}"
+    return name
+
+
+def _run(cmd: list[str]) -> None:
+    """Run useradd-like tools, retrying while another process holds the password file lock."""
+    deadline = time.monotonic() + 60
+    while True:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode == 0:
+            return
+        busy = "lock" in proc.stderr.lower() or proc.returncode == 10
+        if not busy or time.monotonic() > deadline:
+            raise AccountError(f"La commande « {' '.join(cmd)} » a échoué : {proc.stderr.strip()}")
+        time.sleep(0.2)
+
+
+def ensure_account(hub_user: str, home_base: Path | str = "/home") -> tuple[str, Path]:
+    """The (unix name, home) of `hub_user`, creating the account with a private home if needed."""
+    name = unix_name(hub_user)
+    home = Path(home_base) / name
+    with _lock:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            Path(home_base).mkdir(parents=True, exist_ok=True)
+            log.info("creating Unix account %s for hub user %s", name, hub_user)
+            _run(
+                [
+                    "useradd",
+                    "--create-home",
+                    "--home-dir",
+                    str(home),
+                    "--shell",
+                    "/bin/bash",
+                    "--user-group",
+                    "--no-log-init",
+                    "--comment",
+                    f"incubo {hub_user}"[:60],
+                    name,
+                ]
+            )
+            entry = pwd.getpwnam(name)
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        raise AccountError(f"Le compte Unix « {name} » est un compte administrateur : refusé.")
+    home = Path(entry.pw_dir)
+    if not home.is_dir():
+        home.mkdir(parents=True)
+        os.chown(home, entry.pw_uid, entry.pw_gid)
+    os.chmod(home, 0o700)  # only its owner may read it, whatever useradd's HOME_MODE is
+    return name, home
+
+
+def set_trainer(unix_user: str, trainer: bool) -> None:
+    """Put the account in (or out of) the trainers' Unix group."""
+    with _lock:
+        try:
+            members = grp.getgrnam(TRAINERS_GROUP).gr_mem
+        except KeyError:
+            if not trainer:
+                return
+            _run(["groupadd", "--force", TRAINERS_GROUP])
+            members = []
+        if trainer and unix_user not in members:
+            _run(["usermod", "--append", "--groups", TRAINERS_GROUP, unix_user])
+        elif not trainer and unix_user in members:
+            _run(["gpasswd", "--delete", unix_user, TRAINERS_GROUP])
+
+
+def trainers_gid() -> int | None:
+    """The trainers' Unix group id, created if missing (the course directory belongs to it)."""
+    with _lock:
+        with contextlib.suppress(KeyError):
+            return grp.getgrnam(TRAINERS_GROUP).gr_gid
+        _run(["groupadd", "--force", TRAINERS_GROUP])
+        return grp.getgrnam(TRAINERS_GROUP).gr_gid
+
+
+def kill_processes(unix_user: str) -> None:
+    """Stop every process of the account (its server, kernels), so it can be removed."""
+    import psutil
+
+    try:
+        uid = pwd.getpwnam(unix_user).pw_uid
+    except KeyError:
+        return
+    procs = [
+        p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid
+    ]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                p.send_signal(sig)
+        _, procs = psutil.wait_procs(procs, timeout=5)
+        if not procs:
+            return
+
+
+def remove_account(hub_user: str | None = None, *, unix_user: str | None = None) -> None:
+    """Remove a hub user's account, its processes and its home (tests' clean-up, leaving learners)."""
+    name = unix_user or unix_name(hub_user or "")
+    try:
+        home = Path(pwd.getpwnam(name).pw_dir)
+    except KeyError:
+        return
+    kill_processes(name)
+    with _lock:
+        _run(["userdel", "--remove", "--force", name])
+        with contextlib.suppress(KeyError):
+            grp.getgrnam(name)
+            _run(["groupdel", name])
+    if home.exists() and home.name == name:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,214 @@
+"""The room's JupyterHub configuration, in one function for every deployment.
+
+`configure(c)` is what `incubo hub` (through `hub/jupyterhub_config.py`), the
+TLJH plugin (`tljh_custom_jupyterhub_config`) and Zero to JupyterHub
+(`hub.extraConfig`) call. It sets what a room needs whatever runs the hub:
+login, accounts, French pages, state in the hub folder, servers that
+survive a hub restart; then lets the nbgrader exchange
+(`incubo.hub.exchange.configure_exchange`) and the hub services
+(`incubo.hub.services.configure_services`) add theirs. What only a hub on
+this machine needs (ports, the proxy process) is in `incubo.hub.local`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from incubo.config import HubSettings, hub_settings
+from incubo.errors import IncuboError
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+#: The hub's own service: warm-up and administration from the command line (token in hub_dir).
+SERVICE_NAME = "incubo"
+#: Hub role given to trainers (group `formgrade-<course>`): see the room, start/stop servers, never open them.
+TRAINER_SCOPES = ["admin-ui", "list:users", "read:users", "read:users:activity", "servers"]
+
+
+def check(settings: HubSettings) -> None:
+    """Refuse, in French, a configuration the hub cannot run safely."""
+    if settings.auth not in ("demo", "proconnect"):
+        raise IncuboError(
+            f"INCUBO_HUB_AUTH vaut « {settings.auth} » : choisissez « demo » ou « proconnect ».",
+            code="hub-auth-inconnue",
+        )
+    if settings.auth == "demo" and not settings.demo_password:
+        raise IncuboError(
+            "La connexion de démonstration exige un mot de passe partagé : définissez INCUBO_DEMO_PASSWORD "
+            "(par exemple « export INCUBO_DEMO_PASSWORD='un mot de passe' ») puis relancez.",
+            code="hub-mot-de-passe-absent",
+        )
+    if settings.spawner not in ("unix", "externe"):
+        raise IncuboError(
+            f"INCUBO_HUB_SPAWNER vaut « {settings.spawner} » : choisissez « unix » ou « externe ».",
+            code="hub-spawner-inconnu",
+        )
+
+
+def private_file(path: Path, make=lambda: secrets.token_hex(32)) -> str:
+    """Read a secret kept in the hub folder, creating it (mode 0600) the first time."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value + "\n")
+    return value
+
+
+def prepare_hub_dir(settings: HubSettings) -> None:
+    """Create the state folder: traversable (the exchange lives inside), secrets private."""
+    hub_dir = settings.hub_dir
+    hub_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(hub_dir, 0o755)
+    settings.logs_dir.mkdir(exist_ok=True)
+    os.chmod(settings.logs_dir, 0o700)
+    if settings.db_url == f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}":
+        # an empty file is an empty SQLite database: create it private before the hub opens it
+        os.close(os.open(hub_dir / "jupyterhub.sqlite", os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in ("jupyterhub.sqlite", "cookie_secret", "proxy_token", "service_token"):
+        p = hub_dir / name
+        if p.exists():
+            os.chmod(p, 0o600)
+
+
+def _optional(module: str, function: str):
+    """`incubo.hub.<module>.<function>` when another part has provided it, else None."""
+    try:
+        mod = importlib.import_module(f"incubo.hub.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"incubo.hub.{module}":
+            return None
+        raise
+    return getattr(mod, function, None)
+
+
+def _append(c, section: str, key: str, items: list) -> None:
+    """Append to a list setting without dropping what others configured before."""
+    current = list(c[section][key]) if key in c[section] else []
+    c[section][key] = current + items
+
+
+def configure_auth(c, settings: HubSettings) -> None:
+    c.Authenticator.manage_groups = True  # trainer / learner groups follow the list at each login
+    c.Authenticator.allow_all = True  # anyone the login accepts is a learner
+    if settings.auth == "demo":
+        from incubo.hub.auth_demo import DemoAuthenticator
+
+        c.JupyterHub.authenticator_class = DemoAuthenticator
+        c.DemoAuthenticator.password = settings.demo_password
+        c.DemoAuthenticator.formateurs = list(settings.formateurs)
+        c.DemoAuthenticator.course_id = settings.course_id
+    else:
+        cls = _optional("proconnect", "ProConnectAuthenticator")
+        if cls is None:
+            raise IncuboError(
+                "La connexion ProConnect n'est pas encore disponible dans cette version.",
+                code="hub-proconnect",
+            )
+        c.JupyterHub.authenticator_class = cls
+
+
+def configure_spawner(c, settings: HubSettings) -> None:
+    """One Unix account per user, French JupyterLab opening on their home; cheap spawns on 2 cores."""
+    if settings.spawner == "unix":
+        from incubo.hub.spawner import IncuboSpawner
+
+        c.JupyterHub.spawner_class = IncuboSpawner
+        c.IncuboSpawner.home_base = str(settings.home_base)
+        if "cmd" not in c.Spawner:
+            from incubo.hub.pythonenv import learner_python
+
+            python = learner_python(settings)
+            c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
+            env = dict(c.Spawner.environment) if "environment" in c.Spawner else {}
+            env.setdefault("PATH", f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin")
+            c.Spawner.environment = env
+    c.Spawner.default_url = "/lab"
+    c.Spawner.notebook_dir = "~"
+    # 30 servers starting together on 2 cores take longer than the 30 s default to answer
+    c.Spawner.http_timeout = 180
+    c.Spawner.start_timeout = 300
+    args = list(c.Spawner.args) if "args" in c.Spawner else []
+    args += [
+        "--LabApp.news_url=",  # no "Jupyter news" pop-up (also off in the lab overrides)
+        "--ServerApp.shutdown_no_activity_timeout=0",
+        # skip what a learner's server never uses: faster start, less memory per learner
+        "--ServerApp.jpserver_extensions=jupyter_lsp=False",
+    ]
+    c.Spawner.args = args
+    env = dict(c.Spawner.environment) if "environment" in c.Spawner else {}
+    env.setdefault("LANG", "fr_FR.UTF-8")
+    env.setdefault("INCUBO_COURSE_ID", settings.course_id)
+    c.Spawner.environment = env
+
+
+def configure_state(c, settings: HubSettings) -> None:
+    """Hub state in hub_dir; servers left running when the hub stops (a restart costs nobody their work)."""
+    prepare_hub_dir(settings)
+    c.JupyterHub.db_url = settings.db_url
+    c.JupyterHub.cookie_secret_file = str(settings.cookie_secret_file)
+    c.JupyterHub.cleanup_servers = False
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.template_vars = {"incubo_cours": settings.course_id}
+    c.JupyterHub.shutdown_on_logout = False
+    token = private_file(settings.service_token_file)
+    _append(c, "JupyterHub", "services", [{"name": SERVICE_NAME, "api_token": token}])
+    _append(
+        c,
+        "JupyterHub",
+        "load_roles",
+        [
+            {
+                "name": "incubo-service",
+                "description": "Préchauffage et administration de la salle (incubo hub).",
+                "scopes": ["admin:users", "admin:servers", "list:users", "read:users"],
+                "services": [SERVICE_NAME],
+            },
+            {
+                "name": "incubo-formateur",
+                "description": "Formateurs : voir la salle, démarrer et arrêter les serveurs.",
+                "scopes": TRAINER_SCOPES,
+                "groups": [f"formgrade-{settings.course_id}"],
+            },
+        ],
+    )
+
+
+def secure_course_dir(settings: HubSettings) -> None:
+    """Learners must not read the sources, the gradebook or anything else of the course directory."""
+    course = settings.course_dir
+    if not course.is_dir() or settings.spawner != "unix":
+        return
+    from incubo.hub import accounts
+
+    st = course.stat()
+    if st.st_uid == 0:  # root's course: trainers' group may read it, nobody else
+        os.chown(course, 0, accounts.trainers_gid())
+        os.chmod(course, 0o750)
+    else:  # owned by a grader account (formgrader service): only take the others' rights away
+        os.chmod(course, st.st_mode & 0o770)
+
+
+def configure(c, settings: HubSettings | None = None) -> None:
+    """Apply the whole room configuration to the JupyterHub config object `c`."""
+    settings = settings or hub_settings()
+    check(settings)
+    configure_state(c, settings)
+    configure_auth(c, settings)
+    configure_spawner(c, settings)
+    secure_course_dir(settings)
+    for module, function in (
+        ("exchange", "configure_exchange"),
+        ("services", "configure_services"),
+    ):
+        hook = _optional(module, function)
+        if hook is not None:
+            hook(c, settings)

@@ -1,0 +1,170 @@
+"""What only `incubo hub` on this machine needs: ports, logs, and a proxy that outlives the hub.
+
+JupyterHub normally starts configurable-http-proxy itself and kills any
+previous one at start-up, which cuts every learner's open lab during a hub
+restart. Here `incubo hub` starts the proxy once, detached, records its pid
+in the hub folder and reuses it at the next start: while the hub restarts,
+learners' labs keep working through the proxy, and the hub re-registers
+every running server's route when it is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+from incubo.hub.config import private_file
+
+from incubo.config import HubSettings, project_root
+from incubo.errors import IncuboError
+
+log = logging.getLogger(__name__)
+
+PROXY = "configurable-http-proxy"
+
+
+def proxy_command() -> str:
+    """configurable-http-proxy: from the checkout's node_modules (`make node`), the current folder, or PATH."""
+    candidates = [
+        os.environ.get("INCUBO_HUB_PROXY_CMD", ""),
+        str(project_root() / "node_modules" / ".bin" / PROXY),
+        str(Path.cwd() / "node_modules" / ".bin" / PROXY),
+        shutil.which(PROXY) or "",
+        f"/usr/local/bin/{PROXY}",
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise IncuboError(
+        "configurable-http-proxy est introuvable : installez-le avec « make node » "
+        "(ou « npm install -g configurable-http-proxy »), puis relancez.",
+        code="hub-proxy-absent",
+    )
+
+
+def configure_local(c, settings: HubSettings) -> None:
+    """Ports on this machine, the proxy we keep, the pid and log files in hub_dir."""
+    c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{settings.hub_port}"
+    c.JupyterHub.pid_file = str(settings.hub_dir / "jupyterhub.pid")
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
+    c.ConfigurableHTTPProxy.auth_token = private_file(settings.proxy_token_file)
+    c.ConfigurableHTTPProxy.should_start = False  # `incubo hub` runs it (see ensure_proxy)
+    c.JupyterHub.cleanup_proxy = False
+    c.Application.logging_config = {
+        "handlers": {
+            "incubo_file": {
+                "class": "logging.FileHandler",
+                "filename": str(settings.logs_dir / "jupyterhub.log"),
+                "formatter": "incubo",
+            }
+        },
+        "formatters": {"incubo": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "loggers": {"JupyterHub": {"handlers": ["console", "incubo_file"]}},
+    }
+
+
+def _pid_file(settings: HubSettings) -> Path:
+    return settings.hub_dir / "proxy.pid"
+
+
+def _proxy_api_ok(settings: HubSettings, token: str) -> bool:
+    try:
+        r = requests.get(
+            f"http://127.0.0.1:{settings.proxy_api_port}/api/routes",
+            headers={"Authorization": f"token {token}"},
+            timeout=2,
+        )
+        return r.status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def running_proxy(settings: HubSettings) -> int | None:
+    """The pid of the proxy a previous `incubo hub` left running for this hub folder, if it still answers."""
+    import psutil
+
+    try:
+        pid = int(_pid_file(settings).read_text().split()[0])
+        proc = psutil.Process(pid)
+        cmdline = " ".join(proc.cmdline())
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return None
+    wanted = (
+        f"--port {settings.port} " in cmdline + " "
+        and f"--api-port {settings.proxy_api_port}" in cmdline
+    )
+    if PROXY not in cmdline or not wanted:
+        return None
+    token = private_file(settings.proxy_token_file)
+    return pid if _proxy_api_ok(settings, token) else None
+
+
+def stop_proxy(settings: HubSettings) -> bool:
+    """Stop the proxy recorded in the hub folder (the end of the day: `incubo hub arreter`)."""
+    import psutil
+
+    try:
+        pid = int(_pid_file(settings).read_text().split()[0])
+        proc = psutil.Process(pid)
+        if PROXY not in " ".join(proc.cmdline()):
+            return False
+        proc.terminate()
+        proc.wait(10)
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            _pid_file(settings).unlink()
+    return True
+
+
+def ensure_proxy(settings: HubSettings, *, timeout: float = 30) -> int:
+    """Reuse the proxy left by the previous run, or start one detached from this terminal."""
+    pid = running_proxy(settings)
+    if pid:
+        log.info("reusing configurable-http-proxy pid %s", pid)
+        return pid
+    stop_proxy(settings)  # a stale one with other ports
+    token = private_file(settings.proxy_token_file)
+    hub = f"http://127.0.0.1:{settings.hub_port}"
+    cmd = [
+        proxy_command(),
+        "--ip", settings.ip,
+        "--port", str(settings.port),
+        "--api-ip", "127.0.0.1",
+        "--api-port", str(settings.proxy_api_port),
+        "--default-target", hub,
+        "--error-target", f"{hub}/hub/error",
+    ]  # fmt: skip
+    env = dict(os.environ, CONFIGPROXY_AUTH_TOKEN=token)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.logs_dir / "proxy.log", "ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _pid_file(settings).write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + timeout
+    while not _proxy_api_ok(settings, token):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            tail = (settings.logs_dir / "proxy.log").read_text(errors="replace")[-500:]
+            raise IncuboError(
+                f"Le proxy n'a pas démarré (port {settings.port} déjà pris ?). Fin du journal : {tail.strip()}",
+                code="hub-proxy-echec",
+            )
+        time.sleep(0.1)
+    return proc.pid

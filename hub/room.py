@@ -1,0 +1,167 @@
+"""Run the room's hub in the foreground, stop it cleanly, and end the day.
+
+`serve` starts (or reuses) the proxy, then JupyterHub as a child process;
+SIGINT / SIGTERM / SIGHUP received by `incubo hub` become one SIGTERM for
+JupyterHub, which then exits leaving learners' servers and the proxy up
+(`cleanup_servers = False`). `stop_all` stops servers, hub and proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from incubo.hub.config import check, prepare_hub_dir, private_file
+
+from incubo import console
+from incubo.config import HubSettings
+from incubo.errors import IncuboError
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def preflight(settings: HubSettings) -> None:
+    """Everything that can be refused before anything starts, in French."""
+    check(settings)
+    if settings.spawner == "unix" and os.geteuid() != 0:
+        raise IncuboError(
+            "« incubo hub » crée un compte Unix par apprenant : lancez-le en tant que root (sudo).",
+            code="hub-root",
+        )
+    if not settings.course_dir.is_dir():
+        raise IncuboError(
+            f"Le dossier de cours « {settings.course_dir} » n'existe pas. Lancez d'abord « incubo build » "
+            "ou indiquez-le avec --course-dir.",
+            code="cours-absent",
+        )
+
+
+def running_hub(settings: HubSettings) -> int | None:
+    """The pid of a JupyterHub still running with this hub folder (its pid file), if any."""
+    import psutil
+
+    try:
+        pid = int((settings.hub_dir / "jupyterhub.pid").read_text().strip())
+        if "jupyterhub" in " ".join(psutil.Process(pid).cmdline()):
+            return pid
+    except (OSError, ValueError, psutil.Error):
+        pass
+    return None
+
+
+def hub_command() -> list[str]:
+    return [sys.executable, "-m", "jupyterhub", "-f", str(HERE / "jupyterhub_config.py")]
+
+
+def serve(settings: HubSettings, env: dict[str, str]) -> int:
+    """Run the hub until a stop signal; return its exit code."""
+    from incubo.hub.api import HubAPI
+    from incubo.hub.local import ensure_proxy
+
+    preflight(settings)
+    prepare_hub_dir(settings)
+    private_file(settings.service_token_file)  # the hub reads it; so do warm-up and this loop
+    ensure_proxy(settings)
+    old = running_hub(settings)
+    if old:
+        raise IncuboError(
+            f"Un hub tourne déjà avec ce dossier (processus {old}). Arrêtez-le d'abord (Ctrl+C dans son terminal).",
+            code="hub-deja-lance",
+        )
+    formateurs = ", ".join(settings.formateurs) or "aucun (INCUBO_HUB_FORMATEURS)"
+    console.info(f"Le hub de la salle démarre : {settings.url}/ (formateurs : {formateurs}).")
+    console.info(
+        f"État du hub et journaux : {settings.hub_dir}. Ctrl+C arrête le hub ; les serveurs des apprenants continuent."
+    )
+    proc = subprocess.Popen(
+        hub_command(), env=dict(os.environ, **env), cwd=settings.hub_dir, start_new_session=True
+    )
+    received: list[int] = []
+
+    def forward(signum, _frame):
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, forward) for s in STOP_SIGNALS}
+    try:
+        api = HubAPI(settings, timeout=5)
+        announced = False
+        while proc.poll() is None:
+            if not announced and not received and api.alive():
+                console.success(f"Hub prêt : {settings.url}/")
+                announced = True
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(0.5 if not announced else 5)
+        code = proc.returncode
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if proc.poll() is None:  # an error in this loop: never leave the hub behind
+            proc.terminate()
+            proc.wait(30)
+    if received:
+        console.info(
+            "Hub arrêté. Les serveurs des apprenants et le proxy continuent : « incubo hub » reprend la salle, "
+            "« incubo hub arreter » arrête tout."
+        )
+        return 0
+    if code:
+        raise IncuboError(
+            f"Le hub s'est arrêté avec une erreur (code {code}). Détails : {settings.logs_dir / 'jupyterhub.log'}",
+            code="hub-echec",
+            exit_code=code if 0 < code < 126 else 1,
+        )
+    return 0
+
+
+def _hub_users(settings: HubSettings) -> list[str]:
+    """Names in the hub database (also when the hub is not running)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            return [row[0] for row in conn.execute(sqlalchemy.text("SELECT name FROM users"))]
+    except sqlalchemy.exc.SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
+
+
+def stop_all(settings: HubSettings) -> int:
+    """End of the day: every learner's server, the hub and the proxy."""
+    from incubo.hub import accounts
+    from incubo.hub.api import HubAPI
+    from incubo.hub.local import stop_proxy
+
+    api = HubAPI(settings, timeout=60)
+    names = _hub_users(settings)
+    if api.alive():
+        for name in names:
+            api.stop_server(name)
+        pid = running_hub(settings)
+        with contextlib.suppress(ProcessLookupError):
+            if pid:
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    os.kill(pid, 0)
+                    time.sleep(0.2)
+    if settings.spawner == "unix":
+        for name in names:  # servers the hub no longer tracks (or when it is not running)
+            accounts.kill_processes(accounts.unix_name(name))
+    stopped = stop_proxy(settings)
+    console.success(
+        "Salle arrêtée : serveurs des apprenants, hub" + (" et proxy." if stopped else ".")
+    )
+    return 0

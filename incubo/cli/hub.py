@@ -1,0 +1,116 @@
+"""`incubo hub`: JupyterHub for one training room on this machine.
+
+`incubo hub` starts the proxy (kept across restarts) and JupyterHub with the
+room's configuration (`incubo.hub.config`); Ctrl+C or SIGTERM stops the hub
+only, so learners keep their servers and their open labs. `incubo hub
+prechauffer` starts the expected learners' servers before the session;
+`incubo hub arreter` stops everything at the end of the day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from incubo.config import Context
+
+log = logging.getLogger(__name__)
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "hub",
+        parents=[common],
+        help="JupyterHub pour une salle de formation (comptes, proxy, préchauffage)",
+        description="Lance le JupyterHub de la salle. Ctrl+C arrête le hub ; les serveurs des apprenants continuent.",
+    )
+    _room_options(p)
+    p.set_defaults(func=run)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", title="actions")
+    warm = actions.add_parser(
+        "prechauffer",
+        parents=[common],
+        help="démarrer à l'avance les serveurs des apprenants attendus",
+        description="Démarre les serveurs des apprenants nommés (sinon de tous les utilisateurs connus du hub) "
+        "pour qu'à l'heure de la séance la connexion ouvre un JupyterLab prêt.",
+    )
+    _room_options(warm)
+    warm.add_argument("noms", nargs="*", metavar="NOM", help="identifiants des apprenants attendus")
+    warm.add_argument(
+        "--fichier", metavar="FICHIER", help="fichier texte : un identifiant par ligne"
+    )
+    warm.add_argument(
+        "--parallele", type=int, default=4, metavar="N", help="démarrages simultanés (défaut : 4)"
+    )
+    warm.set_defaults(func=prechauffer)
+    stop = actions.add_parser(
+        "arreter",
+        parents=[common],
+        help="fin de journée : arrêter le hub, les serveurs des apprenants et le proxy",
+    )
+    _room_options(stop)
+    stop.set_defaults(func=arreter)
+
+
+def _room_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--port", type=int, default=argparse.SUPPRESS, help="port public du hub (défaut : 8000)"
+    )
+    p.add_argument(
+        "--ip",
+        default=argparse.SUPPRESS,
+        help="adresse d'écoute (défaut : 127.0.0.1 ; 0.0.0.0 pour les postes de la salle)",
+    )
+
+
+def settings_from(args, ctx: Context):
+    from incubo.config import hub_settings
+
+    return hub_settings(
+        course_dir=ctx.course_dir,
+        port=getattr(args, "port", None),
+        ip=getattr(args, "ip", None),
+    )
+
+
+def settings_env(settings) -> dict[str, str]:
+    """The settings as environment variables, for the hub process (which reads them again)."""
+    env = {
+        "INCUBO_HUB_DIR": settings.hub_dir,
+        "INCUBO_HUB_AUTH": settings.auth,
+        "INCUBO_HUB_FORMATEURS": ",".join(settings.formateurs),
+        "INCUBO_HUB_DB_URL": settings.db_url,
+        "INCUBO_COURSE_DIR": settings.course_dir,
+        "INCUBO_COURSE_ID": settings.course_id,
+        "INCUBO_HUB_IP": settings.ip,
+        "INCUBO_HUB_PORT": settings.port,
+        "INCUBO_HUB_API_PORT": settings.hub_port,
+        "INCUBO_HUB_PROXY_API_PORT": settings.proxy_api_port,
+        "INCUBO_HUB_PUBLIC_URL": settings.public_url,
+        "INCUBO_HUB_HOME_BASE": settings.home_base,
+        "INCUBO_HUB_SPAWNER": settings.spawner,
+    }
+    return {k: str(v) for k, v in env.items()}
+
+
+def run(args, ctx: Context) -> int:
+    from incubo.hub import room
+
+    settings = settings_from(args, ctx)
+    return room.serve(settings, settings_env(settings))
+
+
+def prechauffer(args, ctx: Context) -> int:
+    from incubo.hub import warmup
+
+    settings = settings_from(args, ctx)
+    names = list(args.noms)
+    if args.fichier:
+        names += warmup.read_names(args.fichier)
+    return warmup.warm(settings, names, parallel=max(1, args.parallele))
+
+
+def arreter(args, ctx: Context) -> int:
+    from incubo.hub import room
+
+    return room.stop_all(settings_from(args, ctx))

@@ -1,0 +1,318 @@
+"""A real room hub for tests: `incubo hub` with its proxy, real Unix accounts, a lab client.
+
+    with start_hub(formateurs=["f1"]) as hub:       # or the `hub` fixture of a test module
+        name = hub.new_user()                       # unique name, account removed at teardown
+        lab = hub.lab(name)                         # logged in, server ready, OAuth done
+        lab.run("print(1)")                         # executed in a kernel, as the learner
+        hub.login(page, name)                       # the same in Chromium (Playwright page)
+
+Everything lives in a temporary folder readable by the learners' accounts
+(pytest's own temporary folders are private to root, which would hide
+permission mistakes): hub state, homes, the course directory. Teardown stops
+the hub, the proxy and every server, and removes every account the hub
+created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+from harness import BIN, free_port, isolated_env, wait_for
+
+PASSWORD = "mot-de-passe-de-la-salle"
+
+
+def unique_name(prefix: str = "a") -> str:
+    """A hub user name no earlier run can have left behind."""
+    return f"{prefix}{secrets.token_hex(3)}"
+
+
+def shared_tmp(prefix: str) -> Path:
+    """A temporary folder others may traverse (0755), unlike pytest's 0700 ones."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+class LabClient:
+    """A learner's JupyterLab server through the proxy, with their browser's cookies."""
+
+    def __init__(self, hub: Hub, session: requests.Session, name: str) -> None:
+        self.hub, self.session, self.name = hub, session, name
+        self.base = f"{hub.url}/user/{name}"
+        self._kernel: str | None = None
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        headers["X-XSRFToken"] = self.session.cookies.get("_xsrf", path=f"/user/{self.name}/") or ""
+        return self.session.request(
+            method, f"{self.base}/api{path}", headers=headers, timeout=60, **kwargs
+        )
+
+    def save(self, path: str, text: str) -> None:
+        r = self.api(
+            "PUT", f"/contents/{path}", json={"type": "file", "format": "text", "content": text}
+        )
+        assert r.status_code in (200, 201), r.text
+
+    def read(self, path: str) -> str | None:
+        r = self.api(
+            "GET", f"/contents/{path}", params={"content": 1, "type": "file", "format": "text"}
+        )
+        return r.json()["content"] if r.status_code == 200 else None
+
+    def kernel(self, notebook: str | None = None) -> str:
+        """A kernel id: the session of `notebook` (as JupyterLab opens it) or one kernel kept per client."""
+        if notebook:
+            r = self.api(
+                "POST",
+                "/sessions",
+                json={"path": notebook, "type": "notebook", "kernel": {"name": "python3"}},
+            )
+            assert r.status_code in (200, 201), r.text
+            return r.json()["kernel"]["id"]
+        if not self._kernel:
+            r = self.api("POST", "/kernels", json={"name": "python3"})
+            assert r.status_code == 201, r.text
+            self._kernel = r.json()["id"]
+        return self._kernel
+
+    def run(self, code: str, *, kernel: str | None = None, timeout: float = 180) -> dict:
+        """Execute `code` in a kernel over the websocket; returns {'stdout', 'error'}."""
+        return execute(self, kernel or self.kernel(), code, timeout=timeout)
+
+
+def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) -> dict:
+    """Send one execute_request over the kernel's websocket and collect its output."""
+    import websocket
+
+    cookies = "; ".join(f"{c.name}={c.value}" for c in lab.session.cookies)
+    url = lab.base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
+    deadline = time.monotonic() + timeout
+    ws = None
+    while ws is None:  # a kernel just started may not accept its websocket yet
+        try:
+            ws = websocket.create_connection(url, header=[f"Cookie: {cookies}"], timeout=timeout)
+        except (websocket.WebSocketException, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    msg_id = uuid.uuid4().hex
+    ws.send(
+        json.dumps(
+            {
+                "header": {"msg_id": msg_id, "username": lab.name, "session": uuid.uuid4().hex,
+                           "msg_type": "execute_request", "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                            "allow_stdin": False, "stop_on_error": True},
+            }
+        )
+    )  # fmt: skip
+    out: dict = {"stdout": "", "error": None}
+    try:
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "stream":
+                out["stdout"] += msg["content"]["text"]
+            elif kind == "error":
+                out["error"] = msg["content"]["ename"]
+            elif kind == "execute_reply":
+                return out
+        raise TimeoutError(f"no execute_reply after {timeout}s")
+    finally:
+        ws.close()
+
+
+class Hub:
+    """A running `incubo hub` (started by `start_hub`)."""
+
+    def __init__(self, base: Path, env: dict[str, str], course_dir: Path) -> None:
+        self.base, self.env, self.course_dir = base, env, course_dir
+        self.port = int(env["INCUBO_HUB_PORT"])
+        self.hub_dir = Path(env["INCUBO_HUB_DIR"])
+        self.home_base = Path(env["INCUBO_HUB_HOME_BASE"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.runs = 0
+
+    # --- life cycle ---
+    def start(self, timeout: float = 120) -> None:
+        self.runs += 1
+        log = open(self.base / f"incubo-hub-{self.runs}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(BIN / "incubo"), "hub", "--course-dir", str(self.course_dir)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_for(
+                lambda: self.api("GET", "/").status_code == 200,
+                timeout=timeout,
+                what="hub",
+                proc=self.proc,
+            )
+        except Exception:
+            log.flush()
+            print(self.log()[-4000:])
+            raise
+
+    def log(self) -> str:
+        return (self.base / f"incubo-hub-{self.runs}.log").read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """Signal `incubo hub` (as systemd or Ctrl+C would) and wait for it; returns its exit code."""
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    # --- REST API as the hub's own service ---
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        token = (self.hub_dir / "service_token").read_text().strip()
+        headers = {"Authorization": f"token {token}"}
+        try:
+            return requests.request(
+                method, f"{self.url}/hub/api{path}", headers=headers, timeout=30, **kwargs
+            )
+        except requests.ConnectionError:
+            return requests.Response()  # status_code None: not up
+
+    def user_model(self, name: str) -> dict:
+        return self.api("GET", f"/users/{name}").json()
+
+    # --- users ---
+    def new_user(self, prefix: str = "a") -> str:
+        return unique_name(prefix)
+
+    def login(self, target, name: str, password: str = PASSWORD):
+        """Log in through the hub's form: `target` is a requests.Session or a Playwright page."""
+        if isinstance(target, requests.Session):
+            target.get(f"{self.url}/hub/login", timeout=30)
+            xsrf = target.cookies.get("_xsrf", "")
+            return target.post(
+                f"{self.url}/hub/login?next=",
+                data={"username": name, "password": password, "_xsrf": xsrf},
+                timeout=300,
+                allow_redirects=False,
+            )
+        target.goto(f"{self.url}/hub/login")
+        target.fill("#username_input", name)
+        target.fill("#password_input", password)
+        target.click("#login_submit")
+        return target
+
+    def lab(self, name: str, password: str = PASSWORD, timeout: float = 240) -> LabClient:
+        """Log `name` in, wait for their server, open it (the OAuth round trip) and return a client."""
+        session = requests.Session()
+        r = self.login(session, name, password)
+        assert r.status_code == 302, (r.status_code, r.text[:500])
+        self.start_server(name, timeout=timeout)
+        r = session.get(
+            f"{self.url}/user/{name}/api/status", timeout=60
+        )  # sets the server's cookie
+        r = session.get(f"{self.url}/user/{name}/lab", timeout=60)
+        assert r.status_code == 200, (r.status_code, r.url)
+        return LabClient(self, session, name)
+
+    def start_server(self, name: str, timeout: float = 240) -> None:
+        self.api("POST", f"/users/{name}")
+        self.api("POST", f"/users/{name}/server")
+
+        def ready():
+            server = (self.user_model(name).get("servers") or {}).get("")
+            return bool(server and server.get("ready"))
+
+        wait_for(ready, timeout=timeout, what=f"server of {name}")
+
+    def hub_users(self) -> list[str]:
+        db = self.hub_dir / "jupyterhub.sqlite"
+        if not db.exists():
+            return []
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            return [row[0] for row in conn.execute("SELECT name FROM users")]
+
+    def unix_user(self, name: str) -> str:
+        from incubo.hub.accounts import unix_name
+
+        return unix_name(name)
+
+    # --- teardown ---
+    def teardown(self) -> None:
+        from incubo.hub import accounts
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop()
+        with contextlib.suppress(OSError, ValueError, ProcessLookupError):
+            os.kill(int((self.hub_dir / "proxy.pid").read_text().split()[0]), signal.SIGKILL)
+        for name in self.hub_users():
+            accounts.remove_account(name)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def make_course(course_dir: Path) -> None:
+    """A minimal nbgrader course directory: a source notebook and a gradebook."""
+    (course_dir / "source" / "m1").mkdir(parents=True, exist_ok=True)
+    (course_dir / "source" / "m1" / "lecon.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    (course_dir / "gradebook.db").write_bytes(b"")
+    (course_dir / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.course_id = "incubo"\n'
+    )
+
+
+@contextlib.contextmanager
+def start_hub(
+    *,
+    formateurs: list[str] = (),
+    course_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    start: bool = True,
+) -> Iterator[Hub]:
+    """A room hub on free ports in a fresh temporary folder; always stopped and cleaned up."""
+    base = shared_tmp("incubo-hub-test-")
+    if course_dir is None:
+        course_dir = base / "cours"
+        make_course(course_dir)
+    env = isolated_env(base / "env")
+    env.update(
+        INCUBO_HUB_DIR=str(base / "hub"),
+        INCUBO_HUB_HOME_BASE=str(base / "homes"),
+        INCUBO_HUB_AUTH="demo",
+        INCUBO_DEMO_PASSWORD=PASSWORD,
+        INCUBO_HUB_FORMATEURS=",".join(formateurs),
+        INCUBO_HUB_PORT=str(free_port()),
+        INCUBO_HUB_API_PORT=str(free_port()),
+        INCUBO_HUB_PROXY_API_PORT=str(free_port()),
+        INCUBO_COURSE_DIR=str(course_dir),
+    )
+    env.update(extra_env or {})
+    (base / "homes").mkdir()
+    (base / "homes").chmod(0o755)
+    hub = Hub(base, env, course_dir)
+    try:
+        if start:
+            hub.start()
+        yield hub
+    finally:
+        hub.teardown()

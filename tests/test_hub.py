@@ -1,0 +1,111 @@
+"""`incubo hub`: a real JupyterHub with its proxy, real Unix accounts, as learners would try it.
+
+One hub for the module (starting a hub and two servers costs tens of
+seconds on two shared cores); the restart test comes last because it
+stops and starts that hub.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+
+import psutil
+import pytest
+import requests
+from harness import assert_french_error, incubo, isolated_env
+from hub_support import start_hub
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with start_hub(formateurs=["formatrice"]) as h:
+        yield h
+
+
+@pytest.fixture(scope="module")
+def learners(hub):
+    """Two learners logged in, their servers up: (name, LabClient) each."""
+    a, b = hub.new_user(), hub.new_user()
+    return (a, hub.lab(a)), (b, hub.lab(b))
+
+
+def test_demo_login_needs_a_shared_password(tmp_path):
+    env = isolated_env(tmp_path / "env")
+    env.update(INCUBO_HUB_AUTH="demo", INCUBO_HUB_DIR=str(tmp_path / "hub"))
+    env.pop("INCUBO_DEMO_PASSWORD", None)
+    (tmp_path / "cours").mkdir()
+    result = incubo("hub", "--course-dir", tmp_path / "cours", env=env, timeout=60)
+    assert_french_error(result, "INCUBO_DEMO_PASSWORD")
+    assert not (tmp_path / "hub" / "jupyterhub.sqlite").exists()
+
+
+def test_wrong_password_is_refused(hub):
+    session = requests.Session()
+    r = hub.login(session, hub.new_user(), "pas-le-bon-mot-de-passe")
+    assert r.status_code == 403
+    assert session.get(f"{hub.url}/hub/home", allow_redirects=False).status_code == 302  # still logged out
+
+
+def test_each_learner_has_a_private_unix_account(hub, learners):
+    (a, lab_a), (b, lab_b) = learners
+    who_a = lab_a.run("import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))")
+    who_b = lab_b.run("import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))")
+    uid_a, user_a, home_a = who_a["stdout"].split()
+    uid_b, user_b, home_b = who_b["stdout"].split()
+    assert int(uid_a) != 0 and int(uid_b) != 0 and uid_a != uid_b
+    assert (user_a, user_b) == (hub.unix_user(a), hub.unix_user(b))
+    for home, uid in ((home_a, uid_a), (home_b, uid_b)):
+        st = os.stat(home)
+        assert st.st_uid == int(uid) and stat.S_IMODE(st.st_mode) == 0o700
+        assert os.path.dirname(home) == str(hub.home_base)
+
+
+def test_a_learner_cannot_read_others_work_nor_the_course(hub, learners):
+    (a, lab_a), (b, lab_b) = learners
+    lab_b.save("secret.py", "reponse = 42\n")
+    home_b = hub.home_base / hub.unix_user(b)
+    targets = {
+        "home of the other learner": home_b,
+        "file of the other learner": home_b / "secret.py",
+        "gradebook": hub.course_dir / "gradebook.db",
+        "source notebook": hub.course_dir / "source" / "m1" / "lecon.ipynb",
+        "hub database": hub.hub_dir / "jupyterhub.sqlite",
+        "cookie secret": hub.hub_dir / "cookie_secret",
+    }
+    code = (
+        "import os\n"
+        f"for label, path in {[(k, str(v)) for k, v in targets.items()]!r}:\n"
+        "    try:\n"
+        "        os.listdir(path) if os.path.isdir(path) else open(path, 'rb').read()\n"
+        "        print(label, 'LU')\n"
+        "    except PermissionError:\n"
+        "        print(label, 'refusé')\n"
+    )
+    lines = lab_a.run(code)["stdout"].splitlines()
+    assert lines == [f"{label} refusé" for label in targets], lines
+    assert lab_b.read("secret.py") == "reponse = 42\n"  # it is there, only not for A
+
+
+def test_restart_keeps_sessions_servers_and_work(hub, learners):
+    (a, lab_a), _ = learners
+    lab_a.save("travail.py", "x = 1\n")
+    kernel = lab_a.kernel()
+    lab_a.run("avant_redemarrage = 'toujours là'")
+    server_pid = next(p.pid for p in psutil.process_iter(["username"]) if p.info["username"] == hub.unix_user(a))
+
+    assert hub.stop(signal.SIGTERM) == 0
+    assert psutil.pid_exists(server_pid)
+    # while the hub is down, the learner's open lab keeps working through the proxy
+    assert lab_a.read("travail.py") == "x = 1\n"
+
+    hub.start()
+    home = lab_a.session.get(f"{hub.url}/hub/home", allow_redirects=False)
+    assert home.status_code == 200, "the login cookie no longer works after the restart"
+    assert hub.user_model(a)["servers"][""]["ready"]
+    assert lab_a.read("travail.py") == "x = 1\n"
+    assert lab_a.run("print(avant_redemarrage)", kernel=kernel)["stdout"] == "toujours là\n"
+    assert hub.login(requests.Session(), hub.new_user()).status_code == 302
