@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import requests
+import websocket
 from harness import BIN, free_port, isolated_env, wait_for
 
 PASSWORD = "mot-de-passe-de-la-salle"
@@ -95,10 +96,51 @@ class LabClient:
         return execute(self, kernel or self.kernel(), code, timeout=timeout)
 
 
+def _send(ws, user: str, msg_type: str, content: dict) -> str:
+    msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "username": user,
+        "session": uuid.uuid4().hex,
+        "msg_type": msg_type,
+        "version": "5.3",
+    }
+    ws.send(
+        json.dumps(
+            {
+                "header": header,
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": content,
+            }
+        )
+    )
+    return msg_id
+
+
+def _wait_iopub(ws, user: str, deadline: float) -> None:
+    """Ask kernel_info until its iopub status arrives: outputs sent before that would be lost."""
+    while time.monotonic() < deadline:
+        msg_id = _send(ws, user, "kernel_info_request", {})
+        ws.settimeout(2)
+        try:
+            while True:
+                msg = json.loads(ws.recv())
+                if (
+                    msg.get("channel") == "iopub"
+                    and msg.get("parent_header", {}).get("msg_id") == msg_id
+                ):
+                    return
+        except websocket.WebSocketTimeoutException:
+            continue
+        finally:
+            ws.settimeout(max(1.0, deadline - time.monotonic()))
+    raise TimeoutError("the kernel's iopub channel never answered")
+
+
 def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) -> dict:
     """Send one execute_request over the kernel's websocket and collect its output."""
-    import websocket
-
     cookies = "; ".join(f"{c.name}={c.value}" for c in lab.session.cookies)
     url = lab.base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
     deadline = time.monotonic() + timeout
@@ -110,21 +152,15 @@ def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) 
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
-    msg_id = uuid.uuid4().hex
-    ws.send(
-        json.dumps(
-            {
-                "header": {"msg_id": msg_id, "username": lab.name, "session": uuid.uuid4().hex,
-                           "msg_type": "execute_request", "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                            "allow_stdin": False, "stop_on_error": True},
-            }
-        )
-    )  # fmt: skip
-    out: dict = {"stdout": "", "error": None}
     try:
-        while time.monotonic() < deadline:
+        _wait_iopub(ws, lab.name, deadline)
+        msg_id = _send(ws, lab.name, "execute_request", {
+            "code": code, "silent": False, "store_history": False, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True,
+        })  # fmt: skip
+        out: dict = {"stdout": "", "error": None}
+        replied = idle = False
+        while time.monotonic() < deadline and not (replied and idle):
             msg = json.loads(ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -134,7 +170,11 @@ def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) 
             elif kind == "error":
                 out["error"] = msg["content"]["ename"]
             elif kind == "execute_reply":
-                return out
+                replied = True
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                idle = True  # every output of the request has been sent before this
+        if replied and idle:
+            return out
         raise TimeoutError(f"no execute_reply after {timeout}s")
     finally:
         ws.close()

@@ -47,13 +47,19 @@ def test_wrong_password_is_refused(hub):
     session = requests.Session()
     r = hub.login(session, hub.new_user(), "pas-le-bon-mot-de-passe")
     assert r.status_code == 403
-    assert session.get(f"{hub.url}/hub/home", allow_redirects=False).status_code == 302  # still logged out
+    assert (
+        session.get(f"{hub.url}/hub/home", allow_redirects=False).status_code == 302
+    )  # still logged out
 
 
 def test_each_learner_has_a_private_unix_account(hub, learners):
     (a, lab_a), (b, lab_b) = learners
-    who_a = lab_a.run("import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))")
-    who_b = lab_b.run("import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))")
+    who_a = lab_a.run(
+        "import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))"
+    )
+    who_b = lab_b.run(
+        "import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))"
+    )
     uid_a, user_a, home_a = who_a["stdout"].split()
     uid_b, user_b, home_b = who_b["stdout"].split()
     assert int(uid_a) != 0 and int(uid_b) != 0 and uid_a != uid_b
@@ -95,7 +101,9 @@ def test_restart_keeps_sessions_servers_and_work(hub, learners):
     lab_a.save("travail.py", "x = 1\n")
     kernel = lab_a.kernel()
     lab_a.run("avant_redemarrage = 'toujours là'")
-    server_pid = next(p.pid for p in psutil.process_iter(["username"]) if p.info["username"] == hub.unix_user(a))
+    server_pid = next(
+        p.pid for p in psutil.process_iter(["username"]) if p.info["username"] == hub.unix_user(a)
+    )
 
     assert hub.stop(signal.SIGTERM) == 0
     assert psutil.pid_exists(server_pid)
