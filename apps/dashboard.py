@@ -103,7 +103,7 @@ class Dashboard:
     def refresh(self) -> None:
         cdir = course_dir()
         book = data.read_gradebook(data.gradebook_url(cdir))
-        statements = data.read_statements(data.events_dir(cdir))
+        statements = data.read_statements(data.journals(cdir))
         titles = data.module_titles(courses_dir())
         rows, learners = data.room_progress(book, statements, data.sidecar_exercises(cdir))
         stuck = data.stuck_learners(statements, window_minutes=int(self.window.value))
@@ -114,7 +114,8 @@ class Dashboard:
         self.exercises.value = self._exercises_html(rows, learners, titles)
         if not learners and not rows:
             self.status.info(
-                "Aucune donnée pour l'instant : ni carnet de notes (gradebook.db) ni journal d'événements dans le dossier de cours."
+                "Aucune donnée pour l'instant : ni carnet de notes (gradebook.db), ni journal d'événements "
+                "(le dossier evenements du cours, ou le journal ~/.incubo/evenements.jsonl de cette machine)."
             )
         else:
             self.status.clear()

@@ -2,8 +2,8 @@
 
 The gradebook is read with plain SELECTs (never nbgrader's `Gradebook`,
 which creates and migrates tables): a trainer's view must not write to it.
-Statements are the JSON-Lines journals of the room (one file per learner,
-as `incubo.events` writes them), gathered in one folder.
+Statements are the JSON-Lines journals `incubo.events.room_journals` finds:
+the room's folder, and on one machine the learner's own journal.
 """
 
 from __future__ import annotations
@@ -41,12 +41,11 @@ JOIN notebook n ON bc.notebook_id = n.id JOIN assignment a ON n.assignment_id = 
 """
 
 
-def events_dir(course_dir: Path | None) -> Path | None:
-    """Where the room's journals are: `INCUBO_EVENTS_DIR`, else `<course dir>/evenements`."""
-    value = os.environ.get("INCUBO_EVENTS_DIR")
-    if value:
-        return Path(value)
-    return course_dir / "evenements" if course_dir else None
+def journals(course_dir: Path | None) -> list[Path]:
+    """Where the room's statements are: one rule shared with the learner side (`incubo.events.room_journals`)."""
+    from incubo.events import room_journals
+
+    return room_journals(course_dir)
 
 
 def gradebook_url(course_dir: Path | None) -> str | None:
@@ -85,21 +84,38 @@ def read_gradebook(url: str | None) -> Gradebook:
     return Gradebook(students, cells, grades)
 
 
-def read_statements(folder: Path | None) -> list[dict[str, Any]]:
-    """Every statement of every journal (`*.jsonl`) under `folder`; broken lines are skipped."""
+def read_statements(sources: Path | list[Path] | None) -> list[dict[str, Any]]:
+    """Every statement of every journal (a `.jsonl` file, or every `*.jsonl` under a folder), each once.
+
+    Broken lines are skipped; a statement found twice (the same id in two journals) counts once.
+    """
     out: list[dict[str, Any]] = []
-    if not folder or not folder.is_dir():
+    seen: set[str] = set()
+    if sources is None:
         return out
-    for path in sorted(folder.rglob("*.jsonl")):
+    paths: list[Path] = []
+    for source in [sources] if isinstance(sources, Path) else sources:
+        if source.is_dir():
+            paths += sorted(source.rglob("*.jsonl"))
+        elif source.is_file():
+            paths.append(source)
+    for path in paths:
         try:
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
                     line = line.strip()
-                    if line:
-                        try:
-                            out.append(json.loads(line))
-                        except ValueError:
+                    if not line:
+                        continue
+                    try:
+                        stmt = json.loads(line)
+                    except ValueError:
+                        continue
+                    ident = stmt.get("id") if isinstance(stmt, dict) else None
+                    if ident:
+                        if ident in seen:
                             continue
+                        seen.add(ident)
+                    out.append(stmt)
         except OSError:
             log.warning("unreadable journal %s", path)
     return out

@@ -50,6 +50,32 @@ def events_file() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".incubo" / "evenements.jsonl"
 
 
+#: A room's journals gathered in one folder (one file per learner).
+ENV_EVENTS_DIR = "INCUBO_EVENTS_DIR"
+ROOM_EVENTS_DIR = "evenements"
+
+
+def room_journals(course_dir: Path | None) -> list[Path]:
+    """Every journal the trainer's dashboard reads on this machine, with no option to give.
+
+    `INCUBO_EVENTS_DIR` when set, else the course's `evenements/` folder (journals
+    gathered there, `incubo demo-data`); plus the journal `events_file()` of this
+    account when it exists: on one machine the learner who runs `make run` and
+    the trainer who runs `incubo apps` share it. (On a room hub, learners'
+    statements go to the hub's LRS, which the hub's dashboard reads.)
+    """
+    found: list[Path] = []
+    env = os.environ.get(ENV_EVENTS_DIR)
+    if env:
+        found.append(Path(env).expanduser())
+    elif course_dir is not None:
+        found.append(Path(course_dir) / ROOM_EVENTS_DIR)
+    own = events_file()
+    if own.is_file() and not any(own.resolve().is_relative_to(p.resolve()) for p in found if p.is_dir()):
+        found.append(own)
+    return [p for p in found if p.exists()]
+
+
 def spool_dir() -> Path:
     """Statements waiting for the LRS, one file each."""
     env = os.environ.get(ENV_SPOOL_DIR)
