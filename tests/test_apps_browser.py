@@ -258,3 +258,18 @@ def test_my_progress_shows_next_step(page, server):
     assert "ex-texte" in text  # the next exercise not yet passed
     assert "1 exercice réussi sur 4" in text
 
+
+
+# --- buttons are never cut off ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["explorateur", "tableau-de-bord"])
+def test_buttons_show_their_whole_label(page, server, name):
+    page.set_viewport_size({"width": 400, "height": 900})
+    open_app(page, server, name)
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('button')]
+             .filter(b => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+             .map(b => b.innerText)"""
+    )
+    assert cut == [], f"boutons coupés : {cut}"
