@@ -79,6 +79,11 @@ class IncuboSpawner(LocalProcessSpawner):
         await loop.run_in_executor(None, accounts.set_trainer, name, self.is_trainer())
         return name, home
 
+    async def progress(self):
+        """Progress events in French (the hub shows them on the waiting page)."""
+        yield {"progress": 40, "message": "Préparation de votre espace de travail…"}
+        yield {"progress": 70, "message": "Démarrage de JupyterLab…"}
+
     async def start(self):
         unix_user, home = await self.ensure_account()
         prepare = _prepare_learner()

@@ -14,7 +14,7 @@ import stat
 import psutil
 import pytest
 import requests
-from harness import assert_french_error, incubo, isolated_env
+from harness import assert_french_error, axe_violations, incubo, isolated_env
 from hub_support import start_hub
 
 pytestmark = pytest.mark.slow
@@ -117,3 +117,49 @@ def test_restart_keeps_sessions_servers_and_work(hub, learners):
     assert lab_a.read("travail.py") == "x = 1\n"
     assert lab_a.run("print(avant_redemarrage)", kernel=kernel)["stdout"] == "toujours là\n"
     assert hub.login(requests.Session(), hub.new_user()).status_code == 302
+
+
+ENGLISH = ("Sign in", "Logout", "Your server", "Server not running", "Start My Server", "Jupyter has lots of moons")
+
+
+def check_french_page(page) -> None:
+    """The hub's page is in French (lang, no stock English), and axe-core finds nothing serious."""
+    assert page.locator("html").get_attribute("lang") == "fr"
+    text = page.inner_text("body")
+    for words in ENGLISH:
+        assert words not in text, (words, page.url)
+    assert axe_violations(page) == [], page.url
+
+
+def test_hub_pages_are_french_and_accessible(hub, page):
+    page.goto(f"{hub.url}/hub/login")
+    assert "Connexion à la salle de formation" in page.inner_text("h1")
+    check_french_page(page)
+
+    hub.login(page, hub.new_user(), "mauvais-mot-de-passe")
+    assert "Identifiant ou mot de passe incorrect" in page.inner_text(".login_error")
+    check_french_page(page)
+
+    # the waiting page, held there (no progress events) long enough to be checked
+    page.route("**/progress", lambda route: route.abort())
+    name = hub.new_user()
+    hub.login(page, name)
+    page.wait_for_url("**/spawn-pending/**")
+    assert "Votre espace de travail démarre" in page.inner_text("h1")
+    check_french_page(page)
+    page.unroute("**/progress")
+    hub.start_server(name)
+
+    page.goto(f"{hub.url}/hub/home")
+    assert f"Bonjour {name}" in page.inner_text("h1")
+    check_french_page(page)
+
+    page.goto(f"{hub.url}/hub/cette-page-n-existe-pas")
+    assert "Page introuvable" in page.inner_text("h1")
+    check_french_page(page)
+
+    # the learner's JupyterLab: French menus, no "Jupyter news" question, opened on their home
+    page.goto(f"{hub.url}/user/{name}/lab")
+    page.get_by_text("Fichier", exact=True).first.wait_for(timeout=120_000)
+    assert "news" not in page.inner_text("body").lower()
+    assert "nouvelles officielles" not in page.inner_text("body").lower()
