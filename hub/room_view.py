@@ -103,7 +103,9 @@ def room_view(
             row["checks"] += 1
         if verb == "attempted" and t is not None:
             checks.append((t, s))
-    stuck = data.stuck_learners(statements, window_minutes=window_minutes, now=now)
+    # a failed check is recorded twice (`attempted` with its verdict, then `failed`): count it once
+    checks_only = [s for s in statements if data.verb(s) != "failed"]
+    stuck = data.stuck_learners(checks_only, window_minutes=window_minutes, now=now)
     stuck_names = {s.learner for s in stuck}
     order = sorted(mods)
     people = []

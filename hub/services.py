@@ -66,7 +66,7 @@ def _get(settings: Any, name: str, default: Any = None) -> Any:
 
 def hub_url(settings: Any) -> str:
     """The hub's URL as learners see it: every actor's `homePage`."""
-    url = _get(settings, "public_url") or ""
+    url = _get(settings, "url") or _get(settings, "public_url") or ""
     if not url:
         url = f"http://127.0.0.1:{_get(settings, 'port', 8000)}"
     return str(url).rstrip("/")

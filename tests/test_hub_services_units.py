@@ -3,53 +3,20 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
 import shutil
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from incubo.hub import lrs_keys, room_view
 from incubo.hub.lrs_gate import actor_is
 from incubo.hub.solutions import strip_release
+from solution_leaks import decoded_blobs, solution_lines
 
 from incubo import xapi
-from incubo.parcours import decode_solution
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
 HOME = "http://127.0.0.1:8000"
-
-
-def solution_lines(sidecar: dict) -> list[str]:
-    """The solutions' lines, except those the author made public (this fixture's last hint gives
-    the answer away on purpose; `incubo build` refuses that in a real course)."""
-    lines = []
-    for ex in sidecar["exercices"].values():
-        public = json.dumps([ex.get("indices"), ex.get("tests_visibles")], ensure_ascii=False)
-        if ex.get("solution"):
-            for line in decode_solution(ex["solution"]).splitlines():
-                line = line.strip()
-                if line and "SOLUTION" not in line and line not in public:
-                    lines.append(line)
-    return lines
-
-
-def decoded_blobs(text: str) -> list[str]:
-    """Every base64-looking string of a file, decoded (and inflated when it is zlib)."""
-    out = []
-    for blob in re.findall(r"[A-Za-z0-9+/=]{16,}", text):
-        try:
-            raw = base64.b64decode(blob, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        try:
-            raw = zlib.decompress(raw)
-        except zlib.error:
-            pass
-        out.append(raw.decode("utf-8", "replace"))
-    return out
 
 
 def test_a_stripped_release_holds_no_solution_in_any_form(tmp_path):
