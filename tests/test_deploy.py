@@ -37,8 +37,12 @@ def test_z2jh_values_match_the_chart_schema():
 
 @pytest.mark.parametrize("auth", ["demo", "proconnect"])
 def test_vm_hub_config_loads(auth, tmp_path):
+    """deploy/vm is a thin wrapper over incubo.hub.config.configure (the same as `incubo hub`)."""
     env = {
         "INCUBO_HUB_AUTH": auth,
+        "INCUBO_DEMO_PASSWORD": "mot-de-passe-de-la-salle",
+        "INCUBO_HUB_DIR": str(tmp_path / "hub"),
+        "INCUBO_COURSE_DIR": str(tmp_path / "cours"),
         "PROCONNECT_ISSUER": "https://proconnect.example/api/v2",
         "PROCONNECT_CLIENT_ID": "id",
         "PROCONNECT_CLIENT_SECRET": "secret",
@@ -47,8 +51,9 @@ def test_vm_hub_config_loads(auth, tmp_path):
     code = (
         "from traitlets.config.loader import PyFileConfigLoader as L;"
         f"c = L('jupyterhub_config.py', path={str(ROOT / 'deploy' / 'vm')!r}).load_config();"
-        "print(c.JupyterHub.authenticator_class)"
+        "print(c.JupyterHub.authenticator_class.__name__, c.JupyterHub.spawner_class.__name__)"
     )
     out = subprocess.run([sys.executable, "-c", code], env={**env, "PATH": ""}, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ("generic-oauth" if auth == "proconnect" else "dummy")
+    authenticator = "ProConnectAuthenticator" if auth == "proconnect" else "DemoAuthenticator"
+    assert out.stdout.split() == [authenticator, "IncuboSpawner"]

@@ -2,7 +2,7 @@
 
 One hub for the module (starting a hub and two servers costs tens of
 seconds on two shared cores); the restart test comes last because it
-stops and starts that hub.
+stops and starts that hub (and leaves it running).
 """
 
 from __future__ import annotations
@@ -94,6 +94,21 @@ def test_a_learner_cannot_read_others_work_nor_the_course(hub, learners):
     lines = lab_a.run(code)["stdout"].splitlines()
     assert lines == [f"{label} refusé" for label in targets], lines
     assert lab_b.read("secret.py") == "reponse = 42\n"  # it is there, only not for A
+
+
+def test_warm_up_starts_servers_before_the_session(hub):
+    early, late = hub.new_user(), hub.new_user()
+    result = incubo("hub", "prechauffer", early, late, "--course-dir", hub.course_dir, env=hub.env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "2 serveur(s) prêt(s) sur 2" in result.stderr
+    for name in (early, late):
+        assert hub.user_model(name)["servers"][""]["ready"]
+    # at 9:00 the login lands straight on the running lab, no waiting page
+    session = requests.Session()
+    r = hub.login(session, early)
+    assert r.status_code == 302
+    r = session.get(hub.url + r.headers["Location"], timeout=60)
+    assert f"/user/{early}/lab" in r.url and r.status_code == 200
 
 
 def test_restart_keeps_sessions_servers_and_work(hub, learners):
