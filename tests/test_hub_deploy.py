@@ -80,3 +80,15 @@ print(json.dumps({{
     assert got["cleanup"] is False
     assert got["templates"] == [str(ROOT / "hub" / "templates")]
     assert got["db"] == f"sqlite:///{tmp_path / 'etat' / 'jupyterhub.sqlite'}"
+
+
+def test_tljh_plugin_keeps_servers_across_hub_restarts(tmp_path):
+    """Under systemd the servers are in the hub's cgroup: the drop-in stops a restart from killing them."""
+    sys.path.insert(0, str(TLJH))
+    try:
+        import tljh_incubo
+    finally:
+        sys.path.remove(str(TLJH))
+    path = tljh_incubo.write_systemd_dropin(tmp_path)
+    assert path == tmp_path / "etc/systemd/system/jupyterhub.service.d/incubo.conf"
+    assert "KillMode=process" in path.read_text().splitlines()

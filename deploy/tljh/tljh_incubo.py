@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from pathlib import Path
 
 import pluggy
@@ -78,3 +79,25 @@ def tljh_custom_jupyterhub_config(c):
     from incubo.hub.config import configure
 
     configure(c)
+
+
+#: TLJH's jupyterhub.service has the default KillMode (control-group): restarting the hub would kill
+#: every learner's server, which runs as a child of the hub here (one Unix account each).
+DROPIN = """[Service]
+# incubo: learners' servers are children of the hub; a hub restart must not stop them
+KillMode=process
+"""
+
+
+def write_systemd_dropin(root: Path = Path("/")) -> Path:
+    """The drop-in that keeps learners' servers alive across `systemctl restart jupyterhub`."""
+    path = root / "etc" / "systemd" / "system" / "jupyterhub.service.d" / "incubo.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(DROPIN, encoding="utf-8")
+    return path
+
+
+@hookimpl
+def tljh_post_install():
+    write_systemd_dropin()
+    subprocess.run(["systemctl", "daemon-reload"], check=False)
