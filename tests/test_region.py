@@ -15,7 +15,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from harness import ROOT, assert_french_error, incubo
+from harness import BIN, ROOT, assert_french_error, incubo
 
 K8S_VERSION = "1.37.0"
 CHART = ROOT / "deploy" / "z2jh" / "chart"
@@ -156,3 +156,134 @@ def test_grading_jobs_without_submissions_is_a_french_error(tmp_path):
     odd = fake_course(tmp_path / "b", ["élève un"])
     assert_french_error(incubo("grade", "k8s-jobs", "ps1", "--course-dir", odd), "Identifiants")
     assert os.listdir(tmp_path)  # nothing written elsewhere
+
+
+POD_SCRIPT = r"""
+import json, os, subprocess, sys
+ex = "/srv/nbgrader/exchange"
+nbg = [sys.executable, "-m", "nbgrader"]
+args = ["--course", "incubo", f"--Exchange.root={ex}"]
+out = {}
+os.chdir(os.environ["HOME"])
+out["fetch"] = subprocess.run(nbg + ["fetch_assignment", "ps1", *args], capture_output=True, text=True).returncode
+out["fetched"] = sorted(os.listdir("ps1"))
+out["submit"] = subprocess.run(nbg + ["submit", "ps1", *args], capture_output=True, text=True)
+out["submit"] = [out["submit"].returncode, out["submit"].stderr[-1500:]]
+pretend = dict(os.environ, JUPYTERHUB_USER="bob")  # a learner claiming to be bob
+out["forged"] = subprocess.run(nbg + ["submit", "ps1", *args], env=pretend, capture_output=True).returncode
+out["course_dir"] = sorted(os.listdir(f"{ex}/incubo"))
+out["inbound"] = sorted(os.listdir(f"{ex}/incubo/inbound"))
+seen = []
+for root, dirs, files in os.walk("/srv"):
+    seen += [os.path.join(root, f) for f in files]
+out["seen"] = seen
+out["bob_text"] = any("secret-de-bob" in open(p, errors="replace").read() for p in seen)
+for target in (f"{ex}/incubo/outbound/ps1/vol.txt", f"{ex}/incubo/feedback/vol.txt", f"{ex}/incubo/inbound/../bob"):
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "w").write("x")
+        out.setdefault("written", []).append(target)
+    except OSError as exc:
+        out.setdefault("refused", []).append(type(exc).__name__)
+print(json.dumps(out))
+"""
+
+
+def test_a_learner_pod_sees_and_writes_only_its_own_exchange_folders(tmp_path, values):
+    """The pod's mounts, as the kubelet makes them from values.yaml, with stock nbgrader inside."""
+    import json
+    import shutil
+    import subprocess
+
+    import nbformat
+    from incubo.hub.region import prepare_exchange
+
+    volume = tmp_path / "volume"
+    for name in ("alice", "bob"):
+        prepare_exchange(volume / "exchange", "incubo", name)
+    release = volume / "exchange" / "incubo" / "outbound" / "ps1"
+    release.mkdir(parents=True)
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]),
+        release / "devoir.ipynb",
+    )
+    bob = (
+        volume
+        / "exchange"
+        / "incubo"
+        / "inbound"
+        / "bob"
+        / "bob+ps1+2026-01-05 10:00:00.000000 UTC+abc"
+    )
+    bob.mkdir()
+    (bob / "devoir.ipynb").write_text("secret-de-bob")
+    (volume / "exchange" / "incubo" / "feedback" / "bob" / "retour.html").write_text(
+        "secret-de-bob"
+    )
+
+    # the single-user image's accounts: every learner is jovyan (uid 1000). A copy of /etc, not a
+    # bind over /etc/passwd alone: the host's useradd replaces that file, which detaches such a mount
+    etc = tmp_path / "etc"
+    try:
+        shutil.copytree("/etc", etc, symlinks=True)
+    except shutil.Error:
+        pass  # a few unreadable or special files: not needed here
+    (etc / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\njovyan:x:1000:100::/home/jovyan:/bin/sh\n"
+    )
+    mounts = []
+    for m in values["singleuser"]["storage"]["extraVolumeMounts"]:
+        src = volume / m["subPath"].format(username="alice")
+        mounts += ["--ro-bind" if m.get("readOnly") else "--bind", str(src), m["mountPath"]]
+    cmd = [
+        shutil.which("bwrap") or "/usr/bin/bwrap", "--unshare-user", "--uid", "1000", "--gid", "100",
+        "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "--tmpfs", "/tmp",
+        "--tmpfs", "/srv", "--tmpfs", "/home", "--dir", "/home/jovyan", "--proc", "/proc", "--dev", "/dev",
+        "--ro-bind", str(etc), "/etc", *mounts, "--", str(BIN / "python"), "-c", POD_SCRIPT,
+    ]  # fmt: skip
+    env = {
+        "HOME": "/home/jovyan",
+        "JUPYTERHUB_USER": "alice",  # KubeSpawner sets it; nbgrader names jovyan's submissions with it
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+    }
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["fetch"] == 0 and out["fetched"] == ["devoir.ipynb"], out
+    assert out["submit"][0] == 0, out["submit"]
+    # the learner's pod sees the released module and its own folders, nothing of bob's
+    assert out["course_dir"] == ["feedback", "inbound", "outbound"]
+    assert all(p.startswith("/srv/nbgrader/exchange/incubo/") for p in out["seen"])
+    bobs_files = [p for p in out["seen"] if p.endswith("retour.html") or "2026-01-05" in p]
+    assert not out["bob_text"] and not bobs_files, out["seen"]
+    # read-only mounts refuse writes; a path escaping its folder only reaches the pod's own disk
+    assert (
+        out["written"] == ["/srv/nbgrader/exchange/incubo/inbound/../bob"]
+        and len(out["refused"]) == 2
+    ), out
+    on_volume = sorted(
+        p.relative_to(volume).as_posix() for p in (volume / "exchange" / "incubo").iterdir()
+    )
+    assert on_volume == [
+        "exchange/incubo/feedback",
+        "exchange/incubo/inbound",
+        "exchange/incubo/outbound",
+    ]
+    assert sorted(p.name for p in (volume / "exchange" / "incubo" / "inbound").iterdir()) == [
+        "alice",
+        "bob",
+    ]
+    # the submission reached alice's folder on the shared volume, where the trainer collects it
+    mine = list(
+        (volume / "exchange" / "incubo" / "inbound" / "alice").glob("alice+ps1+*/devoir.ipynb")
+    )
+    assert len(mine) == 1, " ".join(p.relative_to(volume).as_posix() for p in volume.rglob("*"))
+    # whatever name a learner's pod claims, its submissions can only land in its own folder:
+    # the folder, not the file name, says who submitted (the trainer's collect relies on it)
+    assert out["forged"] == 0
+    assert len(list((volume / "exchange" / "incubo" / "inbound" / "alice").glob("bob+ps1+*"))) == 1
+    assert [p.name for p in (volume / "exchange" / "incubo" / "inbound" / "bob").iterdir()] == [
+        bob.name
+    ]
+    assert (bob / "devoir.ipynb").read_text() == "secret-de-bob"
