@@ -32,7 +32,6 @@ from urllib.parse import urlencode
 
 from incubo.hub.agents import AgentDirectory
 from incubo.hub.oidc import OIDCError, Provider
-from jupyterhub import orm
 from jupyterhub.crypto import CryptKeeper
 from oauthenticator.oauth2 import (
     OAuthCallbackHandler,
@@ -44,9 +43,9 @@ from oauthenticator.oauth2 import (
 )
 from tornado import web
 from tornado.httpclient import HTTPClientError
-from traitlets import Unicode, default
+from traitlets import List, Unicode, default
 
-from incubo.config import ProConnectSettings
+from incubo.config import ProConnectSettings, hub_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +54,9 @@ REFUSED = "ProConnect a refusé la connexion ; réessayez dans un instant. Si ce
 
 
 def _refuse(error: OIDCError) -> web.HTTPError:
+    """The login failed: 401 (not authenticated), so the hub's French error page shows our sentence."""
     log.warning("ProConnect login refused: %s", error.detail)
-    exc = web.HTTPError(403, error.message)
+    exc = web.HTTPError(401, error.message)
     exc.jupyterhub_message = error.message
     return exc
 
@@ -106,14 +106,6 @@ class ProConnectCallbackHandler(OAuthCallbackHandler):
                 OIDCError(REFUSED, f"callback iss {iss!r} is not {self.authenticator.issuer!r}")
             )
 
-    async def get(self) -> None:
-        self.check_arguments()
-        user = await self.login_user()
-        if user is None:
-            raise web.HTTPError(403, self.authenticator.custom_403_message)
-        self.authenticator.sync_groups(self.db, user.orm_user, await user.get_auth_state() or {})
-        self.redirect(self.get_next_url(user))
-
 
 class ProConnectLogoutHandler(OAuthLogoutHandler):
     """Close the hub session, then ProConnect's (required by ProConnect)."""
@@ -161,8 +153,8 @@ class ProConnectAuthenticator(OAuthenticator):
     course_id = Unicode(
         "incubo", config=True, help="nbgrader course id, names the trainer and learner groups."
     )
-    formateurs = Unicode(
-        "", config=True, help="Trainers: hub user names or e-mails, separated by commas or spaces."
+    formateurs = List(
+        Unicode(), config=True, help="Trainers (INCUBO_HUB_FORMATEURS): hub user names or e-mails."
     )
     agents_db_url = Unicode(
         config=True,
@@ -175,6 +167,14 @@ class ProConnectAuthenticator(OAuthenticator):
 
     def _settings(self) -> ProConnectSettings:
         return ProConnectSettings.from_env()
+
+    @default("formateurs")
+    def _formateurs_default(self) -> list[str]:
+        return list(hub_settings().formateurs)
+
+    @default("course_id")
+    def _course_id_default(self) -> str:
+        return hub_settings().course_id
 
     @default("issuer")
     def _issuer_default(self) -> str:
@@ -222,7 +222,7 @@ class ProConnectAuthenticator(OAuthenticator):
 
     @default("crypt_key_file")
     def _crypt_key_file_default(self) -> str:
-        return "jupyterhub_crypt_key"
+        return str(hub_settings().hub_dir / "crypt_key")
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -327,36 +327,30 @@ class ProConnectAuthenticator(OAuthenticator):
             self.user_auth_state_key: user,
         }
         log.info("ProConnect agent %s (idp %s) logged in as %s", user["sub"], idp_id, name)
-        return {"name": name, "admin": None, "auth_state": auth_state}
+        return {
+            "name": name,
+            "admin": None,
+            "auth_state": auth_state,
+            "groups": self.groups_for(name, auth_state),
+        }
 
     async def refresh_user(self, user, handler=None, **kwargs):
         """The hub session stands on its own: ProConnect's 60-second access token cannot be reused."""
         return True
 
     def is_trainer(self, name: str, email: str | None) -> bool:
-        wanted = {w.strip().lower() for w in self.formateurs.replace(",", " ").split() if w.strip()}
+        wanted = {w.strip().lower() for w in self.formateurs if w.strip()}
         return name.lower() in wanted or bool(email and email.lower() in wanted)
 
-    def sync_groups(self, db, orm_user: orm.User, auth_state: dict) -> None:
-        """Set the groups this authenticator owns; leave any other group alone."""
-        owned_prefixes = ("administration-",)
-        owned = {f"formgrade-{self.course_id}", f"nbgrader-{self.course_id}"}
-        wanted = {f"nbgrader-{self.course_id}"}
-        if self.is_trainer(orm_user.name, auth_state.get("email")):
-            wanted.add(f"formgrade-{self.course_id}")
+    def groups_for(self, name: str, auth_state: dict) -> list[str]:
+        """Learner group for all, trainer group for trainers, one group per administration (SIRET).
+
+        With `Authenticator.manage_groups` (set by `incubo.hub.config`) the hub applies them at
+        each login, so removing someone from INCUBO_HUB_FORMATEURS takes effect at their next login.
+        """
+        groups = [f"nbgrader-{self.course_id}"]
+        if self.is_trainer(name, auth_state.get("email")):
+            groups.append(f"formgrade-{self.course_id}")
         if auth_state.get("siret"):
-            wanted.add(f"administration-{auth_state['siret']}")
-        keep = [
-            g
-            for g in orm_user.groups
-            if g.name not in owned and not g.name.startswith(owned_prefixes)
-        ]
-        groups = []
-        for name in sorted(wanted):
-            group = orm.Group.find(db, name)
-            if group is None:
-                group = orm.Group(name=name)
-                db.add(group)
-            groups.append(group)
-        orm_user.groups = keep + groups
-        db.commit()
+            groups.append(f"administration-{auth_state['siret']}")
+        return groups

@@ -39,7 +39,9 @@ class StandIn:
 
     def forge_userinfo(self, on: bool) -> None:
         """Sign userinfo with a key that is not in the JWKS (same key id): a forgery."""
-        requests.post(f"{self.control}/__control/forge-userinfo", params={"on": int(on)}, timeout=10).raise_for_status()
+        requests.post(
+            f"{self.control}/__control/forge-userinfo", params={"on": int(on)}, timeout=10
+        ).raise_for_status()
 
 
 @contextlib.contextmanager
@@ -71,7 +73,10 @@ def proconnect_stand_in(
             raise RuntimeError((base / "stderr.log").read_text(errors="replace"))
         issuer = json.loads(line)["issuer"]
         control = issuer.rsplit("/api/v2", 1)[0]
-        wait_for(lambda: requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok, timeout=30)
+        wait_for(
+            lambda: requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok,
+            timeout=30,
+        )
         yield StandIn(issuer, settings["client_id"], settings["client_secret"], control)
     finally:
         stop(proc)
