@@ -108,6 +108,7 @@ def open_lab(hub, session: requests.Session, name: str) -> LabClient:
 
 def test_authorisation_request_is_what_proconnect_accepts(room):
     hub, provider = room
+    assert "Se connecter avec ProConnect" in requests.get(f"{hub.url}/hub/login", timeout=30).text
     _session, back = proconnect_login(hub, FIRST)
     assert back.status_code == 200, back.text[:500]
     first = provider.requests_to("authorize")[0]["query"]
