@@ -24,6 +24,9 @@ def cohort(tmp_path_factory, session_env):
     result = incubo("demo-data", "--learners", "30", "--seed", "11", "--course-dir", course, env=session_env)
     assert result.returncode == 0, result.stderr
     assert "30 apprenants" in result.stderr
+    for name in ("apprenants.csv", "evenements/demo.jsonl", "gradebook.db"):  # it says where it writes
+        assert str(Path(course) / name) in result.stderr, result.stderr
+    assert "incubo report progression --demo" in result.stderr
     return course
 
 

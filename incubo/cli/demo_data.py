@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from incubo.config import Context
+from incubo.config import Context, course_dir
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "demo-data",
         parents=[common],
-        help="créer une cohorte fictive (apprenants, carnet de notes, statements)",
-        description="Écrit dans le dossier de cours une cohorte fictive reproductible : apprenants.csv, "
-        "evenements/demo.jsonl (statements xAPI) et gradebook.db (carnet de notes nbgrader).",
+        help="créer une cohorte fictive (apprenants, notes, traces d'activité) dans le dossier de cours",
+        description="Écrit dans le dossier de cours (--course-dir, sinon ./_build/cours) une cohorte fictive "
+        "reproductible : apprenants.csv, evenements/demo.jsonl (traces d'activité) et gradebook.db (notes), "
+        "et affiche le chemin de chaque fichier.",
     )
     p.add_argument("--learners", "--apprenants", dest="learners", type=int, default=200, metavar="N",
                    help="nombre d'apprenants (défaut : 200)")
@@ -26,10 +27,18 @@ def run(args, ctx: Context) -> int:
     from incubo import console
     from incubo.reports import demo
 
-    console.info(f"Création d'une cohorte fictive de {args.learners} apprenants dans {ctx.course_dir}…")
+    console.info(f"Création d'une cohorte fictive de {args.learners} apprenants dans le dossier de cours {ctx.course_dir}…")
     summary = demo.generate(ctx.course_dir, learners=args.learners, seed=args.seed, progress=True)
-    console.success(
-        f"{summary['learners']} apprenants, {summary['statements']} statements, carnet de notes nbgrader "
-        f"écrits dans {ctx.course_dir} (graine {summary['seed']})."
+    what = {
+        "apprenants.csv": f"{summary['learners']} apprenants fictifs",
+        "evenements/demo.jsonl": f"{summary['statements']} traces d'activité",
+        "gradebook.db": "notes fictives des devoirs",
+    }
+    lines = [f"  {ctx.course_dir / name} : {what.get(name, 'données fictives')}" for name in summary["files"]]
+    console.success(f"Cohorte fictive écrite (graine {summary['seed']}) :\n" + "\n".join(lines))
+    console.info(
+        "Pour un rapport sur ces données : incubo report progression --demo"
+        + ("" if ctx.course_dir == course_dir(None) else f" --course-dir {ctx.course_dir}")
+        + "."
     )
     return 0
