@@ -221,6 +221,8 @@ def bars(
     *,
     horizontal: bool = True,
     color: str = BAR,
+    decimals: int = 0,
+    suffix: str = "",
 ) -> list[str]:
     """Simple bars; a masked value is written « masqué » on a hatched stub, never drawn to a length.
 
@@ -252,9 +254,23 @@ def bars(
                 )
         else:
             if horizontal:
-                ax.text(heights[i], i, " " + number(heights[i]), va="center", ha="left", fontsize=8)
+                ax.text(
+                    heights[i],
+                    i,
+                    " " + number(heights[i], decimals) + suffix,
+                    va="center",
+                    ha="left",
+                    fontsize=8,
+                )
             else:
-                ax.text(i, heights[i], number(heights[i]), ha="center", va="bottom", fontsize=8)
+                ax.text(
+                    i,
+                    heights[i],
+                    number(heights[i], decimals) + suffix,
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
     if horizontal:
         ax.set_yticks(pos, labels)
         ax.invert_yaxis()

@@ -122,28 +122,68 @@ def suppression_note(k: int, n_hidden: int) -> str:
 
 
 def entete(data, titre: str) -> None:
-    """What the report covers: scope, sources (kinds, not paths), sample size, the suppression rule."""
+    """What the report covers, in plain words: scope, where the data come from, how many people, privacy.
+
+    Technical terms (xAPI, LRS, HMAC, nbgrader) are for the « Méthode » section at the end (`methode`).
+    """
     f = data.filters
     n = data.n_learners
     scope = [
         f"cohorte : {f['cohorte'] or 'toutes'}",
         f"parcours : {f['parcours'] or 'tous'}",
-        f"période : {('du ' + f['debut']) if f['debut'] else 'depuis le début'} {('au ' + f['fin']) if f['fin'] else 'à aujourd’hui'}",
+        f"période : {('du ' + _date_fr(f['debut'])) if f['debut'] else 'depuis le début'} "
+        f"{('au ' + _date_fr(f['fin'])) if f['fin'] else 'à aujourd’hui'}",
     ]
-    kinds = []
-    if data.src.event_files:
-        kinds.append(f"{len(data.src.event_files)} fichier(s) de statements xAPI")
-    if data.src.lrs_urls:
-        kinds.append("un LRS (xAPI)")
+    kinds = ["les traces d’activité des apprenants (leçons ouvertes, vérifications, indices, questionnaires)"]
     if data.src.gradebook_url:
-        kinds.append("le carnet de notes nbgrader")
+        kinds.append("les notes des devoirs corrigés automatiquement")
     if data.src.learners_file:
-        kinds.append("le fichier des apprenants (service, département, tranche d’âge seulement)")
+        kinds.append("la liste des apprenants (service, département, tranche d’âge seulement)")
     people = fmt(n) if n >= data.k else f"moins de {data.k}"
     texte(
         f"<p><strong>{html.escape(titre)}</strong> — {html.escape(' ; '.join(scope))}.</p>"
-        f"<p>Données : {html.escape(', '.join(kinds))}. {people} apprenants actifs, {fmt(data.n_statements)} statements.</p>"
-        f"<p class='incubo-note'>Confidentialité : chaque apprenant est désigné par un pseudonyme (HMAC à clé secrète) ; "
-        f"aucun nom, courriel ni identifiant n’apparaît. Tout groupe de moins de {data.k} personnes est masqué "
-        f"(« &lt; {data.k} »), et d’autres cases sont masquées si besoin (« supprimé ») pour qu’aucun total ne le révèle.</p>"
+        f"<p>Données : {html.escape(', '.join(kinds))}. {people} apprenants actifs, "
+        f"{fmt(data.n_statements)} actions enregistrées.</p>"
+        f"<p class='incubo-note'>Confidentialité : chaque apprenant est remplacé par un code qu’on ne peut pas "
+        f"relier à son nom sans une clé gardée à part ; aucun nom, courriel ni identifiant n’apparaît. Tout groupe "
+        f"de moins de {data.k} personnes est masqué (« &lt; {data.k} »), et d’autres cases sont masquées si besoin "
+        f"(« supprimé ») pour qu’aucun total ne le révèle. Les termes techniques sont expliqués dans la section "
+        f"« Méthode », à la fin.</p>"
     )
+
+
+def _date_fr(value: str) -> str:
+    """2026-09-07 → 07/09/2026."""
+    try:
+        from datetime import date
+
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
+def methode(data, details: list[tuple[str, str]] | None = None) -> None:
+    """The « Méthode » section closing every report: sources, pseudonyms, masking, then the report's own terms."""
+    sources = []
+    if data.src.event_files:
+        sources.append(f"{len(data.src.event_files)} fichier(s) de déclarations xAPI (format JSON Lines)")
+    if data.src.lrs_urls:
+        sources.append("un LRS (entrepôt de déclarations xAPI, API « statements »)")
+    if data.src.gradebook_url:
+        sources.append("le carnet de notes nbgrader (tables des copies et des notes, lues sans écriture)")
+    if data.src.learners_file:
+        sources.append("le fichier apprenants.csv (colonnes service, département, tranche d’âge, cohorte)")
+    items = [
+        ("Traces d’activité", "chaque action d’un apprenant est une déclaration (« statement ») au format xAPI : "
+         "qui (pseudonyme), quoi (verbe : ouvert, tenté, réussi, indice demandé…), sur quoi (leçon, exercice, "
+         "questionnaire), quand. Sources lues : " + "; ".join(sources) + "."),
+        ("Pseudonymes", "identifiant remplacé par « p- » suivi des 16 premiers chiffres hexadécimaux d’un "
+         "HMAC-SHA256 de l’identifiant, avec une clé secrète gardée hors du dépôt (INCUBO_PSEUDONYM_KEY) : "
+         "le même apprenant a le même pseudonyme dans tous les tableaux d’un rapport."),
+        ("Masquage des petits groupes", f"k-anonymat avec k = {data.k} : toute case de 1 à {data.k - 1} "
+         "personnes est masquée (suppression primaire), puis d’autres cases le sont (suppression secondaire) "
+         "pour qu’aucune case masquée ne se déduise des totaux publiés. Sur les figures, les parties masquées "
+         "sont hachurées et marquées « masqué »."),
+    ] + list(details or [])
+    body = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in items)
+    texte(f"<section class='incubo-methode'><h2 id='methode'>Méthode</h2><dl>{body}</dl></section>")

@@ -212,7 +212,7 @@ def test_cohort_parcours_and_dates_filter_the_data(hand):
     course, out, results, _ = hand
     assert results["filtres"].returncode == 0, results["filtres"].stderr
     page = (out / "filtres" / "progression.html").read_text(encoding="utf-8")
-    assert "cohorte : test-2026 ; parcours : pp ; période : du 2026-01-01 au 2026-01-15" in page
+    assert "cohorte : test-2026 ; parcours : pp ; période : du 01/01/2026 au 15/01/2026" in page  # dates in French
     # learner i opens m1 on 5 January + i + 3 days and, when they do, completes it the same day
     rates = tables(page)["achevement"]
     in_range = [i for i in handmade.FACTS["opened"]["m1"] if 5 + i + 3 <= 15]
@@ -488,3 +488,17 @@ def test_progression_figure_draws_masked_parts_as_masked(tmp_path, env):
     drawn = [int(n) for n in re.findall(r"(?:» |masqué )(\d+)", m1.group(1))]
     assert len(drawn) >= 2 and sum(drawn) == 20, m1.group(1)
     assert "hachurée « masqué »" in alt
+
+
+def test_reports_speak_plainly_and_explain_terms_in_a_method_section_at_the_end(demo):
+    _course, out, _results = demo
+    for name in REPORTS:
+        page = (out / f"{name}.html").read_text(encoding="utf-8")
+        text = htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
+        method = text.find("Méthode")
+        assert method != -1, name
+        body, end = text[:method], text[method:]
+        for jargon in ("statements xAPI", "HMAC à clé secrète", "carnet de notes nbgrader", "statement"):
+            assert jargon not in body, (name, jargon)
+        assert "xAPI" in end and "HMAC" in end, name  # the technical terms are explained at the end
+        assert page.rfind('id="methode"') > page.rfind("<img"), name  # at the end, after every figure
