@@ -65,7 +65,10 @@ def learner(room, key: str):
         release = Path(shared_tmp("incubo-release-"))
         shutil.copytree(room.course_dir / "release" / MODULE, release / MODULE)
         strip_release(release)  # what the hub's release does (h12-exchange calls it)
-        assert lab.api("PUT", f"/contents/{MODULE}", json={"type": "directory"}).status_code in (200, 201)
+        assert lab.api("PUT", f"/contents/{MODULE}", json={"type": "directory"}).status_code in (
+            200,
+            201,
+        )
         for path in (release / MODULE).iterdir():
             lab.save(f"{MODULE}/{path.name}", path.read_text(encoding="utf-8"))
         lab.save(f"{MODULE}/02-exercices.ipynb", NOTEBOOK)
@@ -208,7 +211,10 @@ def test_the_trainer_sees_the_room_live_and_learners_see_only_themselves(room, b
         assert p.goto(room.url + "/services/tableau-de-bord/").status == 403
         assert p.goto(room.url + "/services/tableau-de-bord/donnees").status == 403
         # « Mon parcours » in their own server, from their own statements only
-        assert p.goto(f"{room.url}/user/{lab.name}/incubo/mon-parcours").status == 200
+        p.goto(room.url + "/hub/home")
+        p.click("#mon-parcours")  # reached from the hub's home page
+        p.wait_for_load_state()
+        assert p.url.endswith(f"/user/{lab.name}/incubo/mon-parcours"), p.url
         text = p.inner_text("main")
         own = [s for s in stored(room) if s["actor"]["account"]["name"] == lab.name]
         assert f"{len(own)} actions enregistrées" in text
