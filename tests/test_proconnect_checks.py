@@ -151,3 +151,94 @@ def test_id_token_needs_our_nonce_and_a_valid_signature():
             await provider.verify(expired, audience="incubo", use="id_token", nonce=nonce)
 
     run(scenario())
+
+
+def code_flow(provider, login: str, redirect_uri: str) -> dict:
+    """The authorisation code flow by hand against the stand-in (no hub): returns the token response."""
+    import base64
+    import hashlib
+    import html
+    import re
+    import secrets
+    from urllib.parse import parse_qs, urljoin, urlparse
+
+    import requests
+
+    verifier = secrets.token_urlsafe(32)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    )
+    nonce = secrets.token_urlsafe(32)
+    session = requests.Session()
+    params = {
+        "response_type": "code", "client_id": provider.client_id, "redirect_uri": redirect_uri,
+        "scope": "openid given_name usual_name email uid siret idp_id", "state": secrets.token_urlsafe(32),
+        "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256", "acr_values": "eidas1",
+    }  # fmt: skip
+    page = session.get(f"{provider.issuer}/authorize", params=params, timeout=30)
+    action = html.unescape(re.search(r'action="([^"]+)"', page.text).group(1))
+    r = session.post(
+        urljoin(page.url, action),
+        data={"prompt": "login", "login": login, "password": "x"},
+        allow_redirects=False,
+    )
+    while not r.headers["Location"].startswith(redirect_uri):
+        r = session.get(urljoin(r.url, r.headers["Location"]), allow_redirects=False, timeout=30)
+    code = parse_qs(urlparse(r.headers["Location"]).query)["code"][0]
+    token = requests.post(
+        f"{provider.issuer}/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier,
+              "client_id": provider.client_id, "client_secret": provider.client_secret},
+        timeout=30,
+    ).json()  # fmt: skip
+    userinfo = requests.get(
+        f"{provider.issuer}/userinfo",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=30,
+    )
+    assert userinfo.headers["Content-Type"].startswith("application/jwt")
+    return {**token, "nonce": nonce, "userinfo": userinfo.text}
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+def test_tokens_of_the_real_stand_in_verify_in_both_algorithms(alg):
+    import requests
+    from proconnect_support import proconnect_stand_in
+
+    agent = {
+        "email": "a@b.gouv.fr",
+        "given_name": "A",
+        "usual_name": "B",
+        "uid": "1",
+        "siret": "1",
+        "idp_id": "i",
+    }
+    redirect = "http://127.0.0.1:9/hub/oauth_callback"
+    with proconnect_stand_in(
+        redirect_uri=redirect,
+        post_logout_redirect_uri="http://127.0.0.1:9/",
+        agents={"agent": agent},
+        alg=alg,
+    ) as stand_in:
+
+        async def fetch(url):
+            r = requests.get(url, timeout=10)
+            return r.headers.get("Content-Type", ""), r.content
+
+        got = code_flow(stand_in, "agent", redirect)
+
+        async def scenario():
+            provider = Provider(stand_in.issuer, fetch)
+            await provider.discover()
+            assert provider.algorithms("userinfo") == [alg]
+            claims = await provider.verify(
+                got["id_token"], audience=stand_in.client_id, use="id_token", nonce=got["nonce"]
+            )
+            info = await provider.verify(
+                got["userinfo"], audience=stand_in.client_id, use="userinfo"
+            )
+            assert claims["sub"] == info["sub"] == "agent" and info["siret"] == "1"
+            with pytest.raises(OIDCError):  # another client's token is not for us
+                await provider.verify(got["userinfo"], audience="un-autre-client", use="userinfo")
+
+        run(scenario())
