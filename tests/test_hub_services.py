@@ -168,6 +168,23 @@ def test_each_kernel_speaks_to_the_lrs_only_as_its_own_learner(room):
         ).status_code
         == 401
     )
+    # the trainers' and the research side's accounts read everything and write nothing
+    secret = lrs_keys.gate_secret(room.hub_dir)
+    for who in ("formateurs", "recherche"):
+        auth = tuple(lrs_keys.reader_auth(secret, who).split(":", 1))
+        r = requests.get(
+            room.url + "/services/lrs/xAPI/statements", auth=auth, headers=XAPI, timeout=30
+        )
+        assert {a.name, b.name} <= {s["actor"]["account"]["name"] for s in r.json()["statements"]}
+        r = requests.post(
+            room.url + "/services/lrs/xAPI/statements",
+            json=[kept],
+            auth=auth,
+            headers=XAPI,
+            timeout=30,
+        )
+        assert r.status_code == 403
+    assert lrs_keys.reader_auth(secret, "formateurs") != lrs_keys.reader_auth(secret, "recherche")
     # the LRS's secrets are out of a learner's reach
     assert "Permission denied" in run(a, (
         f"try:\n    open({str(room.hub_dir / 'lrs' / lrs_keys.SECRET_FILE)!r}).read()\nexcept OSError as e:\n    print(e)"
