@@ -28,6 +28,8 @@ from incubo.hub.lrs_keys import Caller, identify, wake_token
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
+from incubo.events import FINAL_REFUSAL_HEADER
+
 log = logging.getLogger(__name__)
 
 XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
@@ -188,6 +190,7 @@ class StatementsHandler(BaseHandler):
             log.warning(
                 "refused %d statement(s) from %s: actor is someone else", len(statements), who.name
             )
+            self.set_header(FINAL_REFUSAL_HEADER, "acteur")  # the spool sets these aside, the rest flows
             self.refuse(
                 403,
                 "Refusé : une déclaration ne peut être enregistrée qu'au nom de la personne connectée.",

@@ -207,6 +207,8 @@ class FlushReport:
 
 #: Client errors that say nothing about the statements themselves: keep them, retry later.
 _TEMPORARY = {401, 403, 404, 405, 407, 408, 425, 429}
+#: Header of a refusal about the statements themselves (the hub's LRS gate: someone else's actor).
+FINAL_REFUSAL_HEADER = "X-Incubo-Refus-Definitif"
 
 
 class _Unreachable(Exception):
@@ -222,7 +224,8 @@ def _post(url: str, statements: list[dict[str, Any]]) -> int:
             return resp.status
     except urllib.error.HTTPError as err:
         detail = err.read()[:300].decode("utf-8", "replace")
-        if 400 <= err.code < 500 and err.code not in _TEMPORARY:
+        final = bool(err.headers.get(FINAL_REFUSAL_HEADER)) if err.headers else False
+        if 400 <= err.code < 500 and (err.code not in _TEMPORARY or final):
             return err.code  # this batch is refused for good: isolate the culprit
         if err.code in (401, 403):
             raise _Unreachable(f"identifiants refusés par le LRS (HTTP {err.code}) : vérifiez INCUBO_LRS_AUTH") from err

@@ -156,6 +156,16 @@ def test_each_kernel_speaks_to_the_lrs_only_as_its_own_learner(room):
         for s in stored(room)
         if s["actor"]["account"]["name"] == b.name and s["verb"]["id"].endswith("/passed")
     ]
+    # through the spool, a statement in B's name is set aside; A's own go on being delivered
+    kept_aside = json.loads(run(a, (
+        f"forged = xapi.statement('passed', parcours='essai', module='essai-01', kind='exercice', ident='ex-secret', actor_name={b.name!r})\n"
+        "own = xapi.statement('asked', parcours='essai', module='essai-01', kind='exercice', ident='ex-moyenne')\n"
+        "events.record(forged); events.record(own)\n"
+        "assert events.wait_delivered(30)\n"
+        "print(json.dumps([own['id'], [p.name for p in events.rejected_dir().glob('*.json')], forged['id']]))"
+    )))  # fmt: skip
+    own_id, aside, forged_id = kept_aside
+    assert [n for n in aside if forged_id in n] and own_id in {s["id"] for s in stored(room)}
     # each kernel has credentials of its own, and A's do not open B's door
     auth_a = run(a, "print(os.environ['INCUBO_LRS_AUTH'])").strip()
     auth_b = run(b, "print(os.environ['INCUBO_LRS_AUTH'])").strip()
