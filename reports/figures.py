@@ -99,7 +99,7 @@ def mask_patch(k: int):
         facecolor=MASK_FACE,
         edgecolor=MASK_EDGE,
         hatch=MASK_HATCH,
-        label=f"{MASK_LABEL} (groupe de moins de {k})",
+        label=f"{MASK_LABEL} (groupe de moins de {k}, ou case protégée)",
     )
 
 
