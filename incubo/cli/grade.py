@@ -28,7 +28,33 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = gsub.add_parser("feedback", parents=[common], help="produire les retours HTML en français, sans tests cachés")
     p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
     p.add_argument("--student", default=None, metavar="ID", help="ne produire que le retour de cet apprenant")
+    p.add_argument(
+        "--release",
+        action="store_true",
+        help="rendre ensuite chaque retour à son apprenant par l'échange du hub (il le récupère depuis « Assignments »)",
+    )
     p.set_defaults(func=run_feedback)
+
+    p = gsub.add_parser(
+        "release",
+        parents=[common],
+        help="distribuer un module aux apprenants du hub (ils le trouvent à leur prochaine connexion)",
+        description="Copie release/MODULE dans l'échange du hub (INCUBO_HUB_DIR). Chaque apprenant le reçoit "
+        "dans son dossier à sa prochaine connexion, ou d'un clic dans l'onglet « Assignments ».",
+    )
+    p.add_argument("assignment", metavar="MODULE", help="nom du module (devoir nbgrader)")
+    p.add_argument("--force", action="store_true", help="remplacer un module déjà distribué")
+    p.set_defaults(func=run_release)
+
+    p = gsub.add_parser(
+        "collect",
+        parents=[common],
+        help="ramasser les copies rendues sur le hub (la dernière de chaque apprenant)",
+        description="Copie la dernière copie rendue de chaque apprenant depuis l'échange du hub "
+        "(INCUBO_HUB_DIR) vers submitted/, prête pour « incubo grade autograde ».",
+    )
+    p.add_argument("assignment", metavar="MODULE", help="nom du module (devoir nbgrader)")
+    p.set_defaults(func=run_collect)
 
     p = gsub.add_parser(
         "export",
@@ -115,6 +141,46 @@ def run_feedback(args, ctx: Context) -> int:
     _check_course(ctx)
     written = generate_feedback(ctx.course_dir, args.assignment, student=args.student)
     console.success(f"{len(written)} retour(s) écrit(s) dans {ctx.course_dir / 'feedback'}.")
+    if args.release:
+        from incubo.grading.exchange_ops import release_feedback
+
+        done = release_feedback(ctx.course_dir, _exchange(ctx), args.assignment, student=args.student)
+        console.success(f"Retours rendus à {len(done)} apprenant(s) : ils les récupèrent depuis l'onglet « Assignments ».")
+    return 0
+
+
+def _exchange(ctx: Context):
+    """The hub's exchange for this course: INCUBO_HUB_DIR (incubo.config), course id from the course directory."""
+    from incubo.config import hub_dir
+    from incubo.exchange import ExchangeLayout
+    from incubo.grading.build_nbgrader import merged_config
+
+    course_id = str(merged_config(ctx.course_dir).CourseDirectory.get("course_id", "incubo") or "incubo")
+    return ExchangeLayout(hub_dir() / "exchange", course_id)
+
+
+def run_release(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.grading.exchange_ops import release_module
+
+    _check_course(ctx)
+    dest = release_module(ctx.course_dir, _exchange(ctx), args.assignment, force=args.force)
+    console.success(f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit à sa prochaine connexion.")
+    return 0
+
+
+def run_collect(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.grading.exchange_ops import collect_module
+
+    _check_course(ctx)
+    summary = collect_module(ctx.course_dir, _exchange(ctx), args.assignment)
+    if not summary.collected and not summary.unchanged:
+        console.warning(f"Aucune copie rendue pour « {args.assignment} » pour l'instant.")
+    console.success(
+        f"{len(summary.collected)} copie(s) ramassée(s), {len(summary.unchanged)} déjà à jour, "
+        f"dans {ctx.course_dir / 'submitted'}. Ensuite : « incubo grade autograde {args.assignment} »."
+    )
     return 0
 
 

@@ -1,0 +1,171 @@
+"""The trainer's side of the room's exchange: release a module, collect, return feedback.
+
+Works on the private layout of `incubo.exchange` (one folder per learner).
+The learner's folder name, not the file name they wrote, says whose
+submission it is: nobody can hand in work under another learner's name.
+Everything read from a learner's folder is copied without following links.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from incubo.errors import IncuboError, suggestion
+from incubo.exchange import ExchangeLayout, copy_tree_nofollow, safe_name, write_file_atomic
+
+log = logging.getLogger(__name__)
+
+
+def _check_exchange(layout: ExchangeLayout) -> None:
+    if not layout.course.is_dir():
+        raise IncuboError(
+            f"L'échange du hub {layout.course} n'existe pas : démarrez le hub une fois (« incubo hub ») "
+            "ou indiquez son dossier avec INCUBO_HUB_DIR.",
+            code="echange-introuvable",
+        )
+
+
+def release_module(
+    course_dir: Path, layout: ExchangeLayout, module: str, *, force: bool = False
+) -> Path:
+    """Copy `release/<module>/` to the exchange's outbound folder, readable by every learner."""
+    src = course_dir / "release" / module
+    if not src.is_dir():
+        known = sorted(p.name for p in (course_dir / "release").glob("*") if p.is_dir())
+        raise IncuboError(
+            f"Le module « {module} » n'est pas dans {course_dir / 'release'}.{suggestion(module, known)} "
+            "Lancez d'abord « incubo build ».",
+            code="module-inconnu",
+        )
+    _check_exchange(layout)
+    dest = layout.outbound / module
+    if dest.exists() and not force:
+        raise IncuboError(
+            f"Le module « {module} » est déjà distribué. Ajoutez --force pour le remplacer "
+            "(les copies déjà récupérées par les apprenants ne changent pas).",
+            code="deja-distribue",
+        )
+    layout.outbound.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=layout.outbound, prefix=".tmp-"))
+    try:
+        copy_tree_nofollow(src, tmp / module, ignore=(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+        for folder, _dirs, files in os.walk(tmp):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        if dest.exists():
+            old = tmp / ".ancien"
+            os.replace(dest, old)
+        os.replace(tmp / module, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("released %s to %s", module, dest)
+    return dest
+
+
+def _parse_entry(name: str) -> tuple[str, datetime] | None:
+    """(assignment, timestamp) of an nbgrader submission folder name `student+assignment+timestamp[+random]`."""
+    from nbgrader.utils import parse_utc
+
+    parts = name.rsplit("+", 3) if name.count("+") >= 3 else name.split("+")
+    if len(parts) < 3:
+        return None
+    try:
+        return parts[1], parse_utc(parts[2])
+    except Exception:  # noqa: BLE001 - a folder the learner named freely: ignore it
+        return None
+
+
+@dataclass
+class CollectSummary:
+    collected: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def collect_module(course_dir: Path, layout: ExchangeLayout, module: str) -> CollectSummary:
+    """Copy each learner's latest submission of `module` to `submitted/<learner>/<module>/`."""
+    _check_exchange(layout)
+    summary = CollectSummary()
+    if not layout.inbound.is_dir():
+        return summary
+    for learner_dir in sorted(layout.inbound.iterdir()):
+        learner = learner_dir.name
+        if learner_dir.is_symlink() or not learner_dir.is_dir() or not safe_name(learner):
+            continue
+        latest: tuple[datetime, Path] | None = None
+        for entry in learner_dir.iterdir():
+            parsed = _parse_entry(entry.name)
+            if parsed is None or parsed[0] != module or entry.is_symlink() or not entry.is_dir():
+                continue
+            if latest is None or parsed[1] > latest[0]:
+                latest = (parsed[1], entry)
+        if latest is None:
+            continue
+        dest = course_dir / "submitted" / learner / module
+        stamp = _read_small(latest[1] / "timestamp.txt")
+        if dest.is_dir() and stamp and _read_small(dest / "timestamp.txt") == stamp:
+            summary.unchanged.append(learner)
+            continue
+        tmp = Path(tempfile.mkdtemp(dir=_mkdir(dest.parent), prefix=".tmp-"))
+        try:
+            copy_tree_nofollow(latest[1], tmp / module, ignore=(".ipynb_checkpoints",))
+            if dest.exists():
+                shutil.rmtree(dest)
+            os.replace(tmp / module, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        summary.collected.append(learner)
+    return summary
+
+
+def release_feedback(
+    course_dir: Path, layout: ExchangeLayout, module: str, *, student: str | None = None
+) -> list[str]:
+    """Put each learner's feedback of `module` in their own feedback folder, under nbgrader's hashed name.
+
+    The name is nbgrader's `notebook_hash(submission_secret, notebook)`, so the
+    stock Assignment List and `fetch_feedback` find it in the learner's view.
+    """
+    from nbgrader.utils import notebook_hash
+
+    _check_exchange(layout)
+    released: list[str] = []
+    feedback_root = course_dir / "feedback"
+    for student_dir in sorted(feedback_root.glob("*")) if feedback_root.is_dir() else []:
+        learner = student_dir.name
+        if student and learner != student:
+            continue
+        pages = sorted((student_dir / module).glob("*.html"))
+        if not pages or not safe_name(learner):
+            continue
+        secret = _read_small(course_dir / "submitted" / learner / module / "submission_secret.txt")
+        target = layout.feedback_of(learner)
+        if not secret or not target.is_dir():
+            log.warning(
+                "no submission secret or feedback folder for %s, %s: skipped", learner, module
+            )
+            continue
+        for page in pages:
+            name = notebook_hash(secret=secret, notebook_id=page.stem) + ".html"
+            write_file_atomic(target, name, page.read_bytes())
+        released.append(learner)
+    return released
+
+
+def _read_small(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[:4096].strip()
+    except OSError:
+        return ""
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
