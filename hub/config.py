@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 #: The hub's own service: warm-up and administration from the command line (token in hub_dir).
-SERVICE_NAME = "incubo"
+# Not "incubo": nbgrader names the formgrader service after the course id, "incubo" by default.
+SERVICE_NAME = "incubo-salle"
 #: Hub role given to trainers (group `formgrade-<course>`): see the room, start/stop servers, never open them.
 TRAINER_SCOPES = ["admin-ui", "list:users", "read:users", "read:users:activity", "servers"]
 

@@ -101,10 +101,12 @@ def configure_formgrader(c, settings) -> None:
     }
     services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
     c.JupyterHub.services = [s for s in services if s.get("name") != course_id] + [service]
-    groups = dict(c.JupyterHub.load_groups) if "load_groups" in c.JupyterHub else {}
-    for name in (f"formgrade-{course_id}", f"nbgrader-{course_id}"):
-        groups.setdefault(name, [])
-    c.JupyterHub.load_groups = groups
+    if not ("manage_groups" in c.Authenticator and c.Authenticator.manage_groups):
+        # the groups must exist for the roles; an authenticator that manages groups creates them at login
+        groups = dict(c.JupyterHub.load_groups) if "load_groups" in c.JupyterHub else {}
+        for name in (f"formgrade-{course_id}", f"nbgrader-{course_id}"):
+            groups.setdefault(name, [])
+        c.JupyterHub.load_groups = groups
     existing = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
     names = {r["name"] for r in existing}
     c.JupyterHub.load_roles = existing + [r for r in roles(course_id) if r["name"] not in names]

@@ -162,7 +162,7 @@ def configure_services(c: Any, settings: Any) -> None:
     learner_env: dict[str, Any] = {
         "INCUBO_ACTOR_HOMEPAGE": homepage,
         "INCUBO_SOLUTIONS_URL": solutions_url,
-        "JUPYTER_CONFIG_PATH": _config_path,
+        "JUPYTER_CONFIG_PATH": _chained_config_path(c),
     }
     if python is not None:
         learner_env["INCUBO_LRS_URL"] = gate_url
@@ -171,6 +171,19 @@ def configure_services(c: Any, settings: Any) -> None:
         )
     c.Spawner.environment.update(learner_env)
     log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+
+
+def _chained_config_path(c: Any):
+    """Our folder in front of the value an earlier part set (nbgrader's per-role folders, h12-exchange)."""
+    previous = (dict(c.Spawner.environment) if "environment" in c.Spawner else {}).get("JUPYTER_CONFIG_PATH")
+    if previous is None:
+        return _config_path
+
+    def value(spawner: Any) -> str:
+        before = previous(spawner) if callable(previous) else previous
+        return os.pathsep.join([str(parcours_page_config()), before])
+
+    return value
 
 
 def _config_path(spawner: Any) -> str:
