@@ -284,7 +284,7 @@ def main() -> None:
         gate = Gate(
             lrs_keys.gate_secret(s.hub_dir),
             s.ralph_url,
-            f"passerelle:{lrs_keys.ralph_password(s.hub_dir)}",
+            s.ralph_auth or f"passerelle:{lrs_keys.ralph_password(s.hub_dir)}",
             s.homepage,
             s.prefix,
             s.wake_url,

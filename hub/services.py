@@ -27,6 +27,8 @@ from typing import Any
 
 from incubo.hub import lrs_keys
 
+from incubo.config import room_services_settings
+
 log = logging.getLogger(__name__)
 
 DASHBOARD = "tableau-de-bord"
@@ -39,17 +41,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def service_ports(hub_dir: Path) -> dict[str, int]:
-    """The services' ports, chosen once per hub directory."""
+def service_ports(hub_dir: Path, fixed: dict[str, int] | None = None) -> dict[str, int]:
+    """The services' ports: `fixed` ones (a pod declares them), the others chosen once per hub directory."""
     path = lrs_keys.lrs_dir(hub_dir) / "ports.json"
     try:
         ports = {k: int(v) for k, v in json.loads(path.read_text()).items()}
     except (OSError, ValueError, AttributeError):
         ports = {}
-    if not all(name in ports for name in PORT_NAMES):
-        ports = {name: ports.get(name) or _free_port() for name in PORT_NAMES}
-        path.write_text(json.dumps(ports))
-    return ports
+    wanted = {
+        name: (fixed or {}).get(name) or ports.get(name) or _free_port() for name in PORT_NAMES
+    }
+    if wanted != ports:
+        path.write_text(json.dumps(wanted))
+    return wanted
 
 
 def ralph_python() -> Path | None:
@@ -85,23 +89,29 @@ def configure_services(c: Any, settings: Any) -> None:
     folder = lrs_keys.lrs_dir(hub_dir)
     secret = lrs_keys.gate_secret(hub_dir)
     lrs_keys.ralph_password(hub_dir)
-    ports = service_ports(hub_dir)
+    layout = room_services_settings()
+    ports = service_ports(hub_dir, dict(layout.ports))
     homepage = hub_url(settings)
     python = ralph_python()
-    gate_url = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
-    solutions_url = f"http://127.0.0.1:{ports['solutions']}/services/solutions/"
+    managed_ralph = not layout.ralph_url and python is not None
+    ralph = layout.ralph_url or (f"http://127.0.0.1:{ports['ralph']}" if managed_ralph else "")
+    host = layout.host  # how the proxy and the learners' servers reach the services
+    gate_url = f"http://{host}:{ports['lrs']}/services/lrs/"
+    solutions_url = f"http://{host}:{ports['solutions']}/services/solutions/"
     base_env = {
         "INCUBO_HUB_DIR": str(hub_dir),
         "INCUBO_COURSE_DIR": str(course_dir),
         "INCUBO_ACTOR_HOMEPAGE": homepage,
         "PYTHONUNBUFFERED": "1",
     }
+    if layout.bind_ip != "127.0.0.1":
+        base_env["INCUBO_SERVICE_BIND_IP"] = layout.bind_ip
     services: list[dict[str, Any]] = []
-    if python is None:
+    if not ralph:
         log.warning(
             "Ralph is not installed (make ralph, or INCUBO_RALPH_PYTHON): learning events stay in each learner's journal"
         )
-    else:
+    if managed_ralph:
         services += [
             {
                 "name": "ralph",
@@ -117,23 +127,31 @@ def configure_services(c: Any, settings: Any) -> None:
                 ],  # fmt: skip
                 "environment": {"PYTHONUNBUFFERED": "1"},
                 "cwd": str(folder),
-            },
+            }
+        ]
+    if ralph:
+        gate_env = dict(
+            base_env,
+            INCUBO_RALPH_URL=ralph,
+            INCUBO_DASHBOARD_WAKE_URL=f"http://127.0.0.1:{ports[DASHBOARD]}/services/{DASHBOARD}/reveil",
+        )
+        if layout.ralph_auth:
+            gate_env["INCUBO_RALPH_AUTH"] = layout.ralph_auth
+        services.append(
             {
                 "name": "lrs",
-                "url": f"http://127.0.0.1:{ports['lrs']}",
+                "url": f"http://{host}:{ports['lrs']}",
                 "command": [sys.executable, "-m", "incubo.hub.lrs_gate"],
-                "environment": dict(
-                    base_env,
-                    INCUBO_RALPH_URL=f"http://127.0.0.1:{ports['ralph']}",
-                    INCUBO_DASHBOARD_WAKE_URL=f"http://127.0.0.1:{ports[DASHBOARD]}/services/{DASHBOARD}/reveil",
-                ),
-            },
-        ]
-    reader_env = dict(base_env, INCUBO_LRS_URL=gate_url)
+                "environment": gate_env,
+            }
+        )
+    reader_env = dict(
+        base_env, INCUBO_LRS_URL=f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
+    )  # same pod
     services += [
         {
             "name": DASHBOARD,
-            "url": f"http://127.0.0.1:{ports[DASHBOARD]}",
+            "url": f"http://{host}:{ports[DASHBOARD]}",
             "command": [sys.executable, "-m", "incubo.hub.dashboard"],
             "environment": dict(
                 reader_env, INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs")
@@ -144,9 +162,9 @@ def configure_services(c: Any, settings: Any) -> None:
         },
         {
             "name": "solutions",
-            "url": f"http://127.0.0.1:{ports['solutions']}",
+            "url": f"http://{host}:{ports['solutions']}",
             "command": [sys.executable, "-m", "incubo.hub.solutions"],
-            "environment": dict(reader_env, INCUBO_RALPH_URL=f"http://127.0.0.1:{ports['ralph']}"),
+            "environment": reader_env,
             "display": False,
         },
     ]
@@ -164,7 +182,7 @@ def configure_services(c: Any, settings: Any) -> None:
         "INCUBO_SOLUTIONS_URL": solutions_url,
         "JUPYTER_CONFIG_PATH": _chained_config_path(c),
     }
-    if python is not None:
+    if ralph:
         learner_env["INCUBO_LRS_URL"] = gate_url
         learner_env["INCUBO_LRS_AUTH"] = lambda spawner: lrs_keys.learner_auth(
             secret, spawner.user.name

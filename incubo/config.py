@@ -109,6 +109,7 @@ class ServiceSettings:
     lrs_auth: str
     poll_seconds: float
     wake_url: str = ""
+    ralph_auth: str = ""
 
 
 def service_settings() -> ServiceSettings:
@@ -122,14 +123,25 @@ def service_settings() -> ServiceSettings:
         hub_dir=Path(env.get(ENV_HUB_DIR, ".")).expanduser().resolve(),
         ralph_url=env.get(ENV_RALPH_URL, ""),
         homepage=env.get(ENV_ACTOR_HOMEPAGE, "http://localhost"),
-        bind_url=env.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"),
+        bind_url=_bind_url(env.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"), env.get(ENV_SERVICE_BIND_IP)),
         prefix=env.get("JUPYTERHUB_SERVICE_PREFIX", "/"),
         course_dir=course_dir(),
         lrs_url=env.get("INCUBO_LRS_URL", ""),
         lrs_auth=env.get("INCUBO_LRS_AUTH", ""),
         poll_seconds=poll,
         wake_url=env.get(ENV_DASHBOARD_WAKE_URL, ""),
+        ralph_auth=env.get(ENV_RALPH_AUTH, ""),
     )
+
+
+def _bind_url(url: str, ip: str | None) -> str:
+    """The service's URL with its host replaced by `ip` (listening on every interface in a pod)."""
+    if not ip:
+        return url
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    return parsed._replace(netloc=f"{ip}:{parsed.port or 80}").geturl()
 
 
 def solutions_url() -> str | None:
@@ -139,6 +151,38 @@ def solutions_url() -> str | None:
 
 #: Ralph's Python on a hub (its own virtualenv); default: the checkout's `.venv-ralph`.
 ENV_RALPH_PYTHON = "INCUBO_RALPH_PYTHON"
+#: The gate's `user:password` at a Ralph the hub does not start (given to the gate only).
+ENV_RALPH_AUTH = "INCUBO_RALPH_AUTH"
+#: Where a hub service listens (its JupyterHub URL's host otherwise; `0.0.0.0` in a pod).
+ENV_SERVICE_BIND_IP = "INCUBO_SERVICE_BIND_IP"
+
+
+@dataclass(frozen=True)
+class RoomServicesSettings:
+    """How the room's services are laid out: one VM (defaults) or a hub pod (the region)."""
+
+    ralph_url: str = ""  # INCUBO_HUB_RALPH_URL: a Ralph the hub does not start (Helm chart, ClickHouse)
+    ralph_auth: str = ""  # INCUBO_HUB_RALPH_AUTH: the gate's user:password at that Ralph
+    bind_ip: str = "127.0.0.1"  # INCUBO_HUB_SERVICES_IP: where the services listen
+    host: str = "127.0.0.1"  # INCUBO_HUB_SERVICES_HOST: how learners' servers reach them (a Service's DNS name)
+    ports: tuple[tuple[str, int], ...] = ()  # INCUBO_HUB_SERVICES_PORTS: lrs=8101,tableau-de-bord=8102,solutions=8103
+
+
+def room_services_settings(env=None) -> RoomServicesSettings:
+    """Read the room services' layout from the environment of `incubo hub` (or the Z2JH hub pod)."""
+    env = os.environ if env is None else env
+    ports = []
+    for item in (env.get("INCUBO_HUB_SERVICES_PORTS") or "").split(","):
+        name, sep, value = item.strip().partition("=")
+        if sep and value.strip().isdigit():
+            ports.append((name.strip(), int(value)))
+    return RoomServicesSettings(
+        ralph_url=(env.get("INCUBO_HUB_RALPH_URL") or "").strip().rstrip("/"),
+        ralph_auth=(env.get("INCUBO_HUB_RALPH_AUTH") or "").strip(),
+        bind_ip=(env.get("INCUBO_HUB_SERVICES_IP") or "127.0.0.1").strip(),
+        host=(env.get("INCUBO_HUB_SERVICES_HOST") or "127.0.0.1").strip(),
+        ports=tuple(ports),
+    )
 
 
 def ralph_python() -> Path:

@@ -118,3 +118,41 @@ def test_the_room_view_shows_thirty_learners_progress_and_who_is_stuck():
     assert (m1["reussites"], m1["possibles"], m1["termine_par"]) == (30, 60, 0)
     assert view["verifications"][0]["nom"] == "agent07"  # the latest check first
     assert "pas encore" in view["verifications"][0]["action"]
+
+
+def test_the_region_layout_uses_the_charts_ralph_and_fixed_ports(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from incubo.hub.services import configure_services
+    from traitlets.config import Config
+
+    monkeypatch.setenv("INCUBO_HUB_RALPH_URL", "http://ralph:8080")
+    monkeypatch.setenv("INCUBO_HUB_RALPH_AUTH", "passerelle:secret-du-chart")
+    monkeypatch.setenv("INCUBO_HUB_SERVICES_IP", "0.0.0.0")
+    monkeypatch.setenv("INCUBO_HUB_SERVICES_HOST", "hub")
+    monkeypatch.setenv("INCUBO_HUB_SERVICES_PORTS", "lrs=8101,tableau-de-bord=8102,solutions=8103")
+    c = Config()
+    settings = SimpleNamespace(
+        hub_dir=tmp_path, course_id="incubo", course_dir=tmp_path, url="https://salle.example"
+    )
+    configure_services(c, settings)
+    services = {s["name"]: s for s in c.JupyterHub.services.get_value([])}
+    assert "ralph" not in services  # the chart's Ralph, not one started by the hub
+    assert services["lrs"]["url"] == "http://hub:8101"
+    assert services["lrs"]["environment"]["INCUBO_RALPH_URL"] == "http://ralph:8080"
+    assert services["lrs"]["environment"]["INCUBO_RALPH_AUTH"] == "passerelle:secret-du-chart"
+    assert services["lrs"]["environment"]["INCUBO_SERVICE_BIND_IP"] == "0.0.0.0"
+    assert services["tableau-de-bord"]["url"] == "http://hub:8102"
+    env = c.Spawner.environment.get_value({})
+    assert env["INCUBO_LRS_URL"] == "http://hub:8101/services/lrs/"
+    assert env["INCUBO_SOLUTIONS_URL"] == "http://hub:8103/services/solutions/"
+    assert env["INCUBO_ACTOR_HOMEPAGE"] == "https://salle.example"
+    spawner = SimpleNamespace(user=SimpleNamespace(name="alice"))
+    assert env["INCUBO_LRS_AUTH"](spawner) == lrs_keys.learner_auth(
+        lrs_keys.gate_secret(tmp_path), "alice"
+    )
+    monkeypatch.setenv("INCUBO_SERVICE_BIND_IP", "0.0.0.0")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://hub:8101/services/lrs/")
+    from incubo.config import service_settings
+
+    assert service_settings().bind_url == "http://0.0.0.0:8101/services/lrs/"
