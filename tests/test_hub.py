@@ -43,6 +43,17 @@ def test_demo_login_needs_a_shared_password(tmp_path):
     assert not (tmp_path / "hub" / "jupyterhub.sqlite").exists()
 
 
+def test_bad_input_gets_one_french_sentence(tmp_path):
+    env = isolated_env(tmp_path / "env")
+    env.update(
+        INCUBO_DEMO_PASSWORD="mot-de-passe-de-la-salle", INCUBO_HUB_DIR=str(tmp_path / "hub")
+    )
+    missing = incubo("hub", "--course-dir", tmp_path / "absent", env=env, timeout=60)
+    assert_french_error(missing, "incubo build")
+    no_hub = incubo("hub", "prechauffer", "anne.durand", env=env, timeout=60)
+    assert_french_error(no_hub, "incubo hub")
+
+
 def test_wrong_password_is_refused(hub):
     session = requests.Session()
     r = hub.login(session, hub.new_user(), "pas-le-bon-mot-de-passe")
@@ -94,11 +105,18 @@ def test_a_learner_cannot_read_others_work_nor_the_course(hub, learners):
     lines = lab_a.run(code)["stdout"].splitlines()
     assert lines == [f"{label} refusé" for label in targets], lines
     assert lab_b.read("secret.py") == "reponse = 42\n"  # it is there, only not for A
+    # a trainer's kernel reads the course (Unix group incubo-formateurs), not the learners' homes
+    trainer = hub.lab("formatrice").run(code)["stdout"].splitlines()
+    assert "source notebook LU" in trainer and "home of the other learner refusé" in trainer, (
+        trainer
+    )
 
 
 def test_warm_up_starts_servers_before_the_session(hub):
     early, late = hub.new_user(), hub.new_user()
-    result = incubo("hub", "prechauffer", early, late, "--course-dir", hub.course_dir, env=hub.env, timeout=600)
+    result = incubo(
+        "hub", "prechauffer", early, late, "--course-dir", hub.course_dir, env=hub.env, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     assert "2 serveur(s) prêt(s) sur 2" in result.stderr
     for name in (early, late):
@@ -134,7 +152,14 @@ def test_restart_keeps_sessions_servers_and_work(hub, learners):
     assert hub.login(requests.Session(), hub.new_user()).status_code == 302
 
 
-ENGLISH = ("Sign in", "Logout", "Your server", "Server not running", "Start My Server", "Jupyter has lots of moons")
+ENGLISH = (
+    "Sign in",
+    "Logout",
+    "Your server",
+    "Server not running",
+    "Start My Server",
+    "Jupyter has lots of moons",
+)
 
 
 def check_french_page(page) -> None:
@@ -178,3 +203,17 @@ def test_hub_pages_are_french_and_accessible(hub, page):
     page.get_by_text("Fichier", exact=True).first.wait_for(timeout=120_000)
     assert "news" not in page.inner_text("body").lower()
     assert "nouvelles officielles" not in page.inner_text("body").lower()
+
+
+def test_end_of_day_stops_everything(hub, learners):
+    """`incubo hub arreter`: learners' servers, the hub and the proxy are stopped (last test: it ends the hub)."""
+    (a, _), (b, _) = learners
+    proxy = psutil.Process(int((hub.hub_dir / "proxy.pid").read_text()))
+    result = incubo("hub", "arreter", "--course-dir", hub.course_dir, env=hub.env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert hub.proc.wait(60) == 0
+    names = {hub.unix_user(a), hub.unix_user(b)}
+    assert not [p for p in psutil.process_iter(["username"]) if p.info["username"] in names]
+    assert not proxy.is_running()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{hub.url}/hub/login", timeout=5)
