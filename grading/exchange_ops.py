@@ -18,6 +18,7 @@ from pathlib import Path
 
 from incubo.errors import IncuboError, suggestion
 from incubo.exchange import ExchangeLayout, copy_tree_nofollow, safe_name, write_file_atomic
+from incubo.released import strip_release
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def release_module(
     tmp = Path(tempfile.mkdtemp(dir=layout.outbound, prefix=".tmp-"))
     try:
         copy_tree_nofollow(src, tmp / module, ignore=(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+        strip_release(tmp / module)  # learners' homes never get a solution: the hub's service serves them
         for folder, _dirs, files in os.walk(tmp):
             os.chmod(folder, 0o755)
             for name in files:

@@ -31,44 +31,9 @@ from tornado.httputil import url_concat
 
 from incubo import xapi
 from incubo.parcours import SIDECAR
+from incubo.released import strip_release, strip_solutions  # noqa: F401 - kept here for callers
 
 log = logging.getLogger(__name__)
-
-
-def strip_solutions(sidecar: dict[str, Any]) -> dict[str, Any]:
-    """A copy of an exercise file without any solution text (encoded or not)."""
-    from incubo.widgets.verification import required_names
-
-    out = dict(sidecar)
-    exercises = {}
-    for ex_id, exercise in (sidecar.get("exercices") or {}).items():
-        ex = dict(exercise)
-        had = bool(ex.get("solution")) or bool(
-            ex.get("solution_serveur")
-        )  # stripping twice changes nothing
-        if ex.get("solution"):
-            ex["noms_requis"] = required_names(exercise)
-        ex["solution"] = None
-        ex["solution_serveur"] = had
-        exercises[ex_id] = ex
-    out["exercices"] = exercises
-    return out
-
-
-def strip_release(folder: Path) -> int:
-    """Strip every `incubo_exercices.json` under `folder` in place; returns how many were rewritten."""
-    count = 0
-    for path in sorted(Path(folder).rglob(SIDECAR)):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        stripped = strip_solutions(data)
-        if stripped != data:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(
-                json.dumps(stripped, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-            )
-            tmp.replace(path)
-            count += 1
-    return count
 
 
 def source_exercise(

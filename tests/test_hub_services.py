@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from harness import axe_violations, wait_for
+from harness import axe_violations, incubo, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
 from incubo.hub import lrs_keys
-from incubo.hub.solutions import strip_release
 from solution_leaks import decoded_blobs, solution_lines
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
@@ -29,8 +28,9 @@ NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_min
 def make_course(course_dir: Path) -> None:
     """Source (with solutions) and release of one module; gradebook and config as nbgrader wants."""
     (course_dir / "source").mkdir(parents=True)
-    shutil.copytree(FIXTURE, course_dir / "source" / MODULE)
-    shutil.copytree(FIXTURE, course_dir / "release" / MODULE)
+    for side in ("source", "release"):
+        shutil.copytree(FIXTURE, course_dir / side / MODULE)
+        (course_dir / side / MODULE / "02-exercices.ipynb").write_text(NOTEBOOK)
     (course_dir / "gradebook.db").write_bytes(b"")
     (course_dir / "nbgrader_config.py").write_text(
         'c = get_config()\nc.CourseDirectory.course_id = "incubo"\n'
@@ -50,6 +50,9 @@ def room():
             print(hub.log()[-6000:])
             raise
         hub.trainer = trainer
+        # the trainer releases the module the hub's way: learners get it in their home at spawn
+        released = incubo("grade", "release", MODULE, "--course-dir", course, env=hub.env)
+        assert released.returncode == 0, released.stderr
         hub.labs = {}
         try:
             yield hub
@@ -58,22 +61,11 @@ def room():
 
 
 def learner(room, key: str):
-    """A learner (created once per key) with the module in their home, as a hub release leaves it."""
+    """A learner (created once per key), with the released module fetched into their home at spawn."""
     if key not in room.labs:
         name = unique_name("a")
         lab = room.lab(name)
-        release = Path(shared_tmp("incubo-release-"))
-        shutil.copytree(room.course_dir / "release" / MODULE, release / MODULE)
-        strip_release(release)  # what the hub's release does (h12-exchange calls it)
-        assert lab.api("PUT", f"/contents/{MODULE}", json={"type": "directory"}).status_code in (
-            200,
-            201,
-        )
-        for path in (release / MODULE).iterdir():
-            lab.save(f"{MODULE}/{path.name}", path.read_text(encoding="utf-8"))
-        lab.save(f"{MODULE}/02-exercices.ipynb", NOTEBOOK)
-        shutil.rmtree(release)
-        lab.nb = lab.kernel(notebook=f"{MODULE}/02-exercices.ipynb")
+        lab.nb = lab.kernel(notebook=f"incubo/{MODULE}/02-exercices.ipynb")
         out = lab.run(
             "from incubo.widgets import demarrer\ndemarrer('02-exercices')", kernel=lab.nb
         )
@@ -257,6 +249,8 @@ def test_solutions_stay_on_the_server_until_the_policy_allows_them(room):
     secret_lines = solution_lines(
         json.loads((FIXTURE / "incubo_exercices.json").read_text(encoding="utf-8"))
     )
+    released = json.loads((home / "incubo" / MODULE / "incubo_exercices.json").read_text(encoding="utf-8"))
+    assert released["exercices"]["ex-moyenne"]["solution_serveur"] is True  # fetched at spawn, stripped
     for path in [p for p in home.rglob("*") if p.is_file()]:
         text = path.read_text(encoding="utf-8", errors="replace")
         for candidate in [text, *decoded_blobs(text)]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from incubo.hub import lrs_keys, room_view
 from incubo.hub.lrs_gate import actor_is
-from incubo.hub.solutions import strip_release
 from solution_leaks import decoded_blobs, solution_lines
 
 from incubo import xapi
+from incubo.released import strip_release
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
 HOME = "http://127.0.0.1:8000"

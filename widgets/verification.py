@@ -8,7 +8,6 @@ names they define do not leak into the notebook.
 
 from __future__ import annotations
 
-import ast
 import base64
 import builtins
 import contextlib
@@ -99,57 +98,13 @@ def strip_markers(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not _MARKERS.match(line)).strip("\n")
 
 
-def _parse(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        return None
-
-
-def _defined(tree: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
-
-
-def _read(tree: ast.AST) -> set[str]:
-    """Names a test reads, including `"x" in globals()` checks."""
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Compare)
-            and isinstance(node.left, ast.Constant)
-            and isinstance(node.left.value, str)
-            and any(
-                isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in ("globals", "locals", "dir")
-                for c in node.comparators
-            )
-        ):
-            names.add(node.left.value)
-    return names
-
-
 def required_names(exercise: dict[str, Any]) -> list[str]:
     """Names the learner's answer must define for the tests to mean anything."""
-    tests = _parse(exercise.get("tests_visibles") or "")
-    if tests is None:
-        return []
-    needed = _read(tests) - _defined(tests) - set(dir(builtins))
     if exercise.get("noms_requis") is not None and not exercise.get("solution"):  # a hub's file: no solution here
         return sorted(set(exercise["noms_requis"]))
-    solution = decode_solution(exercise.get("solution"))
-    sol_tree = _parse(solution) if solution else None
-    if sol_tree is not None:
-        from_answer = _defined(sol_tree) & needed
-        if from_answer:
-            return sorted(from_answer)
-    return sorted(needed)
+    from incubo.released import answer_names
+
+    return answer_names(exercise.get("tests_visibles") or "", decode_solution(exercise.get("solution")))
 
 
 def check(exercise: dict[str, Any], namespace: dict[str, Any] | None = None) -> Verdict:
