@@ -4,8 +4,8 @@ On one machine, `incubo_exercices.json` carries each solution (compressed,
 base64) and the widget decides locally. On a hub that would hand every
 learner every answer, so:
 
-- `strip_solutions` / `strip_release` remove the solution from the exercise
-  files a hub releases (h12-exchange calls `strip_release` on what goes to
+- `strip_solutions` / `strip_release` (in the core, `incubo.released`) remove the solution
+  from the exercise files a hub releases (the exchange's release calls it on what goes to
   learners' homes); an exercise keeps its policy, the flag
   `solution_serveur`, and the names the answer must define (the check needs
   them to tell « not attempted » from « wrong »);
