@@ -82,7 +82,7 @@ def parcours_order(courses: Path | None) -> dict[str, int]:
 
 
 def learner_states(cdir: Path | None, courses: Path | None, statements: list[dict[str, Any]]) -> list[ModuleState]:
-    from incubo.widgets.progression import module_progress
+    from incubo.widgets.progress import module_progress
 
     titles = data.module_titles(courses)
     order = parcours_order(courses)

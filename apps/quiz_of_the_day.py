@@ -146,10 +146,10 @@ class QuizDuJour:
         # Say back the chosen option: keyboard and screen-reader users hear what they are about to validate.
         self.choice = w.HTML()
         self.choice.add_class("incubo-choix")
-        self.serie = w.HTML()
-        self.serie.add_class("incubo-serie")
+        self.streak_view = w.HTML()
+        self.streak_view.add_class("incubo-serie")
         self._load_question()
-        self.widget = w.VBox([header("Le quiz du jour"), self.intro, self.holder, self.choice, self.serie])
+        self.widget = w.VBox([header("Le quiz du jour"), self.intro, self.holder, self.choice, self.streak_view])
 
     def _load_question(self) -> None:
         from incubo.widgets.quiz import Quiz
@@ -158,9 +158,9 @@ class QuizDuJour:
         quiz = Quiz(dict(self.question.spec), parcours=self.question.parcours, module=self.question.module)
         if getattr(quiz, "q", None) is None:
             raise IncuboError("La question du jour est mal écrite dans sa banque : prévenez votre formateur.", code="quiz-invalide")
-        quiz.bouton.on_click(self._after_answer)  # runs after the quiz's own handler
-        if getattr(quiz, "choix", None) is not None:
-            quiz.choix.observe(self._on_choice, names="value")
+        quiz.submit_button.on_click(self._after_answer)  # runs after the quiz's own handler
+        if getattr(quiz, "choice", None) is not None:
+            quiz.choice.observe(self._on_choice, names="value")
         self.quiz = quiz
         self.intro.value = f"<p>Question du {html.escape(french_date(self.today))}. Une nouvelle question chaque jour.</p>"
         self.holder.children = [quiz]
@@ -178,13 +178,13 @@ class QuizDuJour:
             self._show_streak()
 
     def _show_streak(self) -> None:
-        self.serie.value = streak_html(
+        self.streak_view.value = streak_html(
             self.streak.current(self.today), int(self.streak.data.get("meilleure", 0)), self.streak.done_today(self.today)
         )
 
     def _on_choice(self, change) -> None:
         try:
-            label = self.quiz.choix.label
+            label = self.quiz.choice.label
             self.choice.value = f'<p role="status" aria-live="polite">Réponse choisie : {html.escape(str(label))}.</p>' if label else ""
         except Exception:
             log.exception("choice echo failed")

@@ -113,8 +113,8 @@ def act(n: int = 1) -> float:
     slowest = 0.0
     for i in range(n):
         for action in (
-            lambda i=i: Exercice("ex-addition-1", namespace={"total": 40 + i}).bouton_verifier.click(),
-            lambda: Exercice("ex-addition-1", namespace={}).bouton_indice.click(),
+            lambda i=i: Exercice("ex-addition-1", namespace={"total": 40 + i}).check_button.click(),
+            lambda: Exercice("ex-addition-1", namespace={}).hint_button.click(),
             lambda i=i: Quiz("q-total").repondre(41 + i),
             lambda i=i: Autoevaluation("debut").repondre({"tableur": 1 + i % 5}),
         ):
@@ -132,10 +132,10 @@ def test_statements_are_accepted_by_ralph(learner, ralph):
     from incubo.widgets import Exercice
 
     act(2)
-    Exercice("ex-addition-1", namespace={}).bouton_solution.click()  # after two attempts: viewed
+    Exercice("ex-addition-1", namespace={}).solution_button.click()  # after two attempts: viewed
     for ex, ns in (("ex-addition-1", {"total": 42}), ("ex-moyenne", {"moyenne": lambda xs: sum(xs) / len(xs)}),
                    ("ex-secret", {"secret": "ok"})):
-        Exercice(ex, namespace=ns).bouton_verifier.click()  # passed, then the module completed
+        Exercice(ex, namespace=ns).check_button.click()  # passed, then the module completed
     verbs = {s["verb"]["id"].rsplit("/", 1)[-1] for s in events.read_jsonl()}
     assert verbs == {"experienced", "attempted", "failed", "passed", "asked", "answered", "viewed", "completed"}
     assert events.wait_delivered(30), "statements still waiting for Ralph"

@@ -85,14 +85,14 @@ def click_check(ex_id: str, ns: dict):
 
     panel = Exercice(ex_id, namespace=ns)
     before = len(journal())
-    panel.bouton_verifier.click()
+    panel.check_button.click()
     return panel, new_since(before)
 
 
 def test_untouched_answer_is_not_attempted(module_dir):
     panel, stmts = click_check("ex-addition-1", {})
     assert panel.verdict.code == "non-tente"
-    assert "Pas encore de réponse" in seen(panel.retour.value) and "« total » n'existe pas encore" in seen(panel.retour.value)
+    assert "Pas encore de réponse" in seen(panel.feedback.value) and "« total » n'existe pas encore" in seen(panel.feedback.value)
     assert [verb(s) for s in stmts] == ["attempted"]
     assert ext(stmts[0], "verdict") == "non-tente" and stmts[0]["result"]["success"] is False
 
@@ -125,7 +125,7 @@ def test_error_in_code_is_explained_in_french(module_dir):
 
 def test_correct_answer_passes(module_dir):
     panel, stmts = click_check("ex-addition-1", {"total": 42})
-    assert panel.verdict.code == "correct" and "Bravo" in seen(panel.retour.value)
+    assert panel.verdict.code == "correct" and "Bravo" in seen(panel.feedback.value)
     assert [verb(s) for s in stmts] == ["attempted", "passed"]
     assert stmts[0]["result"]["success"] is True and ext(stmts[0], "verdict") == "correct"
     assert "Bravo, c'est correct" in panel._repr_mimebundle_()["text/plain"]  # text for non-widget viewers
@@ -155,12 +155,12 @@ def test_hints_one_at_a_time(module_dir):
 
     panel = Exercice("ex-addition-1", namespace={})
     before = len(journal())
-    panel.bouton_indice.click()
-    assert "Indice 1 sur 2 : Utilisez le signe +." in seen(panel.indices.value)
-    assert "Indice 2" not in seen(panel.indices.value)
-    panel.bouton_indice.click()
-    panel.bouton_indice.click()  # no third hint: says so, records nothing
-    assert "Indice 2 sur 2" in seen(panel.indices.value)
+    panel.hint_button.click()
+    assert "Indice 1 sur 2 : Utilisez le signe +." in seen(panel.hints.value)
+    assert "Indice 2" not in seen(panel.hints.value)
+    panel.hint_button.click()
+    panel.hint_button.click()  # no third hint: says so, records nothing
+    assert "Indice 2 sur 2" in seen(panel.hints.value)
     asked = new_since(before)
     assert [verb(s) for s in asked] == ["asked", "asked"]
     assert [ext(s, "hint-number") for s in asked] == [1, 2]
@@ -170,21 +170,21 @@ def test_solution_after_two_real_attempts(module_dir):
     from incubo.widgets import Exercice
 
     panel = Exercice("ex-addition-1", namespace={})
-    panel.bouton_solution.click()
-    assert "Essayez d'abord" in seen(panel.zone_solution.value)
-    panel.bouton_verifier.click()  # untouched: not a real attempt
-    panel.bouton_solution.click()
-    assert "Essayez d'abord" in seen(panel.zone_solution.value)
+    panel.solution_button.click()
+    assert "Essayez d'abord" in seen(panel.solution_area.value)
+    panel.check_button.click()  # untouched: not a real attempt
+    panel.solution_button.click()
+    assert "Essayez d'abord" in seen(panel.solution_area.value)
     panel.namespace = {"total": 1}
-    panel.bouton_verifier.click()
-    panel.bouton_solution.click()
-    assert "après 2 essais vérifiés (encore 1 essai)" in seen(panel.zone_solution.value)
-    assert "total = 12 + 30" not in seen(panel.zone_solution.value)
-    panel.bouton_verifier.click()
+    panel.check_button.click()
+    panel.solution_button.click()
+    assert "après 2 essais vérifiés (encore 1 essai)" in seen(panel.solution_area.value)
+    assert "total = 12 + 30" not in seen(panel.solution_area.value)
+    panel.check_button.click()
     before = len(journal())
-    panel.bouton_solution.click()
-    assert "total = 12 + 30" in seen(panel.zone_solution.value)
-    assert "BEGIN SOLUTION" not in seen(panel.zone_solution.value)
+    panel.solution_button.click()
+    assert "total = 12 + 30" in seen(panel.solution_area.value)
+    assert "BEGIN SOLUTION" not in seen(panel.solution_area.value)
     assert [verb(s) for s in new_since(before)] == ["viewed"]
 
 
@@ -192,33 +192,33 @@ def test_attempts_count_across_kernel_restarts(module_dir):
     from incubo.widgets import Exercice, demarrer
 
     for _ in range(2):
-        Exercice("ex-addition-1", namespace={"total": 0}).bouton_verifier.click()
+        Exercice("ex-addition-1", namespace={"total": 0}).check_button.click()
     demarrer("02-exercices")  # a restarted kernel
     panel = Exercice("ex-addition-1", namespace={})
-    panel.bouton_solution.click()
-    assert "total = 12 + 30" in seen(panel.zone_solution.value)
+    panel.solution_button.click()
+    assert "total = 12 + 30" in seen(panel.solution_area.value)
 
 
 def test_solution_toujours_still_needs_one_attempt(module_dir):
     from incubo.widgets import Exercice
 
     panel = Exercice("ex-moyenne", namespace={"moyenne": lambda xs: 0})
-    panel.bouton_solution.click()
-    assert "Essayez d'abord" in seen(panel.zone_solution.value)
-    panel.bouton_verifier.click()
-    panel.bouton_solution.click()
-    assert "return sum(nombres) / len(nombres)" in seen(panel.zone_solution.value)
+    panel.solution_button.click()
+    assert "Essayez d'abord" in seen(panel.solution_area.value)
+    panel.check_button.click()
+    panel.solution_button.click()
+    assert "return sum(nombres) / len(nombres)" in seen(panel.solution_area.value)
 
 
 def test_solution_jamais_even_after_success(module_dir):
     from incubo.widgets import Exercice
 
     panel = Exercice("ex-secret", namespace={"secret": "ok"})
-    panel.bouton_verifier.click()
+    panel.check_button.click()
     assert panel.verdict.code == "correct"
     before = len(journal())
-    panel.bouton_solution.click()
-    assert "n'est pas affichée" in seen(panel.zone_solution.value)
+    panel.solution_button.click()
+    assert "n'est pas affichée" in seen(panel.solution_area.value)
     assert new_since(before) == []
 
 
@@ -259,21 +259,21 @@ def test_quiz_single_choice_feedback_retry_and_explanation(module_dir):
 
     q = Quiz("q-cellule")
     before = len(journal())
-    q.bouton.click()  # nothing chosen: a hint, no statement
-    assert "Choisissez une réponse" in seen(q.retour.value) and new_since(before) == []
-    q.choix.value = 1
-    q.bouton.click()
+    q.submit_button.click()  # nothing chosen: a hint, no statement
+    assert "Choisissez une réponse" in seen(q.feedback.value) and new_since(before) == []
+    q.choice.value = 1
+    q.submit_button.click()
     stmt = answered(before)
     assert stmt["result"] == {"success": False, "response": "Double-clic"}
     assert stmt["object"]["id"].endswith("/module/essai-01/quiz/q-cellule")
     assert stmt["object"]["definition"]["type"] == xapi.ACTIVITY_TYPES["quiz"]
-    assert "ouvre la cellule en édition" in seen(q.retour.value) and q.explication.value == ""
-    q.choix.value = 2
-    q.bouton.click()  # second wrong try: the explanation appears
-    assert "Explication" in seen(q.explication.value)
+    assert "ouvre la cellule en édition" in seen(q.feedback.value) and q.explanation.value == ""
+    q.choice.value = 2
+    q.submit_button.click()  # second wrong try: the explanation appears
+    assert "Explication" in seen(q.explanation.value)
     before = len(journal())
-    q.choix.value = 0
-    q.bouton.click()
+    q.choice.value = 0
+    q.submit_button.click()
     stmt = answered(before)
     assert stmt["result"] == {"success": True, "response": "Maj + Entrée"} and ext(stmt, "attempt") == 3
 
@@ -285,17 +285,17 @@ def test_quiz_multiple_choice(module_dir):
     before = len(journal())
     q.cases[0].value = True
     q.cases[2].value = True
-    q.bouton.click()
+    q.submit_button.click()
     stmt = answered(before)
     assert stmt["result"]["success"] is False and stmt["result"]["response"] == '42[,]"12"'
-    assert "Entre guillemets, c'est un texte." in seen(q.retour.value)
-    assert "Il manque au moins une bonne réponse" in seen(q.retour.value)
+    assert "Entre guillemets, c'est un texte." in seen(q.feedback.value)
+    assert "Il manque au moins une bonne réponse" in seen(q.feedback.value)
     q.cases[2].value = False
     q.cases[1].value = True
     before = len(journal())
-    q.bouton.click()
+    q.submit_button.click()
     assert answered(before)["result"] == {"success": True, "response": "42[,]3.5"}
-    assert "Explication" in seen(q.explication.value)  # shown after success
+    assert "Explication" in seen(q.explanation.value)  # shown after success
 
 
 def test_quiz_number_with_tolerance_and_french_decimal(module_dir):
@@ -303,16 +303,16 @@ def test_quiz_number_with_tolerance_and_french_decimal(module_dir):
 
     q = Quiz("q-total")
     before = len(journal())
-    q.saisie.value = "quarante"
-    q.bouton.click()
-    assert "Écrivez un nombre" in seen(q.retour.value) and new_since(before) == []
-    q.saisie.value = "43"
-    q.bouton.click()
+    q.entry.value = "quarante"
+    q.submit_button.click()
+    assert "Écrivez un nombre" in seen(q.feedback.value) and new_since(before) == []
+    q.entry.value = "43"
+    q.submit_button.click()
     assert answered(before)["result"] == {"success": False, "response": "43"}
-    assert "trop grand" in seen(q.retour.value)
+    assert "trop grand" in seen(q.feedback.value)
     before = len(journal())
-    q.saisie.value = "42,4"
-    q.bouton.click()
+    q.entry.value = "42,4"
+    q.submit_button.click()
     assert answered(before)["result"] == {"success": True, "response": "42.4"}
 
 
@@ -321,12 +321,12 @@ def test_quiz_text_ignores_case_accents_and_spaces(module_dir):
 
     q = Quiz({"id": "q-ville", "type": "texte", "question": "Ville ?", "reponse": ["Saint-Étienne"]})
     before = len(journal())
-    q.saisie.value = "Montpellier"
-    q.bouton.click()
+    q.entry.value = "Montpellier"
+    q.submit_button.click()
     assert answered(before)["result"]["success"] is False
     before = len(journal())
-    q.saisie.value = "  SAINT-etienne  "
-    q.bouton.click()
+    q.entry.value = "  SAINT-etienne  "
+    q.submit_button.click()
     stmt = answered(before)
     assert stmt["result"] == {"success": True, "response": "SAINT-etienne"}
     assert stmt["object"]["id"].endswith("/quiz/q-ville")
@@ -343,9 +343,9 @@ def test_quiz_from_yaml_text_and_repondre(module_dir):
 def test_quiz_errors_are_shown_not_raised(module_dir):
     from incubo.widgets import Quiz
 
-    assert "Vouliez-vous dire « q-total » ?" in Quiz("q-totl").texte()
-    assert "Type de question inconnu" in Quiz({"id": "x", "type": "choix-unik"}).texte()
-    assert "aucune option correcte" in Quiz({"id": "x", "type": "choix-unique", "options": ["a"]}).texte()
+    assert "Vouliez-vous dire « q-total » ?" in Quiz("q-totl").plain_text()
+    assert "Type de question inconnu" in Quiz({"id": "x", "type": "choix-unik"}).plain_text()
+    assert "aucune option correcte" in Quiz({"id": "x", "type": "choix-unique", "options": ["a"]}).plain_text()
 
 
 # --- progress and self-assessment ---------------------------------------------------
@@ -363,26 +363,26 @@ def test_progress_from_own_events(module_dir, tmp_path):
     [m1, m2] = p.modules
     assert (m1.module, m1.exercises_done, m1.exercises, m1.lessons_seen, m1.lessons) == ("essai-01", 0, 3, 1, 2)
     assert m2.module == "essai-02" and m2.done == 0 and m2.quiz == 0
-    Exercice("ex-addition-1", namespace={"total": 42}).bouton_verifier.click()
+    Exercice("ex-addition-1", namespace={"total": 42}).check_button.click()
     Quiz("q-total").repondre(42)
-    p.bouton.click()
+    p.submit_button.click()
     m1 = p.modules[0]
     assert (m1.exercises_done, m1.quiz_done, m1.quiz) == (1, 1, 4)
-    assert "Exercices réussis : 1 sur 3" in seen(p.contenu.value) and "Modules terminés : 0 sur 2" in seen(p.contenu.value)
-    assert 'aria-label="Module « essai-01 »"' in p.contenu.value
+    assert "Exercices réussis : 1 sur 3" in seen(p.content.value) and "Modules terminés : 0 sur 2" in seen(p.content.value)
+    assert 'aria-label="Module « essai-01 »"' in p.content.value
 
 
 def test_self_assessment_statements(module_dir):
     from incubo.widgets import Autoevaluation
-    from incubo.widgets.autoevaluation import ITEMS
+    from incubo.widgets.self_assessment import ITEMS
 
     a = Autoevaluation(moment="fin")
     before = len(journal())
-    a.bouton.click()
-    assert "au moins une réponse" in seen(a.retour.value) and new_since(before) == []
-    for i, scale in enumerate(a.echelles.values()):
+    a.submit_button.click()
+    assert "au moins une réponse" in seen(a.feedback.value) and new_since(before) == []
+    for i, scale in enumerate(a.scales.values()):
         scale.value = 1 + i % 5
-    a.bouton.click()
+    a.submit_button.click()
     stmts = new_since(before)
     assert len(stmts) == len(ITEMS) == 6
     for stmt, (item, _text) in zip(stmts, ITEMS, strict=True):
@@ -391,7 +391,7 @@ def test_self_assessment_statements(module_dir):
         assert stmt["object"]["id"].endswith(f"/questionnaire/autoevaluation-{item}")
         assert ext(stmt, "questionnaire-moment") == "fin"
     assert [s["result"]["response"] for s in stmts] == ["1", "2", "3", "4", "5", "1"]
-    a.bouton.click()  # unchanged answers are not recorded twice
+    a.submit_button.click()  # unchanged answers are not recorded twice
     assert len(new_since(before)) == 6
 
 

@@ -35,9 +35,9 @@ __all__ = [
 
 _LAZY = {
     "Quiz": "incubo.widgets.quiz",
-    "Progression": "incubo.widgets.progression",
-    "Autoevaluation": "incubo.widgets.autoevaluation",
-    "Exercice": "incubo.widgets.exercices",
+    "Progression": "incubo.widgets.progress",
+    "Autoevaluation": "incubo.widgets.self_assessment",
+    "Exercice": "incubo.widgets.exercises",
     "conforme": "incubo.widgets.expected",
     "empreinte": "incubo.widgets.expected",
 }
@@ -55,17 +55,17 @@ def demarrer(stem: str | None = None) -> None:
         s.started = True
         if session.grading():
             return
-        from incubo.widgets import cellules, erreurs
+        from incubo.widgets import cell_hooks, friendly_errors
 
-        erreurs.install()
-        cellules.install()
+        friendly_errors.install()
+        cell_hooks.install()
         if s.sidecar is not None and stem:
             meta = (s.sidecar.get("notebooks") or {}).get(stem) or {}
             session.emit("experienced", kind="lecon", ident=stem, name_fr=meta.get("titre"))
             if not s.exercises():  # a module of lessons only is completed by opening them all
-                from incubo.widgets import exercices
+                from incubo.widgets import exercises
 
-                exercices.maybe_complete_module()
+                exercises.maybe_complete_module()
         from incubo import events
 
         events.start_background_delivery()
@@ -75,23 +75,23 @@ def demarrer(stem: str | None = None) -> None:
 
 def verifier(ex_id: str) -> None:
     """Check exercise `ex_id` against its visible tests and answer in French."""
-    from incubo.widgets import exercices
+    from incubo.widgets import exercises
 
-    exercices.verifier(ex_id)
+    exercises.verifier(ex_id)
 
 
 def indice(ex_id: str) -> None:
     """Show the next hint of exercise `ex_id` (one at a time)."""
-    from incubo.widgets import exercices
+    from incubo.widgets import exercises
 
-    exercices.indice(ex_id)
+    exercises.indice(ex_id)
 
 
 def solution(ex_id: str) -> None:
     """Show the solution of `ex_id` when the parcours' policy allows it."""
-    from incubo.widgets import exercices
+    from incubo.widgets import exercises
 
-    exercices.solution(ex_id)
+    exercises.solution(ex_id)
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
-from incubo.widgets import affichage, session
+from incubo.widgets import session, ui
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +169,11 @@ def _resolve(spec: Any) -> dict[str, Any]:
     raise IncuboError("Un Quiz se construit avec un dictionnaire, un texte YAML ou l'identifiant d'une question.", code="quiz-invalide")
 
 
-class Quiz(affichage.TextFallback, w.VBox):
+class Quiz(ui.TextFallback, w.VBox):
     """One quiz question as an accessible widget; `repondre(x)` answers it without a mouse or a browser."""
 
     def __init__(self, spec: Any, *, parcours: str | None = None, module: str | None = None, **kwargs: Any) -> None:
-        self.erreur = ""
+        self.error = ""
         self.tries = 0
         self.success = False
         self.last: Evaluation | None = None
@@ -182,26 +182,26 @@ class Quiz(affichage.TextFallback, w.VBox):
             self.q: Question | None = Question.from_spec(_resolve(spec))
         except Exception as err:  # never raise into the notebook: say what is wrong instead
             self.q = None
-            self.erreur = str(err) if err.__class__.__name__ == "IncuboError" else f"Question illisible ({err})."
-        self.retour = w.HTML()
-        self.explication = w.HTML()
-        self.bouton = w.Button(description="Valider", button_style="primary", tooltip="Valider ma réponse")
-        self.bouton.on_click(lambda _b: self.valider())
-        self.choix: w.RadioButtons | None = None
+            self.error = str(err) if err.__class__.__name__ == "IncuboError" else f"Question illisible ({err})."
+        self.feedback = w.HTML()
+        self.explanation = w.HTML()
+        self.submit_button = w.Button(description="Valider", button_style="primary", tooltip="Valider ma réponse")
+        self.submit_button.on_click(lambda _b: self.submit())
+        self.choice: w.RadioButtons | None = None
         self.cases: list[w.Checkbox] = []
-        self.saisie: w.Text | None = None
+        self.entry: w.Text | None = None
         super().__init__(self._children(), **kwargs)
         self.add_class("incubo-quiz")
 
     def _children(self) -> list[w.Widget]:
         if self.q is None:
-            return [w.HTML(affichage.box_html("erreur", self.erreur))]
+            return [w.HTML(ui.box_html("erreur", self.error))]
         q = self.q
         head = w.HTML(f'<p lang="fr"><strong>{html.escape(q.question)}</strong></p>')
         if q.type == "choix-unique":
-            self.choix = w.RadioButtons(options=[(str(o.get("texte", "")), i) for i, o in enumerate(q.options)], value=None)
-            self.choix.layout.width = "auto"
-            inputs: list[w.Widget] = [self.choix]
+            self.choice = w.RadioButtons(options=[(str(o.get("texte", "")), i) for i, o in enumerate(q.options)], value=None)
+            self.choice.layout.width = "auto"
+            inputs: list[w.Widget] = [self.choice]
         elif q.type == "choix-multiple":
             self.cases = [w.Checkbox(value=False, description=str(o.get("texte", "")), indent=False) for o in q.options]
             inputs = list(self.cases)
@@ -209,38 +209,38 @@ class Quiz(affichage.TextFallback, w.VBox):
             placeholder = "un nombre, par exemple 3,5" if q.type == "nombre" else "votre réponse"
             # continuous_update=False: one value message when the field is left, sent before the
             # button's click; per-keystroke updates get throttled by ipywidgets and could arrive after it.
-            self.saisie = w.Text(
+            self.entry = w.Text(
                 description="Votre réponse",
                 placeholder=placeholder,
                 continuous_update=False,
                 style={"description_width": "initial"},
             )
-            inputs = [self.saisie]
-        return [head, *inputs, self.bouton, self.retour, self.explication]
+            inputs = [self.entry]
+        return [head, *inputs, self.submit_button, self.feedback, self.explanation]
 
     def current_answer(self) -> Any:
-        if self.choix is not None:
-            return self.choix.value
+        if self.choice is not None:
+            return self.choice.value
         if self.cases:
             return [i for i, c in enumerate(self.cases) if c.value]
-        return self.saisie.value if self.saisie is not None else None
+        return self.entry.value if self.entry is not None else None
 
     def repondre(self, answer: Any) -> Evaluation | None:
         """Answer by value: an option index (or its text), a list of indices, a number or a text."""
         if self.q is None:
-            print(self.erreur)
+            print(self.error)
             return None
-        if self.choix is not None:
-            self.choix.value = self._index(answer)
+        if self.choice is not None:
+            self.choice.value = self._index(answer)
         elif self.cases:
             wanted = {self._index(a) for a in (answer if isinstance(answer, list | tuple | set) else [answer])}
             for i, c in enumerate(self.cases):
                 c.value = i in wanted
-        elif self.saisie is not None:
-            self.saisie.value = str(answer)
-        result = self.valider()
-        if not affichage.widget_frontend():
-            print(self.texte())
+        elif self.entry is not None:
+            self.entry.value = str(answer)
+        result = self.submit()
+        if not ui.widget_frontend():
+            print(self.plain_text())
         return result
 
     def _index(self, answer: Any) -> int | None:
@@ -251,28 +251,28 @@ class Quiz(affichage.TextFallback, w.VBox):
                 return i
         return None
 
-    def valider(self) -> Evaluation | None:
+    def submit(self) -> Evaluation | None:
         """What the « Valider » button does."""
         try:
-            return self._valider()
+            return self._submit()
         except Exception:
             log.warning("quiz validation failed", exc_info=True)
-            self.retour.value = affichage.box_html("erreur", "Cette réponse n'a pas pu être vérifiée.")
+            self.feedback.value = ui.box_html("erreur", "Cette réponse n'a pas pu être vérifiée.")
             return None
 
-    def _valider(self) -> Evaluation | None:
+    def _submit(self) -> Evaluation | None:
         if self.q is None:
             return None
         ev = self.q.evaluate(self.current_answer())
         self.last = ev
         if ev.success is None:
-            self.retour.value = affichage.box_html("non-tente", "\n".join(ev.feedback))
+            self.feedback.value = ui.box_html("non-tente", "\n".join(ev.feedback))
             return ev
         self.tries += 1
         self.success = self.success or bool(ev.success)
-        self.retour.value = affichage.box_html("correct" if ev.success else "incorrect", "\n".join(ev.feedback))
+        self.feedback.value = ui.box_html("correct" if ev.success else "incorrect", "\n".join(ev.feedback))
         if self.q.explication and (ev.success or self.tries >= self.q.essais_avant_explication):
-            self.explication.value = affichage.box_html("info", "Explication : " + self.q.explication, live=False)
+            self.explanation.value = ui.box_html("info", "Explication : " + self.q.explication, live=False)
         session.emit(
             "answered",
             kind="quiz",
@@ -285,15 +285,15 @@ class Quiz(affichage.TextFallback, w.VBox):
         )
         return ev
 
-    def texte(self) -> str:
+    def plain_text(self) -> str:
         if self.q is None:
-            return self.erreur
+            return self.error
         lines = [self.q.question]
         lines += [f"  {i}. {o.get('texte', '')}" for i, o in enumerate(self.q.options)]
         if self.last is not None:
             lines += self.last.feedback
             if self.q.explication and (self.success or self.tries >= self.q.essais_avant_explication):
                 lines.append("Explication : " + self.q.explication)
-        elif not affichage.widget_frontend():
+        elif not ui.widget_frontend():
             lines.append("Répondez avec .repondre(...) : le numéro d'une option, une liste de numéros, un nombre ou un texte.")
         return "\n".join(lines)

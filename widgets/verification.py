@@ -139,9 +139,9 @@ def classify(exercise: dict[str, Any], err: BaseException | None, namespace: dic
     if isinstance(err, AssertionError):
         message = str(err).strip() or "Une vérification échoue, sans message : relisez l'énoncé."
         return Verdict(INCORRECT, f"Pas encore : {message}")
-    from incubo.widgets import erreurs
+    from incubo.widgets import friendly_errors
 
-    return Verdict(ERROR, f"Erreur dans votre code : {erreurs.headline(err)}.", erreurs.explain_body(err))
+    return Verdict(ERROR, f"Erreur dans votre code : {friendly_errors.headline(err)}.", friendly_errors.explain_body(err))
 
 
 def _not_attempted(missing: list[str]) -> Verdict:

@@ -60,7 +60,7 @@ def _post_run_cell(result: Any) -> None:
         ex_id = exercise_of(source)
         if ex_id is None:
             return
-        from incubo.widgets import affichage, exercices, verification
+        from incubo.widgets import exercises, ui, verification
 
         pending = _state["verdict"]
         if pending and pending[0] == ex_id:
@@ -69,11 +69,11 @@ def _post_run_cell(result: Any) -> None:
             verdict = verification.Verdict(verification.CORRECT, "Bravo, c'est correct !")
             from IPython.display import display
 
-            display(affichage.Message("correct", verdict.text()))
+            display(ui.Message("correct", verdict.text()))
         else:
             err = result.error_in_exec or result.error_before_exec
             verdict = verification.classify(session.current().exercise(ex_id) or {}, err, verification.learner_namespace())
-        exercices.record_verdict(ex_id, verdict)
+        exercises.record_verdict(ex_id, verdict)
     except Exception:
         log.debug("post_run_cell hook failed", exc_info=True)
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
-from incubo.widgets import affichage, session
+from incubo.widgets import session, ui
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +110,15 @@ def _bar(label: str, ratio: float) -> str:
     )
 
 
-class Progression(affichage.TextFallback, w.VBox):
+class Progression(ui.TextFallback, w.VBox):
     """Progress bars for the current module and its parcours; `actualiser()` recomputes them."""
 
     def __init__(self, **kwargs: Any) -> None:
-        self.contenu = w.HTML()
-        self.bouton = w.Button(description="Actualiser", tooltip="Recalculer ma progression")
-        self.bouton.on_click(lambda _b: self.actualiser())
+        self.content = w.HTML()
+        self.submit_button = w.Button(description="Actualiser", tooltip="Recalculer ma progression")
+        self.submit_button.on_click(lambda _b: self.actualiser())
         self.modules: list[ModuleProgress] = []
-        super().__init__([self.contenu, self.bouton], **kwargs)
+        super().__init__([self.content, self.submit_button], **kwargs)
         self.add_class("incubo-progression")
         self.actualiser()
 
@@ -128,7 +128,7 @@ class Progression(affichage.TextFallback, w.VBox):
         except Exception:
             log.warning("progress computation failed", exc_info=True)
             self.modules = []
-        self.contenu.value = self._html()
+        self.content.value = self._html()
 
     def _current(self) -> ModuleProgress | None:
         name = session.current().module
@@ -137,7 +137,7 @@ class Progression(affichage.TextFallback, w.VBox):
     def _html(self) -> str:
         cur = self._current()
         if cur is None:
-            return affichage.box_html("info", "Pas de progression à afficher : ce dossier ne fait pas partie d'un parcours.", live=False)
+            return ui.box_html("info", "Pas de progression à afficher : ce dossier ne fait pas partie d'un parcours.", live=False)
         parts = ['<div lang="fr"><strong>Ma progression</strong>', _bar(f"Module « {cur.module} »", cur.ratio)]
         parts.append(
             f"<p>Exercices réussis : {cur.exercises_done} sur {cur.exercises} · "
@@ -151,7 +151,7 @@ class Progression(affichage.TextFallback, w.VBox):
         parts.append("</div>")
         return "".join(parts)
 
-    def texte(self) -> str:
+    def plain_text(self) -> str:
         cur = self._current()
         if cur is None:
             return "Pas de progression à afficher : ce dossier ne fait pas partie d'un parcours."

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import ipywidgets as w
-from incubo.widgets import affichage, session, verification
+from incubo.widgets import session, ui, verification
 from incubo.widgets.verification import CORRECT, ERROR, INCORRECT, NOT_ATTEMPTED, Verdict
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
 # --- the panel ---------------------------------------------------------------
 
 
-class Exercice(affichage.TextFallback, w.VBox):
+class Exercice(ui.TextFallback, w.VBox):
     """Buttons Vérifier / Indice / Solution and their answers, for one exercise."""
 
     def __init__(self, ex_id: str, *, namespace: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -173,18 +173,18 @@ class Exercice(affichage.TextFallback, w.VBox):
         self.verdict: Verdict | None = None
         self._lines: list[str] = []
         self._solution = ""
-        self.bouton_verifier = w.Button(description="Vérifier", tooltip=f"Vérifier l'exercice {ex_id}", button_style="primary")
-        self.bouton_indice = w.Button(description="Indice", tooltip=f"Afficher un indice pour l'exercice {ex_id}")
-        self.bouton_solution = w.Button(description="Solution", tooltip=f"Afficher la solution de l'exercice {ex_id}")
-        self.retour = w.HTML()
-        self.indices = w.HTML()
-        self.zone_solution = w.HTML()
-        self.bouton_verifier.on_click(lambda _b: self._safely(self.verifier))
-        self.bouton_indice.on_click(lambda _b: self._safely(self.indice))
-        self.bouton_solution.on_click(lambda _b: self._safely(self.solution))
+        self.check_button = w.Button(description="Vérifier", tooltip=f"Vérifier l'exercice {ex_id}", button_style="primary")
+        self.hint_button = w.Button(description="Indice", tooltip=f"Afficher un indice pour l'exercice {ex_id}")
+        self.solution_button = w.Button(description="Solution", tooltip=f"Afficher la solution de l'exercice {ex_id}")
+        self.feedback = w.HTML()
+        self.hints = w.HTML()
+        self.solution_area = w.HTML()
+        self.check_button.on_click(lambda _b: self._safely(self.verifier))
+        self.hint_button.on_click(lambda _b: self._safely(self.indice))
+        self.solution_button.on_click(lambda _b: self._safely(self.solution))
         title = w.HTML(f'<strong lang="fr">Exercice « {html.escape(ex_id)} »</strong>')
-        buttons = w.HBox([self.bouton_verifier, self.bouton_indice, self.bouton_solution])
-        super().__init__([title, buttons, self.retour, self.indices, self.zone_solution], **kwargs)
+        buttons = w.HBox([self.check_button, self.hint_button, self.solution_button])
+        super().__init__([title, buttons, self.feedback, self.hints, self.solution_area], **kwargs)
         self.add_class("incubo-exercice")
 
     def _safely(self, action) -> None:
@@ -193,13 +193,13 @@ class Exercice(affichage.TextFallback, w.VBox):
             action()
         except Exception:
             log.warning("exercise button failed", exc_info=True)
-            self.retour.value = affichage.box_html("erreur", "Cette action n'a pas abouti : prévenez votre formateur.")
+            self.feedback.value = ui.box_html("erreur", "Cette action n'a pas abouti : prévenez votre formateur.")
 
     def verifier(self) -> Verdict:
         verdict = run_check(self.ex_id, self.namespace)
         self.verdict = verdict
-        kind = verdict.code if verdict.code in affichage.STYLES else "info"
-        self.retour.value = affichage.box_html(kind, verdict.text())
+        kind = verdict.code if verdict.code in ui.STYLES else "info"
+        self.feedback.value = ui.box_html(kind, verdict.text())
         return verdict
 
     def indice(self) -> str:
@@ -207,19 +207,19 @@ class Exercice(affichage.TextFallback, w.VBox):
         if n and text not in self._lines:
             self._lines.append(text)
         shown = self._lines or [text]
-        self.indices.value = affichage.box_html("info", "\n".join(shown))
+        self.hints.value = ui.box_html("info", "\n".join(shown))
         return text
 
     def solution(self) -> str:
         shown, text = reveal_solution(self.ex_id)
         self._solution = ("Une solution possible :\n" + text) if shown else text
         if shown:
-            self.zone_solution.value = affichage.code_html(text, "Une solution possible :")
+            self.solution_area.value = ui.code_html(text, "Une solution possible :")
         else:
-            self.zone_solution.value = affichage.box_html("info", text)
+            self.solution_area.value = ui.box_html("info", text)
         return text
 
-    def texte(self) -> str:
+    def plain_text(self) -> str:
         parts = [f"Exercice « {self.ex_id} »"]
         if self.verdict:
             parts.append(self.verdict.text())
@@ -230,7 +230,7 @@ class Exercice(affichage.TextFallback, w.VBox):
 
 
 def _panel(ex_id: str) -> Exercice | None:
-    if not affichage.widget_frontend():
+    if not ui.widget_frontend():
         return None
     try:
         return Exercice(ex_id)
@@ -245,7 +245,7 @@ def verifier(ex_id: str) -> None:
         panel = _panel(ex_id)
         if panel is not None:
             panel.verifier()
-            affichage.show(panel, panel.texte())
+            ui.show(panel, panel.plain_text())
         else:
             print(run_check(ex_id).text())
     except Exception:
@@ -258,7 +258,7 @@ def indice(ex_id: str) -> None:
         panel = _panel(ex_id)
         if panel is not None:
             panel.indice()
-            affichage.show(panel, panel.texte())
+            ui.show(panel, panel.plain_text())
         else:
             print(next_hint(ex_id)[2])
     except Exception:
@@ -269,10 +269,10 @@ def solution(ex_id: str) -> None:
     """Show the solution if the policy allows it, else say when it will be possible."""
     try:
         shown, text = reveal_solution(ex_id)
-        if shown and affichage.widget_frontend():
+        if shown and ui.widget_frontend():
             from IPython.display import display
 
-            display(affichage.Code("Une solution possible :", text))
+            display(ui.Code("Une solution possible :", text))
         elif shown:
             print("Une solution possible :\n" + text)
         else:

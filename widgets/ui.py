@@ -85,7 +85,7 @@ class TextFallback:
     the widget said.
     """
 
-    def texte(self) -> str:  # pragma: no cover - overridden
+    def plain_text(self) -> str:  # pragma: no cover - overridden
         return ""
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -96,7 +96,7 @@ class TextFallback:
         if isinstance(data, tuple):
             data = data[0]
         data = dict(data or {})
-        data["text/plain"] = self.texte()
+        data["text/plain"] = self.plain_text()
         return data
 
 

@@ -161,12 +161,12 @@ class _Explanation:
 
 def _handler(shell, etype, value, tb, tb_offset=None):
     try:
-        from incubo.widgets import affichage, cellules
+        from incubo.widgets import cell_hooks, ui
         from IPython.display import display
 
-        verdict = cellules.verdict_for_error(value)  # the graded test cell of an exercise?
+        verdict = cell_hooks.verdict_for_error(value)  # the graded test cell of an exercise?
         if verdict is not None:
-            display(affichage.Message(verdict.code, verdict.text()))
+            display(ui.Message(verdict.code, verdict.text()))
         else:
             display(_Explanation(value))
     except Exception:

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import ipywidgets as w
-from incubo.widgets import affichage, session
+from incubo.widgets import session, ui
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,14 @@ SCALE: list[tuple[str, int]] = [
 ]
 
 
-class Autoevaluation(affichage.TextFallback, w.VBox):
+class Autoevaluation(ui.TextFallback, w.VBox):
     """The questionnaire; `repondre({item: note})` answers it without a browser."""
 
     def __init__(self, moment: str = "debut", *, parcours: str | None = None, **kwargs: Any) -> None:
         self.moment = moment if moment in MOMENTS else "debut"
         self._parcours = parcours
-        self.envoye: dict[str, int] = {}
-        self.echelles: dict[str, w.RadioButtons] = {}
+        self.sent: dict[str, int] = {}
+        self.scales: dict[str, w.RadioButtons] = {}
         rows: list[w.Widget] = [
             w.HTML(
                 '<p lang="fr"><strong>Auto-évaluation ('
@@ -55,34 +55,34 @@ class Autoevaluation(affichage.TextFallback, w.VBox):
         for number, (item, text) in enumerate(ITEMS, start=1):
             scale = w.RadioButtons(options=SCALE, value=None)
             scale.layout.width = "auto"
-            self.echelles[item] = scale
+            self.scales[item] = scale
             rows.append(w.HTML(f'<p lang="fr" style="margin-bottom:0">{number}. {html.escape(text)}</p>'))
             rows.append(scale)
-        self.bouton = w.Button(description="Envoyer mes réponses", button_style="primary", tooltip="Envoyer mes réponses")
-        self.bouton.layout.width = "auto"
-        self.bouton.on_click(lambda _b: self.envoyer())
-        self.retour = w.HTML()
-        super().__init__([*rows, self.bouton, self.retour], **kwargs)
+        self.submit_button = w.Button(description="Envoyer mes réponses", button_style="primary", tooltip="Envoyer mes réponses")
+        self.submit_button.layout.width = "auto"
+        self.submit_button.on_click(lambda _b: self.send())
+        self.feedback = w.HTML()
+        super().__init__([*rows, self.submit_button, self.feedback], **kwargs)
         self.add_class("incubo-autoevaluation")
 
     def repondre(self, notes: dict[str, int]) -> int:
         """Set answers by item id and send them."""
         for item, value in notes.items():
-            if item in self.echelles:
-                self.echelles[item].value = int(value)
-        return self.envoyer()
+            if item in self.scales:
+                self.scales[item].value = int(value)
+        return self.send()
 
-    def envoyer(self) -> int:
+    def send(self) -> int:
         """Record each answered item once (a changed answer is recorded again); returns how many were sent."""
         try:
-            answered = {item: s.value for item, s in self.echelles.items() if s.value is not None}
+            answered = {item: s.value for item, s in self.scales.items() if s.value is not None}
             if not answered:
-                self.retour.value = affichage.box_html("non-tente", "Choisissez au moins une réponse avant d'envoyer.")
+                self.feedback.value = ui.box_html("non-tente", "Choisissez au moins une réponse avant d'envoyer.")
                 return 0
             sent = 0
             texts = dict(ITEMS)
             for item, value in answered.items():
-                if self.envoye.get(item) == value:
+                if self.sent.get(item) == value:
                     continue
                 session.emit(
                     "answered",
@@ -93,24 +93,24 @@ class Autoevaluation(affichage.TextFallback, w.VBox):
                     extensions={"questionnaire-moment": self.moment},
                     parcours=self._parcours,
                 )
-                self.envoye[item] = value
+                self.sent[item] = value
                 sent += 1
             missing = len(ITEMS) - len(answered)
             message = f"Merci ! {len(answered)} réponse{'s' if len(answered) > 1 else ''} enregistrée{'s' if len(answered) > 1 else ''}."
             if missing:
                 message += f" Il reste {missing} phrase{'s' if missing > 1 else ''} sans réponse."
-            self.retour.value = affichage.box_html("correct", message)
-            if not affichage.widget_frontend():
+            self.feedback.value = ui.box_html("correct", message)
+            if not ui.widget_frontend():
                 print(message)
             return sent
         except Exception:
             log.warning("self-assessment could not be sent", exc_info=True)
-            self.retour.value = affichage.box_html("erreur", "Vos réponses n'ont pas pu être enregistrées.")
+            self.feedback.value = ui.box_html("erreur", "Vos réponses n'ont pas pu être enregistrées.")
             return 0
 
-    def texte(self) -> str:
+    def plain_text(self) -> str:
         lines = ["Auto-évaluation : pour chaque phrase, une note de 1 (pas du tout d'accord) à 5 (tout à fait d'accord)."]
         lines += [f"  {item} : {text}" for item, text in ITEMS]
-        if not affichage.widget_frontend():
+        if not ui.widget_frontend():
             lines.append("Répondez avec .repondre({\"aise-numerique\": 4, ...}).")
         return "\n".join(lines)
