@@ -131,7 +131,7 @@ class Autograder:
             )
         self.plan = SandboxPlan(self.limits, self.course_dir, isolate)
         execute_timeout = self.config.Execute.get("timeout", 30) if "Execute" in self.config else 30
-        self.cell_timeout = self.limits.temps_par_cellule or execute_timeout or 30
+        self.cell_timeout = self.limits.cell_timeout or execute_timeout or 30
 
     # -- discovery ---------------------------------------------------------
     def _submissions(self, shared: SharedGradebook) -> list[Submission]:
@@ -245,12 +245,12 @@ class Autograder:
                         km = await future
                         ep = GradingExecute(config=self.config, log=pipeline.nb_log)
                         ep.timeout = int(self.cell_timeout)
-                        ep.output_cap = int(self.limits.sortie_mo * 1024 * 1024)
+                        ep.output_cap = int(self.limits.output_mib * 1024 * 1024)
                         path = sub.staging / f"{name}.ipynb"
                         res = pipeline.resources_for(self.coursedir, self.assignment, sub.student, name)
                         nb, res = pipeline.start_resources(self.config, self.steps, res, path, sub.clean[name])
                         result = await run_notebook(
-                            ep, nb, res, km, guard_setup=guard, notebook_deadline=self.limits.temps_par_notebook
+                            ep, nb, res, km, guard_setup=guard, notebook_deadline=self.limits.notebook_timeout
                         )
                         sub.verdicts += verdicts.execution_verdicts(name, nb, result)
                         sub.executed[name] = (nb, res)

@@ -88,8 +88,8 @@ def job(
 ) -> dict:
     """One Job grading `students`' submissions of `assignment`."""
     waves = math.ceil(len(students) * max(notebooks, 1) / options.workers)
-    deadline = int(waves * limits.temps_par_notebook * 1.5) + 600
-    memory_mi = options.workers * limits.memoire_mo + 1024
+    deadline = int(waves * limits.notebook_timeout * 1.5) + 600
+    memory_mi = options.workers * limits.memory_mib + 1024
     labels = {
         "app.kubernetes.io/name": "incubo-correction",
         "app.kubernetes.io/part-of": "incubo",

@@ -8,7 +8,7 @@ shows, so trainers read the same thing the code uses.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from incubo.errors import IncuboError, suggestion
@@ -23,22 +23,34 @@ class Limits:
     """What one sandboxed kernel may use while it runs one submitted notebook."""
 
     #: seconds a cell may run (None: nbgrader's `Execute.timeout`, 30 s by default)
-    temps_par_cellule: float | None = None
+    cell_timeout: float | None = None
     #: seconds a whole notebook may run before its kernel is killed
-    temps_par_notebook: float = 300.0
+    notebook_timeout: float = 300.0
     #: address-space cap of the kernel, in MiB
-    memoire_mo: int = 1024
+    memory_mib: int = 1024
     #: processes and threads of the kernel (a fork bomb stops here)
-    processus: int = 64
+    max_processes: int = 64
     #: outputs a notebook may send, in MiB, before its kernel is stopped
-    sortie_mo: float = 5.0
+    output_mib: float = 5.0
     #: size of one file the kernel may write, in MiB
-    fichier_mo: int = 100
+    file_mib: int = 100
     #: run kernels in bubblewrap (no network, private file system, unprivileged user)
     isolation: bool = True
     #: first user id of the unprivileged users kernels run as (when started as root)
     uid_base: int = 610000
 
+
+#: the keys trainers write in `incubo_grading.yml` (French) → the fields above
+YAML_KEYS: dict[str, str] = {
+    "temps_par_cellule": "cell_timeout",
+    "temps_par_notebook": "notebook_timeout",
+    "memoire_mo": "memory_mib",
+    "processus": "max_processes",
+    "sortie_mo": "output_mib",
+    "fichier_mo": "file_mib",
+    "isolation": "isolation",
+    "uid_base": "uid_base",
+}
 
 HELP_FR: dict[str, str] = {
     "temps_par_cellule": "secondes qu'une cellule peut durer (défaut : celui de nbgrader, 30 s)",
@@ -75,12 +87,11 @@ def load_limits(course_dir: Path) -> Limits:
         ) from exc
     if not isinstance(data, dict):
         raise IncuboError(f"Le fichier {path} doit contenir des paires « clé: valeur ».", code="config-correction-invalide")
-    known = {f.name: f for f in fields(Limits)}
     values = {}
     for key, value in data.items():
-        if key not in known:
+        if key not in YAML_KEYS:
             raise IncuboError(
-                f"Clé inconnue « {key} » dans {path}.{suggestion(str(key), known)}", code="config-correction-invalide"
+                f"Clé inconnue « {key} » dans {path}.{suggestion(str(key), YAML_KEYS)}", code="config-correction-invalide"
             )
         expected = bool if key == "isolation" else (int, float)
         if value is not None and (not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))):
@@ -90,7 +101,7 @@ def load_limits(course_dir: Path) -> Limits:
             )
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
             raise IncuboError(f"La valeur de « {key} » dans {path} doit être positive.", code="config-correction-invalide")
-        values[key] = value
+        values[YAML_KEYS[key]] = value
     limits = replace(Limits(), **values)
     log.debug("limits for %s: %s", course_dir, limits)
     return limits

@@ -116,13 +116,13 @@ class SandboxPlan:
 
     def _nproc(self) -> int:
         if is_root() and self.isolate:
-            return self.limits.processus
+            return self.limits.max_processes
         # without our own uid the cap counts the grader's processes too
         try:
             mine = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == os.getuid())
         except OSError:
             mine = 0
-        return self.limits.processus + mine * 8
+        return self.limits.max_processes + mine * 8
 
     def rlimit_prefix(self) -> list[str]:
         prlimit = shutil.which("prlimit")
@@ -131,9 +131,9 @@ class SandboxPlan:
         lim = self.limits
         return [
             prlimit,
-            f"--as={lim.memoire_mo * 1024 * 1024}",
+            f"--as={lim.memory_mib * 1024 * 1024}",
             f"--nproc={self._nproc()}",
-            f"--fsize={lim.fichier_mo * 1024 * 1024}",
+            f"--fsize={lim.file_mib * 1024 * 1024}",
             "--core=0",
             "--",
         ]
@@ -173,7 +173,7 @@ class SandboxPlan:
 
         # /tmp lives in memory: bounded like the kernel's own memory. Mounted before the
         # Python paths, which may themselves lie under /tmp (a checkout or venv there).
-        tmp_size = str(self.limits.memoire_mo * 1024 * 1024)
+        tmp_size = str(self.limits.memory_mib * 1024 * 1024)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]
         course = str(self.course_root)
         for path in python_paths():

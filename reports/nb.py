@@ -35,7 +35,7 @@ def _display(obj) -> None:
     display(obj)
 
 
-def texte(markup: str) -> None:
+def paragraph(markup: str) -> None:
     """A paragraph (or a few) of HTML written by the notebook."""
     from IPython.display import HTML
 
@@ -56,7 +56,7 @@ def fmt(value, decimals: int = 1) -> str:
     return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
-def tableau(df: pd.DataFrame, titre: str, ident: str, *, index: bool = True, decimals: int = 1) -> None:
+def table(df: pd.DataFrame, caption: str, ident: str, *, index: bool = True, decimals: int = 1) -> None:
     """An accessible HTML table (caption, header scopes); hidden cells are written out, never left blank."""
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in ([df.index.name or ""] if index else []) + list(df.columns))
     body = []
@@ -68,13 +68,13 @@ def tableau(df: pd.DataFrame, titre: str, ident: str, *, index: bool = True, dec
             cls = ' class="supprime"' if hidden else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    texte(
-        f'<table class="incubo-table" id="{html.escape(ident)}"><caption>{html.escape(titre)}</caption>'
+    paragraph(
+        f'<table class="incubo-table" id="{html.escape(ident)}"><caption>{html.escape(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
-def figure(fig, alt: str, legende: str) -> None:
+def figure(fig, alt: str, legend: str) -> None:
     """A matplotlib figure as an embedded PNG with its text alternative, then its caption."""
     import matplotlib.pyplot as plt
     from IPython.display import Image
@@ -83,7 +83,7 @@ def figure(fig, alt: str, legende: str) -> None:
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     _display(Image(data=buf.getvalue(), format="png", metadata={"alt": alt}))
-    texte(f'<p class="incubo-note"><strong>Figure.</strong> {legende}</p>')
+    paragraph(f'<p class="incubo-note"><strong>Figure.</strong> {legend}</p>')
 
 
 def prefetch(*modules: str) -> None:
@@ -121,7 +121,7 @@ def suppression_note(k: int, n_hidden: int) -> str:
             "« supprimé » une case masquée en plus pour qu'aucun total ne permette de retrouver la précédente.")
 
 
-def entete(data, titre: str) -> None:
+def heading(data, title: str) -> None:
     """What the report covers, in plain words: scope, where the data come from, how many people, privacy.
 
     Technical terms (xAPI, LRS, HMAC, nbgrader) are for the « Méthode » section at the end (`methode`).
@@ -140,8 +140,8 @@ def entete(data, titre: str) -> None:
     if data.src.learners_file:
         kinds.append("la liste des apprenants (service, département, tranche d’âge seulement)")
     people = fmt(n) if n >= data.k else f"moins de {data.k}"
-    texte(
-        f"<p><strong>{html.escape(titre)}</strong> — {html.escape(' ; '.join(scope))}.</p>"
+    paragraph(
+        f"<p><strong>{html.escape(title)}</strong> — {html.escape(' ; '.join(scope))}.</p>"
         f"<p>Données : {html.escape(', '.join(kinds))}. {people} apprenants actifs, "
         f"{fmt(data.n_statements)} actions enregistrées.</p>"
         f"<p class='incubo-note'>Confidentialité : chaque apprenant est remplacé par un code qu’on ne peut pas "
@@ -186,4 +186,4 @@ def methode(data, details: list[tuple[str, str]] | None = None) -> None:
          "sont hachurées et marquées « masqué »."),
     ] + list(details or [])
     body = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in items)
-    texte(f"<section class='incubo-methode'><h2 id='methode'>Méthode</h2><dl>{body}</dl></section>")
+    paragraph(f"<section class='incubo-methode'><h2 id='methode'>Méthode</h2><dl>{body}</dl></section>")

@@ -497,7 +497,7 @@ def test_limits_file_errors_are_french(tmp_path):
     with pytest.raises(IncuboError, match="doit être un nombre"):
         load_limits(tmp_path)
     (tmp_path / "incubo_grading.yml").write_text("memoire_mo: 512\nisolation: false\n")
-    assert load_limits(tmp_path).memoire_mo == 512 and load_limits(tmp_path).isolation is False
+    assert load_limits(tmp_path).memory_mib == 512 and load_limits(tmp_path).isolation is False
 
 
 def test_nothing_collected_says_so(base_course, tmp_path, env):
