@@ -18,6 +18,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from incubo.config import settings
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
@@ -195,14 +196,14 @@ def home() -> Path:
 
 
 def course_dir() -> Path | None:
-    value = os.environ.get("INCUBO_COURSE_DIR")
-    return Path(value) if value else None
+    """The course directory `incubo apps` gave the kernel (`INCUBO_COURSE_DIR`)."""
+    return settings().course_dir
 
 
 def courses_dir() -> Path | None:
     """Course sources (for quiz banks): `INCUBO_COURSES_DIR`, else `./courses` if present."""
-    value = os.environ.get("INCUBO_COURSES_DIR")
+    value = settings().courses_dir
     if value:
-        return Path(value)
+        return value
     here = Path.cwd() / "courses"
     return here if here.is_dir() else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import threading
 from datetime import UTC, datetime
 
@@ -26,10 +25,11 @@ from incubo.apps.common import (
     table_html,
 )
 
+from incubo.config import settings
+
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30
-ENV_REFRESH = "INCUBO_DASHBOARD_REFRESH"  # seconds; tests use a short period
 WINDOWS = [("5 dernières minutes", 5), ("15 dernières minutes", 15), ("30 dernières minutes", 30), ("dernière heure", 60)]
 
 
@@ -46,7 +46,7 @@ class Dashboard:
     def __init__(self, *, refresh_seconds: float | None = None) -> None:
         if refresh_seconds is None:
             try:
-                refresh_seconds = max(1.0, float(os.environ.get(ENV_REFRESH, REFRESH_SECONDS)))
+                refresh_seconds = max(1.0, settings().dashboard_refresh)
             except ValueError:
                 refresh_seconds = REFRESH_SECONDS
         self.status = Status()

@@ -28,6 +28,8 @@ from incubo.apps.common import (
     show,
 )
 
+from incubo import xapi
+
 log = logging.getLogger(__name__)
 
 
@@ -86,7 +88,7 @@ def learner_states(cdir: Path | None, courses: Path | None, statements: list[dic
 
     titles = data.module_titles(courses)
     order = parcours_order(courses)
-    passed = {(data.where(s)[1], data.where(s)[2]) for s in statements if data.verb(s) == "passed"}
+    passed = {xapi.located(s)[1:] for s in statements if xapi.verb_of(s) == "passed"}
     states = []
     for folder, sidecar in module_folders(cdir):
         module = str(sidecar.get("module") or folder.name)

@@ -10,36 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from incubo import xapi
+from incubo.config import settings
+from incubo.course_layout import CourseLayout
+
 log = logging.getLogger(__name__)
 
 #: A learner looks stuck after this many failed checks or hints on one exercise without success since.
 STUCK_THRESHOLD = 3
 DEFAULT_WINDOW_MINUTES = 15
-
-_GRADES_SQL = """
-SELECT a.name AS module, bc.name AS exercise, sa.student_id AS student,
-       COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0) AS score,
-       gc.max_score AS max_score
-FROM grade g
-JOIN submitted_notebook sn ON g.notebook_id = sn.id
-JOIN submitted_assignment sa ON sn.assignment_id = sa.id
-JOIN assignment a ON sa.assignment_id = a.id
-JOIN base_cell bc ON g.cell_id = bc.id
-JOIN grade_cells gc ON gc.id = bc.id
-"""
-_CELLS_SQL = """
-SELECT a.name AS module, bc.name AS exercise, gc.max_score AS max_score
-FROM grade_cells gc JOIN base_cell bc ON gc.id = bc.id
-JOIN notebook n ON bc.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id
-"""
-
 
 def journals(course_dir: Path | None) -> list[Path]:
     """Where the room's statements are: one rule shared with the learner side (`incubo.events.room_journals`)."""
@@ -49,12 +34,10 @@ def journals(course_dir: Path | None) -> list[Path]:
 
 
 def gradebook_url(course_dir: Path | None) -> str | None:
-    url = os.environ.get("INCUBO_GRADEBOOK_URL")
-    if url:
-        return url
-    if course_dir and (course_dir / "gradebook.db").is_file():
-        return f"sqlite:///{course_dir / 'gradebook.db'}"
-    return None
+    """`INCUBO_GRADEBOOK_URL`, else the course's own gradebook when it exists."""
+    if course_dir:
+        return CourseLayout(course_dir).gradebook_url()
+    return settings().gradebook_url or None
 
 
 @dataclass
@@ -68,20 +51,10 @@ def read_gradebook(url: str | None) -> Gradebook:
     """Students, graded cells and grades, read-only; an empty result when there is no gradebook."""
     if not url:
         return Gradebook()
-    from sqlalchemy import create_engine, text
+    from incubo import gradebook
 
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            students = [r[0] for r in conn.execute(text("SELECT id FROM student ORDER BY id"))]
-            cells = [(r[0], r[1], float(r[2] or 0)) for r in conn.execute(text(_CELLS_SQL))]
-            grades = [(r[0], r[1], r[2], float(r[3] or 0), float(r[4] or 0)) for r in conn.execute(text(_GRADES_SQL))]
-    finally:
-        engine.dispose()
-    return Gradebook(students, cells, grades)
+    grades = [(g.module, g.exercise, g.student, g.score, g.max_score) for g in gradebook.grades(url)]
+    return Gradebook(gradebook.students(url), gradebook.cells(url), grades)
 
 
 def read_statements(sources: Path | list[Path] | None) -> list[dict[str, Any]]:
@@ -121,45 +94,6 @@ def read_statements(sources: Path | list[Path] | None) -> list[dict[str, Any]]:
     return out
 
 
-# --- reading one statement ------------------------------------------------------------------------
-
-
-def verb(stmt: dict[str, Any]) -> str:
-    return str(stmt.get("verb", {}).get("id", "")).rsplit("/", 1)[-1]
-
-
-def learner(stmt: dict[str, Any]) -> str:
-    actor = stmt.get("actor") or {}
-    return str((actor.get("account") or {}).get("name") or actor.get("name") or actor.get("mbox") or "?")
-
-
-def where(stmt: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(parcours, module, exercise) from the object IRI `…/parcours/p/module/m/exercice/e`."""
-    parts = str(stmt.get("object", {}).get("id", "")).split("/")
-    found: dict[str, str] = {}
-    for key in ("parcours", "module", "exercice"):
-        if key in parts:
-            i = parts.index(key)
-            if i + 1 < len(parts):
-                found[key] = parts[i + 1]
-    return found.get("parcours"), found.get("module"), found.get("exercice")
-
-
-def verdict(stmt: dict[str, Any]) -> str | None:
-    for key, value in ((stmt.get("context") or {}).get("extensions") or {}).items():
-        if key.rsplit("/", 1)[-1] == "verdict":
-            return str(value)
-    success = (stmt.get("result") or {}).get("success")
-    return None if success is None else ("correct" if success else "incorrect")
-
-
-def when(stmt: dict[str, Any]) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(stmt.get("timestamp", "")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 # --- what the dashboard shows ----------------------------------------------------------------------
 
 
@@ -182,13 +116,13 @@ def stuck_learners(
     start = now - timedelta(minutes=window_minutes)
     events: dict[tuple[str, str, str], list[tuple[datetime, str]]] = defaultdict(list)
     for s in statements:
-        t = when(s)
-        _p, module, ex = where(s)
+        t = xapi.timestamp_of(s)
+        _p, module, ex = xapi.located(s)
         if t is None or t < start or not ex:
             continue
-        v = verb(s)
+        v = xapi.verb_of(s)
         if v == "attempted":
-            kind = "ok" if verdict(s) == "correct" else ("fail" if verdict(s) in ("incorrect", "erreur") else None)
+            kind = "ok" if xapi.verdict_of(s) == "correct" else ("fail" if xapi.verdict_of(s) in ("incorrect", "erreur") else None)
         elif v == "asked":
             kind = "hint"
         elif v == "passed":
@@ -198,7 +132,7 @@ def stuck_learners(
         else:
             kind = None
         if kind:
-            events[(learner(s), module or "", ex)].append((t, kind))
+            events[(xapi.learner_of(s), module or "", ex)].append((t, kind))
     found = []
     for (who, module, ex), items in events.items():
         items.sort()
@@ -223,7 +157,7 @@ class ExerciseRow:
 
 def room_progress(book: Gradebook, statements: list[dict[str, Any]], extra_exercises: dict[str, list[str]]) -> tuple[list[ExerciseRow], set[str]]:
     """Per exercise: who passed (statements) and grades (gradebook); and the learners of the room."""
-    learners = set(book.students) | {learner(s) for s in statements}
+    learners = set(book.students) | {xapi.learner_of(s) for s in statements}
     exercises: dict[tuple[str, str], None] = {}
     for module, ex, _m in book.cells:
         exercises[(module, ex)] = None
@@ -232,11 +166,11 @@ def room_progress(book: Gradebook, statements: list[dict[str, Any]], extra_exerc
             exercises.setdefault((module, ex), None)
     passed: dict[tuple[str, str], set[str]] = defaultdict(set)
     for s in statements:
-        if verb(s) == "passed":
-            _p, module, ex = where(s)
+        if xapi.verb_of(s) == "passed":
+            _p, module, ex = xapi.located(s)
             if ex:
                 exercises.setdefault((module or "", ex), None)
-                passed[(module or "", ex)].add(learner(s))
+                passed[(module or "", ex)].add(xapi.learner_of(s))
     grades: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for module, ex, _student, score, max_score in book.grades:
         grades[(module, ex)].append((score, max_score))

@@ -14,12 +14,13 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from incubo import course_layout
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "nbgrader_config.py"
-GRADEBOOK = "gradebook.db"
+GRADEBOOK = course_layout.GRADEBOOK
 COURSE_ID = "incubo"
 CODE_STUB = "# VOTRE CODE ICI\nraise NotImplementedError()"
 TEXT_STUB = "VOTRE RÉPONSE ICI"

@@ -27,6 +27,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, List
 
+from incubo.config import env_var
+
 from .limits import Limits
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ ETC_FILES = [
     "matplotlibrc", "python3", "python3.11",
 ]  # fmt: skip
 #: Environment variables passed from the grader to kernels (nothing else, no secrets).
-PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "INCUBO_ACTIVITY_BASE")
+PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", env_var("activity_base"))
 
 
 def is_root() -> bool:
@@ -206,7 +208,7 @@ class SandboxPlan:
             IPYTHONDIR="/tmp/.ipython",
             MPLCONFIGDIR="/tmp/.matplotlib",
             JUPYTER_RUNTIME_DIR="/tmp/.jupyter-runtime",
-            INCUBO_GRADING="1",
+            **{env_var("grading"): "1"},
             NBGRADER_EXECUTION="autograde",
             PYTHONDONTWRITEBYTECODE="1",
             OPENBLAS_NUM_THREADS="1",

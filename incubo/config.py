@@ -1,17 +1,118 @@
-"""Where things are: one source of truth for paths and environment variables."""
+"""Where things are: the one typed home of every `INCUBO_*` environment variable, and of paths.
+
+Every part reads its settings through `settings()` (read at each call, so a
+test or a kernel that changes the environment is seen at once); a part that
+passes a variable to a child process names it with `env_var(field)`. Hub
+settings live in the `# --- hub ---` block at the end.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 #: Default course directory (nbgrader's `CourseDirectory.root`), relative to the current directory.
 DEFAULT_COURSE_DIR = Path("_build") / "cours"
 #: Default folder of course sources, relative to the current directory.
 DEFAULT_COURSES_DIR = Path("courses")
+#: Default base of activity ids (xAPI), when `INCUBO_ACTIVITY_BASE` is not set.
+DEFAULT_ACTIVITY_BASE = "https://incubo.occitanie.local"
+#: Statements asked per page when reading an LRS.
+DEFAULT_LRS_PAGE_SIZE = 1000
+#: Seconds between two refreshes of the trainer's dashboard.
+DEFAULT_DASHBOARD_REFRESH = 30.0
 
-ENV_COURSE_DIR = "INCUBO_COURSE_DIR"
+_TRUE = ("1", "true", "oui", "yes")
+
+
+def _var(name: str, doc: str, default=None):
+    """A settings field bound to one environment variable (its name is in the field's metadata)."""
+    kwargs = {"default_factory": default} if callable(default) else {"default": default}
+    return field(metadata={"env": name, "doc": doc}, **kwargs)
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every `INCUBO_*` environment variable of the product (the hub's are in `HubSettings` below)."""
+
+    course_dir: Path | None = _var("INCUBO_COURSE_DIR", "the nbgrader course directory (else --course-dir, cwd, ./_build/cours)")
+    courses_dir: Path | None = _var("INCUBO_COURSES_DIR", "course sources read by the apps (quiz banks, titles)")
+    apps_dir: Path | None = _var("INCUBO_APPS_DIR", "the app notebooks `incubo apps` serves")
+    analyses_dir: Path | None = _var("INCUBO_ANALYSES_DIR", "the research notebooks `incubo report` runs")
+    events_file: Path | None = _var("INCUBO_EVENTS_FILE", "the learner's own journal (else ~/.incubo/evenements.jsonl)")
+    events_dir: Path | None = _var("INCUBO_EVENTS_DIR", "the room's journals (else <course dir>/evenements)")
+    spool_dir: Path = _var(
+        "INCUBO_SPOOL_DIR", "statements waiting for the LRS", lambda: Path.home() / ".incubo" / "file-attente"
+    )
+    lrs_url: str = _var("INCUBO_LRS_URL", "the Learning Record Store (Ralph); empty: journal only", "")
+    lrs_auth: str = _var("INCUBO_LRS_AUTH", "user:password for the LRS (HTTP Basic)", "")
+    lrs_page_size: int = _var("INCUBO_LRS_PAGE_SIZE", "statements per page when a report reads the LRS", DEFAULT_LRS_PAGE_SIZE)
+    activity_base: str = _var("INCUBO_ACTIVITY_BASE", "base IRI of activity ids and extensions", DEFAULT_ACTIVITY_BASE)
+    actor_homepage: str = _var("INCUBO_ACTOR_HOMEPAGE", "the actor's account homePage (else the hub's URL)", "")
+    registration: str = _var("INCUBO_REGISTRATION", "context.registration of every statement (a cohort or session id)", "")
+    grading: bool = _var("INCUBO_GRADING", "set in the autograde sandbox: widgets emit nothing, show plain text", False)
+    gradebook_url: str = _var("INCUBO_GRADEBOOK_URL", "the gradebook the dashboard reads (else <course dir>/gradebook.db)", "")
+    dashboard_refresh: float = _var("INCUBO_DASHBOARD_REFRESH", "seconds between dashboard refreshes", DEFAULT_DASHBOARD_REFRESH)
+    pseudonym_key: str = _var("INCUBO_PSEUDONYM_KEY", "the reports' pseudonymisation key", "")
+    pseudonym_key_file: Path | None = _var("INCUBO_PSEUDONYM_KEY_FILE", "a file holding that key, outside the checkout")
+    pseudonym_demo: bool = _var("INCUBO_PSEUDONYM_DEMO", "use the public demo key (demo data only)", False)
+
+    @property
+    def journal(self) -> Path:
+        """The learner's own journal of statements: `INCUBO_EVENTS_FILE`, else `~/.incubo/evenements.jsonl`."""
+        return self.events_file or Path.home() / ".incubo" / "evenements.jsonl"
+
+    @property
+    def lrs_credentials(self) -> tuple[str, str] | None:
+        """`INCUBO_LRS_AUTH` as (user, password), or None."""
+        if not self.lrs_auth:
+            return None
+        user, _, password = self.lrs_auth.partition(":")
+        return user, password
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings as the environment gives them now (unset or empty variables keep their default)."""
+    env = os.environ if env is None else env
+    values = {}
+    for f in fields(Settings):
+        raw = env.get(f.metadata["env"], "")
+        if not raw.strip():
+            continue
+        raw = raw.strip()
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        try:
+            if kind.startswith("Path"):
+                values[f.name] = _path(raw)
+            elif kind == "bool":
+                values[f.name] = raw.lower() in _TRUE
+            elif kind == "int":
+                values[f.name] = int(raw)
+            elif kind == "float":
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        except ValueError:
+            continue  # a malformed number keeps the default, as before
+    return Settings(**values)
+
+
+def env_var(name: str) -> str:
+    """The environment variable behind a `Settings` field, for a part that sets it for a child process."""
+    for f in fields(Settings):
+        if f.name == name:
+            return f.metadata["env"]
+    raise KeyError(name)
+
+
+#: Kept for the hub block below and for callers that set it for a child process.
+ENV_COURSE_DIR = env_var("course_dir")
 
 
 def project_root() -> Path:
@@ -24,9 +125,9 @@ def course_dir(value: str | os.PathLike | None = None) -> Path:
     folder when it is a course directory, else the default."""
     if value:
         return Path(value).expanduser().resolve()
-    env = os.environ.get(ENV_COURSE_DIR)
+    env = settings().course_dir
     if env:
-        return Path(env).expanduser().resolve()
+        return env.resolve()
     here = Path.cwd()
     if is_course_dir(here):  # a trainer who `cd`-ed into the course folder
         return here.resolve()
@@ -35,9 +136,9 @@ def course_dir(value: str | os.PathLike | None = None) -> Path:
 
 def is_course_dir(path: Path) -> bool:
     """An nbgrader course directory: its config next to its sources, release or gradebook."""
-    return (path / "nbgrader_config.py").is_file() and any(
-        (path / name).exists() for name in ("source", "release", "gradebook.db")
-    )
+    from incubo.course_layout import CourseLayout
+
+    return CourseLayout(Path(path)).is_course_dir()
 
 
 def courses_dir(value: str | os.PathLike | None = None) -> Path:

@@ -16,7 +16,6 @@ waits for the network.
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
 import fcntl
 import json
@@ -30,13 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from incubo import course_layout, lrs
+from incubo.config import settings
+
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # in a kernel, never print our warnings into the learner's notebook
-
-ENV_EVENTS_FILE = "INCUBO_EVENTS_FILE"
-ENV_LRS_URL = "INCUBO_LRS_URL"
-ENV_LRS_AUTH = "INCUBO_LRS_AUTH"
-ENV_SPOOL_DIR = "INCUBO_SPOOL_DIR"
 
 BATCH_SIZE = 50
 HTTP_TIMEOUT = 5.0
@@ -45,14 +42,12 @@ EXIT_GRACE = 3.0  # seconds a finishing process (kernel, grading run) gives its 
 
 
 def events_file() -> Path:
-    """The learner's own journal of statements (JSON Lines)."""
-    env = os.environ.get(ENV_EVENTS_FILE)
-    return Path(env).expanduser() if env else Path.home() / ".incubo" / "evenements.jsonl"
+    """The learner's own journal of statements (JSON Lines, `INCUBO_EVENTS_FILE`)."""
+    return settings().journal
 
 
 #: A room's journals gathered in one folder (one file per learner).
-ENV_EVENTS_DIR = "INCUBO_EVENTS_DIR"
-ROOM_EVENTS_DIR = "evenements"
+ROOM_EVENTS_DIR = course_layout.EVENTS
 
 
 def room_journals(course_dir: Path | None) -> list[Path]:
@@ -65,9 +60,9 @@ def room_journals(course_dir: Path | None) -> list[Path]:
     statements go to the hub's LRS, which the hub's dashboard reads.)
     """
     found: list[Path] = []
-    env = os.environ.get(ENV_EVENTS_DIR)
+    env = settings().events_dir
     if env:
-        found.append(Path(env).expanduser())
+        found.append(env)
     elif course_dir is not None:
         found.append(Path(course_dir) / ROOM_EVENTS_DIR)
     own = events_file()
@@ -77,9 +72,8 @@ def room_journals(course_dir: Path | None) -> list[Path]:
 
 
 def spool_dir() -> Path:
-    """Statements waiting for the LRS, one file each."""
-    env = os.environ.get(ENV_SPOOL_DIR)
-    return Path(env).expanduser() if env else Path.home() / ".incubo" / "file-attente"
+    """Statements waiting for the LRS, one file each (`INCUBO_SPOOL_DIR`)."""
+    return settings().spool_dir
 
 
 def rejected_dir() -> Path:
@@ -89,22 +83,7 @@ def rejected_dir() -> Path:
 
 def lrs_url() -> str | None:
     """The statements endpoint of the configured LRS, or None."""
-    url = (os.environ.get(ENV_LRS_URL) or "").strip().rstrip("/")
-    if not url:
-        return None
-    if url.endswith("/xAPI/statements"):
-        return url
-    if url.endswith("/xAPI"):
-        return url + "/statements"
-    return url + "/xAPI/statements"
-
-
-def _headers() -> dict[str, str]:
-    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
-    auth = os.environ.get(ENV_LRS_AUTH)
-    if auth:
-        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
-    return headers
+    return lrs.configured_endpoint()
 
 
 # --- recording -------------------------------------------------------------
@@ -217,7 +196,7 @@ class _Unreachable(Exception):
 
 def _post(url: str, statements: list[dict[str, Any]]) -> int:
     body = json.dumps(statements, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST", headers=_headers())
+    request = urllib.request.Request(url, data=body, method="POST", headers=lrs.headers(json_body=True))
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as resp:
             resp.read()

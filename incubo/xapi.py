@@ -13,8 +13,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from incubo.config import DEFAULT_ACTIVITY_BASE, settings
+
 XAPI_VERSION = "1.0.3"
-DEFAULT_ACTIVITY_BASE = "https://incubo.occitanie.local"
 DEFAULT_HOMEPAGE = "http://localhost"
 
 _ADL = "http://adlnet.gov/expapi/verbs/"
@@ -53,7 +54,7 @@ ACTIVITY_TYPES: dict[str, str] = {
 
 
 def activity_base() -> str:
-    return os.environ.get("INCUBO_ACTIVITY_BASE", DEFAULT_ACTIVITY_BASE).rstrip("/")
+    return (settings().activity_base or DEFAULT_ACTIVITY_BASE).rstrip("/")
 
 
 def extension(name: str) -> str:
@@ -76,7 +77,7 @@ def actor(name: str | None = None, homepage: str | None = None) -> dict[str, Any
     name = name or os.environ.get("JUPYTERHUB_USER") or _local_user()
     homepage = (
         homepage
-        or os.environ.get("INCUBO_ACTOR_HOMEPAGE")
+        or settings().actor_homepage
         or os.environ.get("JUPYTERHUB_PUBLIC_URL")
         or os.environ.get("JUPYTERHUB_HOST")
         or DEFAULT_HOMEPAGE
@@ -145,7 +146,7 @@ def statement(
         context.setdefault("contextActivities", {})["grouping"] = [
             {"objectType": "Activity", "id": activity_id(parcours), "definition": {"type": ACTIVITY_TYPES["parcours"]}}
         ]
-    registration = registration or os.environ.get("INCUBO_REGISTRATION")
+    registration = registration or settings().registration
     if registration:
         context["registration"] = registration
     if extensions:
@@ -160,3 +161,63 @@ def score(raw: float, max_: float) -> dict[str, Any]:
     """An xAPI `result.score` (scaled in [0, 1])."""
     scaled = (raw / max_) if max_ else 0.0
     return {"raw": raw, "min": 0, "max": max_, "scaled": max(0.0, min(1.0, scaled))}
+
+
+# --- reading statements (the one set of accessors every part uses) --------------------------------
+
+
+def verb_of(stmt: dict[str, Any]) -> str:
+    """The verb's short name (`attempted`, `passed`…), whatever IRI namespace it came from."""
+    return str((stmt.get("verb") or {}).get("id", "")).rsplit("/", 1)[-1]
+
+
+def learner_of(stmt: dict[str, Any]) -> str:
+    """The actor's account name (hub user name), else its name or mbox; « ? » when there is none."""
+    actor_ = stmt.get("actor") or {}
+    return str((actor_.get("account") or {}).get("name") or actor_.get("name") or actor_.get("mbox") or "?")
+
+
+def object_iri(stmt: dict[str, Any]) -> str:
+    return str((stmt.get("object") or {}).get("id", ""))
+
+
+def object_tail(stmt: dict[str, Any]) -> str:
+    """`<kind>/<id>` of the object (`exercice/ex-1`, `module/m-1`), the IRI itself when shorter."""
+    parts = object_iri(stmt).rsplit("/", 2)
+    return "/".join(parts[-2:]) if len(parts) >= 3 else object_iri(stmt)
+
+
+def located(stmt: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(parcours, module, exercise) from the object IRI `…/parcours/p/module/m/exercice/e`."""
+    parts = object_iri(stmt).split("/")
+    found: dict[str, str] = {}
+    for key in ("parcours", "module", "exercice"):
+        if key in parts:
+            i = parts.index(key)
+            if i + 1 < len(parts):
+                found[key] = parts[i + 1]
+    return found.get("parcours"), found.get("module"), found.get("exercice")
+
+
+def extension_of(stmt: dict[str, Any], name: str) -> Any:
+    """A context extension by its short name (`verdict`, `hint-number`), under any activity base."""
+    for key, value in ((stmt.get("context") or {}).get("extensions") or {}).items():
+        if key.rsplit("/", 1)[-1] == name:
+            return value
+    return None
+
+
+def verdict_of(stmt: dict[str, Any]) -> str | None:
+    """The check's verdict (`non-tente | incorrect | erreur | correct`), else from `result.success`."""
+    value = extension_of(stmt, "verdict")
+    if value is not None:
+        return str(value)
+    success = (stmt.get("result") or {}).get("success")
+    return None if success is None else ("correct" if success else "incorrect")
+
+
+def timestamp_of(stmt: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(stmt.get("timestamp", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None

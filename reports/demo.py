@@ -25,13 +25,13 @@ from pathlib import Path
 
 from incubo.reports.course_shape import CourseShape, read_shape
 
-from incubo import console, xapi
+from incubo import console, course_layout, xapi
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
-LEARNERS_FILE = "apprenants.csv"
-EVENTS_DIR = "evenements"
+LEARNERS_FILE = course_layout.LEARNERS
+EVENTS_DIR = course_layout.EVENTS
 DEMO_EVENTS_FILE = "demo.jsonl"
 MARKER = ".incubo-demo.json"
 LEARNER_COLUMNS = ["identifiant", "prenom", "nom", "courriel", "service", "departement", "tranche_age", "cohorte"]

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from incubo.reports.course_shape import CourseShape
 
+from incubo import course_layout
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
-GRADEBOOK = "gradebook.db"
+GRADEBOOK = course_layout.GRADEBOOK
 BULK_FROM = 300
 
 

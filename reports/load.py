@@ -17,7 +17,6 @@ Tables of `Data.con`:
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import logging
 import tempfile
@@ -155,8 +154,7 @@ def open_data(
 
 
 def _pseudonymise_statement(stmt: dict, key: bytes) -> dict:
-    account = (stmt.get("actor") or {}).get("account") or {}
-    name = account.get("name") or (stmt.get("actor") or {}).get("mbox") or ""
+    name = xapi.learner_of(stmt)
     stmt["actor"] = {"objectType": "Agent", "account": {"homePage": PSEUDO_HOMEPAGE, "name": privacy.pseudonym(name, key)}}
     stmt.pop("authority", None)
     return stmt
@@ -248,40 +246,11 @@ def _filter_cohort(data: Data, cohorte: str) -> None:
         con.execute("DELETE FROM statements WHERE registration NOT IN (?, ?)", [cohorte, registration_of(cohorte)])
 
 
-def _select(url: str, query: str) -> list[tuple]:
-    """Rows of a read-only query on the gradebook: sqlite3 for SQLite files, SQLAlchemy for any other URL."""
-    if url.startswith("sqlite:///") and "?" not in url:
-        import sqlite3
-
-        path = url[len("sqlite:///"):]
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            return db.execute(query).fetchall()
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(query)).fetchall()]
-    finally:
-        engine.dispose()
-
-
 def _load_grades(data: Data) -> None:
-    query = (
-        """
-        SELECT st.id, a.name, sum(gc.max_score),
-               sum(COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0))
-        FROM grade g
-        JOIN submitted_notebook sn ON g.notebook_id = sn.id
-        JOIN submitted_assignment sa ON sn.assignment_id = sa.id
-        JOIN student st ON sa.student_id = st.id
-        JOIN assignment a ON sa.assignment_id = a.id
-        JOIN grade_cells gc ON g.cell_id = gc.id
-        GROUP BY st.id, a.name
-        """
-    )
+    from incubo import gradebook
+
     try:
-        rows = _select(data.src.gradebook_url, query)
+        rows = gradebook.totals(data.src.gradebook_url)
     except Exception as exc:
         raise IncuboError(f"Le carnet de notes est illisible ({type(exc).__name__}).", code="carnet-illisible") from None
     frame = pd.DataFrame(rows, columns=["student", "module", "max_score", "score"])

@@ -13,31 +13,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from incubo.config import project_root
+from incubo.config import env_var, project_root, settings
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
-ENV_KEY = "INCUBO_PSEUDONYM_KEY"
-ENV_KEY_FILE = "INCUBO_PSEUDONYM_KEY_FILE"
-ENV_DEMO = "INCUBO_PSEUDONYM_DEMO"
+ENV_KEY = env_var("pseudonym_key")
+ENV_KEY_FILE = env_var("pseudonym_key_file")
+ENV_DEMO = env_var("pseudonym_demo")
 DEMO_KEY = b"incubo-demo-cle-publique-jamais-pour-des-donnees-reelles"
 MIN_KEY_BYTES = 16
 
 
 def load_key(demo: bool | None = None) -> bytes:
     """The pseudonymisation key; a French error when there is none (outside demo mode)."""
+    config = settings()
     if demo is None:
-        demo = os.environ.get(ENV_DEMO) == "1"
-    value = os.environ.get(ENV_KEY)
-    if value:
-        key = value.encode("utf-8")
-    elif os.environ.get(ENV_KEY_FILE):
-        path = Path(os.environ[ENV_KEY_FILE]).expanduser().resolve()
+        demo = config.pseudonym_demo
+    if config.pseudonym_key:
+        key = config.pseudonym_key.encode("utf-8")
+    elif config.pseudonym_key_file:
+        path = config.pseudonym_key_file.resolve()
         _refuse_key_in_repository(path)
         try:
             key = path.read_bytes().strip()

@@ -22,12 +22,11 @@ from pathlib import Path
 from incubo.reports import params as params_mod
 from incubo.reports import privacy, sources, threshold
 
-from incubo.config import project_root
+from incubo.config import project_root, settings
 from incubo.errors import IncuboError, suggestion
 
 log = logging.getLogger(__name__)
 
-ENV_ANALYSES_DIR = "INCUBO_ANALYSES_DIR"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _REMOTE = re.compile(r"<(script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</script>)?", re.I)
 
@@ -40,9 +39,9 @@ class Result:
 
 def analyses_dir() -> Path:
     """`INCUBO_ANALYSES_DIR`, else the checkout's notebooks/analyses, else the copy a wheel installs."""
-    env = os.environ.get(ENV_ANALYSES_DIR)
+    env = settings().analyses_dir
     if env:
-        return Path(env).expanduser().resolve()
+        return env.resolve()
     checkout = project_root() / "notebooks" / "analyses"
     return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "incubo" / "analyses"
 

@@ -14,21 +14,22 @@ from __future__ import annotations
 import glob
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
+from incubo import course_layout, lrs
 from incubo.config import course_dir as resolve_course_dir
+from incubo.config import env_var, settings
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
-EVENTS_DIR = "evenements"
-LEARNERS_FILE = "apprenants.csv"
-GRADEBOOK = "gradebook.db"
-ENV_EVENTS_FILE = "INCUBO_EVENTS_FILE"
+EVENTS_DIR = course_layout.EVENTS
+LEARNERS_FILE = course_layout.LEARNERS
+GRADEBOOK = course_layout.GRADEBOOK
+ENV_EVENTS_FILE = env_var("events_file")
 
 
 @dataclass
@@ -70,9 +71,9 @@ def resolve(dossier_cours: str = "", evenements: str = "", carnet: str = "", app
         default = cdir / EVENTS_DIR
         if default.is_dir():
             items.append(str(default))
-        env = os.environ.get(ENV_EVENTS_FILE)
-        if env and Path(env).exists():
-            items.append(env)
+        named = settings().events_file
+        if named and named.exists():
+            items.append(str(named))
     for item in items:
         if item.startswith(("http://", "https://")):
             src.lrs_urls.append(item)
@@ -125,21 +126,16 @@ def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout
     """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first."""
     import requests
 
-    auth = None
-    if os.environ.get("INCUBO_LRS_AUTH"):  # "user:password", as for `incubo events`
-        user, _, password = os.environ["INCUBO_LRS_AUTH"].partition(":")
-        auth = (user, password)
-    endpoint = url.rstrip("/")
-    if not endpoint.endswith("/statements"):
-        endpoint += "/statements" if endpoint.endswith("/xAPI") else "/xAPI/statements"
-    headers = {"X-Experience-API-Version": "1.0.3"}
+    config = settings()
+    endpoint = lrs.statements_endpoint(url)
+    headers = lrs.headers(config)  # the same version header and Basic auth as `incubo events`
     count = 0
     next_url: str | None = endpoint
-    params: dict | None = {"limit": limit or int(os.environ.get("INCUBO_LRS_PAGE_SIZE", "1000"))}
+    params: dict | None = {"limit": limit or config.lrs_page_size}
     with open(out, "w", encoding="utf-8") as fh:
         while next_url:
             try:
-                resp = requests.get(next_url, params=params, auth=auth, headers=headers, timeout=timeout)
+                resp = requests.get(next_url, params=params, headers=headers, timeout=timeout)
             except requests.RequestException as exc:
                 raise IncuboError(f"Le LRS {url} est injoignable ({type(exc).__name__}).", code="lrs-injoignable") from None
             if resp.status_code in (401, 403):

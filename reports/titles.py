@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 def _candidates() -> list[Path]:
-    from incubo.config import project_root
+    from incubo.config import project_root, settings
 
-    found = [Path(os.environ["INCUBO_COURSES_DIR"])] if os.environ.get("INCUBO_COURSES_DIR") else []
+    found = [settings().courses_dir] if settings().courses_dir else []
     return found + [Path.cwd() / "courses", project_root() / "courses"]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ NO_PARCOURS = "hors-parcours"
 
 def grading() -> bool:
     """True inside the grading sandbox: no events, no display needed."""
-    return os.environ.get("INCUBO_GRADING", "").strip() in ("1", "true", "oui")
+    from incubo.config import settings
+
+    return settings().grading
 
 
 def load_sidecar(folder: Path) -> dict[str, Any] | None:
@@ -150,20 +151,21 @@ def own_statements() -> list[dict[str, Any]]:
 
 
 def _verb(stmt: dict[str, Any]) -> str:
-    return str(stmt.get("verb", {}).get("id", "")).rsplit("/", 1)[-1]
+    from incubo import xapi
+
+    return xapi.verb_of(stmt)
 
 
 def _object_tail(stmt: dict[str, Any]) -> str:
-    iri = str(stmt.get("object", {}).get("id", ""))
-    parts = iri.rsplit("/", 2)
-    return "/".join(parts[-2:]) if len(parts) >= 3 else iri
+    from incubo import xapi
+
+    return xapi.object_tail(stmt)
 
 
 def _ext(stmt: dict[str, Any], name: str) -> Any:
-    for key, value in (stmt.get("context", {}).get("extensions") or {}).items():
-        if key.rsplit("/", 1)[-1] == name:
-            return value
-    return None
+    from incubo import xapi
+
+    return xapi.extension_of(stmt, name)
 
 
 # Exposed for the progress widget.

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from incubo import console, processes
-from incubo.config import Context, project_root
+from incubo.config import Context, env_var, project_root, settings
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ def apps_dir(value: str | os.PathLike | None = None) -> Path:
     """The folder of app notebooks: `--apps`, else the checkout's `notebooks/apps`, else the installed copy."""
     candidates = [Path(value).expanduser()] if value else []
     if not value:
-        if os.environ.get("INCUBO_APPS_DIR"):
-            candidates.append(Path(os.environ["INCUBO_APPS_DIR"]))
+        if settings().apps_dir:
+            candidates.append(settings().apps_dir)
         candidates += [project_root() / "notebooks" / "apps", Path(sys.prefix) / "share" / "incubo" / "apps"]
     for path in candidates:
         if path.is_dir() and any(path.glob("*.ipynb")):
@@ -119,10 +119,10 @@ def environment(ctx: Context) -> dict[str, str]:
     """Environment of the server and its kernels: our template on JUPYTER_PATH, the course dir."""
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
-    env["INCUBO_COURSE_DIR"] = str(ctx.course_dir)
+    env[env_var("course_dir")] = str(ctx.course_dir)
     checkout_courses = project_root() / "courses"
-    if "INCUBO_COURSES_DIR" not in env and checkout_courses.is_dir():
-        env["INCUBO_COURSES_DIR"] = str(checkout_courses)
+    if env_var("courses_dir") not in env and checkout_courses.is_dir():
+        env[env_var("courses_dir")] = str(checkout_courses)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("MPLBACKEND", "Agg")
     return env

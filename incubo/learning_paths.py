@@ -1,0 +1,266 @@
+"""`parcours.yml`: the learning path model and its one reader (keys, ids, notebooks and data that exist).
+
+Authors write French keys (`titre`, `duree`, `donnees`…, pinned in
+docs/contracts.md); they are mapped here, once, to the English model the
+build uses. Errors are one French sentence naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from incubo.errors import suggestion
+from incubo.solution_policy import DEFAULT as DEFAULT_POLICY
+from incubo.solution_policy import SolutionPolicy
+from incubo.yaml_source import load_yaml, source_error, where
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "parcours.yml"
+#: Module, exercise and parcours ids: readable, stable, usable in paths and IRIs.
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+PARCOURS_KEYS = {"titre", "public", "duree", "objectifs", "solution", "modules", "donnees"}
+MODULE_KEYS = {"id", "titre", "notebooks", "donnees"}
+
+
+@dataclass
+class Module:
+    id: str
+    title: str  # titre
+    notebooks: list[str]
+    data_files: list[str] = field(default_factory=list)  # donnees
+    line: int | None = None
+
+
+@dataclass
+class LearningPath:
+    """One parcours: its folder under courses/ and what its parcours.yml says."""
+
+    id: str
+    folder: Path
+    title: str  # titre
+    modules: list[Module]
+    audience: str = ""  # public
+    duration: int | None = None  # duree, minutes
+    objectives: list[str] = field(default_factory=list)  # objectifs
+    solution: SolutionPolicy = field(default_factory=lambda: SolutionPolicy.parse(DEFAULT_POLICY))
+    data_files: list[str] = field(default_factory=list)  # donnees
+
+    @property
+    def file(self) -> Path:
+        return self.folder / FILE_NAME
+
+    def notebook_path(self, name: str) -> Path:
+        return self.folder / f"{name}.md"
+
+    def quiz_source(self, module_id: str) -> Path:
+        """`quiz/<module>.yml`, the module's quiz bank (it may not exist)."""
+        from incubo import quiz_bank
+
+        return quiz_bank.source_path(self.folder, module_id)
+
+
+def _str_list(path: Path, line: int | None, value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise source_error(
+            path, line, f"« {what} » doit être une liste de textes.", "parcours-invalide"
+        )
+    return [str(v) for v in value]
+
+
+def _check_data(folder: Path, path: Path, line: int | None, name: str) -> None:
+    target = (folder / name).resolve()
+    if not target.exists():
+        raise source_error(
+            path,
+            line,
+            f"le fichier de données « {name} » est introuvable dans {where(folder)}.",
+            "donnees-absentes",
+        )
+    if not target.is_relative_to(folder.parent.resolve()):
+        raise source_error(
+            path,
+            line,
+            f"le fichier de données « {name} » doit se trouver dans le dossier courses/.",
+            "donnees-hors-cours",
+        )
+
+
+def read_learning_path(folder: str | os.PathLike) -> LearningPath:
+    """Read and check `<folder>/parcours.yml` (keys, ids, notebooks that exist)."""
+    folder = Path(folder)
+    path = folder / FILE_NAME
+    pid = folder.name
+    if not ID_RE.match(pid):
+        raise source_error(
+            folder,
+            None,
+            "le nom du dossier de parcours doit n'avoir que des minuscules sans accent, des chiffres et des tirets.",
+            "id-invalide",
+        )
+    if not path.is_file():
+        raise source_error(
+            path,
+            None,
+            "ce fichier manque ; chaque parcours a un parcours.yml (voir courses/README.md).",
+            "parcours-absent",
+        )
+    data = load_yaml(path, with_lines=True)
+    if not isinstance(data, dict):
+        raise source_error(
+            path,
+            1,
+            "le fichier doit décrire le parcours par des clés (titre, modules…).",
+            "parcours-invalide",
+        )
+    lines = data.get("__lines__", {})
+    for key in data:
+        if key not in PARCOURS_KEYS | {"__line__", "__lines__"}:
+            raise source_error(
+                path,
+                lines.get(key),
+                f"la clé « {key} » est inconnue.{suggestion(str(key), PARCOURS_KEYS)}",
+                "parcours-invalide",
+            )
+    for key in ("titre", "modules"):
+        if not data.get(key):
+            raise source_error(
+                path,
+                data.get("__line__"),
+                f"il manque la clé « {key} » du parcours.",
+                "parcours-invalide",
+            )
+    try:
+        policy = SolutionPolicy.parse(data.get("solution", DEFAULT_POLICY))
+    except ValueError:
+        raise source_error(
+            path,
+            lines.get("solution"),
+            "« solution » doit valoir jamais, toujours ou apres-N-essais (par exemple apres-2-essais).",
+            "parcours-invalide",
+        ) from None
+    duree = data.get("duree")
+    if duree is not None and not isinstance(duree, int | float):
+        raise source_error(
+            path,
+            lines.get("duree"),
+            "« duree » doit être un nombre de minutes.",
+            "parcours-invalide",
+        )
+    raw_modules = data["modules"]
+    if not isinstance(raw_modules, list):
+        raise source_error(
+            path,
+            lines.get("modules"),
+            "« modules » doit être une liste de modules (- id: …).",
+            "parcours-invalide",
+        )
+    modules: list[Module] = []
+    seen: dict[str, int | None] = {}
+    for raw in raw_modules:
+        if not isinstance(raw, dict):
+            raise source_error(
+                path,
+                lines.get("modules"),
+                "chaque module doit avoir les clés id, titre et notebooks.",
+                "parcours-invalide",
+            )
+        mline = raw.get("__line__")
+        mlines = raw.get("__lines__", {})
+        for key in raw:
+            if key not in MODULE_KEYS | {"__line__", "__lines__"}:
+                raise source_error(
+                    path,
+                    mlines.get(key),
+                    f"la clé de module « {key} » est inconnue.{suggestion(str(key), MODULE_KEYS)}",
+                    "parcours-invalide",
+                )
+        for key in ("id", "titre", "notebooks"):
+            if not raw.get(key):
+                raise source_error(
+                    path, mline, f"il manque la clé « {key} » de ce module.", "parcours-invalide"
+                )
+        mid = str(raw["id"])
+        if not ID_RE.match(mid):
+            raise source_error(
+                path,
+                mlines.get("id"),
+                f"l'identifiant de module « {mid} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
+                "id-invalide",
+            )
+        if mid in seen:
+            raise source_error(
+                path,
+                mlines.get("id"),
+                f"le module « {mid} » est déjà déclaré ligne {seen[mid]}.",
+                "id-duplique",
+            )
+        seen[mid] = mlines.get("id")
+        notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
+        known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
+        for name in notebooks:
+            if not (folder / f"{name}.md").is_file():
+                raise source_error(
+                    path,
+                    mlines.get("notebooks"),
+                    f"le notebook « {name} » n'existe pas (fichier {name}.md attendu dans {where(folder)}).{suggestion(name, known)}",
+                    "notebook-inconnu",
+                )
+        if len(set(notebooks)) != len(notebooks):
+            raise source_error(
+                path,
+                mlines.get("notebooks"),
+                "un même notebook est cité deux fois dans ce module.",
+                "id-duplique",
+            )
+        donnees = _str_list(path, mlines.get("donnees"), raw.get("donnees"), "donnees")
+        for name in donnees:
+            _check_data(folder, path, mlines.get("donnees"), name)
+        modules.append(Module(mid, str(raw["titre"]), notebooks, donnees, mline))
+    parcours = LearningPath(
+        id=pid,
+        folder=folder,
+        title=str(data["titre"]),
+        modules=modules,
+        audience=str(data.get("public") or ""),
+        duration=duree,
+        objectives=_str_list(path, lines.get("objectifs"), data.get("objectifs"), "objectifs"),
+        solution=policy,
+        data_files=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
+    )
+    for name in parcours.data_files:
+        _check_data(folder, path, lines.get("donnees"), name)
+    return parcours
+
+
+def find_learning_paths(courses: str | os.PathLike) -> list[Path]:
+    """The parcours folders of `courses/` (those holding a parcours.yml), sorted."""
+    root = Path(courses)
+    return sorted(p.parent for p in root.glob(f"*/{FILE_NAME}"))
+
+
+def module_titles(courses: str | os.PathLike | None) -> dict[str, str]:
+    """Module id → French title, over every parcours of `courses/` (order: parcours, then modules).
+
+    For the apps: a parcours that does not read is skipped (logged), never raised.
+    """
+    titles: dict[str, str] = {}
+    if not courses or not Path(courses).is_dir():
+        return titles
+    for folder in find_learning_paths(courses):
+        try:
+            for m in read_learning_path(folder).modules:
+                titles.setdefault(m.id, m.title)
+        except Exception:
+            log.warning("unreadable %s", folder / FILE_NAME, exc_info=True)
+    return titles
