@@ -86,7 +86,7 @@ def _plural(n: int, word: str) -> str:
 
 def render(modules: list[tuple[Path, dict[str, Any]]], statements: list[dict[str, Any]]) -> str:
     """The page's body: next step, then one card per module."""
-    from incubo.widgets.progression import module_progress
+    from incubo.widgets.progress import module_progress
 
     if not modules:
         return "<h2>Mes modules</h2><p>Aucun module n'est encore arrivé dans votre espace : votre formateur doit d'abord le publier.</p>"

@@ -211,7 +211,7 @@ def test_the_trainer_sees_the_room_live_and_learners_see_only_themselves(room, b
     for lab, ns in ((a, "{'total': 41}"), (b, "{'total': 42}")):
         before = page.evaluate(checks, lab.name)
         run(lab, "from incubo.widgets import Exercice\nfrom incubo import events\n"
-                 f"Exercice('ex-addition-1', namespace={ns}).bouton_verifier.click()\nassert events.wait_delivered(30)")  # fmt: skip
+                 f"Exercice('ex-addition-1', namespace={ns}).check_button.click()\nassert events.wait_delivered(30)")  # fmt: skip
         t0 = time.monotonic()
         page.wait_for_function(f"({checks})({lab.name!r}) > {before}", timeout=5000)
         assert time.monotonic() - t0 < 5
@@ -255,7 +255,7 @@ def test_solutions_stay_on_the_server_until_the_policy_allows_them(room):
         text = path.read_text(encoding="utf-8", errors="replace")
         for candidate in [text, *decoded_blobs(text)]:
             assert not [line for line in secret_lines if line in candidate], path
-    ask = "from incubo.widgets.exercices import reveal_solution\nprint(repr(reveal_solution('ex-moyenne')))"
+    ask = "from incubo.widgets.exercises import reveal_solution\nprint(repr(reveal_solution('ex-moyenne')))"
     shown, text = eval(run(a, ask))  # noqa: S307 - our own repr
     assert not shown and text.startswith("Essayez d'abord")  # French, and nothing leaked
     assert not [
@@ -265,7 +265,7 @@ def test_solutions_stay_on_the_server_until_the_policy_allows_them(room):
     ]
     run(
         a,
-        "from incubo.widgets import Exercice\nExercice('ex-moyenne', namespace={'moyenne': lambda xs: 0}).bouton_verifier.click()",
+        "from incubo.widgets import Exercice\nExercice('ex-moyenne', namespace={'moyenne': lambda xs: 0}).check_button.click()",
     )
     shown, text = eval(run(a, ask))  # noqa: S307
     assert shown and "sum(nombres) / len(nombres)" in text
@@ -289,8 +289,8 @@ def test_lrs_down_during_the_session_learners_go_on_and_nothing_is_lost_or_doubl
             "import json, time\nfrom incubo.widgets import Exercice\nfrom incubo import events\nslowest = 0\n"
             "for i in range(3):\n"
             "    t0 = time.perf_counter()\n"
-            "    Exercice('ex-addition-1', namespace={'total': 40 + i}).bouton_verifier.click()\n"
-            "    Exercice('ex-addition-1', namespace={}).bouton_indice.click()\n"
+            "    Exercice('ex-addition-1', namespace={'total': 40 + i}).check_button.click()\n"
+            "    Exercice('ex-addition-1', namespace={}).hint_button.click()\n"
             "    slowest = max(slowest, time.perf_counter() - t0)\n"
             "print(json.dumps([slowest, len(events.pending_files())]))"
         )))  # fmt: skip
