@@ -88,9 +88,13 @@ class IncuboSpawner(LocalProcessSpawner):
         unix_user, home = await self.ensure_account()
         prepare = _prepare_learner()
         if prepare is not None:
-            result = prepare(self, unix_user, home, self.settings)
-            if inspect.isawaitable(result):
-                await result
+            if inspect.iscoroutinefunction(prepare):
+                await prepare(self, unix_user, home, self.settings)
+            else:  # it runs commands as the learner: off the event loop, or 30 logins wait in line
+                settings = self.settings
+                await asyncio.get_running_loop().run_in_executor(
+                    None, prepare, self, unix_user, home, settings
+                )
         self.log.info(
             "starting %s's server as Unix user %s (home %s)", self.user.name, unix_user, home
         )
