@@ -34,7 +34,7 @@ from incubo.parcours import (
     write_exercices,
 )
 
-from . import build_checks, build_leaks, build_nbgrader
+from . import build_catalogue, build_checks, build_leaks, build_nbgrader
 from .myst_source import SourceNotebook, read_source
 
 log = logging.getLogger(__name__)
@@ -118,16 +118,21 @@ def _exercices_file(plan: ModulePlan) -> ExercicesFile:
                 indices=ex.indices,
                 politique_solution=policy,
                 solution=None if policy.mode == "jamais" else encode_solution(ex.solution),
+                titre=ex.titre,
             )
     return data
 
 
-def _write_source(plan: ModulePlan, target: Path) -> None:
+def _write_source(plan: ModulePlan, target: Path, links: dict | None = None) -> None:
+    import copy
+
     import nbformat
 
     target.mkdir(parents=True)
     for nb in plan.notebooks:
-        nbformat.write(nb.nb, target / f"{nb.stem}.ipynb")
+        out = copy.deepcopy(nb.nb)
+        build_catalogue.add_next_cell(out, (links or {}).get((plan.module.id, nb.stem)))
+        nbformat.write(out, target / f"{nb.stem}.ipynb")
     write_exercices(target, _exercices_file(plan))
     if plan.quiz:
         shutil.copyfile(plan.quiz, target / QUIZ_FILE)
@@ -229,8 +234,22 @@ def _clean_leftovers(course_dir: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) -> BuildReport:
-    """Build the parcours of `courses` into the nbgrader course directory `course_dir`."""
+def release_digest(folder: Path) -> str:
+    """Content hash of a released assignment as it is on disk (a learner may have saved into it)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def build(
+    courses: Path, course_dir: Path, *, parcours_id: str | None = None, force: bool = False
+) -> BuildReport:
+    """Build the parcours of `courses` into the nbgrader course directory `course_dir`.
+
+    A module is rebuilt when its sources changed, when its released files were
+    modified since the last build (saved over by a learner), or with `force`.
+    """
     courses, course_dir = Path(courses).resolve(), Path(course_dir).resolve()
     report = BuildReport(course_dir=course_dir)
     plans, other_plans = _read_sources(courses, parcours_id)
@@ -257,12 +276,18 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         plan.digest = _digest(plan, config_bytes)
         mid = plan.module.id
         fresh = stamps.get(mid, {}).get("empreinte") == plan.digest
-        if (
-            fresh
-            and (course_dir / source_name / mid).is_dir()
-            and (course_dir / release_name / mid).is_dir()
-        ):
-            report.skipped.append(mid)
+        release = course_dir / release_name / mid
+        if fresh and (course_dir / source_name / mid).is_dir() and release.is_dir():
+            if stamps[mid].get("release") not in (None, release_digest(release)):
+                console.warning(
+                    f"Les fichiers publiés du module « {mid} » ont été modifiés depuis la construction : "
+                    "ils sont reconstruits."
+                )
+                todo.append(plan)
+            elif force:
+                todo.append(plan)
+            else:
+                report.skipped.append(mid)
         else:
             todo.append(plan)
     if report.skipped:
@@ -273,6 +298,7 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
         )
         course_dir.mkdir(parents=True, exist_ok=True)
         build_nbgrader.write_config_if_absent(course_dir)
+        build_catalogue.write_catalogue(course_dir, plans)
         console.success(f"Rien à reconstruire : le cours est à jour dans {course_dir}.")
         return report
 
@@ -287,8 +313,9 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
     try:
         own_db = db_url == build_nbgrader.default_db_url(course_dir)
         stamp = build_nbgrader.snapshot_gradebook(course_dir, work) if own_db else None
+        links = build_catalogue.next_links(plans)
         for plan in todo:
-            _write_source(plan, work / source_name / plan.module.id)
+            _write_source(plan, work / source_name / plan.module.id, links)
         bar = console.progress_bar(len(todo), desc="Génération nbgrader", unit="module")
         try:
             build_nbgrader.generate(
@@ -317,7 +344,12 @@ def build(courses: Path, course_dir: Path, *, parcours_id: str | None = None) ->
             build_nbgrader.generate(course_dir, cfg, [p.module.id for p in todo], db_url)
         build_nbgrader.write_config_if_absent(course_dir)
         for plan in todo:
-            stamps[plan.module.id] = {"parcours": plan.parcours.id, "empreinte": plan.digest}
+            stamps[plan.module.id] = {
+                "parcours": plan.parcours.id,
+                "empreinte": plan.digest,
+                "release": release_digest(course_dir / release_name / plan.module.id),
+            }
+        build_catalogue.write_catalogue(course_dir, plans)
         tmp = work / STAMPS
         tmp.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, course_dir / STAMPS)

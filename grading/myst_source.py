@@ -9,6 +9,7 @@ them with the line they are on, and maps them to nbgrader's metadata
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class SourceExercise:
     politique: Politique | None = None
     solution: str = ""  # the answer cell without marker lines
     tests_visibles: str = ""  # the tests cell without its hidden regions
+    titre: str = ""  # the heading above the answer cell (« Exercice 1 : les courriers du jour »)
 
 
 @dataclass
@@ -263,7 +265,11 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
     regions: list[RegionLine] = []
     code_lines: list[tuple[int, str]] = []
     cursor = 0
+    heading = ""
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            titles = [t.lstrip("#").strip() for t in cell.source.splitlines() if re.match(r"#{1,6} ", t)]
+            heading = titles[-1] if titles else heading
         start = _locate(lines, cell.source, cursor)
         cursor = start + max(1, cell.source.count("\n") + 1) if cell.source else cursor
         first = start + 1
@@ -347,6 +353,7 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
                 indices=list(indices),
                 politique=policy,
                 solution=_without_markers(cell.source, drop_hidden=False),
+                titre=heading,
             )
             cell.metadata = {
                 k: v
@@ -402,7 +409,9 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
         "editable": False,
         "deletable": False,
     }
-    nb.cells.insert(0, first_cell)
+    # below the notebook's title (a learner reads the title first), above any code
+    title_first = bool(nb.cells) and nb.cells[0].cell_type == "markdown" and nb.cells[0].source.lstrip().startswith("# ")
+    nb.cells.insert(1 if title_first else 0, first_cell)
     nb.metadata.pop("jupytext", None)
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     nb.metadata.setdefault("language_info", {"name": "python"})

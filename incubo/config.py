@@ -62,6 +62,7 @@ class Settings:
     pseudonym_key: str = _var("INCUBO_PSEUDONYM_KEY", "the reports' pseudonymisation key", "")
     pseudonym_key_file: Path | None = _var("INCUBO_PSEUDONYM_KEY_FILE", "a file holding that key, outside the checkout")
     pseudonym_demo: bool = _var("INCUBO_PSEUDONYM_DEMO", "use the public demo key (demo data only)", False)
+    workspace: Path | None = _var("INCUBO_WORKSPACE", "the learner's workspace `incubo lab` opens (else ~/espace-incubo)")
 
     @property
     def journal(self) -> Path:
@@ -113,6 +114,10 @@ def env_var(name: str) -> str:
 
 #: Kept for the hub block below and for callers that set it for a child process.
 ENV_COURSE_DIR = env_var("course_dir")
+#: The learner's workspace `incubo lab` opens (a copy of the released parcours), see incubo.workspace.
+ENV_WORKSPACE = env_var("workspace")
+#: Default learner's workspace: a folder of their own, outside any course directory.
+DEFAULT_WORKSPACE = Path("~") / "espace-incubo"
 
 
 def project_root() -> Path:
@@ -139,6 +144,12 @@ def is_course_dir(path: Path) -> bool:
     from incubo.course_layout import CourseLayout
 
     return CourseLayout(Path(path)).is_course_dir()
+
+
+def workspace_dir(value: str | os.PathLike | None = None) -> Path:
+    """The learner's workspace: `--espace`, else `INCUBO_WORKSPACE`, else `~/espace-incubo`."""
+    raw = value or settings().workspace or DEFAULT_WORKSPACE
+    return Path(raw).expanduser().resolve()
 
 
 def courses_dir(value: str | os.PathLike | None = None) -> Path:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
-from incubo import console, processes
+from incubo import config, console, processes
 from incubo.errors import IncuboError
 
 #: JupyterLab settings every learner gets (language, no news, no update check).
 LAB_OVERRIDES = {
     "@jupyterlab/translation-extension:plugin": {"locale": "fr_FR"},
     "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"},
+    # the side panel is narrow: the whole width for file names, not a « modified » column
+    "@jupyterlab/filebrowser-extension:browser": {"showLastModifiedColumn": False},
 }
 
 
@@ -35,9 +38,23 @@ def install_overrides() -> Path:
     return target
 
 
-def command(course_dir: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_browser: bool = False) -> list[str]:
+def port_is_free(ip: str, port: int) -> bool:
+    """True when nothing listens on ip:port (JupyterLab would otherwise stop with an English error)."""
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def command(
+    root: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_browser: bool = False, default_url: str | None = None
+) -> list[str]:
     """The `jupyter lab` command line we run (tests start exactly this)."""
-    default_url = "/lab/tree/release" if (course_dir / "release").is_dir() else "/lab"
+    if default_url is None:
+        default_url = "/lab/tree/release" if (root / "release").is_dir() else "/lab"
     cmd = [
         sys.executable,
         "-m",
@@ -45,8 +62,9 @@ def command(course_dir: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_b
         f"--ServerApp.ip={ip}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={course_dir}",
+        f"--ServerApp.root_dir={root}",
         f"--ServerApp.default_url={default_url}",
+        f"--LabApp.default_url={default_url}",  # JupyterLab, started as the server, sets its own otherwise
         f"--ServerApp.open_browser={open_browser}",
         "--LabApp.news_url=",
     ]
@@ -55,15 +73,49 @@ def command(course_dir: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_b
     return cmd
 
 
-def serve(course_dir: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_browser: bool = False) -> int:
+def _check(course_dir: Path, ip: str, port: int) -> None:
     if not course_dir.is_dir():
         raise IncuboError(
             f"Le dossier de cours « {course_dir} » n'existe pas. Lancez d'abord « incubo build ».",
             code="cours-absent",
         )
+    if not port_is_free(ip, port):
+        raise IncuboError(
+            f"Le port {port} est déjà utilisé (un autre JupyterLab est peut-être ouvert) : arrêtez-le, "
+            f"ou choisissez un autre port, par exemple « incubo lab --port {port + 1} ».",
+            code="port-occupe",
+        )
+
+
+def serve(
+    course_dir: Path,
+    *,
+    ip: str = "127.0.0.1",
+    port: int = 8888,
+    open_browser: bool = False,
+    workspace: Path | None = None,
+    trainer: bool = False,
+) -> int:
+    """JupyterLab for a learner (their workspace, learner's interface) or, with `trainer`, on the course."""
+    _check(course_dir, ip, port)
     install_overrides()
-    console.info(f"JupyterLab démarre sur le cours « {course_dir} ».")
-    console.info(f"Ouvrez l'adresse http://{ip}:{port}/lab (le jeton d'accès s'affiche ci-dessous). Ctrl+C pour arrêter.")
-    # from the course directory, so nbgrader's server extensions find its nbgrader_config.py;
-    # Ctrl+C or SIGTERM stops JupyterLab and every kernel it started
-    return processes.run_tree(command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir)
+    if trainer:
+        console.info(f"JupyterLab (formateur) démarre sur le cours « {course_dir} », avec les outils nbgrader.")
+        console.info(f"Ouvrez l'adresse http://{ip}:{port}/lab (le jeton d'accès s'affiche ci-dessous). Ctrl+C pour arrêter.")
+        # from the course directory, so nbgrader's server extensions find its nbgrader_config.py;
+        # Ctrl+C or SIGTERM stops JupyterLab and every kernel it started
+        return processes.run_tree(command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir)
+    from incubo import learner_ui
+    from incubo import workspace as ws
+
+    root = ws.prepare(course_dir, workspace or ws.workspace_dir())
+    env = learner_ui.apply_learner_ui(dict(os.environ))
+    env[config.ENV_COURSE_DIR] = str(course_dir)  # the widgets read solutions there, outside the workspace
+    home = "/lab/tree/" + ws.HOME_PAGE.replace(" ", "%20")
+    console.info(f"JupyterLab démarre sur votre espace « {root} » (une copie des parcours, à vous).")
+    console.info(
+        f"Ouvrez l'adresse http://{ip}:{port}/ suivie du jeton d'accès affiché ci-dessous : "
+        "la page « Commencez ici » s'ouvre. Ctrl+C pour arrêter."
+    )
+    cmd = command(root, ip=ip, port=port, open_browser=open_browser, default_url=home)
+    return processes.run_tree(cmd, env=env, cwd=root)

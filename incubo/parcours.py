@@ -31,7 +31,7 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 #: Default solution policy when parcours.yml says nothing.
 DEFAULT_POLICY = "apres-2-essais"
 
-PARCOURS_KEYS = {"titre", "public", "duree", "objectifs", "solution", "modules", "donnees"}
+PARCOURS_KEYS = {"titre", "public", "duree", "objectifs", "solution", "modules", "donnees", "ordre"}
 MODULE_KEYS = {"id", "titre", "notebooks", "donnees"}
 
 
@@ -123,6 +123,8 @@ class Parcours:
     objectifs: list[str] = field(default_factory=list)
     solution: Politique = field(default_factory=lambda: Politique.parse(DEFAULT_POLICY))
     donnees: list[str] = field(default_factory=list)
+    #: place on the learner's « Commencez ici » page (smallest first; then by folder name)
+    ordre: int | None = None
 
     @property
     def fichier(self) -> Path:
@@ -382,6 +384,12 @@ def load_parcours(folder: str | os.PathLike) -> Parcours:
         solution=policy,
         donnees=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
     )
+    ordre = data.get("ordre")
+    if ordre is not None and (not isinstance(ordre, int) or isinstance(ordre, bool)):
+        raise source_error(
+            path, lines.get("ordre"), "« ordre » doit être un nombre entier (1 pour le premier parcours).", "parcours-invalide"
+        )
+    parcours.ordre = ordre
     for name in parcours.donnees:
         _check_data(folder, path, lines.get("donnees"), name)
     return parcours
@@ -406,6 +414,7 @@ class Exercice:
     indices: list[str]
     politique_solution: Politique
     solution: str | None = None  # encoded; None when the policy is `jamais`
+    titre: str = ""  # what the learner reads above the exercise (never its id)
 
     def solution_texte(self) -> str | None:
         return decode_solution(self.solution) if self.solution else None
@@ -418,6 +427,7 @@ class Exercice:
             "indices": list(self.indices),
             "politique_solution": self.politique_solution.to_dict(),
             "solution": self.solution,
+            "titre": self.titre,
         }
 
     @classmethod
@@ -429,6 +439,7 @@ class Exercice:
             indices=list(data.get("indices") or []),
             politique_solution=Politique.from_dict(data.get("politique_solution") or {}),
             solution=data.get("solution"),
+            titre=str(data.get("titre") or ""),
         )
 
 

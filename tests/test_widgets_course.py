@@ -72,7 +72,7 @@ def session_run(course, sidecar, session_env, tmp_path_factory):
     """Run the released notebook in a real kernel, then the learner's actions, cell by cell."""
     folder = course / "release" / MODULE
     nb = nbformat.read(folder / f"{NOTEBOOK}.ipynb", as_version=4)
-    first = nb.cells[0]
+    first = next(c for c in nb.cells if c.cell_type == "code")
     assert "demarrer(" in first.source
     script: list[tuple[str, str]] = [("start", first.source)]
     for ex in sidecar["exercices"]:

@@ -37,7 +37,7 @@ def exercise_of(source: str) -> str | None:
 
 
 def verdict_for_error(err: BaseException):
-    """The verdict when the current cell is a test cell that raised `err` (else None)."""
+    """(exercise, verdict) when the current cell is a test cell that raised `err` (else None)."""
     ex_id = exercise_of(_state["cell"])
     if ex_id is None:
         return None
@@ -46,7 +46,34 @@ def verdict_for_error(err: BaseException):
     exercise = session.current().exercise(ex_id) or {}
     verdict = verification.classify(exercise, err, verification.learner_namespace())
     _state["verdict"] = (ex_id, verdict)
-    return verdict
+    return ex_id, verdict
+
+
+def current_cell() -> str:
+    """The source of the cell being run."""
+    return _state["cell"]
+
+
+_failed: set[str] = set()
+
+
+def remember_failure(ex_id: str) -> None:
+    """A failed check of `ex_id` is on screen (under its display id)."""
+    _failed.add(ex_id)
+
+
+def replace_failure(ex_id: str, text: str) -> None:
+    """A right answer: every failure of `ex_id` still on screen becomes this message."""
+    if ex_id not in _failed:
+        return
+    try:
+        from incubo.widgets import ui
+        from IPython.display import update_display
+
+        update_display(ui.Message("correct", text), display_id=ui.verdict_display_id(ex_id))
+        _failed.discard(ex_id)
+    except Exception:
+        log.debug("could not replace the failure of %s", ex_id, exc_info=True)
 
 
 def _pre_run_cell(info: Any) -> None:

@@ -59,6 +59,9 @@ def record_verdict(ex_id: str, verdict: Verdict) -> None:
     ext = {"verdict": verdict.code, "attempt": s.attempts.get(ex_id, 0)}
     session.emit("attempted", kind="exercice", ident=ex_id, result={"success": verdict.success}, extensions=ext)
     if verdict.code == CORRECT:
+        from incubo.widgets import cell_hooks
+
+        cell_hooks.replace_failure(ex_id, verdict.text())
         session.emit("passed", kind="exercice", ident=ex_id, result={"success": True, "completion": True}, extensions=ext)
         _maybe_completed(ex_id)
     elif verdict.code in (INCORRECT, ERROR):
@@ -117,6 +120,8 @@ def reveal_solution(ex_id: str) -> tuple[bool, str]:
         return False, _unknown(ex_id).message
     if exercise.get("solution_serveur") and not exercise.get("solution"):
         return _solution_from_server(s.module or "", ex_id)  # on a hub: the server decides
+    if not exercise.get("solution"):  # a learner's workspace copy: the solution stays with the course
+        exercise = {**exercise, "solution": session.course_solution(s.module, ex_id)}
     refusal = verification.solution_refusal(exercise, s.real_attempts(ex_id))
     if refusal:
         return False, refusal
@@ -164,6 +169,15 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
 # --- the panel ---------------------------------------------------------------
 
 
+def exercise_title(ex_id: str) -> str:
+    """What the learner reads above the exercise: its heading in the notebook, never its id."""
+    try:
+        title = str((session.current().exercise(ex_id) or {}).get("titre") or "").strip()
+    except Exception:
+        title = ""
+    return title or "Exercice"
+
+
 class Exercice(ui.TextFallback, w.VBox):
     """Buttons Vérifier / Indice / Solution and their answers, for one exercise."""
 
@@ -173,16 +187,16 @@ class Exercice(ui.TextFallback, w.VBox):
         self.verdict: Verdict | None = None
         self._lines: list[str] = []
         self._solution = ""
-        self.check_button = w.Button(description="Vérifier", tooltip=f"Vérifier l'exercice {ex_id}", button_style="primary")
-        self.hint_button = w.Button(description="Indice", tooltip=f"Afficher un indice pour l'exercice {ex_id}")
-        self.solution_button = w.Button(description="Solution", tooltip=f"Afficher la solution de l'exercice {ex_id}")
+        self.check_button = w.Button(description="Vérifier", tooltip=f"Vérifier : {exercise_title(ex_id)}", button_style="primary")
+        self.hint_button = w.Button(description="Indice", tooltip=f"Indice : {exercise_title(ex_id)}")
+        self.solution_button = w.Button(description="Solution", tooltip=f"Solution : {exercise_title(ex_id)}")
         self.feedback = w.HTML()
         self.hints = w.HTML()
         self.solution_area = w.HTML()
         self.check_button.on_click(lambda _b: self._safely(self.verifier))
         self.hint_button.on_click(lambda _b: self._safely(self.indice))
         self.solution_button.on_click(lambda _b: self._safely(self.solution))
-        title = w.HTML(f'<strong lang="fr">Exercice « {html.escape(ex_id)} »</strong>')
+        title = w.HTML(f'<strong lang="fr">{html.escape(exercise_title(ex_id))}</strong>')
         buttons = w.HBox([self.check_button, self.hint_button, self.solution_button])
         super().__init__([title, buttons, self.feedback, self.hints, self.solution_area], **kwargs)
         self.add_class("incubo-exercice")
@@ -220,7 +234,7 @@ class Exercice(ui.TextFallback, w.VBox):
         return text
 
     def plain_text(self) -> str:
-        parts = [f"Exercice « {self.ex_id} »"]
+        parts = [exercise_title(self.ex_id)]
         if self.verdict:
             parts.append(self.verdict.text())
         parts.extend(self._lines)

@@ -129,7 +129,7 @@ def explain_body(exc: BaseException) -> str:
 def explain_text(exc: BaseException) -> str:
     """The plain-text explanation shown above the traceback."""
     name, (title, _sentence) = _lookup(type(exc))
-    return f"💡 {name} : {title}\n{explain_body(exc)}"
+    return f"À savoir — {name} : {title}\n{explain_body(exc)}"  # no emoji: Debian's fonts lack 💡
 
 
 def headline(exc: BaseException) -> str:
@@ -159,16 +159,39 @@ class _Explanation:
         return {"text/plain": self.text, "text/html": self.html}
 
 
+def check_detail(exc: BaseException, cell_source: str) -> str:
+    """The technical detail of a failed check, in French: which line, which error, what it means."""
+    import traceback
+
+    name, (title, _sentence) = _lookup(type(exc))
+    lines = cell_source.splitlines()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.lineno and f.lineno <= len(lines)]
+    parts = []
+    cell_frames = [f for f in frames if "ipykernel" in (f.filename or "") or (f.filename or "").startswith("<")]
+    if cell_frames:
+        lineno = cell_frames[-1].lineno
+        parts.append(f"Ligne {lineno} de la cellule de vérification :\n    {lines[lineno - 1].strip()}")
+    parts.append(f"Type d'erreur : {name} ({title}).")
+    if not isinstance(exc, AssertionError | NotImplementedError):
+        parts.append(explain_body(exc))
+    return "\n".join(parts)
+
+
 def _handler(shell, etype, value, tb, tb_offset=None):
     try:
         from incubo.widgets import cell_hooks, ui
         from IPython.display import display
 
-        verdict = cell_hooks.verdict_for_error(value)  # the graded test cell of an exercise?
-        if verdict is not None:
-            display(ui.Message(verdict.code, verdict.text()))
-        else:
-            display(_Explanation(value))
+        found = cell_hooks.verdict_for_error(value)  # the graded test cell of an exercise?
+        if found is not None:
+            ex_id, verdict = found
+            # a check that fails is a verdict, not a crash: the French message only, the detail
+            # folded, no English traceback; a later right answer replaces it (same display id)
+            detail = check_detail(value, cell_hooks.current_cell())
+            display(ui.Failure(verdict.code, verdict.text(), detail), display_id=ui.verdict_display_id(ex_id))
+            cell_hooks.remember_failure(ex_id)
+            return None
+        display(_Explanation(value))
     except Exception:
         log.debug("friendly explanation failed", exc_info=True)
     return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)

@@ -80,6 +80,22 @@ class Session:
         return self.attempts[ex_id]
 
 
+def course_solution(module: str | None, ex_id: str) -> str | None:
+    """The encoded solution from the course directory's release, outside the learner's workspace.
+
+    A learner's workspace holds no solution (incubo.workspace); `incubo lab`
+    tells the kernel where the course is, and the parcours' policy decides.
+    """
+    from incubo.config import settings
+
+    root = settings().course_dir
+    if not root or not module:
+        return None
+    data = load_sidecar(Path(root) / "release" / module) or {}
+    entry = (data.get("exercices") or {}).get(ex_id) or {}
+    return entry.get("solution")
+
+
 _session = Session()
 _session_loaded = False
 

@@ -68,6 +68,33 @@ class Message:
         return {"text/plain": f"{sign} {self.text}", "text/html": box_html(self.kind, self.text)}
 
 
+def verdict_display_id(ex_id: str) -> str:
+    """One display id per exercise: a later right answer replaces an earlier failure in place."""
+    return f"incubo-verdict-{ex_id}"
+
+
+def details_html(summary: str, text: str) -> str:
+    """Technical detail one click away (closed by default), in French."""
+    body = html.escape(text.strip(), quote=False)
+    return (
+        f'<details class="incubo-detail" lang="fr" style="margin:.2em 0 .4em 1em;color:#3a3a3a">'
+        f"<summary>{html.escape(summary)}</summary>"
+        f'<pre style="white-space:pre-wrap;background:#f6f6f6;color:#161616;padding:.4em">{body}</pre></details>'
+    )
+
+
+class Failure:
+    """A failed check: the French verdict, and its technical detail folded away (no traceback)."""
+
+    def __init__(self, kind: str, text: str, detail: str) -> None:
+        self.kind, self.text, self.detail = kind, text, detail
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        _fg, _bg, sign = STYLES.get(self.kind, STYLES["info"])
+        folded = details_html("Détail technique (cliquez pour l'afficher)", self.detail) if self.detail else ""
+        return {"text/plain": f"{sign} {self.text}", "text/html": box_html(self.kind, self.text) + folded}
+
+
 class Code:
     """A titled block of code for `display()` (the solution)."""
 

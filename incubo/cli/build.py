@@ -21,6 +21,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--courses", metavar="DOSSIER", help="dossier des sources de cours (défaut : ./courses)"
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="tout reconstruire, même les modules inchangés",
+    )
     p.set_defaults(func=run)
 
 
@@ -33,5 +38,5 @@ def run(args, ctx: Context) -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     from incubo.grading.build import build
 
-    build(courses_dir(args.courses), ctx.course_dir, parcours_id=args.parcours)
+    build(courses_dir(args.courses), ctx.course_dir, parcours_id=args.parcours, force=args.force)
     return 0
