@@ -317,8 +317,12 @@ def _cell(page, text: str):
 
 
 def _run(page, cell) -> None:
-    cell.locator(".jp-InputArea-editor").click()
+    """Run one cell (command mode on its prompt, Ctrl+Enter) and wait until it has run."""
+    cell.locator(".jp-InputPrompt").click()
     page.keyboard.press("Control+Enter")
+    cell.locator(".jp-InputPrompt", has_text=":").filter(has_not_text="[ ]").filter(
+        has_not_text="[*]"
+    ).wait_for(timeout=90_000)
 
 
 @pytest.mark.browser
@@ -348,14 +352,11 @@ def test_a_failed_check_is_french_only_and_a_right_answer_replaces_it(lab, page)
     page.goto(f"{url}/lab/tree/{folder}/essai-verification.ipynb?token={TOKEN}")
     start = _cell(page, 'demarrer("02-exercices")')
     start.wait_for(timeout=90_000)
-    page.locator(
-        ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus"
-    ).first.wait_for(timeout=90_000)
+    page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+        timeout=90_000
+    )
     _run(page, start)
-    start.locator(".jp-InputPrompt", has_text="[1]").wait_for(timeout=90_000)
-    wrong = _cell(page, "heures_par_jour + 5")
-    _run(page, wrong)
-    wrong.locator(".jp-InputPrompt", has_text="[2]").wait_for(timeout=60_000)
+    _run(page, _cell(page, "heures_par_jour + 5"))
     tests = _cell(page, 'assert "heures_par_jour" in globals()')
     _run(page, tests)
     tests.locator(".incubo-message").wait_for(timeout=60_000)
@@ -369,7 +370,7 @@ def test_a_failed_check_is_french_only_and_a_right_answer_replaces_it(lab, page)
     assert "Ligne" in detail and "vérification" in detail, detail
     fix = _cell(page, 'verifier("ex-pp-semaine")')
     _run(page, fix)
-    fix.locator(".incubo-correct, .incubo-message").first.wait_for(timeout=60_000)
+    fix.locator(".incubo-message").first.wait_for(timeout=60_000)
     page.wait_for_function(
         "() => document.querySelectorAll('.incubo-incorrect').length === 0", timeout=30_000
     )
