@@ -30,6 +30,8 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
+from incubo import xapi
+
 log = logging.getLogger(__name__)
 
 #: The page asks again at once after each answer; an answer waits at most this long for news.
@@ -84,7 +86,7 @@ class LrsReader:
                 if sid and sid not in self.statements:
                     self.statements[sid] = stmt
                     new += 1
-                    t = room_view.data.when(stmt)
+                    t = xapi.timestamp_of(stmt)
                     if t is not None and (self.latest is None or t > self.latest):
                         self.latest = t
             more = body.get("more")

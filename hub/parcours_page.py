@@ -139,8 +139,9 @@ class MyProgressHandler(JupyterHandler):
     @web.authenticated
     async def get(self) -> None:
         from incubo import events
+        from incubo.config import settings
 
-        url, auth = events.lrs_url(), os.environ.get(events.ENV_LRS_AUTH, "")
+        url, auth = events.lrs_url(), settings().lrs_auth
         try:
             statements = await own_statements(url, auth) if url else events.read_jsonl()
             body = render(

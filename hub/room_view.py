@@ -16,6 +16,8 @@ from typing import Any
 
 from incubo.apps import room_data as data
 
+from incubo import xapi
+
 log = logging.getLogger(__name__)
 
 #: How many of the latest checks the page lists.
@@ -62,13 +64,13 @@ def _ago(seconds: float) -> str:
 
 def _action(stmt: dict[str, Any]) -> str:
     """« a vérifié ex-1 : pas encore » — one statement in French."""
-    verb = data.verb(stmt)
-    _p, module, ex = data.where(stmt)
+    verb = xapi.verb_of(stmt)
+    _p, module, ex = xapi.located(stmt)
     display = ((stmt.get("verb") or {}).get("display") or {}).get("fr-FR") or verb
     what = ex or module or "le parcours"
     text = f"{display} {what}"
     if verb == "attempted":
-        text += f" : {VERDICT_FR.get(data.verdict(stmt) or '', data.verdict(stmt) or '?')}"
+        text += f" : {VERDICT_FR.get(xapi.verdict_of(stmt) or '', xapi.verdict_of(stmt) or '?')}"
     return text
 
 
@@ -86,10 +88,10 @@ def room_view(
     checks: list[tuple[datetime, dict[str, Any]]] = []
     mods = {m: dict(v) for m, v in modules.items()}
     for s in statements:
-        who = data.learner(s)
-        t = data.when(s)
-        verb = data.verb(s)
-        _p, module, ex = data.where(s)
+        who = xapi.learner_of(s)
+        t = xapi.timestamp_of(s)
+        verb = xapi.verb_of(s)
+        _p, module, ex = xapi.located(s)
         if module and module not in mods:
             mods[module] = {"titre": module, "exercices": []}
         if module and ex and ex not in mods[module]["exercices"]:
@@ -104,7 +106,7 @@ def room_view(
         if verb == "attempted" and t is not None:
             checks.append((t, s))
     # a failed check is recorded twice (`attempted` with its verdict, then `failed`): count it once
-    checks_only = [s for s in statements if data.verb(s) != "failed"]
+    checks_only = [s for s in statements if xapi.verb_of(s) != "failed"]
     stuck = data.stuck_learners(checks_only, window_minutes=window_minutes, now=now)
     stuck_names = {s.learner for s in stuck}
     order = sorted(mods)
@@ -135,7 +137,7 @@ def room_view(
         summary.append({"module": m, "titre": mods[m]["titre"], "exercices": total, "reussites": done,
                         "possibles": total * len(learners), "termine_par": complete})  # fmt: skip
     checks.sort(key=lambda x: x[0], reverse=True)
-    feed = [{"nom": data.learner(s), "action": _action(s), "heure": t.astimezone().strftime("%H:%M:%S"), "id": s.get("id")}
+    feed = [{"nom": xapi.learner_of(s), "action": _action(s), "heure": t.astimezone().strftime("%H:%M:%S"), "id": s.get("id")}
             for t, s in checks[:FEED_SIZE]]  # fmt: skip
     return {
         "mis_a_jour": now.astimezone().strftime("%H:%M:%S"),

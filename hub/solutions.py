@@ -53,14 +53,12 @@ def source_exercise(
 
 def real_attempts(statements: list[dict[str, Any]], module: str, ex_id: str) -> int:
     """Checks that were real attempts (not « nothing written yet ») at one exercise."""
-    from incubo.apps.room_data import verb, verdict, where
-
     return sum(
         1
         for s in statements
-        if verb(s) == "attempted"
-        and where(s)[1:] == (module, ex_id)
-        and verdict(s) not in (None, "non-tente")
+        if xapi.verb_of(s) == "attempted"
+        and xapi.located(s)[1:] == (module, ex_id)
+        and xapi.verdict_of(s) not in (None, "non-tente")
     )
 
 

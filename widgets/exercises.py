@@ -136,7 +136,6 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
     """Ask the hub's solutions service, which checks the policy against this learner's attempts in the LRS."""
     import base64
     import json
-    import os
     import urllib.error
     import urllib.request
 
@@ -146,7 +145,7 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
     if not url:
         return False, "La solution est gardée sur le serveur, qui n'est pas joignable d'ici : demandez à votre formateur."
     events.wait_delivered(5)  # the attempts just made must be in the LRS before it counts them
-    auth = base64.b64encode((os.environ.get(events.ENV_LRS_AUTH) or "").encode()).decode()
+    auth = base64.b64encode(config.settings().lrs_auth.encode()).decode()
     request = urllib.request.Request(
         url, data=json.dumps({"module": module, "exercice": ex_id}).encode(), method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
