@@ -145,6 +145,10 @@ def test_restart_keeps_sessions_servers_and_work(hub, learners):
     assert psutil.pid_exists(server_pid)
     # while the hub is down, the learner's open lab keeps working through the proxy
     assert lab_a.read("travail.py") == "x = 1\n"
+    # even if the proxy dies meanwhile, the next start brings a new one with every running server's route
+    proxy = psutil.Process(int((hub.hub_dir / "proxy.pid").read_text()))
+    proxy.kill()
+    proxy.wait(10)
 
     hub.start()
     home = lab_a.session.get(f"{hub.url}/hub/home", allow_redirects=False)
