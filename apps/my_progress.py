@@ -9,7 +9,6 @@ notebooks always agree.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from incubo.apps.common import (
     show,
 )
 
-from incubo import xapi
+from incubo import course_layout, exercise_data, learning_paths, xapi
 
 log = logging.getLogger(__name__)
 
@@ -54,33 +53,13 @@ def _plural(n: int, word: str) -> str:
 
 def module_folders(cdir: Path | None) -> list[tuple[Path, dict[str, Any]]]:
     """Module folders with their exercise file: release/ (what learners get), else source/."""
-    if not cdir:
-        return []
-    for sub in ("release", "source"):
-        found = []
-        for path in sorted((cdir / sub).glob("*/incubo_exercices.json")):
-            try:
-                found.append((path.parent, json.loads(path.read_text(encoding="utf-8"))))
-            except (OSError, ValueError):
-                log.warning("unreadable %s", path)
-        if found:
-            return found
-    return []
+    found = exercise_data.in_course(cdir, (course_layout.RELEASE, course_layout.SOURCE))
+    return [(d.folder, d.to_dict()) for d in found if d.folder is not None]
 
 
 def parcours_order(courses: Path | None) -> dict[str, int]:
-    import yaml
-
-    order: dict[str, int] = {}
-    if courses and courses.is_dir():
-        for path in sorted(courses.glob("*/parcours.yml")):
-            try:
-                for m in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("modules") or []:
-                    if isinstance(m, dict) and m.get("id"):
-                        order.setdefault(str(m["id"]), len(order))
-            except Exception:
-                log.warning("unreadable %s", path, exc_info=True)
-    return order
+    """Module id → position, parcours by parcours (from parcours.yml)."""
+    return {module: i for i, module in enumerate(learning_paths.module_titles(courses))}
 
 
 def learner_states(cdir: Path | None, courses: Path | None, statements: list[dict[str, Any]]) -> list[ModuleState]:

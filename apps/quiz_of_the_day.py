@@ -20,6 +20,7 @@ from typing import Any
 import ipywidgets as w
 from incubo.apps.common import course_dir, courses_dir, header, home, show
 
+from incubo import exercise_data, quiz_bank
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
@@ -49,31 +50,20 @@ class BankQuestion:
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    except Exception:
-        log.warning("unreadable quiz bank %s", path, exc_info=True)
-        return []
-    items = loaded if isinstance(loaded, list) else list((loaded or {}).get("questions") or [])
-    return [q for q in items if isinstance(q, dict) and q.get("id") and q.get("question")]
+    return [q for q in quiz_bank.read_bank(path) if q.get("id") and q.get("question")]
 
 
 def collect_questions(courses: Path | None = None, cdir: Path | None = None) -> list[BankQuestion]:
     """Every question of `courses/*/quiz/*.yml`, else of the course dir's `source/*/incubo_quiz.yml`."""
     found: list[BankQuestion] = []
     if courses and courses.is_dir():
-        for path in sorted(courses.glob("*/quiz/*.yml")):
+        for path in sorted(courses.glob(f"*/{quiz_bank.SOURCE_DIR}/*.yml")):
             found += [BankQuestion(path.parent.parent.name, path.stem, q) for q in _load(path)]
     if not found and cdir and cdir.is_dir():
         for sub in ("source", "release"):
-            for path in sorted((cdir / sub).glob("*/incubo_quiz.yml")):
-                parcours = "hors-parcours"
-                try:
-                    parcours = json.loads((path.parent / "incubo_exercices.json").read_text(encoding="utf-8")).get("parcours") or parcours
-                except (OSError, ValueError):
-                    pass
+            for path in sorted((cdir / sub).glob(f"*/{quiz_bank.MODULE_COPY}")):
+                data = exercise_data.read(path.parent)
+                parcours = (data.parcours if data else "") or "hors-parcours"
                 found += [BankQuestion(parcours, path.parent.name, q) for q in _load(path)]
             if found:
                 break

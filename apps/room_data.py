@@ -189,27 +189,20 @@ def room_progress(book: Gradebook, statements: list[dict[str, Any]], extra_exerc
 
 def module_titles(courses: Path | None) -> dict[str, str]:
     """Module id → French title, from the parcours.yml files of the course sources (when present)."""
-    import yaml
+    from incubo import learning_paths
 
-    titles: dict[str, str] = {}
-    if not courses or not courses.is_dir():
-        return titles
-    for path in sorted(courses.glob("*/parcours.yml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            for m in data.get("modules") or []:
-                if isinstance(m, dict) and m.get("id"):
-                    titles[str(m["id"])] = str(m.get("titre") or m["id"])
-        except Exception:
-            log.warning("unreadable %s", path, exc_info=True)
-    return titles
+    return learning_paths.module_titles(courses)
 
 
 def sidecar_exercises(course_dir: Path | None) -> dict[str, list[str]]:
     """Module → exercise ids, from the `incubo_exercices.json` the build wrote in the course dir."""
+    from incubo import course_layout, exercise_data
+
     out: dict[str, list[str]] = {}
-    if not course_dir:
-        return out
+    for stage in (course_layout.SOURCE, course_layout.RELEASE):
+        for data in exercise_data.in_course(course_dir, (stage,)):
+            out.setdefault(data.module, list(data.exercises))
+    return out
     for sub in ("source", "release"):
         for path in sorted((course_dir / sub).glob("*/incubo_exercices.json")):
             try:

@@ -19,20 +19,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incubo import __version__, console
+from incubo import __version__, console, exercise_data, quiz_bank
 from incubo.errors import IncuboError, suggestion
-from incubo.parcours import (
-    QUIZ_FILE,
-    Exercice,
-    ExercicesFile,
-    Module,
-    Parcours,
-    encode_solution,
-    find_parcours,
-    load_parcours,
-    where,
-    write_exercices,
-)
+from incubo.exercise_data import Exercise, ExerciseData, encode_solution
+from incubo.learning_paths import LearningPath as Parcours
+from incubo.learning_paths import Module, find_learning_paths, read_learning_path
+from incubo.quiz_bank import MODULE_COPY as QUIZ_FILE
+from incubo.yaml_source import where
 
 from . import build_catalogue, build_checks, build_leaks, build_nbgrader
 from .myst_source import SourceNotebook, read_source
@@ -64,15 +57,15 @@ def _read_module(p: Parcours, m: Module) -> ModulePlan:
     notebooks = [
         read_source(p.notebook_path(name), parcours=p.id, module=m.id) for name in m.notebooks
     ]
-    quiz = p.dossier / "quiz" / f"{m.id}.yml"
+    quiz = p.quiz_source(m.id)
     return ModulePlan(p, m, notebooks, quiz if quiz.is_file() else None)
 
 
 def _data_files(plan: ModulePlan) -> list[tuple[Path, str]]:
     """(source, name inside the assignment): paths kept as written, unless they climb out."""
     out = []
-    for name in plan.parcours.donnees + plan.module.donnees:
-        src = (plan.parcours.dossier / name).resolve()
+    for name in plan.parcours.data_files + plan.module.data_files:
+        src = (plan.parcours.folder / name).resolve()
         dest = name if ".." not in Path(name).parts and not Path(name).is_absolute() else src.name
         out.append((src, dest))
     return out
@@ -88,7 +81,7 @@ def _digest(plan: ModulePlan, course_config: bytes) -> str:
         h.update(code.read_bytes())
     h.update(course_config)
     files = (
-        [plan.parcours.fichier]
+        [plan.parcours.file]
         + [nb.path for nb in plan.notebooks]
         + ([plan.quiz] if plan.quiz else [])
     )
@@ -100,8 +93,8 @@ def _digest(plan: ModulePlan, course_config: bytes) -> str:
     return h.hexdigest()
 
 
-def _exercices_file(plan: ModulePlan) -> ExercicesFile:
-    data = ExercicesFile(parcours=plan.parcours.id, module=plan.module.id)
+def _exercise_data(plan: ModulePlan) -> ExerciseData:
+    data = ExerciseData(parcours=plan.parcours.id, module=plan.module.id)
     for nb in plan.notebooks:
         entry = {
             k: nb.meta[k]
@@ -111,14 +104,14 @@ def _exercices_file(plan: ModulePlan) -> ExercicesFile:
         data.notebooks[nb.stem] = entry
         for ex in nb.exercises:
             policy = ex.politique or plan.parcours.solution
-            data.exercices[ex.id] = Exercice(
+            data.exercises[ex.id] = Exercise(
                 notebook=nb.stem,
                 points=ex.points,
-                tests_visibles=ex.tests_visibles,
-                indices=ex.indices,
-                politique_solution=policy,
+                visible_tests=ex.tests_visibles,
+                hints=ex.indices,
+                policy=policy,
                 solution=None if policy.mode == "jamais" else encode_solution(ex.solution),
-                titre=ex.titre,
+                title=ex.titre,
             )
     return data
 
@@ -133,7 +126,7 @@ def _write_source(plan: ModulePlan, target: Path, links: dict | None = None) -> 
         out = copy.deepcopy(nb.nb)
         build_catalogue.add_next_cell(out, (links or {}).get((plan.module.id, nb.stem)))
         nbformat.write(out, target / f"{nb.stem}.ipynb")
-    write_exercices(target, _exercices_file(plan))
+    exercise_data.write(target, _exercise_data(plan))
     if plan.quiz:
         shutil.copyfile(plan.quiz, target / QUIZ_FILE)
     for src, dest in _data_files(plan):
@@ -149,12 +142,12 @@ def _check_release_matches(plan: ModulePlan, release: Path) -> None:
     """The visible tests in the data file are exactly what the learner's notebook holds."""
     import nbformat
 
-    sidecar = json.loads((release / "incubo_exercices.json").read_text(encoding="utf-8"))
+    sidecar = exercise_data.read(release)
     for nb in plan.notebooks:
         released = nbformat.read(release / f"{nb.stem}.ipynb", as_version=4)
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in released.cells}
         for ex in nb.exercises:
-            if cells.get(ex.id) != sidecar["exercices"][ex.id]["tests_visibles"]:
+            if sidecar is None or cells.get(ex.id) != sidecar.exercises[ex.id].visible_tests:
                 raise IncuboError(
                     f"{where(nb.path, ex.tests_line)} : les tests visibles publiés de « {ex.id} » diffèrent de ceux "
                     "du fichier d'exercices ; signalez ce problème à l'équipe incubo.",
@@ -169,7 +162,7 @@ def _select(courses: Path, parcours_id: str | None) -> tuple[list[Path], list[Pa
             "ou indiquez-le avec --courses DOSSIER.",
             code="sources-absentes",
         )
-    folders = find_parcours(courses)
+    folders = find_learning_paths(courses)
     if not folders:
         raise IncuboError(
             f"Aucun parcours (dossier avec un parcours.yml) dans « {courses} ».",
@@ -196,13 +189,13 @@ def _read_sources(
 ) -> tuple[list[ModulePlan], list[ModulePlan]]:
     """The plans of the parcours to build, checked; and those of the other parcours (for ids and leaks)."""
     selected, others = _select(courses, parcours_id)
-    parcours = [load_parcours(f) for f in selected]
+    parcours = [read_learning_path(f) for f in selected]
     plans = [_read_module(p, m) for p in parcours for m in p.modules]
     # The other parcours only matter for id collisions; a broken one is theirs to fix.
     other_parcours, other_plans = [], []
     for folder in others:
         try:
-            p = load_parcours(folder)
+            p = read_learning_path(folder)
             other_parcours.append(p)
             other_plans.extend(_read_module(p, m) for m in p.modules)
         except IncuboError as exc:
@@ -212,9 +205,9 @@ def _read_sources(
     for plan in plans:
         quiz_ids: set[str] = set()
         if plan.quiz:
-            quiz_ids = {str(q["id"]) for q in build_checks.load_quiz(plan.quiz)}
+            quiz_ids = {str(q["id"]) for q in quiz_bank.load_source_bank(plan.quiz)}
         exercises = {ex.id for nb in plan.notebooks for ex in nb.exercises}
-        quiz_path = plan.quiz or plan.parcours.dossier / "quiz" / f"{plan.module.id}.yml"
+        quiz_path = plan.quiz or plan.parcours.quiz_source(plan.module.id)
         build_checks.check_references(plan.notebooks, exercises, quiz_ids, quiz_path)
     return plans, other_plans
 

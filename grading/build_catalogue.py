@@ -37,7 +37,7 @@ def _module_entry(plan: ModulePlan) -> dict:
     durations = [n["duree"] for n in notebooks if isinstance(n["duree"], int | float)]
     return {
         "id": plan.module.id,
-        "titre": plan.module.titre,
+        "titre": plan.module.title,
         "duree": sum(durations) if durations else None,
         "notebooks": notebooks,
     }
@@ -57,10 +57,10 @@ def write_catalogue(course_dir: Path, plans: list[ModulePlan]) -> Path:
             p.id,
             {
                 "id": p.id,
-                "titre": p.titre,
-                "duree": p.duree,
-                "public": p.public,
-                "ordre": p.ordre,
+                "titre": p.title,
+                "duree": p.duration,
+                "public": p.audience,
+                "ordre": p.order,
                 "modules": [],
             },
         )
@@ -100,7 +100,7 @@ def next_links(plans: list[ModulePlan]) -> dict[tuple[str, str], tuple[str, str]
                     first = after.notebooks[0].stem
                     links[(plan.module.id, nb.stem)] = (
                         f"../{after.module.id}/{first}.ipynb",
-                        f"Module suivant : {after.module.titre}",
+                        f"Module suivant : {after.module.title}",
                     )
     return links
 

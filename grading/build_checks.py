@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incubo.errors import suggestion
-from incubo.parcours import ID_RE, Parcours, load_yaml, source_error, where
+from incubo.learning_paths import LearningPath as Parcours
+from incubo.yaml_source import source_error, where
 
 from .myst_source import RegionLine, SourceNotebook
 
 log = logging.getLogger(__name__)
 
-QUIZ_TYPES = ("choix-unique", "choix-multiple", "nombre", "texte")
 QUIZ_CALL = re.compile(r"""\bQuiz\(\s*(?:id\s*=\s*)?["']([^"']+)["']""")
 EXERCISE_CALL = re.compile(
     r"""\b(verifier|indice|solution)\(\s*(?:exercice\s*=\s*)?["']([^"']+)["']"""
@@ -84,13 +84,13 @@ def check_unique_modules(parcours: Iterable[Parcours]) -> None:
             if m.id in seen:
                 first = seen[m.id]
                 raise source_error(
-                    p.fichier,
+                    p.file,
                     m.line,
                     f"le module « {m.id} » existe déjà dans {where(first.path, first.line)} ; "
                     "changez l'un des deux identifiants.",
                     "id-duplique",
                 )
-            seen[m.id] = Located(p.fichier, m.line)
+            seen[m.id] = Located(p.file, m.line)
 
 
 def check_unique_exercises(notebooks: Iterable[SourceNotebook]) -> None:
@@ -108,76 +108,6 @@ def check_unique_exercises(notebooks: Iterable[SourceNotebook]) -> None:
                     "id-duplique",
                 )
             seen[ex.id] = Located(nb.path, ex.answer_line)
-
-
-def load_quiz(path: Path) -> list[dict]:
-    """Read and check a module's quiz bank (`quiz/<module>.yml`)."""
-    data = load_yaml(path, with_lines=True)
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise source_error(
-            path,
-            1,
-            "la banque de quiz doit être une liste de questions (- id: …).",
-            "quiz-invalide",
-        )
-    seen: dict[str, int] = {}
-    for q in data:
-        if not isinstance(q, dict):
-            raise source_error(
-                path,
-                None,
-                "chaque question doit avoir au moins id, type et question.",
-                "quiz-invalide",
-            )
-        line, lines = q.get("__line__"), q.get("__lines__", {})
-        for key in ("id", "type", "question"):
-            if not q.get(key):
-                raise source_error(
-                    path, line, f"il manque la clé « {key} » de cette question.", "quiz-invalide"
-                )
-        qid = str(q["id"])
-        if not ID_RE.match(qid):
-            raise source_error(
-                path,
-                lines.get("id"),
-                f"l'identifiant « {qid} » ne doit contenir que des minuscules, des chiffres et des tirets.",
-                "id-invalide",
-            )
-        if qid in seen:
-            raise source_error(
-                path,
-                lines.get("id"),
-                f"la question « {qid} » est déjà définie ligne {seen[qid]}.",
-                "id-duplique",
-            )
-        seen[qid] = lines.get("id") or line
-        if q["type"] not in QUIZ_TYPES:
-            raise source_error(
-                path,
-                lines.get("type"),
-                f"le type « {q['type']} » est inconnu (choix-unique, choix-multiple, nombre ou texte).{suggestion(str(q['type']), QUIZ_TYPES)}",
-                "quiz-invalide",
-            )
-        if q["type"].startswith("choix"):
-            options = q.get("options")
-            if (
-                not isinstance(options, list)
-                or not options
-                or not any(isinstance(o, dict) and o.get("correct") for o in options)
-            ):
-                raise source_error(
-                    path,
-                    line,
-                    "une question à choix a besoin d'« options » dont au moins une est correcte.",
-                    "quiz-invalide",
-                )
-        elif "reponse" not in q:
-            raise source_error(
-                path, line, "il manque la « reponse » attendue de cette question.", "quiz-invalide"
-            )
-    return data
 
 
 def check_references(

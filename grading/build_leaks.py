@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incubo.parcours import source_error, where
+from incubo.yaml_source import source_error, where
 
 from .build_checks import meaningful, readable_text
 from .myst_source import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, RegionLine

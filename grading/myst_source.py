@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incubo.errors import suggestion
-from incubo.parcours import ID_RE, Politique, read_utf8, source_error
+from incubo.learning_paths import ID_RE
+from incubo.solution_policy import SolutionPolicy
+from incubo.yaml_source import read_utf8, source_error
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ class SourceExercise:
     tests_line: int | None = None
     points: float = 1
     indices: list[str] = field(default_factory=list)
-    politique: Politique | None = None
+    politique: SolutionPolicy | None = None
     solution: str = ""  # the answer cell without marker lines
     tests_visibles: str = ""  # the tests cell without its hidden regions
     titre: str = ""  # the heading above the answer cell (« Exercice 1 : les courriers du jour »)
@@ -338,7 +340,7 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
             policy = None
             if "solution" in md:
                 try:
-                    policy = Politique.parse(md["solution"])
+                    policy = SolutionPolicy.parse(md["solution"])
                 except ValueError:
                     raise source_error(
                         path,

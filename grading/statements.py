@@ -9,10 +9,11 @@ statements.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from pathlib import Path
+
+from incubo import course_layout, exercise_data
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,10 @@ _NAMESPACE = uuid.UUID("5b3f9a56-0c3e-4a7e-9a57-6e63a8c1f0b2")
 
 
 def _parcours(course_dir: Path, assignment: str, course_id: str) -> str:
-    sidecar = course_dir / "source" / assignment / "incubo_exercices.json"
-    try:
-        return str(json.loads(sidecar.read_text(encoding="utf-8")).get("parcours") or course_id)
-    except (OSError, ValueError):
+    data = exercise_data.read(course_layout.CourseLayout(course_dir).module(course_layout.SOURCE, assignment))
+    if data is None:
         return course_id or "cours"
+    return data.parcours or course_id
 
 
 def build(gb, course_dir: Path, assignment: str, student: str, digest: str, verdicts) -> list[dict]:

@@ -24,7 +24,8 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
-from incubo.parcours import SIDECAR
+from incubo import exercise_data
+from incubo.exercise_data import FILE_NAME as SIDECAR
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def module_folders(home: Path) -> list[tuple[Path, dict[str, Any]]]:
             if any(part.startswith(".") for part in path.relative_to(home).parts):
                 continue
             try:
-                found.append((path.parent, json.loads(path.read_text(encoding="utf-8"))))
+                found.append((path.parent, exercise_data.read_file(path)))
             except (OSError, ValueError):
                 log.warning("unreadable %s", path)
     return found

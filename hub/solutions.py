@@ -29,8 +29,8 @@ from incubo.hub.lrs_keys import identify
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
-from incubo import xapi
-from incubo.parcours import SIDECAR
+from incubo import exercise_data, xapi
+from incubo.exercise_data import FILE_NAME as SIDECAR
 from incubo.released import strip_release, strip_solutions  # noqa: F401 - kept here for callers
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def source_exercise(
         return None
     path = course_dir / "source" / module / SIDECAR
     try:
-        sidecar = json.loads(path.read_text(encoding="utf-8"))
+        sidecar = exercise_data.read_file(path)
     except (OSError, ValueError):
         return None
     exercise = (sidecar.get("exercices") or {}).get(ex_id)

@@ -29,7 +29,7 @@ FORMAT = 1
 #: Type of a notebook of exercises (else a lesson), as the build records it.
 EXERCISES_TYPE = "exercices"
 _MARKERS = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$", re.IGNORECASE)
-_EXERCISE_KEYS = {"notebook", "points", "tests_visibles", "indices", "politique_solution", "solution"}
+_EXERCISE_KEYS = {"notebook", "points", "tests_visibles", "indices", "politique_solution", "solution", "titre"}
 _FILE_KEYS = {"format", "parcours", "module", "notebooks", "exercices"}
 
 
@@ -60,6 +60,7 @@ class Exercise:
     hints: list[str] = field(default_factory=list)
     policy: SolutionPolicy = field(default_factory=SolutionPolicy)
     solution: str | None = None  # encoded; None when the policy is `jamais`
+    title: str = ""  # « titre »: what the learner reads above the exercise (never its id)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def solution_text(self) -> str | None:
@@ -73,6 +74,7 @@ class Exercise:
             "indices": list(self.hints),
             "politique_solution": self.policy.to_dict(),
             "solution": self.solution,
+            "titre": self.title,
             **self.extra,
         }
 
@@ -85,6 +87,7 @@ class Exercise:
             hints=[str(h) for h in data.get("indices") or []],
             policy=SolutionPolicy.from_dict(data.get("politique_solution")),
             solution=data.get("solution") or None,
+            title=str(data.get("titre") or ""),
             extra={k: v for k, v in data.items() if k not in _EXERCISE_KEYS},
         )
 
@@ -130,13 +133,32 @@ class ExerciseData:
         )
 
 
+def read_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The file's JSON object as written (French keys), for code that passes it on unchanged.
+
+    Raises FileNotFoundError, OSError or ValueError; prefer `read`, which never raises.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return data
+
+
+def write_file(path: str | os.PathLike, data: dict[str, Any]) -> None:
+    """Write the JSON object atomically (a reader never sees half a file)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
 def read(folder: str | os.PathLike) -> ExerciseData | None:
     """The data file of the module in `folder`; None when there is none (a stock nbgrader course)
     or it is unreadable (logged). Never raises: widgets call it in learners' notebooks."""
     folder = Path(folder)
     path = folder / FILE_NAME
     try:
-        return ExerciseData.from_dict(json.loads(path.read_text(encoding="utf-8")), folder)
+        return ExerciseData.from_dict(read_file(path), folder)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -146,7 +168,7 @@ def read(folder: str | os.PathLike) -> ExerciseData | None:
 
 def write(folder: str | os.PathLike, data: ExerciseData) -> Path:
     path = Path(folder) / FILE_NAME
-    path.write_text(json.dumps(data.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_file(path, data.to_dict())
     return path
 
 

@@ -25,7 +25,7 @@ FILE_NAME = "parcours.yml"
 #: Module, exercise and parcours ids: readable, stable, usable in paths and IRIs.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
-PARCOURS_KEYS = {"titre", "public", "duree", "objectifs", "solution", "modules", "donnees"}
+PARCOURS_KEYS = {"titre", "public", "duree", "objectifs", "solution", "modules", "donnees", "ordre"}
 MODULE_KEYS = {"id", "titre", "notebooks", "donnees"}
 
 
@@ -51,6 +51,8 @@ class LearningPath:
     objectives: list[str] = field(default_factory=list)  # objectifs
     solution: SolutionPolicy = field(default_factory=lambda: SolutionPolicy.parse(DEFAULT_POLICY))
     data_files: list[str] = field(default_factory=list)  # donnees
+    #: place on the learner's « Commencez ici » page (smallest first; then by folder name)
+    order: int | None = None  # ordre
 
     @property
     def file(self) -> Path:
@@ -96,8 +98,8 @@ def _check_data(folder: Path, path: Path, line: int | None, name: str) -> None:
         )
 
 
-def read_learning_path(folder: str | os.PathLike) -> LearningPath:
-    """Read and check `<folder>/parcours.yml` (keys, ids, notebooks that exist)."""
+def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -> LearningPath:
+    """Read and check `<folder>/parcours.yml` (keys, ids; with `check_files`, notebooks and data that exist)."""
     folder = Path(folder)
     path = folder / FILE_NAME
     pid = folder.name
@@ -208,7 +210,7 @@ def read_learning_path(folder: str | os.PathLike) -> LearningPath:
         seen[mid] = mlines.get("id")
         notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
         known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
-        for name in notebooks:
+        for name in notebooks if check_files else []:
             if not (folder / f"{name}.md").is_file():
                 raise source_error(
                     path,
@@ -224,7 +226,7 @@ def read_learning_path(folder: str | os.PathLike) -> LearningPath:
                 "id-duplique",
             )
         donnees = _str_list(path, mlines.get("donnees"), raw.get("donnees"), "donnees")
-        for name in donnees:
+        for name in donnees if check_files else []:
             _check_data(folder, path, mlines.get("donnees"), name)
         modules.append(Module(mid, str(raw["titre"]), notebooks, donnees, mline))
     parcours = LearningPath(
@@ -238,7 +240,13 @@ def read_learning_path(folder: str | os.PathLike) -> LearningPath:
         solution=policy,
         data_files=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
     )
-    for name in parcours.data_files:
+    order = data.get("ordre")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        raise source_error(
+            path, lines.get("ordre"), "« ordre » doit être un nombre entier (1 pour le premier parcours).", "parcours-invalide"
+        )
+    parcours.order = order
+    for name in parcours.data_files if check_files else []:
         _check_data(folder, path, lines.get("donnees"), name)
     return parcours
 
@@ -259,7 +267,7 @@ def module_titles(courses: str | os.PathLike | None) -> dict[str, str]:
         return titles
     for folder in find_learning_paths(courses):
         try:
-            for m in read_learning_path(folder).modules:
+            for m in read_learning_path(folder, check_files=False).modules:
                 titles.setdefault(m.id, m.title)
         except Exception:
             log.warning("unreadable %s", folder / FILE_NAME, exc_info=True)

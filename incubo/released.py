@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import ast
 import builtins
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from incubo.parcours import SIDECAR, decode_solution
+from incubo import exercise_data
+from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.exercise_data import decode_solution
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +106,9 @@ def strip_release(folder: Path) -> int:
     """Strip every `incubo_exercices.json` under `folder` in place; returns how many were rewritten."""
     count = 0
     for path in sorted(Path(folder).rglob(SIDECAR)):
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = exercise_data.read_file(path)
         stripped = strip_solutions(data)
         if stripped != data:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(
-                json.dumps(stripped, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-            )
-            tmp.replace(path)
+            exercise_data.write_file(path, stripped)
             count += 1
     return count

@@ -22,13 +22,13 @@ from typing import Any
 
 import nbformat
 
-from incubo import config
+from incubo import config, exercise_data
 
 log = logging.getLogger(__name__)
 
 HOME_PAGE = "Commencez ici.ipynb"
 CATALOGUE = "incubo_parcours.json"
-SIDECAR = "incubo_exercices.json"
+SIDECAR = exercise_data.FILE_NAME
 #: Never copied into a learner's workspace (editor leftovers of the release folder).
 _SKIPPED = {".ipynb_checkpoints", "__pycache__"}
 
@@ -202,7 +202,7 @@ def _copy_missing(src: Path, dest: Path) -> int:
     if (
         sidecar.is_file()
     ):  # refreshed every time: hints and checks follow the course, solutions stay out
-        data = learner_sidecar(json.loads(sidecar.read_text(encoding="utf-8")))
+        data = learner_sidecar(exercise_data.read_file(sidecar))
         text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
         target = dest / SIDECAR
         if not target.is_file() or target.read_text(encoding="utf-8") != text:

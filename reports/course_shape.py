@@ -8,7 +8,6 @@ stock nbgrader course) falls back to a built-in shape that mirrors the
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,32 +86,15 @@ def builtin_shape() -> CourseShape:
 
 def read_shape(course_dir: Path) -> CourseShape:
     """The course's shape from its sidecars, else the built-in one."""
-    sidecars = sorted(Path(course_dir).glob("source/*/incubo_exercices.json"))
-    modules: list[Module] = []
-    for path in sidecars:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("sidecar %s unreadable: %s", path, exc)
-            continue
-        mid = data.get("module") or path.parent.name
-        notebooks = data.get("notebooks") or {}
-        exercises = [
-            Exercise(eid, str(ex.get("notebook", "")), float(ex.get("points") or 1), len(ex.get("indices") or []))
-            for eid, ex in (data.get("exercices") or {}).items()
-        ]
-        ex_nbs = sorted({e.notebook for e in exercises})
-        lessons = [n for n, meta in notebooks.items() if (meta or {}).get("type") != "exercices" and n not in ex_nbs]
-        quiz = []
-        quiz_file = path.parent / "incubo_quiz.yml"
-        if quiz_file.exists():
-            try:
-                import yaml
+    from incubo import exercise_data, quiz_bank
 
-                quiz = [q["id"] for q in (yaml.safe_load(quiz_file.read_text(encoding="utf-8")) or []) if "id" in q]
-            except Exception as exc:  # a broken quiz bank must not stop demo data
-                log.warning("quiz bank %s unreadable: %s", quiz_file, exc)
-        modules.append(Module(mid, str(data.get("parcours") or "parcours"), sorted(lessons), ex_nbs, exercises, quiz))
+    modules: list[Module] = []
+    for data in exercise_data.in_course(course_dir):
+        exercises = [Exercise(eid, ex.notebook, float(ex.points or 1), len(ex.hints)) for eid, ex in data.exercises.items()]
+        ex_nbs = sorted({e.notebook for e in exercises})
+        lessons = [n for n in data.lessons() if n not in ex_nbs]
+        quiz = [str(q["id"]) for q in quiz_bank.read_bank(data.folder / quiz_bank.MODULE_COPY) if "id" in q]
+        modules.append(Module(data.module, data.parcours or "parcours", sorted(lessons), ex_nbs, exercises, quiz))
     if not modules or not any(m.exercises for m in modules):
         return builtin_shape()
     return CourseShape(modules, "sidecars")

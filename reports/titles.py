@@ -1,7 +1,7 @@
 """Modules by their French title, in course order, as a reader of the reports knows them.
 
 Events and the gradebook name a module by its id (`pap-01-premiers-calculs`);
-the course sources (`parcours.yml`, read by `incubo.parcours`) give its title
+the course sources (`parcours.yml`, read by `incubo.learning_paths`) give its title
 and its place in the parcours. Reports look for the sources in
 `INCUBO_COURSES_DIR`, `./courses`, then the checkout's `courses/`; an id
 without a known title is shown as is.
@@ -25,19 +25,19 @@ def _candidates() -> list[Path]:
 
 @functools.lru_cache(maxsize=4)
 def _catalogue(folders: tuple[str, ...]) -> tuple[dict[str, str], dict[str, int]]:
-    from incubo.parcours import find_parcours, load_parcours
+    from incubo.learning_paths import find_learning_paths, read_learning_path
 
     titles: dict[str, str] = {}
     order: dict[str, int] = {}
     for folder in folders:
-        for path in find_parcours(folder):
+        for path in find_learning_paths(folder):
             try:
-                parcours = load_parcours(path)
+                parcours = read_learning_path(path)
             except Exception as exc:  # noqa: BLE001 - a broken course must not stop a report
                 log.warning("course %s not read for titles: %s", path, exc)
                 continue
             for module in parcours.modules:
-                titles.setdefault(module.id, module.titre)
+                titles.setdefault(module.id, module.title)
                 order.setdefault(module.id, len(order))
         if titles:
             break

@@ -8,7 +8,7 @@ import json
 import re
 import zlib
 
-from incubo.parcours import decode_solution
+from incubo.exercise_data import decode_solution
 
 
 def solution_lines(sidecar: dict) -> list[str]:

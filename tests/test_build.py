@@ -10,7 +10,9 @@ import nbformat
 import pytest
 from harness import incubo
 
-from incubo.parcours import SIDECAR, decode_solution, read_exercices
+from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.exercise_data import decode_solution
+from incubo.exercise_data import read as read_exercices
 
 FIXTURES = Path(__file__).parent / "fixtures" / "build"
 MODULE = "es-01-calculs"
@@ -83,12 +85,12 @@ def test_build_writes_source_release_and_the_contract_files(built):
 
     data = read_exercices(release)
     assert (data.parcours, data.module) == ("essai", MODULE)
-    somme, secret = data.exercices["ex-es-somme"], data.exercices["ex-es-secret"]
-    assert somme.tests_visibles == tests.source
-    assert somme.indices == ["Additionnez.", "Utilisez le signe plus."]
-    assert somme.politique_solution.to_dict() == {"mode": "apres", "essais": 2}
+    somme, secret = data.exercises["ex-es-somme"], data.exercises["ex-es-secret"]
+    assert somme.visible_tests == tests.source
+    assert somme.hints == ["Additionnez.", "Utilisez le signe plus."]
+    assert somme.policy.to_dict() == {"mode": "apres", "essais": 2}
     assert decode_solution(somme.solution) == "resultat = 19 + 23"
-    assert secret.politique_solution.mode == "jamais" and secret.solution is None
+    assert secret.policy.mode == "jamais" and secret.solution is None
     assert data.notebooks["01-lecon"]["type"] == "lecon"
 
     source_nb = nbformat.read(source / "02-exercices.ipynb", as_version=4)
@@ -190,29 +192,24 @@ def test_only_the_chosen_parcours_is_built(courses, tmp_path, session_env):
 
 
 def test_solution_policy_and_exercise_file_round_trip(tmp_path):
-    from incubo.parcours import Exercice, ExercicesFile, Politique, encode_solution, write_exercices
+    from incubo.exercise_data import Exercise, ExerciseData, encode_solution, write
+    from incubo.solution_policy import SolutionPolicy
 
-    assert Politique.parse("apres-3-essais").to_dict() == {"mode": "apres", "essais": 3}
-    assert Politique.parse("jamais").permet(99) is False
-    assert Politique.parse("toujours").permet(0) is True
-    assert Politique.parse("apres-2-essais").permet(1) is False and Politique.parse(
-        "apres-2-essais"
-    ).permet(2)
+    assert SolutionPolicy.parse("apres-3-essais").to_dict() == {"mode": "apres", "essais": 3}
     with pytest.raises(ValueError):
-        Politique.parse("parfois")
+        SolutionPolicy.parse("parfois")
 
     assert read_exercices(tmp_path) is None  # a stock course: no data file, no error
-    ex = Exercice(
+    ex = Exercise(
         "02-exercices",
         2,
         "assert x",
         ["un"],
-        Politique.parse("toujours"),
+        SolutionPolicy.parse("toujours"),
         encode_solution("x = 40 + 2"),
+        extra={"solution_serveur": False},  # a key another writer adds survives the round trip
     )
-    write_exercices(
-        tmp_path, ExercicesFile("p", "m", {"02-exercices": {"type": "exercices"}}, {"ex-a": ex})
-    )
+    write(tmp_path, ExerciseData("p", "m", {"02-exercices": {"type": "exercices"}}, {"ex-a": ex}))
     back = read_exercices(tmp_path)
-    assert back.exercices["ex-a"].solution_texte() == "x = 40 + 2"
+    assert back.exercises["ex-a"].solution_text() == "x = 40 + 2"
     assert back.to_dict() == json.loads((tmp_path / SIDECAR).read_text(encoding="utf-8"))

@@ -136,11 +136,9 @@ def _fmt(x: float) -> str:
 
 def load_bank(folder: Path | None = None) -> list[dict[str, Any]]:
     """The questions of `incubo_quiz.yml` (the module's bank, copied by the build)."""
-    import yaml
+    from incubo import quiz_bank
 
-    path = (folder or Path.cwd()) / session.QUIZ_BANK
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return data if isinstance(data, list) else list(data.get("questions") or [])
+    return quiz_bank.module_bank(folder or Path.cwd())
 
 
 def _resolve(spec: Any) -> dict[str, Any]:

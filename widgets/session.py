@@ -7,16 +7,16 @@ statement is emitted.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.quiz_bank import MODULE_COPY as QUIZ_BANK  # noqa: F401 - the quiz widget names the file
+
 log = logging.getLogger(__name__)
 
-SIDECAR = "incubo_exercices.json"
-QUIZ_BANK = "incubo_quiz.yml"
 NO_PARCOURS = "hors-parcours"
 
 
@@ -29,8 +29,10 @@ def grading() -> bool:
 
 def load_sidecar(folder: Path) -> dict[str, Any] | None:
     """`incubo_exercices.json` of a folder, or None (a stock nbgrader course has none)."""
+    from incubo import exercise_data
+
     try:
-        data = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
+        data = exercise_data.read_file(folder / SIDECAR)
     except FileNotFoundError:
         return None
     except (OSError, ValueError):

@@ -8,14 +8,12 @@ names they define do not leak into the notebook.
 
 from __future__ import annotations
 
-import base64
 import builtins
 import contextlib
 import logging
 import re
 import signal
 import threading
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -82,15 +80,10 @@ def learner_namespace() -> dict[str, Any]:
 
 
 def decode_solution(encoded: str | None) -> str | None:
-    """The answer cell's source from the sidecar (base64 of zlib), without nbgrader's markers."""
-    if not encoded:
-        return None
-    try:
-        source = zlib.decompress(base64.b64decode(encoded)).decode("utf-8")
-    except Exception:
-        log.warning("undecodable solution", exc_info=True)
-        return None
-    return strip_markers(source)
+    """The answer cell's source from the sidecar, without nbgrader's markers (see `incubo.exercise_data`)."""
+    from incubo.exercise_data import decode_solution as decode
+
+    return decode(encoded)
 
 
 def strip_markers(source: str) -> str:
@@ -157,26 +150,9 @@ def _not_attempted(missing: list[str]) -> Verdict:
     )
 
 
-def policy(exercise: dict[str, Any]) -> tuple[str, int]:
-    """(`jamais` | `toujours` | `apres`, attempts needed)."""
-    raw = exercise.get("politique_solution") or {"mode": "apres", "essais": 2}
-    if isinstance(raw, str):
-        match = re.fullmatch(r"apres-(\d+)-essais?", raw)
-        return ("apres", int(match.group(1))) if match else (raw if raw in ("jamais", "toujours") else "jamais", 1)
-    mode = str(raw.get("mode") or "jamais")
-    if mode == "apres":
-        return "apres", max(1, int(raw.get("essais") or 1))
-    return (mode if mode in ("jamais", "toujours") else "jamais"), 1
-
-
 def solution_refusal(exercise: dict[str, Any], real_attempts: int) -> str | None:
-    """Why the solution cannot be shown yet (French), or None when it can."""
-    mode, needed = policy(exercise)
-    if mode == "jamais" or not exercise.get("solution"):
-        return "La solution de cet exercice n'est pas affichée : demandez de l'aide à votre formateur ou à votre formatrice."
-    if real_attempts < 1:
-        return "Essayez d'abord : écrivez une réponse, exécutez-la, puis cliquez sur « Vérifier »."
-    if mode == "apres" and real_attempts < needed:
-        left = needed - real_attempts
-        return f"La solution s'affichera après {needed} essais vérifiés (encore {left} essai{'s' if left > 1 else ''})."
-    return None
+    """Why the solution cannot be shown yet (French), or None when it can: the core's one rule."""
+    from incubo.solution_policy import SolutionPolicy
+
+    policy = SolutionPolicy.from_dict(exercise.get("politique_solution"))
+    return policy.refusal(real_attempts, has_solution=bool(exercise.get("solution")))
