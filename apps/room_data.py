@@ -203,11 +203,3 @@ def sidecar_exercises(course_dir: Path | None) -> dict[str, list[str]]:
         for data in exercise_data.in_course(course_dir, (stage,)):
             out.setdefault(data.module, list(data.exercises))
     return out
-    for sub in ("source", "release"):
-        for path in sorted((course_dir / sub).glob("*/incubo_exercices.json")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            out.setdefault(str(data.get("module") or path.parent.name), list((data.get("exercices") or {}).keys()))
-    return out

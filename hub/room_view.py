@@ -7,7 +7,6 @@ reading of one statement (who, which exercise, which verdict) and the
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -35,20 +34,16 @@ def course_modules(course_dir: Path | None) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if not course_dir:
         return out
-    for sub in ("release", "source"):
-        for path in sorted((course_dir / sub).glob("*/incubo_exercices.json")):
-            try:
-                sidecar = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                log.warning("unreadable %s", path)
-                continue
-            module = str(sidecar.get("module") or path.parent.name)
-            if module in out:
+    from incubo import course_layout, exercise_data
+
+    for stage in (course_layout.RELEASE, course_layout.SOURCE):
+        for found in exercise_data.in_course(course_dir, (stage,)):
+            if found.module in out:
                 continue
             # the module's own title when the build wrote one; else its id (notebook titles are lessons')
-            out[module] = {
-                "titre": str(sidecar.get("titre") or module),
-                "exercices": list((sidecar.get("exercices") or {}).keys()),
+            out[found.module] = {
+                "titre": str(found.extra.get("titre") or found.module),
+                "exercices": list(found.exercises),
             }
     return out
 
