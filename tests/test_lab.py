@@ -317,9 +317,9 @@ def _cell(page, text: str):
 
 
 def _run(page, cell) -> None:
-    """Run one cell (command mode on its prompt, Ctrl+Enter) and wait until it has run."""
+    """Select one cell (its prompt), run it with the toolbar's run button, wait until it has run."""
     cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Control+Enter")
+    page.locator(f"{PANEL} .jp-Toolbar [data-command='notebook:run-cell-and-select-next']").click()
     cell.locator(".jp-InputPrompt", has_text=":").filter(has_not_text="[ ]").filter(
         has_not_text="[*]"
     ).wait_for(timeout=90_000)
