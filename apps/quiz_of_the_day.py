@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as w
 from incubo.apps.common import course_dir, courses_dir, header, home, show
 
-from incubo import exercise_data, quiz_bank
+from incubo import course_layout, exercise_data, quiz_bank
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,10 @@ def _load(path: Path) -> list[dict[str, Any]]:
 def collect_questions(courses: Path | None = None, cdir: Path | None = None) -> list[BankQuestion]:
     """Every question of `courses/*/quiz/*.yml`, else of the course dir's `source/*/incubo_quiz.yml`."""
     found: list[BankQuestion] = []
-    if courses and courses.is_dir():
-        for path in sorted(courses.glob(f"*/{quiz_bank.SOURCE_DIR}/*.yml")):
-            found += [BankQuestion(path.parent.parent.name, path.stem, q) for q in _load(path)]
+    for parcours, module, questions in quiz_bank.course_banks(courses):
+        found += [BankQuestion(parcours, module, q) for q in questions if q.get("id") and q.get("question")]
     if not found and cdir and cdir.is_dir():
-        for sub in ("source", "release"):
+        for sub in (course_layout.SOURCE, course_layout.RELEASE):
             for path in sorted((cdir / sub).glob(f"*/{quiz_bank.MODULE_COPY}")):
                 data = exercise_data.read(path.parent)
                 parcours = (data.parcours if data else "") or "hors-parcours"
