@@ -1,0 +1,241 @@
+"""A session in the room, end to end, in Chromium through the proxy (issue 12, point 7).
+
+One hub for the module; one test per step, in the order of a real session:
+the trainer releases a module, two learners log in for real, find it in their
+home, run a lesson cell, click « Vérifier » on an exercise and submit from
+nbgrader's Assignment List; the trainer opens the formgrader, collects,
+grades and returns feedback with `incubo grade`; each learner fetches and
+reads their own feedback; a learner is refused the formgrader and the other
+learner's server and files. Every hub page met on the way passes axe-core.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+from harness import ROOT, axe_violations, incubo
+from hub_support import shared_tmp, start_hub, unique_name
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+MODULE = "salle-01"
+LAB_TIMEOUT = 180_000
+
+
+@pytest.fixture(scope="module")
+def room():
+    """A built course, the hub started on it, the module released by the trainer's command."""
+    base = shared_tmp("incubo-e2e-")
+    course = base / "cours"
+    trainer, learners = unique_name("f"), [unique_name("a"), unique_name("b")]
+    try:
+        built = incubo(
+            "build", "--courses", ROOT / "tests" / "fixtures" / "hub", "--course-dir", course
+        )
+        assert built.returncode == 0, built.stderr
+        with start_hub(formateurs=[trainer], course_dir=course) as hub:
+            released = incubo("grade", "release", MODULE, "--course-dir", course, env=hub.env)
+            assert released.returncode == 0, released.stderr
+            yield SimpleNamespace(hub=hub, course=course, trainer=trainer, learners=learners)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pages(room, browser):
+    """One browser context (one person at their own PC) per user."""
+    contexts = {
+        name: browser.new_context(locale="fr-FR") for name in [room.trainer, *room.learners]
+    }
+    result = {}
+    for name, ctx in contexts.items():
+        result[name] = ctx.new_page()
+        result[name].set_default_timeout(60_000)
+    yield result
+    for ctx in contexts.values():
+        ctx.close()
+
+
+def no_axe_violation(page) -> None:
+    assert axe_violations(page) == [], page.url
+
+
+def open_in_lab(room, page, name: str, path: str) -> None:
+    page.goto(f"{room.hub.url}/user/{name}/lab/tree/{path}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=LAB_TIMEOUT)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+        timeout=LAB_TIMEOUT
+    )
+
+
+def run_all_cells(page, expected) -> None:
+    """Menu « Exécution › Exécuter toutes les cellules », as a learner would, until `expected` shows.
+
+    A run asked while JupyterLab is still connecting its kernel is lost: try again then.
+    """
+    for attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel:text-is('Exécution')").click()
+        page.locator(".lm-Menu-itemLabel:text-is('Exécuter toutes les cellules')").click()
+        try:
+            expected.first.wait_for(timeout=45_000)
+            return
+        except Exception:
+            if attempt == 2:
+                page.screenshot(path=str(Path(tempfile.gettempdir()) / "incubo-e2e-echec.png"))
+                raise
+
+
+def assignment_list(room, page, name: str):
+    """Nbgrader's Assignment List in the learner's JupyterLab (menu « Nbgrader »)."""
+    page.goto(f"{room.hub.url}/user/{name}/lab")
+    page.locator(".lm-MenuBar-itemLabel:text-is('Nbgrader')").click(timeout=LAB_TIMEOUT)
+    page.locator(".lm-Menu-itemLabel:text-is('Assignment List')").click()
+    widget = page.locator("#nbgrader-assignment-list")
+    widget.wait_for()
+    return widget
+
+
+def test_01_login_page_french_and_accessible(room, pages):
+    page = pages[room.learners[0]]
+    page.goto(f"{room.hub.url}/hub/login")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    no_axe_violation(page)
+
+
+def test_02_learners_log_in_and_find_the_course(room, pages):
+    for i, name in enumerate(room.learners):
+        page = pages[name]
+        if i == 0:  # hold the waiting page long enough to check it
+            page.route("**/progress", lambda route: route.abort())
+        room.hub.login(page, name)
+        if i == 0:
+            page.wait_for_url("**/spawn-pending/**")
+            no_axe_violation(page)
+            page.unroute("**/progress")
+        page.goto(f"{room.hub.url}/user/{name}/lab/tree/incubo/{MODULE}")
+        listing = page.locator(".jp-DirListing-content")
+        listing.get_by_text("01-lecon.ipynb").wait_for(timeout=LAB_TIMEOUT)
+        assert "02-exercices.ipynb" in listing.inner_text()
+
+
+def test_03_learners_run_a_lesson_cell(room, pages):
+    for name in room.learners:
+        page = pages[name]
+        open_in_lab(room, page, name, f"incubo/{MODULE}/01-lecon.ipynb")
+        run_all_cells(page, page.locator(".jp-OutputArea-output").get_by_text("Bonjour la salle"))
+
+
+def test_04_learners_click_verifier_on_an_exercise(room, pages):
+    for name in room.learners:
+        page = pages[name]
+        open_in_lab(room, page, name, f"incubo/{MODULE}/02-exercices.ipynb")
+        answer = page.locator(".jp-Notebook .jp-Cell").filter(has_text="NotImplementedError").first
+        answer.locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.type("total = 12 + 30")
+        button = page.get_by_role("button", name="Vérifier")
+        run_all_cells(page, button)
+        button.click()
+        page.locator(".incubo-exercice").get_by_text("Bravo").first.wait_for(timeout=60_000)
+        page.keyboard.press("Control+s")
+        page.wait_for_function(
+            "() => !document.querySelector('.jp-mod-current.jp-mod-dirty')", timeout=30_000
+        )
+
+
+def test_05_learners_submit_from_the_assignment_list(room, pages):
+    for name in room.learners:
+        page = pages[name]
+        widget = assignment_list(room, page, name)
+        row = widget.locator("#fetched_assignments_list .list_item").filter(has_text=MODULE).first
+        row.get_by_role("button", name="Submit").click()
+        widget.locator("#submitted_assignments_list .list_item").filter(
+            has_text=MODULE
+        ).first.wait_for(timeout=60_000)
+
+
+def test_06_learners_see_no_instructor_tools(room, pages):
+    page = pages[room.learners[0]]
+    config = json.loads(page.locator("#jupyter-config-data").text_content())
+    disabled = set(config.get("disabledExtensions", []))
+    for plugin in ("formgrader", "course-list", "create-assignment", "validate-assignment"):
+        assert f"@jupyter/nbgrader:{plugin}" in disabled
+    assert "@jupyter/nbgrader:assignment-list" not in disabled
+    r = page.request.get(f"{room.hub.url}/user/{room.learners[0]}/formgrader")
+    assert r.status == 404
+
+
+def test_07_trainer_opens_the_formgrader(room, pages):
+    page = pages[room.trainer]
+    room.hub.login(page, room.trainer)
+    page.wait_for_url(f"**/user/{room.trainer}/**", timeout=LAB_TIMEOUT)
+    config_text = page.goto(f"{room.hub.url}/user/{room.trainer}/lab")
+    assert config_text.status == 200
+    config = json.loads(page.locator("#jupyter-config-data").text_content())
+    assert "@jupyter/nbgrader:course-list" not in set(config.get("disabledExtensions", []))
+    response = page.goto(f"{room.hub.url}/services/incubo/")
+    assert response.status == 200
+    page.wait_for_url("**/services/incubo/formgrader**")
+    page.get_by_text(MODULE).first.wait_for()
+
+
+def test_08_trainer_collects_grades_and_releases_feedback(room):
+    for step in (["collect", MODULE], ["autograde", MODULE], ["feedback", MODULE, "--release"]):
+        done = incubo("grade", *step, "--course-dir", room.course, env=room.hub.env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    for name in room.learners:
+        assert (room.course / "submitted" / name / MODULE / "02-exercices.ipynb").is_file()
+        assert (room.course / "feedback" / name / MODULE / "02-exercices.html").is_file()
+
+
+def test_09_each_learner_reads_their_own_feedback(room, pages):
+    for name, other in (room.learners, room.learners[::-1]):
+        page = pages[name]
+        widget = assignment_list(room, page, name)
+        submitted = (
+            widget.locator("#submitted_assignments_list .list_item").filter(has_text=MODULE).first
+        )
+        submitted.get_by_role("button", name="Fetch Feedback").click()
+        submitted.get_by_text("(view feedback)").first.wait_for(timeout=60_000)
+        listing = page.request.get(
+            f"{room.hub.url}/user/{name}/api/contents/incubo/{MODULE}/feedback"
+        ).json()
+        stamp = listing["content"][0]["name"]
+        page.goto(
+            f"{room.hub.url}/user/{name}/files/incubo/{MODULE}/feedback/{stamp}/02-exercices.html"
+        )
+        text = page.inner_text("body")
+        assert name in text and other not in text
+
+
+def test_10_learner_refused_formgrader_and_other_learner(room, pages):
+    name, other = room.learners
+    page = pages[name]
+    response = page.goto(f"{room.hub.url}/services/incubo/")
+    assert response.status == 403
+    assert page.locator("html").get_attribute("lang") == "fr"
+    no_axe_violation(page)
+    for path in (
+        f"/user/{other}/lab",
+        f"/user/{other}/api/contents/incubo/{MODULE}",
+        f"/user/{other}/files/incubo/{MODULE}/02-exercices.ipynb",
+    ):
+        response = page.goto(f"{room.hub.url}{path}")
+        assert response.status in (403, 404), (path, response.status)
+        assert "total = 12 + 30" not in page.content()
+
+
+def test_11_hub_home_and_error_pages_accessible(room, pages):
+    page = pages[room.learners[0]]
+    page.goto(f"{room.hub.url}/hub/home")
+    no_axe_violation(page)
+    response = page.goto(f"{room.hub.url}/hub/cette-page-n-existe-pas")
+    assert response.status == 404
+    no_axe_violation(page)
+    assert requests.get(f"{room.hub.url}/hub/login", timeout=30).status_code == 200
