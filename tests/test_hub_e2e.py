@@ -79,7 +79,9 @@ def run_all_cells(page, expected) -> None:
 
     A run asked while JupyterLab is still connecting its kernel is lost: try again then.
     """
+    dialogs = []
     for attempt in range(3):
+        dialogs.append(accept_dialog(page))
         page.locator(".lm-MenuBar-itemLabel:text-is('Exécution')").click()
         page.locator(".lm-Menu-itemLabel:text-is('Exécuter toutes les cellules')").click()
         try:
@@ -88,7 +90,20 @@ def run_all_cells(page, expected) -> None:
         except Exception:
             if attempt == 2:
                 page.screenshot(path=str(Path(tempfile.gettempdir()) / "incubo-e2e-echec.png"))
-                raise
+                raise AssertionError(
+                    f"no result after three runs; dialogs met: {dialogs}"
+                ) from None
+
+
+def accept_dialog(page) -> str:
+    """A JupyterLab dialog in the way (the kernel choice while it connects): accept it, say which."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        text = dialog.first.inner_text()
+        dialog.first.locator(".jp-mod-accept").first.click()
+        dialog.first.wait_for(state="detached")
+        return text
+    return ""
 
 
 def assignment_list(room, page, name: str):
