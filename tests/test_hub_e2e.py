@@ -97,13 +97,17 @@ def run_all_cells(page, expected) -> None:
 
 def accept_dialog(page) -> str:
     """A JupyterLab dialog in the way (the kernel choice while it connects): accept it, say which."""
+    texts = []
     dialog = page.locator(".jp-Dialog")
-    if dialog.count() and dialog.first.is_visible():
-        text = dialog.first.inner_text()
-        dialog.first.locator(".jp-mod-accept").first.click()
-        dialog.first.wait_for(state="detached")
-        return text
-    return ""
+    for _ in range(5):
+        if not (dialog.count() and dialog.first.is_visible()):
+            break
+        texts.append(dialog.first.inner_text())
+        dialog.first.locator("button.jp-mod-accept").last.click()
+        page.wait_for_timeout(2_000)  # the dialog may come back while the kernel connects
+    else:
+        raise AssertionError(f"a JupyterLab dialog stays open: {texts[-1]!r}")
+    return " | ".join(texts)
 
 
 def assignment_list(room, page, name: str):
