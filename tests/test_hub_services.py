@@ -270,7 +270,9 @@ def test_solutions_stay_on_the_server_until_the_policy_allows_them(room):
     ]
     run(
         a,
-        "from incubo.widgets import Exercice\nExercice('ex-moyenne', namespace={'moyenne': lambda xs: 0}).check_button.click()",
+        "from incubo.widgets import Exercice\nfrom incubo import events\n"
+        "Exercice('ex-moyenne', namespace={'moyenne': lambda xs: 0}).check_button.click()\n"
+        "assert events.wait_delivered(30)",
     )
     # now the « Solution » button shows it (asked from the server, which counted the attempt in the LRS)
     area = run(

@@ -144,7 +144,7 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
     url = config.solutions_url()
     if not url:
         return False, "La solution est gardée sur le serveur, qui n'est pas joignable d'ici : demandez à votre formateur."
-    events.wait_delivered(5)  # the attempts just made must be in the LRS before it counts them
+    events.wait_delivered(10)  # the attempts just made must be in the LRS before it counts them
     auth = base64.b64encode(config.settings().lrs_auth.encode()).decode()
     request = urllib.request.Request(
         url, data=json.dumps({"module": module, "exercice": ex_id}).encode(), method="POST",
