@@ -289,9 +289,8 @@ def test_first_screen_is_the_french_home_page_without_instructor_tools(lab, page
         ".some(e => e.getAttribute('data-status') === 'idle')",
         timeout=90_000,
     )
-    assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0, (
-        "le notebook paraît modifié dès l'ouverture"
-    )
+    dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").all_inner_texts()
+    assert not dirty, f"notebooks marqués modifiés dès l'ouverture : {dirty}"
     # file names are not cut in the side panel
     cut = page.evaluate(
         "() => [...document.querySelectorAll('.jp-DirListing-itemText')]"
