@@ -80,11 +80,11 @@ def room(tmp_path_factory):
         for who in ("a", "b"):
             hub_name = f"{who}{suffix}"
             unix_user, home = accounts.ensure_account(hub_name, work / "homes")
-            spawner = SimpleNamespace(user=SimpleNamespace(name=hub_name, groups=[]))
-            fetched = exchange.prepare_learner(spawner, unix_user, home, settings)
             learners[who] = SimpleNamespace(
-                hub=hub_name, unix=unix_user, home=home, fetched=fetched
-            )
+                hub=hub_name, unix=unix_user, home=home
+            )  # removed at teardown
+            spawner = SimpleNamespace(user=SimpleNamespace(name=hub_name, groups=[]))
+            learners[who].fetched = exchange.prepare_learner(spawner, unix_user, home, settings)
         yield SimpleNamespace(
             settings=settings,
             course=course,
