@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json 2>/dev/null | sha1sum | cut -c1-12)
 
+LINT_DIRS := incubo widgets grading reports apps hub tests benchmarks deploy courses
+
 .PHONY: run test install lint build clean node ralph
 
 $(BIN)/python:
@@ -40,11 +42,13 @@ $(RALPH_STAMP):
 	touch $@
 
 test: install node ralph
-	$(BIN)/ruff check incubo widgets grading reports apps hub tests benchmarks
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check incubo widgets grading reports apps hub tests benchmarks
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
 
 clean:
 	rm -rf _build

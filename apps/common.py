@@ -23,9 +23,7 @@ from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
-GENERIC_ERROR = (
-    "Un problème inattendu est survenu. Réessayez ; s'il se reproduit, prévenez votre formateur ou votre formatrice."
-)
+GENERIC_ERROR = "Un problème inattendu est survenu. Réessayez ; s'il se reproduit, prévenez votre formateur ou votre formatrice."
 
 CSS = """
 <style>
@@ -125,10 +123,18 @@ def show(build: Callable[[], Any]) -> None:
         display(app.widget)
         log.info("app ready: %s", type(app).__name__)  # benchmarks/voila.py waits for this line
     except IncuboError as exc:
-        display(HTML(f'{CSS}<div class="incubo-app" role="alert"><p>{html.escape(exc.message)}</p></div>'))
+        display(
+            HTML(
+                f'{CSS}<div class="incubo-app" role="alert"><p>{html.escape(exc.message)}</p></div>'
+            )
+        )
     except Exception:
         log.exception("app failed to start")
-        display(HTML(f'{CSS}<div class="incubo-app" role="alert"><p>{html.escape(GENERIC_ERROR)}</p></div>'))
+        display(
+            HTML(
+                f'{CSS}<div class="incubo-app" role="alert"><p>{html.escape(GENERIC_ERROR)}</p></div>'
+            )
+        )
 
 
 def visit() -> None:
@@ -174,14 +180,18 @@ def _quiet_logging() -> None:
         root.propagate = False
 
 
-def table_html(rows: list[list[str]], columns: list[str], caption: str, numeric: set[int] | None = None) -> str:
+def table_html(
+    rows: list[list[str]], columns: list[str], caption: str, numeric: set[int] | None = None
+) -> str:
     """An accessible HTML table (caption, header cells with scope)."""
     numeric = numeric or set()
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in columns)
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="nombre">{html.escape(v)}</td>' if i in numeric else f"<td>{html.escape(v)}</td>"
+            f'<td class="nombre">{html.escape(v)}</td>'
+            if i in numeric
+            else f"<td>{html.escape(v)}</td>"
             for i, v in enumerate(row)
         )
         + "</tr>"

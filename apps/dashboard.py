@@ -13,6 +13,7 @@ import threading
 from datetime import UTC, datetime
 
 import ipywidgets as w
+
 from incubo.apps import room_data as data
 from incubo.apps.common import (
     Status,
@@ -24,13 +25,17 @@ from incubo.apps.common import (
     show,
     table_html,
 )
-
 from incubo.config import settings
 
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30
-WINDOWS = [("5 dernières minutes", 5), ("15 dernières minutes", 15), ("30 dernières minutes", 30), ("dernière heure", 60)]
+WINDOWS = [
+    ("5 dernières minutes", 5),
+    ("15 dernières minutes", 15),
+    ("30 dernières minutes", 30),
+    ("dernière heure", 60),
+]
 
 
 def main() -> None:
@@ -51,7 +56,12 @@ class Dashboard:
                 refresh_seconds = REFRESH_SECONDS
         self.status = Status()
         guard = guarded(self.status)
-        self.window = w.Dropdown(description="Période observée", options=WINDOWS, value=data.DEFAULT_WINDOW_MINUTES, style={"description_width": "initial"})
+        self.window = w.Dropdown(
+            description="Période observée",
+            options=WINDOWS,
+            value=data.DEFAULT_WINDOW_MINUTES,
+            style={"description_width": "initial"},
+        )
         self.window.observe(guard(lambda _c: self.refresh()), names="value")
         self.button = w.Button(description="Rafraîchir maintenant", button_style="primary")
         self.button.on_click(guard(lambda _b: self.refresh()))
@@ -94,7 +104,9 @@ class Dashboard:
 
     def start_refreshing(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, args=(self._period,), daemon=True, name="incubo-dashboard")
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._period,), daemon=True, name="incubo-dashboard"
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -138,14 +150,24 @@ class Dashboard:
         ]
         table = table_html(
             rows,
-            ["Personne", "Exercice", "Module", "Vérifications échouées", "Indices demandés", "Depuis", "Dernière action"],
+            [
+                "Personne",
+                "Exercice",
+                "Module",
+                "Vérifications échouées",
+                "Indices demandés",
+                "Depuis",
+                "Dernière action",
+            ],
             f"{len(stuck)} personne(s) avec au moins {data.STUCK_THRESHOLD} échecs ou indices sur un même exercice, sans réussite ensuite",
             numeric={3, 4},
         )
         names = ", ".join(sorted({html.escape(s.learner) for s in stuck}))
         return f'<div class="incubo-bloque"><p><strong>À aller voir :</strong> {names}</p>{table}</div>'
 
-    def _modules_html(self, rows: list[data.ExerciseRow], learners: set[str], titles: dict[str, str]) -> str:
+    def _modules_html(
+        self, rows: list[data.ExerciseRow], learners: set[str], titles: dict[str, str]
+    ) -> str:
         if not rows:
             return "<p>Aucun exercice connu pour l'instant.</p>"
         by_module: dict[str, list[data.ExerciseRow]] = {}
@@ -166,12 +188,19 @@ class Dashboard:
             )
         return table_html(
             table_rows,
-            ["Module", "Exercices", "Exercices réussis (toutes personnes)", "Note moyenne (carnet de notes)"],
+            [
+                "Module",
+                "Exercices",
+                "Exercices réussis (toutes personnes)",
+                "Note moyenne (carnet de notes)",
+            ],
             "Avancement de la salle par module",
             numeric={1},
         )
 
-    def _exercises_html(self, rows: list[data.ExerciseRow], learners: set[str], titles: dict[str, str]) -> str:
+    def _exercises_html(
+        self, rows: list[data.ExerciseRow], learners: set[str], titles: dict[str, str]
+    ) -> str:
         if not rows:
             return ""
         total = len(learners)
@@ -187,6 +216,12 @@ class Dashboard:
         ]
         return table_html(
             table_rows,
-            ["Module", "Exercice", "Personnes qui l'ont réussi", "Notes maximales / copies notées", "Note moyenne"],
+            [
+                "Module",
+                "Exercice",
+                "Personnes qui l'ont réussi",
+                "Notes maximales / copies notées",
+                "Note moyenne",
+            ],
             "Avancement de la salle par exercice",
         )

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+
+from incubo import course_layout, exercise_data, learning_paths, xapi
 from incubo.apps import room_data as data
 from incubo.apps.common import (
     Status,
@@ -26,8 +28,6 @@ from incubo.apps.common import (
     section,
     show,
 )
-
-from incubo import course_layout, exercise_data, learning_paths, xapi
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def parcours_order(courses: Path | None) -> dict[str, int]:
     return {module: i for i, module in enumerate(learning_paths.module_titles(courses))}
 
 
-def learner_states(cdir: Path | None, courses: Path | None, statements: list[dict[str, Any]]) -> list[ModuleState]:
+def learner_states(
+    cdir: Path | None, courses: Path | None, statements: list[dict[str, Any]]
+) -> list[ModuleState]:
     from incubo.widgets.progress import module_progress
 
     titles = data.module_titles(courses)
@@ -73,14 +75,23 @@ def learner_states(cdir: Path | None, courses: Path | None, statements: list[dic
         module = str(sidecar.get("module") or folder.name)
         exercises = list((sidecar.get("exercices") or {}).keys())
         nxt = next((e for e in exercises if (module, e) not in passed), None)
-        states.append(ModuleState(module, titles.get(module, module), folder, sidecar, module_progress(folder, sidecar, statements), nxt))
+        states.append(
+            ModuleState(
+                module,
+                titles.get(module, module),
+                folder,
+                sidecar,
+                module_progress(folder, sidecar, statements),
+                nxt,
+            )
+        )
     return sorted(states, key=lambda s: (order.get(s.module, 10**6), s.module))
 
 
 def _bar(label: str, ratio: float) -> str:
     pct = round(100 * ratio)
     return (
-        f'<p>{html.escape(label)} : {pct} %<br>'
+        f"<p>{html.escape(label)} : {pct} %<br>"
         f'<progress max="100" value="{pct}" aria-label="{html.escape(label)}" style="width:20em">{pct} %</progress></p>'
     )
 
@@ -96,7 +107,10 @@ class MyProgress:
         hello = f"Bonjour {name} ! " if name else ""
         self.widget = w.VBox(
             [
-                header("Mon parcours", hello + "Où vous en êtes, module par module, et ce qu'il reste à faire."),
+                header(
+                    "Mon parcours",
+                    hello + "Où vous en êtes, module par module, et ce qu'il reste à faire.",
+                ),
                 section("Prochaine étape"),
                 self.next_step,
                 section("Mes modules"),
@@ -125,11 +139,15 @@ class MyProgress:
             self.next_step.value = "<p><strong>Bravo, vous avez réussi tous les exercices de vos modules !</strong></p>"
         else:
             ex = todo.sidecar.get("exercices", {}).get(todo.next_exercise, {})
-            where = f" (notebook « {html.escape(str(ex.get('notebook')))} »)" if ex.get("notebook") else ""
-            self.next_step.value = (
-                f"<p><strong>Module « {html.escape(todo.title)} » : faites l'exercice « {html.escape(todo.next_exercise)} »{where}.</strong></p>"
+            where = (
+                f" (notebook « {html.escape(str(ex.get('notebook')))} »)"
+                if ex.get("notebook")
+                else ""
             )
-        parts = [f"<p>{done} exercice{'s' if done > 1 else ''} réussi{'s' if done > 1 else ''} sur {total} au total.</p>"]
+            self.next_step.value = f"<p><strong>Module « {html.escape(todo.title)} » : faites l'exercice « {html.escape(todo.next_exercise)} »{where}.</strong></p>"
+        parts = [
+            f"<p>{done} exercice{'s' if done > 1 else ''} réussi{'s' if done > 1 else ''} sur {total} au total.</p>"
+        ]
         for s in states:
             p = s.progress
             parts.append('<div class="incubo-carte">')

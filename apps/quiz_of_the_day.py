@@ -18,15 +18,28 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
-from incubo.apps.common import course_dir, courses_dir, header, home, show
 
 from incubo import course_layout, exercise_data, quiz_bank
+from incubo.apps.common import course_dir, courses_dir, header, home, show
 from incubo.errors import IncuboError
 
 log = logging.getLogger(__name__)
 
 DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def main() -> None:
@@ -57,7 +70,11 @@ def collect_questions(courses: Path | None = None, cdir: Path | None = None) -> 
     """Every question of `courses/*/quiz/*.yml`, else of the course dir's `source/*/incubo_quiz.yml`."""
     found: list[BankQuestion] = []
     for parcours, module, questions in quiz_bank.course_banks(courses):
-        found += [BankQuestion(parcours, module, q) for q in questions if q.get("id") and q.get("question")]
+        found += [
+            BankQuestion(parcours, module, q)
+            for q in questions
+            if q.get("id") and q.get("question")
+        ]
     if not found and cdir and cdir.is_dir():
         for sub in (course_layout.SOURCE, course_layout.RELEASE):
             for path in sorted((cdir / sub).glob(f"*/{quiz_bank.MODULE_COPY}")):
@@ -138,15 +155,24 @@ class QuizDuJour:
         self.streak_view = w.HTML()
         self.streak_view.add_class("incubo-serie")
         self._load_question()
-        self.widget = w.VBox([header("Le quiz du jour"), self.intro, self.holder, self.choice, self.streak_view])
+        self.widget = w.VBox(
+            [header("Le quiz du jour"), self.intro, self.holder, self.choice, self.streak_view]
+        )
 
     def _load_question(self) -> None:
         from incubo.widgets.quiz import Quiz
 
-        self.question = question_of_the_day(collect_questions(courses_dir(), course_dir()), self.today)
-        quiz = Quiz(dict(self.question.spec), parcours=self.question.parcours, module=self.question.module)
+        self.question = question_of_the_day(
+            collect_questions(courses_dir(), course_dir()), self.today
+        )
+        quiz = Quiz(
+            dict(self.question.spec), parcours=self.question.parcours, module=self.question.module
+        )
         if getattr(quiz, "q", None) is None:
-            raise IncuboError("La question du jour est mal écrite dans sa banque : prévenez votre formateur.", code="quiz-invalide")
+            raise IncuboError(
+                "La question du jour est mal écrite dans sa banque : prévenez votre formateur.",
+                code="quiz-invalide",
+            )
         quiz.submit_button.on_click(self._after_answer)  # runs after the quiz's own handler
         if getattr(quiz, "choice", None) is not None:
             quiz.choice.observe(self._on_choice, names="value")
@@ -168,13 +194,19 @@ class QuizDuJour:
 
     def _show_streak(self) -> None:
         self.streak_view.value = streak_html(
-            self.streak.current(self.today), int(self.streak.data.get("meilleure", 0)), self.streak.done_today(self.today)
+            self.streak.current(self.today),
+            int(self.streak.data.get("meilleure", 0)),
+            self.streak.done_today(self.today),
         )
 
     def _on_choice(self, change) -> None:
         try:
             label = self.quiz.choice.label
-            self.choice.value = f'<p role="status" aria-live="polite">Réponse choisie : {html.escape(str(label))}.</p>' if label else ""
+            self.choice.value = (
+                f'<p role="status" aria-live="polite">Réponse choisie : {html.escape(str(label))}.</p>'
+                if label
+                else ""
+            )
         except Exception:
             log.exception("choice echo failed")
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 STUCK_THRESHOLD = 3
 DEFAULT_WINDOW_MINUTES = 15
 
+
 def journals(course_dir: Path | None) -> list[Path]:
     """Where the room's statements are: one rule shared with the learner side (`incubo.events.room_journals`)."""
     from incubo.events import room_journals
@@ -44,7 +45,9 @@ def gradebook_url(course_dir: Path | None) -> str | None:
 class Gradebook:
     students: list[str] = field(default_factory=list)
     cells: list[tuple[str, str, float]] = field(default_factory=list)  # module, exercise, max
-    grades: list[tuple[str, str, str, float, float]] = field(default_factory=list)  # module, ex, student, score, max
+    grades: list[tuple[str, str, str, float, float]] = field(
+        default_factory=list
+    )  # module, ex, student, score, max
 
 
 def read_gradebook(url: str | None) -> Gradebook:
@@ -53,7 +56,9 @@ def read_gradebook(url: str | None) -> Gradebook:
         return Gradebook()
     from incubo import gradebook
 
-    grades = [(g.module, g.exercise, g.student, g.score, g.max_score) for g in gradebook.grades(url)]
+    grades = [
+        (g.module, g.exercise, g.student, g.score, g.max_score) for g in gradebook.grades(url)
+    ]
     return Gradebook(gradebook.students(url), gradebook.cells(url), grades)
 
 
@@ -109,7 +114,10 @@ class Stuck:
 
 
 def stuck_learners(
-    statements: list[dict[str, Any]], *, window_minutes: int = DEFAULT_WINDOW_MINUTES, now: datetime | None = None
+    statements: list[dict[str, Any]],
+    *,
+    window_minutes: int = DEFAULT_WINDOW_MINUTES,
+    now: datetime | None = None,
 ) -> list[Stuck]:
     """Learners with repeated failed checks or hints on one exercise, and no success since, in the window."""
     now = now or datetime.now(UTC)
@@ -122,7 +130,11 @@ def stuck_learners(
             continue
         v = xapi.verb_of(s)
         if v == "attempted":
-            kind = "ok" if xapi.verdict_of(s) == "correct" else ("fail" if xapi.verdict_of(s) in ("incorrect", "erreur") else None)
+            kind = (
+                "ok"
+                if xapi.verdict_of(s) == "correct"
+                else ("fail" if xapi.verdict_of(s) in ("incorrect", "erreur") else None)
+            )
         elif v == "asked":
             kind = "hint"
         elif v == "passed":
@@ -140,7 +152,15 @@ def stuck_learners(
         trouble = [(t, k) for t, k in items if k != "ok" and (last_ok is None or t > last_ok)]
         if len(trouble) >= STUCK_THRESHOLD:
             found.append(
-                Stuck(who, module, ex, sum(k == "fail" for _t, k in trouble), sum(k == "hint" for _t, k in trouble), trouble[0][0], trouble[-1][0])
+                Stuck(
+                    who,
+                    module,
+                    ex,
+                    sum(k == "fail" for _t, k in trouble),
+                    sum(k == "hint" for _t, k in trouble),
+                    trouble[0][0],
+                    trouble[-1][0],
+                )
             )
     return sorted(found, key=lambda s: s.since)
 
@@ -155,7 +175,9 @@ class ExerciseRow:
     mean_ratio: float | None  # mean score / max in the gradebook
 
 
-def room_progress(book: Gradebook, statements: list[dict[str, Any]], extra_exercises: dict[str, list[str]]) -> tuple[list[ExerciseRow], set[str]]:
+def room_progress(
+    book: Gradebook, statements: list[dict[str, Any]], extra_exercises: dict[str, list[str]]
+) -> tuple[list[ExerciseRow], set[str]]:
     """Per exercise: who passed (statements) and grades (gradebook); and the learners of the room."""
     learners = set(book.students) | {xapi.learner_of(s) for s in statements}
     exercises: dict[tuple[str, str], None] = {}

@@ -45,7 +45,9 @@ _BINARY_SIGNATURES: list[tuple[bytes, str]] = [
 _SEPARATORS = {";": "point-virgule", "\t": "tabulation", ",": "virgule", "|": "barre verticale"}
 
 _SPACES = "[ \u00a0\u202f]"
-_FR_NUMBER = re.compile(rf"[-+]?(?:\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,\d+)?(?:{_SPACES}?[€%])?")
+_FR_NUMBER = re.compile(
+    rf"[-+]?(?:\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,\d+)?(?:{_SPACES}?[€%])?"
+)
 _EN_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _FR_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -66,13 +68,19 @@ class Table:
     def summary(self) -> str:
         """One French sentence describing how the file was read."""
         rows, cols = self.frame.shape
-        parts = [f"{_fr_int(rows)} ligne{'s' if rows > 1 else ''} et {cols} colonne{'s' if cols > 1 else ''}"]
+        parts = [
+            f"{_fr_int(rows)} ligne{'s' if rows > 1 else ''} et {cols} colonne{'s' if cols > 1 else ''}"
+        ]
         if self.kind == "csv":
-            parts.append(f"encodage {self.encoding}, séparateur {_SEPARATORS.get(self.separator or '', repr(self.separator))}")
+            parts.append(
+                f"encodage {self.encoding}, séparateur {_SEPARATORS.get(self.separator or '', repr(self.separator))}"
+            )
         else:
             parts.append("classeur Excel")
         if self.skipped_rows:
-            parts.append(f"{self.skipped_rows} ligne{'s' if self.skipped_rows > 1 else ''} de titre ignorée{'s' if self.skipped_rows > 1 else ''}")
+            parts.append(
+                f"{self.skipped_rows} ligne{'s' if self.skipped_rows > 1 else ''} de titre ignorée{'s' if self.skipped_rows > 1 else ''}"
+            )
         return "Fichier lu : " + " ; ".join(parts) + "." + "".join(" " + n for n in self.notes)
 
 
@@ -83,7 +91,9 @@ def unreadable(message: str, code: str) -> IncuboError:
 def read_table(data: bytes, filename: str = "") -> Table:
     """Read an uploaded CSV or XLSX file; raise `IncuboError` (French) when it cannot be read."""
     if not data or not data.strip(b" \t\r\n\x00"):
-        raise unreadable("Le fichier est vide : choisissez un fichier qui contient un tableau.", "fichier-vide")
+        raise unreadable(
+            "Le fichier est vide : choisissez un fichier qui contient un tableau.", "fichier-vide"
+        )
     if len(data) > MAX_BYTES:
         raise unreadable(
             f"Le fichier est trop gros ({len(data) // (1024 * 1024)} Mo) : la limite est de {MAX_BYTES // (1024 * 1024)} Mo.",
@@ -109,7 +119,10 @@ def read_table(data: bytes, filename: str = "") -> Table:
 def _ole_error(data: bytes) -> IncuboError:
     """An OLE file: a password-protected XLSX (encrypted OOXML) or an old .xls/.doc."""
     head = data[: 1024 * 1024]
-    if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
+    if (
+        "EncryptionInfo".encode("utf-16-le") in head
+        or "EncryptedPackage".encode("utf-16-le") in head
+    ):
         return unreadable(
             "Ce classeur Excel est protégé par un mot de passe : ouvrez-le dans votre tableur, "
             "retirez la protection (Fichier > Informations > Protéger le classeur), enregistrez-le, puis recommencez.",
@@ -143,13 +156,21 @@ def _read_zip(data: bytes) -> Table:
             "format-ods",
         )
     if "word/document.xml" in names:
-        raise unreadable("Ce fichier est un document Word, pas un tableau : choisissez un fichier CSV ou Excel (.xlsx).", "pas-un-tableau")
-    raise unreadable("Ce fichier est une archive ZIP, pas un tableau : choisissez un fichier CSV ou Excel (.xlsx).", "pas-un-tableau")
+        raise unreadable(
+            "Ce fichier est un document Word, pas un tableau : choisissez un fichier CSV ou Excel (.xlsx).",
+            "pas-un-tableau",
+        )
+    raise unreadable(
+        "Ce fichier est une archive ZIP, pas un tableau : choisissez un fichier CSV ou Excel (.xlsx).",
+        "pas-un-tableau",
+    )
 
 
 def _read_xlsx(data: bytes) -> Table:
     try:
-        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="openpyxl")
+        sheets = pd.read_excel(
+            io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="openpyxl"
+        )
     except Exception:
         log.exception("openpyxl could not read the workbook")
         raise unreadable(
@@ -157,15 +178,26 @@ def _read_xlsx(data: bytes) -> Table:
             "classeur-illisible",
         ) from None
     notes = []
-    name, raw = next(((n, s) for n, s in sheets.items() if not s.dropna(how="all").empty), (None, None))
+    name, raw = next(
+        ((n, s) for n, s in sheets.items() if not s.dropna(how="all").empty), (None, None)
+    )
     if raw is None:
-        raise unreadable("Le classeur ne contient aucune donnée : vérifiez que vous avez choisi le bon fichier.", "fichier-vide")
+        raise unreadable(
+            "Le classeur ne contient aucune donnée : vérifiez que vous avez choisi le bon fichier.",
+            "fichier-vide",
+        )
     if len(sheets) > 1:
         notes.append(f"Le classeur a {len(sheets)} feuilles : seule la feuille « {name} » est lue.")
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
-    rows = [[("" if pd.isna(v) else v) for v in r] for r in raw.head(_SAMPLE_LINES).itertuples(index=False)]
+    rows = [
+        [("" if pd.isna(v) else v) for v in r]
+        for r in raw.head(_SAMPLE_LINES).itertuples(index=False)
+    ]
     header_at = _header_index([[str(v).strip() for v in r] for r in rows])
-    header = [str(v).strip() if not (isinstance(v, float) and pd.isna(v)) else "" for v in raw.iloc[header_at]]
+    header = [
+        str(v).strip() if not (isinstance(v, float) and pd.isna(v)) else ""
+        for v in raw.iloc[header_at]
+    ]
     body = raw.iloc[header_at + 1 :].copy()
     body.columns = _clean_columns(header)
     frame = _finish(body)
@@ -186,7 +218,11 @@ def _decode(data: bytes) -> tuple[str, str]:
             "Ce fichier ne ressemble pas à un tableau (il contient des données binaires) : choisissez un fichier CSV ou Excel (.xlsx).",
             "pas-un-tableau",
         )
-    for codec, label in (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+    for codec, label in (
+        ("utf-8-sig", "UTF-8"),
+        ("cp1252", "Windows-1252"),
+        ("latin-1", "Latin-1"),
+    ):
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
@@ -240,7 +276,9 @@ def _read_csv_text(text: str, encoding: str) -> Table:
     all_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     sample = [ln for ln in all_lines[: _SAMPLE_LINES * 3] if ln.strip()][:_SAMPLE_LINES]
     if not sample:
-        raise unreadable("Le fichier est vide : choisissez un fichier qui contient un tableau.", "fichier-vide")
+        raise unreadable(
+            "Le fichier est vide : choisissez un fichier qui contient un tableau.", "fichier-vide"
+        )
     sep = _sniff_separator(sample)
     # Physical line of the header: skip blank lines and title rows before it.
     non_blank = [i for i, ln in enumerate(all_lines[: _SAMPLE_LINES * 3]) if ln.strip()]
@@ -260,7 +298,10 @@ def _read_csv_text(text: str, encoding: str) -> Table:
             engine="c",
         )
     except pd.errors.EmptyDataError:
-        raise unreadable("Le fichier ne contient aucune donnée : choisissez un fichier qui contient un tableau.", "fichier-vide") from None
+        raise unreadable(
+            "Le fichier ne contient aucune donnée : choisissez un fichier qui contient un tableau.",
+            "fichier-vide",
+        ) from None
     except pd.errors.ParserError as exc:
         log.info("CSV parser error: %s", exc)
         match = re.search(r"line (\d+)", str(exc))
@@ -272,7 +313,10 @@ def _read_csv_text(text: str, encoding: str) -> Table:
     frame.columns = _clean_columns([str(c) for c in frame.columns])
     frame = _finish(frame.fillna(""))
     if frame.shape[1] < 1:
-        raise unreadable("Aucune colonne n'a été trouvée dans ce fichier : vérifiez qu'il s'agit bien d'un tableau.", "pas-un-tableau")
+        raise unreadable(
+            "Aucune colonne n'a été trouvée dans ce fichier : vérifiez qu'il s'agit bien d'un tableau.",
+            "pas-un-tableau",
+        )
     titles = sum(1 for r in rows[:header_at] if any(v.strip() for v in r))
     return Table(frame=frame, kind="csv", encoding=encoding, separator=sep, skipped_rows=titles)
 
@@ -296,7 +340,11 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop empty rows and empty unnamed columns, then type each column."""
     blank = pd.DataFrame({c: _blank_mask(frame[c]) for c in frame.columns}, index=frame.index)
     frame = frame.loc[~blank.all(axis=1)]
-    keep = [c for c in frame.columns if not (str(c).startswith("Colonne ") and blank.loc[frame.index, c].all())]
+    keep = [
+        c
+        for c in frame.columns
+        if not (str(c).startswith("Colonne ") and blank.loc[frame.index, c].all())
+    ]
     frame = frame[keep].reset_index(drop=True)
     return pd.DataFrame({c: convert_column(frame[c]) for c in frame.columns})
 
@@ -347,9 +395,14 @@ def _convert_mixed(values: pd.Series) -> pd.Series:
     if filled and all(isinstance(v, (dt.date, dt.datetime, pd.Timestamp)) for v in filled):
         return pd.to_datetime(values.replace("", None), errors="coerce")
     numbers = values.map(_scalar_number)
-    if filled and numbers[values.map(lambda v: not (isinstance(v, str) and not v.strip()))].notna().all():
+    if (
+        filled
+        and numbers[values.map(lambda v: not (isinstance(v, str) and not v.strip()))].notna().all()
+    ):
         return _as_number(numbers)
-    return values.map(lambda v: v if isinstance(v, str) else format_value(v)).astype(str).str.strip()
+    return (
+        values.map(lambda v: v if isinstance(v, str) else format_value(v)).astype(str).str.strip()
+    )
 
 
 def _scalar_number(value) -> float | None:
@@ -390,7 +443,12 @@ def format_value(value) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, bool):
         return "oui" if value else "non"
-    if isinstance(value, int) or (hasattr(value, "is_integer") and isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+    if isinstance(value, int) or (
+        hasattr(value, "is_integer")
+        and isinstance(value, float)
+        and value.is_integer()
+        and abs(value) < 1e15
+    ):
         return _fr_int(int(value))
     if isinstance(value, float):
         text = f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -44,7 +44,13 @@ def main() -> int:
         shutil.copytree(course, ours)
 
         t0 = time.monotonic()
-        done = subprocess.run([cohort.BIN / "nbgrader", "autograde", cohort.ASSIGNMENT], cwd=stock, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [cohort.BIN / "nbgrader", "autograde", cohort.ASSIGNMENT],
+            cwd=stock,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         stock_s = time.monotonic() - t0
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)

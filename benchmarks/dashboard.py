@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import psutil  # noqa: E402
 import requests  # noqa: E402
 from harness import BIN, CHROMIUM, CHROMIUM_ARGS, free_port, http_ok, isolated_env, running  # noqa: E402
-from incubo.hub import lrs_keys  # noqa: E402
 
 from incubo import xapi  # noqa: E402
+from incubo.hub import lrs_keys  # noqa: E402
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
 PASSWORD = "banc-motdepasse"

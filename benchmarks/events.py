@@ -67,20 +67,52 @@ def main() -> None:
     )
     (work / "ralph").mkdir()
     ralph_bin = ROOT / ".venv-ralph" / "bin"
-    subprocess.run([ralph_bin / "ralph", "auth", "-u", USER, "-p", PASSWORD, "-s", "all", "-M", "mailto:b@example.org", "-w"],
-                   env=ralph_env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            ralph_bin / "ralph",
+            "auth",
+            "-u",
+            USER,
+            "-p",
+            PASSWORD,
+            "-s",
+            "all",
+            "-M",
+            "mailto:b@example.org",
+            "-w",
+        ],
+        env=ralph_env,
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [ralph_bin / "python", ROOT / "deploy" / "ralph" / "run_ralph.py", "--port", str(port)]
-    os.environ.update(INCUBO_EVENTS_FILE=str(work / "journal.jsonl"), INCUBO_SPOOL_DIR=str(work / "spool"),
-                      INCUBO_LRS_URL=url, INCUBO_LRS_AUTH=f"{USER}:{PASSWORD}")
+    os.environ.update(
+        INCUBO_EVENTS_FILE=str(work / "journal.jsonl"),
+        INCUBO_SPOOL_DIR=str(work / "spool"),
+        INCUBO_LRS_URL=url,
+        INCUBO_LRS_AUTH=f"{USER}:{PASSWORD}",
+    )
 
     def stmt():
-        return xapi.statement("asked", parcours="bench", module="m", kind="exercice", ident="e", extensions={"hint-number": 1})
+        return xapi.statement(
+            "asked",
+            parcours="bench",
+            module="m",
+            kind="exercice",
+            ident="e",
+            extensions={"hint-number": 1},
+        )
 
     def stock_post():
-        requests.post(url + "/xAPI/statements", json=stmt(), auth=(USER, PASSWORD),
-                      headers={"X-Experience-API-Version": "1.0.3"}, timeout=5).raise_for_status()
+        requests.post(
+            url + "/xAPI/statements",
+            json=stmt(),
+            auth=(USER, PASSWORD),
+            headers={"X-Experience-API-Version": "1.0.3"},
+            timeout=5,
+        ).raise_for_status()
 
     with running(cmd, env=ralph_env, ready=lambda: http_ok(url + "/__heartbeat__"), timeout=60):
         stock_post()  # warm
@@ -97,19 +129,31 @@ def main() -> None:
     except requests.RequestException as exc:
         stock_down = f"échec ({type(exc).__name__}) en {(time.perf_counter() - t0) * 1000:.1f} ms : déclaration perdue"
 
-    first_cell = "from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer('x')"
+    first_cell = (
+        "from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer('x')"
+    )
     bare = import_cost(env, "import ipywidgets")
     ours = import_cost(env, first_cell)
 
     print(f"Déclarations par mesure : {args.n}")
-    print(f"POST bloquant vers Ralph (stock) : médiane {stock_med:.2f} ms, max {stock_max:.2f} ms par action")
-    print(f"events.record() avec Ralph       : médiane {ours_med:.2f} ms, max {ours_max:.2f} ms par action"
-          f"  -> ratio stock/incubo {stock_med / ours_med:.1f}x")
-    print(f"  livraison en arrière-plan de {args.n} déclarations : {drain:.2f} s après la dernière action")
-    print(f"Ralph arrêté : events.record() médiane {down_ours_med:.2f} ms, max {down_ours_max:.2f} ms (mis en attente) ;"
-          f" stock : {stock_down}")
-    print(f"Première cellule : import ipywidgets {bare:.2f} s ; import incubo.widgets + demarrer {ours:.2f} s"
-          f" (ratio {ours / bare:.2f})")
+    print(
+        f"POST bloquant vers Ralph (stock) : médiane {stock_med:.2f} ms, max {stock_max:.2f} ms par action"
+    )
+    print(
+        f"events.record() avec Ralph       : médiane {ours_med:.2f} ms, max {ours_max:.2f} ms par action"
+        f"  -> ratio stock/incubo {stock_med / ours_med:.1f}x"
+    )
+    print(
+        f"  livraison en arrière-plan de {args.n} déclarations : {drain:.2f} s après la dernière action"
+    )
+    print(
+        f"Ralph arrêté : events.record() médiane {down_ours_med:.2f} ms, max {down_ours_max:.2f} ms (mis en attente) ;"
+        f" stock : {stock_down}"
+    )
+    print(
+        f"Première cellule : import ipywidgets {bare:.2f} s ; import incubo.widgets + demarrer {ours:.2f} s"
+        f" (ratio {ours / bare:.2f})"
+    )
 
 
 if __name__ == "__main__":

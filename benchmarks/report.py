@@ -110,8 +110,11 @@ def generate(course: Path, learners: int, statements: int, regenerate: bool) -> 
     t = time.perf_counter()
     summary = demo.generate(course, learners=learners, seed=2026, statements=statements)
     size = (course / "evenements" / "demo.jsonl").stat().st_size / 1e6
-    print(f"  données : {summary['learners']} apprenants, {summary['statements']} "
-          f"statements, fichier de {size:.0f} Mo, générées en {time.perf_counter() - t:.0f} s", flush=True)
+    print(
+        f"  données : {summary['learners']} apprenants, {summary['statements']} "
+        f"statements, fichier de {size:.0f} Mo, générées en {time.perf_counter() - t:.0f} s",
+        flush=True,
+    )
     stamp.write_text(json.dumps(wanted))
 
 
@@ -130,16 +133,25 @@ def stock(events: Path, env: dict) -> tuple[float, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "incubo-bench-report")
-    parser.add_argument("--stock-1m", action="store_true", help="also time pandas.read_json on the 1M file")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "incubo-bench-report"
+    )
+    parser.add_argument(
+        "--stock-1m", action="store_true", help="also time pandas.read_json on the 1M file"
+    )
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env["INCUBO_PSEUDONYM_KEY"] = "cle-de-benchmark-0123456789abcdef"
     print(f"priorité du benchmark : nice {os.nice(0)} (les processus lancés en héritent)")
-    print(f"machine : {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f} "
-          "(au-delà de 2, les temps mesurés sont gonflés par les autres processus)", flush=True)
+    print(
+        f"machine : {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f} "
+        "(au-delà de 2, les temps mesurés sont gonflés par les autres processus)",
+        flush=True,
+    )
     results = {}
     for label, learners, statements in SIZES:
         course = args.work / label
@@ -147,31 +159,53 @@ def main() -> int:
         generate(course, learners, statements, args.regenerate)
         n_lines = sum(1 for _ in open(course / "evenements" / "demo.jsonl", "rb"))
         out = args.work / f"rapport-{label}"
-        cmd = [str(BIN / "incubo"), "report", "progression", "--course-dir", str(course), "-o", str(out)]
+        cmd = [
+            str(BIN / "incubo"),
+            "report",
+            "progression",
+            "--course-dir",
+            str(course),
+            "-o",
+            str(out),
+        ]
         wall, peak, res = measure(cmd, env)
         if res.returncode:
             print(res.stderr)
             return 1
         results[label] = (wall, peak)
-        print(f"[{label}] {n_lines} statements, {learners} apprenants : incubo report progression "
-              f"{wall:.2f} s ({measure.cpu:.1f} s de CPU), pic mémoire {peak / GIB:.2f} Gio (arbre de processus ; "
-              f"plus gros processus jusqu'ici {measure.max_single / GIB:.2f} Gio)", flush=True)
+        print(
+            f"[{label}] {n_lines} statements, {learners} apprenants : incubo report progression "
+            f"{wall:.2f} s ({measure.cpu:.1f} s de CPU), pic mémoire {peak / GIB:.2f} Gio (arbre de processus ; "
+            f"plus gros processus jusqu'ici {measure.max_single / GIB:.2f} Gio)",
+            flush=True,
+        )
     stock_file = args.work / "100k" / "evenements" / "demo.jsonl"
     s_wall, s_peak = stock(stock_file, env)
-    print(f"[stock] pandas.read_json(lines=True) sur 100k statements (lecture seule) : {s_wall:.2f} s "
-          f"({measure.cpu:.1f} s de CPU), pic {s_peak / GIB:.2f} Gio", flush=True)
+    print(
+        f"[stock] pandas.read_json(lines=True) sur 100k statements (lecture seule) : {s_wall:.2f} s "
+        f"({measure.cpu:.1f} s de CPU), pic {s_peak / GIB:.2f} Gio",
+        flush=True,
+    )
     if args.stock_1m:
         b_wall, b_peak = stock(args.work / "1M" / "evenements" / "demo.jsonl", env)
-        print(f"[stock] pandas.read_json(lines=True) sur 1M statements : {b_wall:.2f} s, pic {b_peak / GIB:.2f} Gio")
-        print(f"rapport complet 1M / lecture pandas 1M : temps ×{results['1M'][0] / b_wall:.2f}, "
-              f"mémoire ×{results['1M'][1] / b_peak:.2f}")
+        print(
+            f"[stock] pandas.read_json(lines=True) sur 1M statements : {b_wall:.2f} s, pic {b_peak / GIB:.2f} Gio"
+        )
+        print(
+            f"rapport complet 1M / lecture pandas 1M : temps ×{results['1M'][0] / b_wall:.2f}, "
+            f"mémoire ×{results['1M'][1] / b_peak:.2f}"
+        )
     (w1, p1), (w2, p2) = results["1M"], results["100k"]
     print(f"charge moyenne en fin de mesure : {os.getloadavg()[0]:.1f}")
     print(f"ratio 100k / 1M : temps {w2 / w1:.2f} (cible ≤ 0,33), mémoire {p2 / p1:.2f}")
-    print(f"rapport 100k / lecture pandas 100k : temps ×{w2 / s_wall:.2f}, mémoire ×{p2 / s_peak:.2f}")
+    print(
+        f"rapport 100k / lecture pandas 100k : temps ×{w2 / s_wall:.2f}, mémoire ×{p2 / s_peak:.2f}"
+    )
     ok = w1 <= 10 and p1 <= GIB and w2 <= 10 / 3
-    print(f"cibles (1M ≤ 10 s et ≤ 1 Gio ; 100k ≤ 10/3 s) : {'atteintes' if ok else 'NON atteintes'} ; "
-          f"100k ≤ 1/3 du temps 1M mesuré : {'oui' if w2 <= w1 / 3 else 'non'}")
+    print(
+        f"cibles (1M ≤ 10 s et ≤ 1 Gio ; 100k ≤ 10/3 s) : {'atteintes' if ok else 'NON atteintes'} ; "
+        f"100k ≤ 1/3 du temps 1M mesuré : {'oui' if w2 <= w1 / 3 else 'non'}"
+    )
     return 0
 
 

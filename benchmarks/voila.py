@@ -64,7 +64,9 @@ async def load(browser, url: str, context=None) -> float:
             await page.close()
 
 
-async def sequential(browser, stock_url: str, incubo_url: str, incubo_log: Path, n: int, cached: bool) -> tuple[list[float], list[float]]:
+async def sequential(
+    browser, stock_url: str, incubo_url: str, incubo_log: Path, n: int, cached: bool
+) -> tuple[list[float], list[float]]:
     """`cached`: one browser context for all loads (a returning visitor), else a new one per load."""
     stock, ours = [], []
     context = await browser.new_context(locale="fr-FR") if cached else None
@@ -78,9 +80,15 @@ async def sequential(browser, stock_url: str, incubo_url: str, incubo_log: Path,
         ours.append(await load(browser, incubo_url, context))
         # warm server: the next load finds a refilled pool (Voila logs each refill)
         await asyncio.get_running_loop().run_in_executor(
-            None, lambda f=fills: wait_for(lambda: pool_fills(incubo_log) > f, timeout=300, what="pool refilled")
+            None,
+            lambda f=fills: wait_for(
+                lambda: pool_fills(incubo_log) > f, timeout=300, what="pool refilled"
+            ),
         )
-        print(f"  chargement {i + 1:2d} : voila {stock[-1]:.2f} s · incubo apps {ours[-1]:.2f} s", flush=True)
+        print(
+            f"  chargement {i + 1:2d} : voila {stock[-1]:.2f} s · incubo apps {ours[-1]:.2f} s",
+            flush=True,
+        )
     if context is not None:
         await context.close()
     return stock, ours
@@ -101,14 +109,35 @@ async def main_async(args) -> int:
     work = Path(tempfile.mkdtemp(prefix="incubo-bench-voila-"))
     env = isolated_env(work / "env")
     stock_port, incubo_port = free_port(), free_port()
-    stock_cmd = [BIN / "voila", NOTEBOOK, "--no-browser", f"--port={stock_port}", "--Voila.ip=127.0.0.1"]
+    stock_cmd = [
+        BIN / "voila",
+        NOTEBOOK,
+        "--no-browser",
+        f"--port={stock_port}",
+        "--Voila.ip=127.0.0.1",
+    ]
     incubo_cmd = [BIN / "incubo", "apps", "--port", incubo_port]
     stock_url = f"http://127.0.0.1:{stock_port}/"
     incubo_url = f"http://127.0.0.1:{incubo_port}/voila/render/explorateur.ipynb"
-    print(f"Voila : {NOTEBOOK.relative_to(ROOT)} ; {args.n} chargements chacun, serveurs chauds.", flush=True)
+    print(
+        f"Voila : {NOTEBOOK.relative_to(ROOT)} ; {args.n} chargements chacun, serveurs chauds.",
+        flush=True,
+    )
     with (
-        running(stock_cmd, env=env, ready=lambda: http_ok(f"http://127.0.0.1:{stock_port}/voila/static/aucun"), log=work / "stock.log", timeout=120),
-        running(incubo_cmd, env=env, ready=lambda: http_ok(f"http://127.0.0.1:{incubo_port}/"), log=work / "incubo.log", timeout=120),
+        running(
+            stock_cmd,
+            env=env,
+            ready=lambda: http_ok(f"http://127.0.0.1:{stock_port}/voila/static/aucun"),
+            log=work / "stock.log",
+            timeout=120,
+        ),
+        running(
+            incubo_cmd,
+            env=env,
+            ready=lambda: http_ok(f"http://127.0.0.1:{incubo_port}/"),
+            log=work / "incubo.log",
+            timeout=120,
+        ),
     ):
         return await measure(args, stock_url, incubo_url, work / "incubo.log")
 
@@ -117,18 +146,29 @@ async def measure(args, stock_url: str, incubo_url: str, incubo_log: Path) -> in
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         try:
-            stock, ours = await sequential(browser, stock_url, incubo_url, incubo_log, args.n, args.cache)
+            stock, ours = await sequential(
+                browser, stock_url, incubo_url, incubo_log, args.n, args.cache
+            )
             ms, mo = statistics.median(stock), statistics.median(ours)
             ratio = mo / ms
             print(f"médiane voila (stock)  : {ms:.2f} s")
             print(f"médiane incubo apps    : {mo:.2f} s")
-            print(f"ratio incubo / stock   : {ratio:.2f} (objectif ≤ 0,5) {'OK' if ratio <= 0.5 else 'NON ATTEINT'}", flush=True)
+            print(
+                f"ratio incubo / stock   : {ratio:.2f} (objectif ≤ 0,5) {'OK' if ratio <= 0.5 else 'NON ATTEINT'}",
+                flush=True,
+            )
             served, times, wall = await concurrent(browser, incubo_url, args.concurrent)
             print(
                 f"{args.concurrent} pages à la fois sur incubo apps : {served}/{args.concurrent} servies en {wall:.1f} s"
-                + (f" (médiane {statistics.median(times):.1f} s, la plus lente {max(times):.1f} s)" if times else "")
+                + (
+                    f" (médiane {statistics.median(times):.1f} s, la plus lente {max(times):.1f} s)"
+                    if times
+                    else ""
+                )
                 + (" OK" if served == args.concurrent else " ÉCHEC"),
                 flush=True,
             )
@@ -139,9 +179,17 @@ async def measure(args, stock_url: str, incubo_url: str, incubo_log: Path) -> in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=10, help="chargements mesurés par serveur (défaut : 10)")
-    parser.add_argument("--cache", action="store_true", help="un seul contexte de navigateur (visiteur qui revient, cache HTTP)")
-    parser.add_argument("--concurrent", type=int, default=20, help="pages ouvertes à la fois (défaut : 20)")
+    parser.add_argument(
+        "-n", type=int, default=10, help="chargements mesurés par serveur (défaut : 10)"
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="un seul contexte de navigateur (visiteur qui revient, cache HTTP)",
+    )
+    parser.add_argument(
+        "--concurrent", type=int, default=20, help="pages ouvertes à la fois (défaut : 20)"
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 

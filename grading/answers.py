@@ -33,7 +33,9 @@ def is_unanswered(cell) -> bool:
     source = cell.get("source", "")
     if any(marker in source for marker in _STUB_MARKERS):
         return True
-    meaningful = [line for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+    meaningful = [
+        line for line in source.splitlines() if line.strip() and not line.strip().startswith("#")
+    ]
     return not meaningful
 
 

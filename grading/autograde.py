@@ -59,7 +59,9 @@ class Submission:
     verdicts: list = field(default_factory=list)
     failed_notebooks: set = field(default_factory=set)
     executed: dict = field(default_factory=dict)  # notebook -> (nb, resources)
-    clean: dict = field(default_factory=dict)  # notebook -> sanitised text, as written before any kernel ran
+    clean: dict = field(
+        default_factory=dict
+    )  # notebook -> sanitised text, as written before any kernel ran
     seconds: float = 0.0
 
 
@@ -109,7 +111,10 @@ class Autograder:
         show_progress: bool = True,
     ) -> None:
         self.course_dir = Path(course_dir).resolve()
-        if not (self.course_dir / "nbgrader_config.py").exists() and not (self.course_dir / "source").is_dir():
+        if (
+            not (self.course_dir / "nbgrader_config.py").exists()
+            and not (self.course_dir / "source").is_dir()
+        ):
             raise IncuboError(
                 f"Le dossier de cours {self.course_dir} n'existe pas ou n'est pas un cours nbgrader. "
                 "Indiquez-le avec --course-dir ou lancez d'abord « incubo build ».",
@@ -144,9 +149,13 @@ class Autograder:
                 code="devoir-inconnu",
             )
         known = {nb.name for nb in gb.find_assignment(self.assignment).notebooks}
-        pattern = self.coursedir.format_path(self.coursedir.submitted_directory, self.student or "*", self.assignment)
+        pattern = self.coursedir.format_path(
+            self.coursedir.submitted_directory, self.student or "*", self.assignment
+        )
         excluded = set(filter(None, (self.coursedir.student_id_exclude or "").split(",")))
-        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment))
+        source = Path(
+            self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment)
+        )
         extra = repr(self.limits) + str(self.cell_timeout)
         subs = []
         import glob
@@ -166,7 +175,11 @@ class Autograder:
         return subs
 
     def _final_dir(self, student: str) -> Path:
-        return Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment))
+        return Path(
+            self.coursedir.format_path(
+                self.coursedir.autograded_directory, student, self.assignment
+            )
+        )
 
     # -- one submission ----------------------------------------------------
     def _prepare(self, sub: Submission, shared: SharedGradebook) -> list[tuple[str, Path]]:
@@ -186,12 +199,22 @@ class Autograder:
                     sub.failed_notebooks.add(name)
                     continue
                 try:
-                    sub.verdicts += verdicts.static_checks(name, raw, gb.find_notebook(name, self.assignment), self.config)
+                    sub.verdicts += verdicts.static_checks(
+                        name, raw, gb.find_notebook(name, self.assignment), self.config
+                    )
                     res = pipeline.resources_for(self.coursedir, self.assignment, sub.student, name)
-                    sub.clean[name] = pipeline.sanitize(self.config, self.steps, res, path, sub.staging)
+                    sub.clean[name] = pipeline.sanitize(
+                        self.config, self.steps, res, path, sub.staging
+                    )
                     clean = nbformat.reads(sub.clean[name], as_version=4)
-                except Exception as exc:  # nbgrader refused it too: invalid metadata, unrepairable cells
-                    code = "metadonnees-invalides" if "nbgrader metadata" in str(exc) else "reparation-impossible"
+                except (
+                    Exception
+                ) as exc:  # nbgrader refused it too: invalid metadata, unrepairable cells
+                    code = (
+                        "metadonnees-invalides"
+                        if "nbgrader metadata" in str(exc)
+                        else "reparation-impossible"
+                    )
                     log.info("%s/%s: %s", sub.student, name, exc)
                     sub.verdicts.append(verdicts.Verdict(code, name))
                     sub.failed_notebooks.add(name)
@@ -200,20 +223,28 @@ class Autograder:
         shared.read_done()
         return to_run
 
-    async def _start_kernel(self, sub: Submission, kernel_name: str, uid: int | None) -> SandboxedKernelManager:
+    async def _start_kernel(
+        self, sub: Submission, kernel_name: str, uid: int | None
+    ) -> SandboxedKernelManager:
         runtime = Path(tempfile.mkdtemp(dir=self.rt_root))
         mount = self._final_dir(sub.student)
         kwargs = {"kernel_name": kernel_name} if kernel_name else {}
-        km = SandboxedKernelManager(config=self.config, transport="ipc", ip=str(runtime / "k"), **kwargs)
+        km = SandboxedKernelManager(
+            config=self.config, transport="ipc", ip=str(runtime / "k"), **kwargs
+        )
         km.connection_file = str(runtime / "kernel.json")
         km.sandbox_uid = uid if uid is not None else -1
-        km.sandbox_prefix = self.plan.command_prefix(workdir=sub.staging, mountpoint=mount, runtime_dir=runtime, uid=uid)
+        km.sandbox_prefix = self.plan.command_prefix(
+            workdir=sub.staging, mountpoint=mount, runtime_dir=runtime, uid=uid
+        )
         if uid is not None:
             os.chown(runtime, uid, uid)
         spec = km.kernel_spec
         if spec is not None:
             spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel
-        extra = list(self.config.Execute.get("extra_arguments", [])) if "Execute" in self.config else []
+        extra = (
+            list(self.config.Execute.get("extra_arguments", [])) if "Execute" in self.config else []
+        )
         if km.ipykernel and not any(a.startswith("--HistoryManager.hist_file") for a in extra):
             extra.append("--HistoryManager.hist_file=:memory:")
         await km.start_kernel(
@@ -225,7 +256,13 @@ class Autograder:
         )
         return km
 
-    async def _grade(self, sub: Submission, shared: SharedGradebook, ahead: asyncio.Semaphore, slots: asyncio.Semaphore):
+    async def _grade(
+        self,
+        sub: Submission,
+        shared: SharedGradebook,
+        ahead: asyncio.Semaphore,
+        slots: asyncio.Semaphore,
+    ):
         from .executor import GradingExecute, run_notebook
         from .kernel_guard import setup_code
 
@@ -235,11 +272,17 @@ class Autograder:
             uid = self.plan.next_uid()
             if uid is not None:
                 chown_tree(sub.staging, uid)
-            kernels = [asyncio.ensure_future(self._start_kernel(sub, kname, uid)) for _name, kname in to_run]
+            kernels = [
+                asyncio.ensure_future(self._start_kernel(sub, kname, uid))
+                for _name, kname in to_run
+            ]
             try:
                 async with slots:
                     mount = str(self._final_dir(sub.student))
-                    forbidden = [str(self.course_dir), str(Path(self.coursedir.db_url.replace("sqlite:///", "")))]
+                    forbidden = [
+                        str(self.course_dir),
+                        str(Path(self.coursedir.db_url.replace("sqlite:///", ""))),
+                    ]
                     guard = setup_code(forbidden, mount if self.plan.isolate else str(sub.staging))
                     for (name, _k), future in zip(to_run, kernels, strict=True):
                         km = await future
@@ -247,10 +290,19 @@ class Autograder:
                         ep.timeout = int(self.cell_timeout)
                         ep.output_cap = int(self.limits.output_mib * 1024 * 1024)
                         path = sub.staging / f"{name}.ipynb"
-                        res = pipeline.resources_for(self.coursedir, self.assignment, sub.student, name)
-                        nb, res = pipeline.start_resources(self.config, self.steps, res, path, sub.clean[name])
+                        res = pipeline.resources_for(
+                            self.coursedir, self.assignment, sub.student, name
+                        )
+                        nb, res = pipeline.start_resources(
+                            self.config, self.steps, res, path, sub.clean[name]
+                        )
                         result = await run_notebook(
-                            ep, nb, res, km, guard_setup=guard, notebook_deadline=self.limits.notebook_timeout
+                            ep,
+                            nb,
+                            res,
+                            km,
+                            guard_setup=guard,
+                            notebook_deadline=self.limits.notebook_timeout,
                         )
                         sub.verdicts += verdicts.execution_verdicts(name, nb, result)
                         sub.executed[name] = (nb, res)
@@ -269,14 +321,18 @@ class Autograder:
         """One transaction for the whole submission, then the folder appears in autograded/."""
         if is_root() and self.plan.isolate:
             chown_tree(sub.staging, os.getuid())
-        planted = scrub_tree(sub.staging)  # before we write there as the grader: no student symlink or FIFO
+        planted = scrub_tree(
+            sub.staging
+        )  # before we write there as the grader: no student symlink or FIFO
         if planted:
             names = ", ".join(sorted(os.path.relpath(p, sub.staging) for p in planted)[:5])
             sub.verdicts.append(verdicts.Verdict("fichiers-pieges", "copie de travail", names))
         for _attempt in range(len(sub.notebooks) + 1):
             try:
                 with shared.lent(), shared.transaction() as gb:
-                    pipeline.record_submission(gb, self.coursedir, self.steps, self.assignment, sub.student, sub.submitted)
+                    pipeline.record_submission(
+                        gb, self.coursedir, self.steps, self.assignment, sub.student, sub.submitted
+                    )
                     for name in sub.notebooks:
                         if name in sub.failed_notebooks or name not in sub.executed:
                             pipeline.zero_notebook(gb, self.assignment, sub.student, name)
@@ -287,11 +343,17 @@ class Autograder:
                         except Exception as exc:
                             log.info("%s/%s failed after execution: %s", sub.student, name, exc)
                             sub.failed_notebooks.add(name)
-                            code = "metadonnees-invalides" if "nbgrader metadata" in str(exc) else "erreur-correction"
+                            code = (
+                                "metadonnees-invalides"
+                                if "nbgrader metadata" in str(exc)
+                                else "erreur-correction"
+                            )
                             sub.verdicts.append(verdicts.Verdict(code, name))
                             raise _Retry() from exc
                     status = verdicts.status_of(sub.verdicts)
-                    shared.record(self.assignment, sub.student, status, sub.digest, sub.seconds, sub.verdicts)
+                    shared.record(
+                        self.assignment, sub.student, status, sub.digest, sub.seconds, sub.verdicts
+                    )
                     pipeline.set_permissions(self.config, self.coursedir, sub.staging)
                 break
             except _Retry:
@@ -315,18 +377,26 @@ class Autograder:
             from . import statements
         except ImportError:  # pragma: no cover
             return
-        statements.emit_for_submission(shared.gb, self.course_dir, self.assignment, sub.student, sub.digest, sub.verdicts)
+        statements.emit_for_submission(
+            shared.gb, self.course_dir, self.assignment, sub.student, sub.digest, sub.verdicts
+        )
 
     # -- the run -----------------------------------------------------------
     async def _run_all(self, todo: list[Submission], shared: SharedGradebook) -> None:
         ahead = asyncio.Semaphore(self.workers * 2)
         slots = asyncio.Semaphore(self.workers)
-        bar = console.progress_bar(len(todo), desc="Correction", unit="copie") if self.show_progress else None
+        bar = (
+            console.progress_bar(len(todo), desc="Correction", unit="copie")
+            if self.show_progress
+            else None
+        )
 
         async def one(sub: Submission) -> None:
             try:
                 await self._grade(sub, shared, ahead, slots)
-            except Exception as exc:  # our failure, not the student's: not recorded, retried next run
+            except (
+                Exception
+            ) as exc:  # our failure, not the student's: not recorded, retried next run
                 log.exception("grading %s failed", sub.student)
                 self.summary.errors.append(f"{sub.student} : {type(exc).__name__} : {exc}")
                 self.summary.statuses[sub.student] = "erreur"
@@ -382,7 +452,10 @@ class Autograder:
                     )
                 todo = []
                 for sub in subs:
-                    if shared.done_digest(self.assignment, sub.student) == sub.digest and self._final_dir(sub.student).exists():
+                    if (
+                        shared.done_digest(self.assignment, sub.student) == sub.digest
+                        and self._final_dir(sub.student).exists()
+                    ):
                         self.summary.skipped += 1
                     else:
                         todo.append(sub)

@@ -287,7 +287,9 @@ def build(
         console.info(f"Inchangés, non reconstruits : {', '.join(report.skipped)}.")
     if not todo:
         build_leaks.check_across_modules(
-            _built_modules(course_dir, None, [], plans + other_plans, stamps, (source_name, release_name))
+            _built_modules(
+                course_dir, None, [], plans + other_plans, stamps, (source_name, release_name)
+            )
         )
         course_dir.mkdir(parents=True, exist_ok=True)
         build_nbgrader.write_config_if_absent(course_dir)
@@ -326,7 +328,9 @@ def build(
             build_checks.check_no_leak([release], regions, work)
             _check_release_matches(plan, release)
         build_leaks.check_across_modules(
-            _built_modules(course_dir, work, todo, plans + other_plans, stamps, (source_name, release_name))
+            _built_modules(
+                course_dir, work, todo, plans + other_plans, stamps, (source_name, release_name)
+            )
         )
         if own_db:
             build_nbgrader.check_gradebook_unchanged(course_dir, stamp)

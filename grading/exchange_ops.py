@@ -56,7 +56,9 @@ def release_module(
     tmp = Path(tempfile.mkdtemp(dir=layout.outbound, prefix=".tmp-"))
     try:
         copy_tree_nofollow(src, tmp / module, ignore=(".ipynb_checkpoints", "__pycache__", "*.pyc"))
-        strip_release(tmp / module)  # learners' homes never get a solution: the hub's service serves them
+        strip_release(
+            tmp / module
+        )  # learners' homes never get a solution: the hub's service serves them
         for folder, _dirs, files in os.walk(tmp):
             os.chmod(folder, 0o755)
             for name in files:

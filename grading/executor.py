@@ -84,17 +84,27 @@ class ExecutionResult:
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
 
 
 def has_error(cell: NotebookNode) -> bool:
     return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
-async def _silent(ep: GradingExecute, code: str, user_expressions: dict | None, timeout: float) -> dict | None:
+async def _silent(
+    ep: GradingExecute, code: str, user_expressions: dict | None, timeout: float
+) -> dict | None:
     """A silent request (no history, no counter): our own reply wait, so a stuck kernel cannot hold us."""
     kc = ep.kc
-    msg_id = kc.execute(code, silent=True, store_history=False, user_expressions=user_expressions or {}, allow_stdin=False)
+    msg_id = kc.execute(
+        code,
+        silent=True,
+        store_history=False,
+        user_expressions=user_expressions or {},
+        allow_stdin=False,
+    )
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -155,7 +165,11 @@ async def run_notebook(
             raise DeadKernelError("guard")
         for index, cell in enumerate(nb.cells):
             position["index"] = index
-            is_test = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+            is_test = (
+                cell.cell_type == "code"
+                and nbutils.is_grade(cell)
+                and not nbutils.is_solution(cell)
+            )
             suspicious = False
             if is_test:
                 if not await _probe(ep, result, probe_timeout):
@@ -163,15 +177,26 @@ async def run_notebook(
                 suspicious = bool(result.tamper)
             t0 = time.monotonic()
             await ep.async_execute_cell(cell, index, store_history=True)
-            if cell.cell_type == "code" and time.monotonic() - t0 >= cell_timeout and any(
-                o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []) if o.get("output_type") == "error"
+            if (
+                cell.cell_type == "code"
+                and time.monotonic() - t0 >= cell_timeout
+                and any(
+                    o.get("ename") == "CellTimeoutError"
+                    for o in cell.get("outputs", [])
+                    if o.get("output_type") == "error"
+                )
             ):
-                result.timeouts.append(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {index + 1}")
+                result.timeouts.append(
+                    cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {index + 1}"
+                )
             if suspicious and not has_error(cell):
                 grade_id = cell.metadata["nbgrader"].get("grade_id", str(index))
                 result.neutralised.append(grade_id)
                 cell.outputs.append(
-                    error_output("ContournementDetecte", "Les tests ont été neutralisés : environnement modifié.")
+                    error_output(
+                        "ContournementDetecte",
+                        "Les tests ont été neutralisés : environnement modifié.",
+                    )
                 )
         position["index"] = len(nb.cells)
         await _probe(ep, result, probe_timeout)
@@ -183,11 +208,17 @@ async def run_notebook(
     except CellTimeoutError:  # the kernel ignored the interrupt and stayed busy
         result.stopped = "bloque"
         cell = nb.cells[min(position["index"], len(nb.cells) - 1)]
-        result.timeouts.append(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {position['index'] + 1}")
+        result.timeouts.append(
+            cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {position['index'] + 1}"
+        )
     except (DeadKernelError, asyncio.CancelledError) as exc:
         if asyncio.current_task() and asyncio.current_task().cancelling():
             raise
-        result.stopped = "sortie" if getattr(ep, "output_overflow", False) else ("bloque" if str(exc) == "probe" else "arret")
+        result.stopped = (
+            "sortie"
+            if getattr(ep, "output_overflow", False)
+            else ("bloque" if str(exc) == "probe" else "arret")
+        )
     except TimeoutError:
         result.stopped = "temps"
     except Exception as exc:  # a protocol error caused by the student's process, not by us

@@ -46,9 +46,12 @@ def rows(course_dir: Path, assignment: str | None = None) -> list[dict[str, str]
     """One dict per student × assignment (students without a submission included, as « non rendu »)."""
     config = pipeline.load_config(Path(course_dir))
     coursedir = CourseDirectory(config=config)
-    if not Path(coursedir.db_url.replace("sqlite:///", "")).exists() and coursedir.db_url.startswith("sqlite:///"):
+    if not Path(
+        coursedir.db_url.replace("sqlite:///", "")
+    ).exists() and coursedir.db_url.startswith("sqlite:///"):
         raise IncuboError(
-            f"Aucun carnet de notes dans {course_dir}. Lancez d'abord « incubo grade autograde ».", code="carnet-absent"
+            f"Aucun carnet de notes dans {course_dir}. Lancez d'abord « incubo grade autograde ».",
+            code="carnet-absent",
         )
     out: list[dict[str, str]] = []
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
@@ -71,9 +74,15 @@ def rows(course_dir: Path, assignment: str | None = None) -> list[dict[str, str]
                     continue
                 found = list(verdicts.get((name, student.id), []))
                 empty, answers = _unanswered(coursedir, sub, student.id, name)
-                status = "echec" if any(v[1] == "echec" for v in found) else ("signale" if found else "note")
+                status = (
+                    "echec"
+                    if any(v[1] == "echec" for v in found)
+                    else ("signale" if found else "note")
+                )
                 if answers and len(empty) == answers and status == "note":
-                    status = NOT_HANDED_IN  # handed in as released: nothing answered, not a wrong answer
+                    status = (
+                        NOT_HANDED_IN  # handed in as released: nothing answered, not a wrong answer
+                    )
                 elif empty:
                     found.append(("sans-reponse", "info", f"{NO_ANSWER} : " + ", ".join(empty)))
                 if sub.needs_manual_grade and status != NOT_HANDED_IN:
@@ -82,7 +91,9 @@ def rows(course_dir: Path, assignment: str | None = None) -> list[dict[str, str]
     return out
 
 
-def _unanswered(coursedir: CourseDirectory, sub, student: str, assignment: str) -> tuple[list[str], int]:
+def _unanswered(
+    coursedir: CourseDirectory, sub, student: str, assignment: str
+) -> tuple[list[str], int]:
     """Titles of the questions left unanswered in a submission, and the number of answer cells."""
     folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
     empty: list[str] = []
@@ -99,7 +110,9 @@ def _unanswered(coursedir: CourseDirectory, sub, student: str, assignment: str) 
     return empty, answers
 
 
-def _row(student: str, assignment: str, score: str, maximum: float, status: str, found) -> dict[str, str]:
+def _row(
+    student: str, assignment: str, score: str, maximum: float, status: str, found
+) -> dict[str, str]:
     return {
         "apprenant": student,
         "devoir": assignment,

@@ -44,7 +44,11 @@ pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap} .erre
 
 def _hidden_lines(source: str, visible: str) -> list[str]:
     seen = {line.strip() for line in visible.splitlines()}
-    return [line.strip() for line in source.splitlines() if len(line.strip()) >= 4 and line.strip() not in seen]
+    return [
+        line.strip()
+        for line in source.splitlines()
+        if len(line.strip()) >= 4 and line.strip() not in seen
+    ]
 
 
 def _output_text(output) -> str:
@@ -52,7 +56,10 @@ def _output_text(output) -> str:
     if kind == "stream":
         return output.get("text", "")
     if kind == "error":
-        return strip_ansi("\n".join(output.get("traceback", []))) + f"\n{output.get('ename', '')}: {output.get('evalue', '')}"
+        return (
+            strip_ansi("\n".join(output.get("traceback", [])))
+            + f"\n{output.get('ename', '')}: {output.get('evalue', '')}"
+        )
     data = output.get("data", {})
     return str(data.get("text/plain", ""))
 
@@ -90,7 +97,9 @@ def _render_output(output) -> str:
     return ""
 
 
-def render(nb, title: str, scores: list[tuple[str, float | None, float]], remarks: list[str], config=None) -> str:
+def render(
+    nb, title: str, scores: list[tuple[str, float | None, float]], remarks: list[str], config=None
+) -> str:
     """The feedback page of one notebook."""
     parts = [
         "<!DOCTYPE html>",
@@ -103,7 +112,9 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
     maximum = sum(m for _n, _s, m in scores)
     parts.append(f"<p><strong>Note : {total:g} / {maximum:g}</strong></p>")
     if scores:
-        parts.append("<table><caption>Détail des points</caption><tr><th scope='col'>Question</th><th scope='col'>Points</th></tr>")
+        parts.append(
+            "<table><caption>Détail des points</caption><tr><th scope='col'>Question</th><th scope='col'>Points</th></tr>"
+        )
         parts += [
             f"<tr><td>{html.escape(titles.get(n, n))}</td><td>{'à corriger par le formateur' if s is None else f'{s:g}'} / {m:g}</td></tr>"
             for n, s, m in scores
@@ -114,10 +125,14 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
         parts += [f"<li>{html.escape(r)}</li>" for r in remarks]
         parts.append("</ul></section>")
     for cell in nb.cells:
-        is_test = nbutils.is_grade(cell) and not nbutils.is_solution(cell) and cell.cell_type == "code"
+        is_test = (
+            nbutils.is_grade(cell) and not nbutils.is_solution(cell) and cell.cell_type == "code"
+        )
         if cell.cell_type == "markdown":
             if nbutils.is_solution(cell) and is_unanswered(cell):
-                parts.append(f'<div class="cellule"><p class="sans-reponse"><strong>{NO_ANSWER.capitalize()}.</strong></p></div>')
+                parts.append(
+                    f'<div class="cellule"><p class="sans-reponse"><strong>{NO_ANSWER.capitalize()}.</strong></p></div>'
+                )
             else:
                 parts.append(f'<div class="cellule">{markdown2html(cell.source)}</div>')
             continue
@@ -134,10 +149,14 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
             label = f"Votre réponse — {titles.get(gid, gid)}" if gid in titles else "Votre réponse"
         else:
             label = "Cellule de code"
-        parts.append(f'<div class="cellule{" test" if is_test else ""}"><p><em>{html.escape(label)}</em></p>')
+        parts.append(
+            f'<div class="cellule{" test" if is_test else ""}"><p><em>{html.escape(label)}</em></p>'
+        )
         if nbutils.is_solution(cell) and is_unanswered(cell):
             # the release's stub and its NotImplementedError say nothing to a learner
-            parts.append(f'<p class="sans-reponse"><strong>{NO_ANSWER.capitalize()}.</strong></p></div>')
+            parts.append(
+                f'<p class="sans-reponse"><strong>{NO_ANSWER.capitalize()}.</strong></p></div>'
+            )
             continue
         parts.append(f"<pre><code>{html.escape(source)}</code></pre>")
         for output in cell.get("outputs", []):
@@ -150,7 +169,9 @@ def render(nb, title: str, scores: list[tuple[str, float | None, float]], remark
     return "\n".join(parts)
 
 
-def generate_feedback(course_dir: Path, assignment: str, *, student: str | None = None) -> list[Path]:
+def generate_feedback(
+    course_dir: Path, assignment: str, *, student: str | None = None
+) -> list[Path]:
     """Write `feedback/<student>/<assignment>/<notebook>.html` for every autograded submission."""
     config = pipeline.load_config(Path(course_dir))
     coursedir = CourseDirectory(config=config)
@@ -182,10 +203,18 @@ def generate_feedback(course_dir: Path, assignment: str, *, student: str | None 
                     log.warning("unreadable autograded notebook %s", path)
                     continue
                 scores = [
-                    (g.name, None if g.needs_manual_grade and g.manual_score is None else float(g.score), float(g.max_score))
+                    (
+                        g.name,
+                        None if g.needs_manual_grade and g.manual_score is None else float(g.score),
+                        float(g.max_score),
+                    )
                     for g in nb_row.grades
                 ]
-                remarks = [r for (code, _sev, r) in remarks_by.get((assignment, sid), []) if r.startswith(f"{nb_row.name} :")]
+                remarks = [
+                    r
+                    for (code, _sev, r) in remarks_by.get((assignment, sid), [])
+                    if r.startswith(f"{nb_row.name} :")
+                ]
                 title = f"Retour sur « {nb_row.name} » — devoir {assignment} — {sid}"
                 out = dest / f"{nb_row.name}.html"
                 out.write_text(render(nb, title, scores, remarks, config), encoding="utf-8")

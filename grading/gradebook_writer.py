@@ -122,12 +122,18 @@ class SharedGradebook:
         ).first()
         return row[0] if row else None
 
-    def record(self, assignment: str, student: str, status: str, digest: str, seconds: float, verdicts) -> None:
+    def record(
+        self, assignment: str, student: str, status: str, digest: str, seconds: float, verdicts
+    ) -> None:
         """Replace this submission's verdicts (inside the caller's transaction)."""
         params = {"a": assignment, "s": student}
         db = self.gb.db
-        db.execute(text("DELETE FROM incubo_verdicts WHERE assignment = :a AND student = :s"), params)
-        db.execute(text("DELETE FROM incubo_submissions WHERE assignment = :a AND student = :s"), params)
+        db.execute(
+            text("DELETE FROM incubo_verdicts WHERE assignment = :a AND student = :s"), params
+        )
+        db.execute(
+            text("DELETE FROM incubo_submissions WHERE assignment = :a AND student = :s"), params
+        )
         for v in verdicts:
             db.execute(
                 text("INSERT INTO incubo_verdicts VALUES (:a, :s, :n, :c, :sev, :r)"),
@@ -135,7 +141,13 @@ class SharedGradebook:
             )
         db.execute(
             text("INSERT INTO incubo_submissions VALUES (:a, :s, :st, :d, :sec, :t)"),
-            {**params, "st": status, "d": digest, "sec": round(seconds, 3), "t": datetime.now(UTC).isoformat()},
+            {
+                **params,
+                "st": status,
+                "d": digest,
+                "sec": round(seconds, 3),
+                "t": datetime.now(UTC).isoformat(),
+            },
         )
 
 
@@ -143,7 +155,9 @@ def read_verdicts(gb: api.Gradebook) -> dict[tuple[str, str], list[tuple[str, st
     """(assignment, student) -> [(code, severity, reason)], empty when incubo never graded this course."""
     out: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     try:
-        rows = gb.db.execute(text("SELECT assignment, student, code, severity, reason FROM incubo_verdicts")).all()
+        rows = gb.db.execute(
+            text("SELECT assignment, student, code, severity, reason FROM incubo_verdicts")
+        ).all()
     except Exception:  # table absent: a course graded only by stock nbgrader
         gb.db.rollback()
         return out

@@ -39,7 +39,9 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
             "socket.sendmsg", "os.fork", "os.forkpty", "os.posix_spawn", "subprocess.Popen", "os.system",
         }
     )  # fmt: skip
-    proc_events = frozenset({"os.fork", "os.forkpty", "os.posix_spawn", "subprocess.Popen", "os.system"})
+    proc_events = frozenset(
+        {"os.fork", "os.forkpty", "os.posix_spawn", "subprocess.Popen", "os.system"}
+    )
     write_events = frozenset({"os.rename", "os.remove", "os.mkdir"})
     isabs, join, normpath, getcwd = os.path.isabs, os.path.join, os.path.normpath, os.getcwd
 
@@ -78,8 +80,13 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
                 return
             writing = event in write_events
             if event == "open":
-                mode, flags = (args[1] if len(args) > 1 else "r") or "r", (args[2] if len(args) > 2 else 0) or 0
-                writing = any(c in str(mode) for c in "wax+") or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+                mode, flags = (
+                    (args[1] if len(args) > 1 else "r") or "r",
+                    (args[2] if len(args) > 2 else 0) or 0,
+                )
+                writing = any(c in str(mode) for c in "wax+") or bool(
+                    flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+                )
             if writing:
                 if not under(path, write_ok):
                     note("ecriture-hors-copie", path)
@@ -91,11 +98,32 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
     sys.addaudithook(hook)
 
     # names IPython and ipykernel themselves swap at every execution
-    managed = {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help", "copyright", "credits", "license"}
-    names = [n for n in dir(builtins) if not n.startswith("_") and n not in managed] + ["__import__", "__build_class__"]
+    managed = {
+        "input",
+        "raw_input",
+        "get_ipython",
+        "display",
+        "exit",
+        "quit",
+        "help",
+        "copyright",
+        "credits",
+        "license",
+    }
+    names = [n for n in dir(builtins) if not n.startswith("_") and n not in managed] + [
+        "__import__",
+        "__build_class__",
+    ]
     builtins_snap = {n: builtins.__dict__.get(n) for n in names}
     shell_cls = type(ip)
-    shell_methods = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell", "transform_ast")
+    shell_methods = (
+        "run_cell",
+        "run_cell_async",
+        "run_ast_nodes",
+        "run_code",
+        "transform_cell",
+        "transform_ast",
+    )
     shell_snap = {m: getattr(shell_cls, m, None) for m in shell_methods}
     kernel = getattr(ip, "kernel", None)
     kernel_snap = {
@@ -118,9 +146,14 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
             if m in vars(ip) or getattr(shell_cls, m, None) is not v:
                 tamper.append(f"shell.{m}")
         if kernel is not None:
-            if "do_execute" in vars(kernel) or getattr(type(kernel), "do_execute", None) is not kernel_snap["do_execute"]:
+            if (
+                "do_execute" in vars(kernel)
+                or getattr(type(kernel), "do_execute", None) is not kernel_snap["do_execute"]
+            ):
                 tamper.append("kernel.do_execute")
-            if (getattr(kernel, "shell_handlers", {}) or {}).get("execute_request") is not kernel_snap["handler"]:
+            if (getattr(kernel, "shell_handlers", {}) or {}).get(
+                "execute_request"
+            ) is not kernel_snap["handler"]:
                 tamper.append("kernel.shell_handlers")
         for name, snap in lists.items():
             now = list(getattr(ip, name, []))
@@ -130,7 +163,10 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
             tamper.append("sys.settrace")
         if sys.getprofile() is not None:
             tamper.append("sys.setprofile")
-        if "showtraceback" in vars(ip) or getattr(shell_cls, "showtraceback", None) is not tb_snap["showtraceback"]:
+        if (
+            "showtraceback" in vars(ip)
+            or getattr(shell_cls, "showtraceback", None) is not tb_snap["showtraceback"]
+        ):
             warn.append("shell.showtraceback")
         return json.dumps({"tamper": tamper, "warn": warn, "events": events, "counters": counters})
 
@@ -148,7 +184,10 @@ def setup_code(forbidden: list[str], workdir: str) -> str:
     source = Path(__file__).read_text(encoding="utf-8")
     start = source.index("def _incubo_install")
     end = source.index("#: The expression a probe")
-    body = source[start:end] + f"\n_incubo_install({json.dumps({'forbidden': forbidden, 'workdir': workdir})})\n"
+    body = (
+        source[start:end]
+        + f"\n_incubo_install({json.dumps({'forbidden': forbidden, 'workdir': workdir})})\n"
+    )
     return f"exec({body!r}, {{'get_ipython': get_ipython, '__name__': '_incubo_guard_setup'}})"
 
 

@@ -86,21 +86,30 @@ def load_limits(course_dir: Path) -> Limits:
             code="config-correction-invalide",
         ) from exc
     if not isinstance(data, dict):
-        raise IncuboError(f"Le fichier {path} doit contenir des paires « clé: valeur ».", code="config-correction-invalide")
+        raise IncuboError(
+            f"Le fichier {path} doit contenir des paires « clé: valeur ».",
+            code="config-correction-invalide",
+        )
     values = {}
     for key, value in data.items():
         if key not in YAML_KEYS:
             raise IncuboError(
-                f"Clé inconnue « {key} » dans {path}.{suggestion(str(key), YAML_KEYS)}", code="config-correction-invalide"
+                f"Clé inconnue « {key} » dans {path}.{suggestion(str(key), YAML_KEYS)}",
+                code="config-correction-invalide",
             )
         expected = bool if key == "isolation" else (int, float)
-        if value is not None and (not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))):
+        if value is not None and (
+            not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))
+        ):
             raise IncuboError(
                 f"La valeur de « {key} » dans {path} doit être {'true ou false' if key == 'isolation' else 'un nombre'}.",
                 code="config-correction-invalide",
             )
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
-            raise IncuboError(f"La valeur de « {key} » dans {path} doit être positive.", code="config-correction-invalide")
+            raise IncuboError(
+                f"La valeur de « {key} » dans {path} doit être positive.",
+                code="config-correction-invalide",
+            )
         values[YAML_KEYS[key]] = value
     limits = replace(Limits(), **values)
     log.debug("limits for %s: %s", course_dir, limits)

@@ -270,7 +270,9 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
     heading = ""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            titles = [t.lstrip("#").strip() for t in cell.source.splitlines() if re.match(r"#{1,6} ", t)]
+            titles = [
+                t.lstrip("#").strip() for t in cell.source.splitlines() if re.match(r"#{1,6} ", t)
+            ]
             heading = titles[-1] if titles else heading
         start = _locate(lines, cell.source, cursor)
         cursor = start + max(1, cell.source.count("\n") + 1) if cell.source else cursor
@@ -412,7 +414,11 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
         "deletable": False,
     }
     # below the notebook's title (a learner reads the title first), above any code
-    title_first = bool(nb.cells) and nb.cells[0].cell_type == "markdown" and nb.cells[0].source.lstrip().startswith("# ")
+    title_first = (
+        bool(nb.cells)
+        and nb.cells[0].cell_type == "markdown"
+        and nb.cells[0].source.lstrip().startswith("# ")
+    )
     nb.cells.insert(1 if title_first else 0, first_cell)
     nb.metadata.pop("jupytext", None)
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))

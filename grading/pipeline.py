@@ -31,7 +31,9 @@ from traitlets.config import Config
 log = logging.getLogger(__name__)
 nb_log = logging.getLogger("incubo.grading.nbgrader")
 if nb_log.level == logging.NOTSET:
-    nb_log.setLevel(logging.CRITICAL)  # nbgrader's and nbclient's complaints become verdicts; --debug shows them
+    nb_log.setLevel(
+        logging.CRITICAL
+    )  # nbgrader's and nbclient's complaints become verdicts; --debug shows them
 
 
 class _CachedJsonSchema:
@@ -82,7 +84,10 @@ def load_config(course_dir: Path) -> Config:
 
     config = Config()
     for folder in [*reversed(jupyter_config_path()), str(course_dir)]:
-        for loader, name in ((JSONFileConfigLoader, "nbgrader_config.json"), (PyFileConfigLoader, "nbgrader_config.py")):
+        for loader, name in (
+            (JSONFileConfigLoader, "nbgrader_config.json"),
+            (PyFileConfigLoader, "nbgrader_config.py"),
+        ):
             if os.path.exists(os.path.join(folder, name)):
                 config.merge(loader(name, path=folder).load_config())
     config.CourseDirectory.root = str(course_dir)
@@ -104,7 +109,10 @@ class Steps:
 def steps_from_config(config: Config) -> Steps:
     converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
     autograde = list(converter.autograde_preprocessors)
-    split = next((i for i, pp in enumerate(autograde) if isinstance(pp, type) and issubclass(pp, Execute)), None)
+    split = next(
+        (i for i, pp in enumerate(autograde) if isinstance(pp, type) and issubclass(pp, Execute)),
+        None,
+    )
     if split is None:
         from incubo.errors import IncuboError
 
@@ -125,7 +133,9 @@ def steps_from_config(config: Config) -> Steps:
 def exporter(config: Config, preprocessors: list) -> NotebookExporter:
     exp = NotebookExporter(config=config, log=nb_log)
     for pp in preprocessors:
-        exp.register_preprocessor(pp)  # as nbgrader does: nbconvert's own stay off unless configured
+        exp.register_preprocessor(
+            pp
+        )  # as nbgrader does: nbconvert's own stay off unless configured
     return exp
 
 
@@ -134,11 +144,18 @@ def resources_for(coursedir: CourseDirectory, assignment: str, student: str, not
     return {
         "unique_key": notebook,
         "output_files_dir": f"{notebook}_files",
-        "nbgrader": {"student": student, "assignment": assignment, "notebook": notebook, "db_url": coursedir.db_url},
+        "nbgrader": {
+            "student": student,
+            "assignment": assignment,
+            "notebook": notebook,
+            "db_url": coursedir.db_url,
+        },
     }
 
 
-def copy_files(coursedir: CourseDirectory, steps: Steps, assignment: str, submitted: Path, dest: Path) -> None:
+def copy_files(
+    coursedir: CourseDirectory, steps: Steps, assignment: str, submitted: Path, dest: Path
+) -> None:
     """The files nbgrader copies before grading: the student's, then the trainer's over them."""
     for filename in find_all_files(str(submitted), coursedir.ignore + ["*.ipynb"]):
         target = dest / os.path.relpath(filename, submitted)
@@ -148,7 +165,9 @@ def copy_files(coursedir: CourseDirectory, steps: Steps, assignment: str, submit
         shutil.copy(filename, target)
     source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
     excluded = {os.path.join(str(source), x) for x in steps.exclude_overwriting.get(assignment, [])}
-    for filename in sorted(set(find_all_files(str(source), coursedir.ignore + ["*.ipynb"])) - excluded):
+    for filename in sorted(
+        set(find_all_files(str(source), coursedir.ignore + ["*.ipynb"])) - excluded
+    ):
         target = dest / os.path.relpath(filename, source)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -158,7 +177,9 @@ def copy_files(coursedir: CourseDirectory, steps: Steps, assignment: str, submit
 
 def sanitize(config: Config, steps: Steps, resources: dict, submitted_nb: Path, dest: Path) -> str:
     """Nbgrader's sanitising pass; writes the result into `dest` and returns the file's text."""
-    output, res = exporter(config, steps.sanitize).from_filename(str(submitted_nb), resources=resources)
+    output, res = exporter(config, steps.sanitize).from_filename(
+        str(submitted_nb), resources=resources
+    )
     writer = FilesWriter(config=config, log=nb_log)
     writer.build_directory = str(dest)
     writer.write(output, res, notebook_name=resources["unique_key"])
@@ -193,7 +214,9 @@ def finish(config: Config, steps: Steps, nb, resources: dict, dest: Path) -> Non
     writer.write(output, res, notebook_name=resources["unique_key"])
 
 
-def record_submission(gb, coursedir: CourseDirectory, steps: Steps, assignment: str, student: str, submitted: Path) -> None:
+def record_submission(
+    gb, coursedir: CourseDirectory, steps: Steps, assignment: str, student: str, submitted: Path
+) -> None:
     """Nbgrader's `init_assignment` writes: student, submission (with its timestamp), absent notebooks at 0."""
     if steps.create_student:
         gb.update_or_create_student(student)

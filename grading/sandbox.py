@@ -53,7 +53,17 @@ def bwrap_works() -> bool:
     """bubblewrap is installed and may create namespaces here (not always so in containers)."""
     if not Path(BWRAP).exists():
         return False
-    cmd = [BWRAP, "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "--", "/bin/true"]
+    cmd = [
+        BWRAP,
+        "--unshare-net",
+        "--unshare-pid",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--",
+        "/bin/true",
+    ]
     try:
         return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -82,7 +92,12 @@ def _editable_paths(site_dir: str) -> list[str]:
 @functools.cache
 def python_paths() -> tuple[str, ...]:
     """Everything the kernel's Python needs to import, read-only in the sandbox."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    }
     # only the installation and its editable packages, not whatever folder started us
     for entry in sys.path:
         if entry and os.path.isabs(entry) and entry.endswith(("site-packages", "dist-packages")):
@@ -121,7 +136,11 @@ class SandboxPlan:
             return self.limits.max_processes
         # without our own uid the cap counts the grader's processes too
         try:
-            mine = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == os.getuid())
+            mine = sum(
+                1
+                for p in Path("/proc").iterdir()
+                if p.name.isdigit() and p.stat().st_uid == os.getuid()
+            )
         except OSError:
             mine = 0
         return self.limits.max_processes + mine * 8
@@ -140,11 +159,20 @@ class SandboxPlan:
             "--",
         ]
 
-    def command_prefix(self, *, workdir: Path, mountpoint: Path, runtime_dir: Path, uid: int | None) -> list[str]:
+    def command_prefix(
+        self, *, workdir: Path, mountpoint: Path, runtime_dir: Path, uid: int | None
+    ) -> list[str]:
         """The command that wraps a kernel's argv: bwrap, then the user change, then the limits."""
         if not self.isolate:
             return self.rlimit_prefix()
-        args = [BWRAP, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        args = [
+            BWRAP,
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ]
         args += ["--die-with-parent", "--new-session", "--hostname", "correction"]
         # in a PID namespace the kernel's parent is pid 1: ipykernel would think it was orphaned
         args += ["--unsetenv", "JPY_PARENT_PID"]
@@ -176,7 +204,18 @@ class SandboxPlan:
         # /tmp lives in memory: bounded like the kernel's own memory. Mounted before the
         # Python paths, which may themselves lie under /tmp (a checkout or venv there).
         tmp_size = str(self.limits.memory_mib * 1024 * 1024)
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]
+        args += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "1777",
+            "--size",
+            tmp_size,
+            "--tmpfs",
+            "/tmp",
+        ]
         course = str(self.course_root)
         for path in python_paths():
             if path == course or path.startswith(course + "/"):
@@ -190,7 +229,13 @@ class SandboxPlan:
                 args += ["--tmpfs", course]  # the course lies under a shown folder: hide it
                 break
         args += parents(str(runtime_dir)) + ["--bind", str(runtime_dir), str(runtime_dir)]
-        args += parents(str(mountpoint)) + ["--bind", str(workdir), str(mountpoint), "--chdir", str(mountpoint)]
+        args += parents(str(mountpoint)) + [
+            "--bind",
+            str(workdir),
+            str(mountpoint),
+            "--chdir",
+            str(mountpoint),
+        ]
         args += ["--"]
         if uid is not None:
             setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"

@@ -26,7 +26,9 @@ _NAMESPACE = uuid.UUID("5b3f9a56-0c3e-4a7e-9a57-6e63a8c1f0b2")
 
 
 def _parcours(course_dir: Path, assignment: str, course_id: str) -> str:
-    data = exercise_data.read(course_layout.CourseLayout(course_dir).module(course_layout.SOURCE, assignment))
+    data = exercise_data.read(
+        course_layout.CourseLayout(course_dir).module(course_layout.SOURCE, assignment)
+    )
     if data is None:
         return course_id or "cours"
     return data.parcours or course_id
@@ -66,7 +68,9 @@ def build(gb, course_dir: Path, assignment: str, student: str, digest: str, verd
     return out
 
 
-def emit_for_submission(gb, course_dir: Path, assignment: str, student: str, digest: str, verdicts) -> int:
+def emit_for_submission(
+    gb, course_dir: Path, assignment: str, student: str, digest: str, verdicts
+) -> int:
     """Store the statements through `incubo.events`; returns how many were stored."""
     if _events is None:
         return 0

@@ -161,7 +161,9 @@ def configure_state(c, settings: HubSettings) -> None:
     c.JupyterHub.template_vars = {"incubo_cours": settings.course_id}
     c.JupyterHub.shutdown_on_logout = False
     tornado = dict(c.JupyterHub.tornado_settings) if "tornado_settings" in c.JupyterHub else {}
-    tornado.setdefault("slow_spawn_timeout", 0)  # show the French waiting page at once, not after 10 s
+    tornado.setdefault(
+        "slow_spawn_timeout", 0
+    )  # show the French waiting page at once, not after 10 s
     c.JupyterHub.tornado_settings = tornado
     token = private_file(settings.service_token_file)
     _append(c, "JupyterHub", "services", [{"name": SERVICE_NAME, "api_token": token}])

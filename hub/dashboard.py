@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from incubo.hub import room_view
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
 from incubo import xapi
+from incubo.hub import room_view
 
 log = logging.getLogger(__name__)
 
@@ -243,9 +243,8 @@ def make_app(room: Room, prefix: str, wake_token: str) -> web.Application:
 
 def main() -> None:
     """Entry point of the `tableau-de-bord` hub service (`python -m incubo.hub.dashboard`)."""
-    from incubo.hub import lrs_keys, service_loop
-
     from incubo.config import service_settings
+    from incubo.hub import lrs_keys, service_loop
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = service_settings()

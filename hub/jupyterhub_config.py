@@ -7,11 +7,10 @@ proxy). Settings come from the environment (`incubo.config.hub_settings`).
 
 import sys
 
-from incubo.hub.config import configure
-from incubo.hub.local import configure_local
-
 from incubo.config import hub_settings
 from incubo.errors import IncuboError
+from incubo.hub.config import configure
+from incubo.hub.local import configure_local
 
 c = get_config()  # noqa: F821 - provided by JupyterHub
 

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import requests
-from incubo.hub.config import private_file
 
 from incubo.config import HubSettings, project_root
 from incubo.errors import IncuboError
+from incubo.hub.config import private_file
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ import logging
 from typing import Any
 from urllib.parse import urlparse
 
-from incubo.hub.lrs_keys import Caller, identify, wake_token
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
 from incubo.events import FINAL_REFUSAL_HEADER
+from incubo.hub.lrs_keys import Caller, identify, wake_token
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,9 @@ class StatementsHandler(BaseHandler):
             log.warning(
                 "refused %d statement(s) from %s: actor is someone else", len(statements), who.name
             )
-            self.set_header(FINAL_REFUSAL_HEADER, "acteur")  # the spool sets these aside, the rest flows
+            self.set_header(
+                FINAL_REFUSAL_HEADER, "acteur"
+            )  # the spool sets these aside, the rest flows
             self.refuse(
                 403,
                 "Refusé : une déclaration ne peut être enregistrée qu'au nom de la personne connectée.",
@@ -273,9 +275,8 @@ def make_app(gate: Gate) -> web.Application:
 
 def main() -> None:
     """Entry point of the `lrs` hub service (`python -m incubo.hub.lrs_gate`)."""
-    from incubo.hub import lrs_keys, service_loop
-
     from incubo.config import service_settings
+    from incubo.hub import lrs_keys, service_loop
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = service_settings()

@@ -30,8 +30,6 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
-from incubo.hub.agents import AgentDirectory
-from incubo.hub.oidc import OIDCError, Provider
 from jupyterhub.crypto import CryptKeeper
 from oauthenticator.oauth2 import (
     OAuthCallbackHandler,
@@ -46,6 +44,8 @@ from tornado.httpclient import HTTPClientError
 from traitlets import List, Unicode, default
 
 from incubo.config import ProConnectSettings, hub_settings
+from incubo.hub.agents import AgentDirectory
+from incubo.hub.oidc import OIDCError, Provider
 
 log = logging.getLogger(__name__)
 

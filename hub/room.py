@@ -17,11 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from incubo.hub.config import check, prepare_hub_dir, private_file
-
 from incubo import console
 from incubo.config import HubSettings
 from incubo.errors import IncuboError
+from incubo.hub.config import check, prepare_hub_dir, private_file
 
 log = logging.getLogger(__name__)
 

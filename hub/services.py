@@ -25,9 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from incubo.hub import lrs_keys
-
 from incubo.config import room_services_settings
+from incubo.hub import lrs_keys
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +192,9 @@ def configure_services(c: Any, settings: Any) -> None:
 
 def _chained_config_path(c: Any):
     """Our folder in front of the value an earlier part set (nbgrader's per-role folders, h12-exchange)."""
-    previous = (dict(c.Spawner.environment) if "environment" in c.Spawner else {}).get("JUPYTER_CONFIG_PATH")
+    previous = (dict(c.Spawner.environment) if "environment" in c.Spawner else {}).get(
+        "JUPYTER_CONFIG_PATH"
+    )
     if previous is None:
         return _config_path
 

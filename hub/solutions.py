@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from incubo.hub.lrs_keys import identify
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
 from incubo import exercise_data, xapi
 from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.hub.lrs_keys import identify
 from incubo.released import strip_release, strip_solutions  # noqa: F401 - kept here for callers
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,8 @@ class SolutionHandler(web.RequestHandler):
 
 def main() -> None:
     """Entry point of the `solutions` hub service (`python -m incubo.hub.solutions`)."""
-    from incubo.hub import lrs_keys, service_loop
-
     from incubo.config import service_settings
+    from incubo.hub import lrs_keys, service_loop
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = service_settings()

@@ -16,9 +16,10 @@ import logging
 import pwd
 from pathlib import Path
 
-from incubo.hub import accounts
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Unicode
+
+from incubo.hub import accounts
 
 log = logging.getLogger(__name__)
 

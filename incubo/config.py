@@ -41,28 +41,71 @@ def _path(value: str) -> Path:
 class Settings:
     """Every `INCUBO_*` environment variable of the product (the hub's are in `HubSettings` below)."""
 
-    course_dir: Path | None = _var("INCUBO_COURSE_DIR", "the nbgrader course directory (else --course-dir, cwd, ./_build/cours)")
-    courses_dir: Path | None = _var("INCUBO_COURSES_DIR", "course sources read by the apps (quiz banks, titles)")
-    apps_dir: Path | None = _var("INCUBO_APPS_DIR", "the app notebooks `incubo apps` serves")
-    analyses_dir: Path | None = _var("INCUBO_ANALYSES_DIR", "the research notebooks `incubo report` runs")
-    events_file: Path | None = _var("INCUBO_EVENTS_FILE", "the learner's own journal (else ~/.incubo/evenements.jsonl)")
-    events_dir: Path | None = _var("INCUBO_EVENTS_DIR", "the room's journals (else <course dir>/evenements)")
-    spool_dir: Path = _var(
-        "INCUBO_SPOOL_DIR", "statements waiting for the LRS", lambda: Path.home() / ".incubo" / "file-attente"
+    course_dir: Path | None = _var(
+        "INCUBO_COURSE_DIR",
+        "the nbgrader course directory (else --course-dir, cwd, ./_build/cours)",
     )
-    lrs_url: str = _var("INCUBO_LRS_URL", "the Learning Record Store (Ralph); empty: journal only", "")
+    courses_dir: Path | None = _var(
+        "INCUBO_COURSES_DIR", "course sources read by the apps (quiz banks, titles)"
+    )
+    apps_dir: Path | None = _var("INCUBO_APPS_DIR", "the app notebooks `incubo apps` serves")
+    analyses_dir: Path | None = _var(
+        "INCUBO_ANALYSES_DIR", "the research notebooks `incubo report` runs"
+    )
+    events_file: Path | None = _var(
+        "INCUBO_EVENTS_FILE", "the learner's own journal (else ~/.incubo/evenements.jsonl)"
+    )
+    events_dir: Path | None = _var(
+        "INCUBO_EVENTS_DIR", "the room's journals (else <course dir>/evenements)"
+    )
+    spool_dir: Path = _var(
+        "INCUBO_SPOOL_DIR",
+        "statements waiting for the LRS",
+        lambda: Path.home() / ".incubo" / "file-attente",
+    )
+    lrs_url: str = _var(
+        "INCUBO_LRS_URL", "the Learning Record Store (Ralph); empty: journal only", ""
+    )
     lrs_auth: str = _var("INCUBO_LRS_AUTH", "user:password for the LRS (HTTP Basic)", "")
-    lrs_page_size: int = _var("INCUBO_LRS_PAGE_SIZE", "statements per page when a report reads the LRS", DEFAULT_LRS_PAGE_SIZE)
-    activity_base: str = _var("INCUBO_ACTIVITY_BASE", "base IRI of activity ids and extensions", DEFAULT_ACTIVITY_BASE)
-    actor_homepage: str = _var("INCUBO_ACTOR_HOMEPAGE", "the actor's account homePage (else the hub's URL)", "")
-    registration: str = _var("INCUBO_REGISTRATION", "context.registration of every statement (a cohort or session id)", "")
-    grading: bool = _var("INCUBO_GRADING", "set in the autograde sandbox: widgets emit nothing, show plain text", False)
-    gradebook_url: str = _var("INCUBO_GRADEBOOK_URL", "the gradebook the dashboard reads (else <course dir>/gradebook.db)", "")
-    dashboard_refresh: float = _var("INCUBO_DASHBOARD_REFRESH", "seconds between dashboard refreshes", DEFAULT_DASHBOARD_REFRESH)
+    lrs_page_size: int = _var(
+        "INCUBO_LRS_PAGE_SIZE",
+        "statements per page when a report reads the LRS",
+        DEFAULT_LRS_PAGE_SIZE,
+    )
+    activity_base: str = _var(
+        "INCUBO_ACTIVITY_BASE", "base IRI of activity ids and extensions", DEFAULT_ACTIVITY_BASE
+    )
+    actor_homepage: str = _var(
+        "INCUBO_ACTOR_HOMEPAGE", "the actor's account homePage (else the hub's URL)", ""
+    )
+    registration: str = _var(
+        "INCUBO_REGISTRATION",
+        "context.registration of every statement (a cohort or session id)",
+        "",
+    )
+    grading: bool = _var(
+        "INCUBO_GRADING",
+        "set in the autograde sandbox: widgets emit nothing, show plain text",
+        False,
+    )
+    gradebook_url: str = _var(
+        "INCUBO_GRADEBOOK_URL",
+        "the gradebook the dashboard reads (else <course dir>/gradebook.db)",
+        "",
+    )
+    dashboard_refresh: float = _var(
+        "INCUBO_DASHBOARD_REFRESH", "seconds between dashboard refreshes", DEFAULT_DASHBOARD_REFRESH
+    )
     pseudonym_key: str = _var("INCUBO_PSEUDONYM_KEY", "the reports' pseudonymisation key", "")
-    pseudonym_key_file: Path | None = _var("INCUBO_PSEUDONYM_KEY_FILE", "a file holding that key, outside the checkout")
-    pseudonym_demo: bool = _var("INCUBO_PSEUDONYM_DEMO", "use the public demo key (demo data only)", False)
-    workspace: Path | None = _var("INCUBO_WORKSPACE", "the learner's workspace `incubo lab` opens (else ~/espace-incubo)")
+    pseudonym_key_file: Path | None = _var(
+        "INCUBO_PSEUDONYM_KEY_FILE", "a file holding that key, outside the checkout"
+    )
+    pseudonym_demo: bool = _var(
+        "INCUBO_PSEUDONYM_DEMO", "use the public demo key (demo data only)", False
+    )
+    workspace: Path | None = _var(
+        "INCUBO_WORKSPACE", "the learner's workspace `incubo lab` opens (else ~/espace-incubo)"
+    )
 
     @property
     def journal(self) -> Path:
@@ -154,7 +197,11 @@ def workspace_dir(value: str | os.PathLike | None = None) -> Path:
 
 def courses_dir(value: str | os.PathLike | None = None) -> Path:
     """The folder of course sources: `--courses`, else `./courses`."""
-    return Path(value).expanduser().resolve() if value else (Path.cwd() / DEFAULT_COURSES_DIR).resolve()
+    return (
+        Path(value).expanduser().resolve()
+        if value
+        else (Path.cwd() / DEFAULT_COURSES_DIR).resolve()
+    )
 
 
 @dataclass(frozen=True)
@@ -235,7 +282,9 @@ def service_settings() -> ServiceSettings:
         hub_dir=Path(env.get(ENV_HUB_DIR, ".")).expanduser().resolve(),
         ralph_url=env.get(ENV_RALPH_URL, ""),
         homepage=env.get(ENV_ACTOR_HOMEPAGE, "http://localhost"),
-        bind_url=_bind_url(env.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"), env.get(ENV_SERVICE_BIND_IP)),
+        bind_url=_bind_url(
+            env.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"), env.get(ENV_SERVICE_BIND_IP)
+        ),
         prefix=env.get("JUPYTERHUB_SERVICE_PREFIX", "/"),
         course_dir=course_dir(),
         lrs_url=env.get("INCUBO_LRS_URL", ""),
@@ -273,11 +322,15 @@ ENV_SERVICE_BIND_IP = "INCUBO_SERVICE_BIND_IP"
 class RoomServicesSettings:
     """How the room's services are laid out: one VM (defaults) or a hub pod (the region)."""
 
-    ralph_url: str = ""  # INCUBO_HUB_RALPH_URL: a Ralph the hub does not start (Helm chart, ClickHouse)
+    ralph_url: str = (
+        ""  # INCUBO_HUB_RALPH_URL: a Ralph the hub does not start (Helm chart, ClickHouse)
+    )
     ralph_auth: str = ""  # INCUBO_HUB_RALPH_AUTH: the gate's user:password at that Ralph
     bind_ip: str = "127.0.0.1"  # INCUBO_HUB_SERVICES_IP: where the services listen
     host: str = "127.0.0.1"  # INCUBO_HUB_SERVICES_HOST: how learners' servers reach them (a Service's DNS name)
-    ports: tuple[tuple[str, int], ...] = ()  # INCUBO_HUB_SERVICES_PORTS: lrs=8101,tableau-de-bord=8102,solutions=8103
+    ports: tuple[
+        tuple[str, int], ...
+    ] = ()  # INCUBO_HUB_SERVICES_PORTS: lrs=8101,tableau-de-bord=8102,solutions=8103
 
 
 def room_services_settings(env=None) -> RoomServicesSettings:
@@ -323,7 +376,10 @@ def _env_int(env, name: str, default: int) -> int:
     except ValueError:
         from incubo.errors import IncuboError
 
-        raise IncuboError(f"La variable {name} doit être un nombre entier (reçu « {raw} »).", code="config-invalide") from None
+        raise IncuboError(
+            f"La variable {name} doit être un nombre entier (reçu « {raw} »).",
+            code="config-invalide",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -340,10 +396,14 @@ class HubSettings:
     ip: str = "127.0.0.1"  # INCUBO_HUB_IP: where `incubo hub` listens
     port: int = 8000  # INCUBO_HUB_PORT
     hub_port: int = 8081  # INCUBO_HUB_API_PORT: the hub's own API (127.0.0.1)
-    proxy_api_port: int = 8001  # INCUBO_HUB_PROXY_API_PORT: configurable-http-proxy's API (127.0.0.1)
+    proxy_api_port: int = (
+        8001  # INCUBO_HUB_PROXY_API_PORT: configurable-http-proxy's API (127.0.0.1)
+    )
     public_url: str = ""  # INCUBO_HUB_PUBLIC_URL: the address learners type (for links and logs)
     home_base: Path = Path("/home")  # INCUBO_HUB_HOME_BASE: learners' Unix homes go under it
-    spawner: str = "unix"  # INCUBO_HUB_SPAWNER: unix (one Unix account each) | externe (Z2JH sets its own)
+    spawner: str = (
+        "unix"  # INCUBO_HUB_SPAWNER: unix (one Unix account each) | externe (Z2JH sets its own)
+    )
 
     @property
     def cookie_secret_file(self) -> Path:
@@ -391,7 +451,8 @@ def hub_settings(env=None, **overrides) -> HubSettings:
         auth=env.get("INCUBO_HUB_AUTH", "demo").strip().lower() or "demo",
         demo_password=env.get("INCUBO_DEMO_PASSWORD", ""),
         formateurs=_env_list(env.get("INCUBO_HUB_FORMATEURS")),
-        db_url=env.get("INCUBO_HUB_DB_URL", "").strip() or f"sqlite:///{state / 'jupyterhub.sqlite'}",
+        db_url=env.get("INCUBO_HUB_DB_URL", "").strip()
+        or f"sqlite:///{state / 'jupyterhub.sqlite'}",
         course_dir=course_dir(overrides.pop("course_dir", None) or env.get(ENV_COURSE_DIR)),
         course_id=env.get("INCUBO_COURSE_ID", "").strip() or "incubo",
         ip=env.get("INCUBO_HUB_IP", "").strip() or "127.0.0.1",

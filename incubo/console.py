@@ -38,11 +38,21 @@ def progress(items: Iterable[T], *, total: int | None = None, desc: str = "") ->
     """A French progress bar on stderr (quiet when stderr is not a terminal and CI asks)."""
     from tqdm import tqdm
 
-    yield from tqdm(items, total=total, desc=desc, unit="élément", file=sys.stderr, leave=True, bar_format=BAR_FORMAT)
+    yield from tqdm(
+        items,
+        total=total,
+        desc=desc,
+        unit="élément",
+        file=sys.stderr,
+        leave=True,
+        bar_format=BAR_FORMAT,
+    )
 
 
 def progress_bar(total: int, desc: str = "", unit: str = "élément"):
     """A manual tqdm bar (call `.update(n)`), for work done by several workers."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=True, bar_format=BAR_FORMAT)
+    return tqdm(
+        total=total, desc=desc, unit=unit, file=sys.stderr, leave=True, bar_format=BAR_FORMAT
+    )

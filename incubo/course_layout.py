@@ -101,4 +101,6 @@ class CourseLayout:
 
     def is_course_dir(self) -> bool:
         """An nbgrader course directory: its config next to its sources, release or gradebook."""
-        return self.nbgrader_config.is_file() and any(p.exists() for p in (self.source, self.release, self.gradebook))
+        return self.nbgrader_config.is_file() and any(
+            p.exists() for p in (self.source, self.release, self.gradebook)
+        )

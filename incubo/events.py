@@ -33,7 +33,9 @@ from incubo import course_layout, lrs
 from incubo.config import settings
 
 log = logging.getLogger(__name__)
-log.addHandler(logging.NullHandler())  # in a kernel, never print our warnings into the learner's notebook
+log.addHandler(
+    logging.NullHandler()
+)  # in a kernel, never print our warnings into the learner's notebook
 
 BATCH_SIZE = 50
 HTTP_TIMEOUT = 5.0
@@ -66,7 +68,9 @@ def room_journals(course_dir: Path | None) -> list[Path]:
     elif course_dir is not None:
         found.append(Path(course_dir) / ROOM_EVENTS_DIR)
     own = events_file()
-    if own.is_file() and not any(own.resolve().is_relative_to(p.resolve()) for p in found if p.is_dir()):
+    if own.is_file() and not any(
+        own.resolve().is_relative_to(p.resolve()) for p in found if p.is_dir()
+    ):
         found.append(own)
     return [p for p in found if p.exists()]
 
@@ -196,7 +200,9 @@ class _Unreachable(Exception):
 
 def _post(url: str, statements: list[dict[str, Any]]) -> int:
     body = json.dumps(statements, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST", headers=lrs.headers(json_body=True))
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers=lrs.headers(json_body=True)
+    )
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as resp:
             resp.read()
@@ -207,7 +213,9 @@ def _post(url: str, statements: list[dict[str, Any]]) -> int:
         if 400 <= err.code < 500 and (err.code not in _TEMPORARY or final):
             return err.code  # this batch is refused for good: isolate the culprit
         if err.code in (401, 403):
-            raise _Unreachable(f"identifiants refusés par le LRS (HTTP {err.code}) : vérifiez INCUBO_LRS_AUTH") from err
+            raise _Unreachable(
+                f"identifiants refusés par le LRS (HTTP {err.code}) : vérifiez INCUBO_LRS_AUTH"
+            ) from err
         raise _Unreachable(f"HTTP {err.code} {detail}") from err
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         raise _Unreachable(str(getattr(err, "reason", err))) from err
@@ -311,7 +319,12 @@ class _Sender(threading.Thread):
                 log.warning("LRS delivery round failed", exc_info=True)
                 report = FlushReport(pending=len(pending_files()), error="erreur interne")
             if report.pending and report.error:
-                log.info("LRS unreachable (%s); %d statement(s) wait; retry in %.0fs", report.error, report.pending, delay)
+                log.info(
+                    "LRS unreachable (%s); %d statement(s) wait; retry in %.0fs",
+                    report.error,
+                    report.pending,
+                    delay,
+                )
                 self._force.wait(delay)
                 self._force.clear()
                 delay = min(delay * 2, RETRY_MAX)

@@ -29,7 +29,15 @@ FORMAT = 1
 #: Type of a notebook of exercises (else a lesson), as the build records it.
 EXERCISES_TYPE = "exercices"
 _MARKERS = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$", re.IGNORECASE)
-_EXERCISE_KEYS = {"notebook", "points", "tests_visibles", "indices", "politique_solution", "solution", "titre"}
+_EXERCISE_KEYS = {
+    "notebook",
+    "points",
+    "tests_visibles",
+    "indices",
+    "politique_solution",
+    "solution",
+    "titre",
+}
 _FILE_KEYS = {"format", "parcours", "module", "notebooks", "exercices"}
 
 
@@ -106,7 +114,9 @@ class ExerciseData:
 
     def lessons(self) -> list[str]:
         """Notebooks that are not exercise sets."""
-        return [n for n, meta in self.notebooks.items() if (meta or {}).get("type") != EXERCISES_TYPE]
+        return [
+            n for n, meta in self.notebooks.items() if (meta or {}).get("type") != EXERCISES_TYPE
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,7 +136,9 @@ class ExerciseData:
             parcours=str(data.get("parcours") or ""),
             module=str(data.get("module") or (folder.name if folder else "")),
             notebooks={str(k): dict(v or {}) for k, v in (data.get("notebooks") or {}).items()},
-            exercises={str(k): Exercise.from_dict(v) for k, v in (data.get("exercices") or {}).items()},
+            exercises={
+                str(k): Exercise.from_dict(v) for k, v in (data.get("exercices") or {}).items()
+            },
             format=int(data.get("format", FORMAT)),
             folder=folder,
             extra={k: v for k, v in data.items() if k not in _FILE_KEYS},
@@ -172,12 +184,18 @@ def write(folder: str | os.PathLike, data: ExerciseData) -> Path:
     return path
 
 
-def in_course(course_dir: str | os.PathLike | None, stages: tuple[str, ...] = (course_layout.SOURCE,)) -> list[ExerciseData]:
+def in_course(
+    course_dir: str | os.PathLike | None, stages: tuple[str, ...] = (course_layout.SOURCE,)
+) -> list[ExerciseData]:
     """The modules' data files of a course directory: those of the first of `stages` that has any."""
     if not course_dir:
         return []
     for stage in stages:
-        found = [d for path in sorted((Path(course_dir) / stage).glob(f"*/{FILE_NAME}")) if (d := read(path.parent))]
+        found = [
+            d
+            for path in sorted((Path(course_dir) / stage).glob(f"*/{FILE_NAME}"))
+            if (d := read(path.parent))
+        ]
         if found:
             return found
     return []

@@ -64,7 +64,10 @@ def select(url: str, query: str) -> list[tuple]:
 
 def grades(url: str) -> list[Grade]:
     """Every recorded grade, one per graded cell of each submission."""
-    return [Grade(str(m), str(e), str(s), float(sc or 0), float(mx or 0)) for m, e, s, sc, mx in select(url, GRADES_SQL)]
+    return [
+        Grade(str(m), str(e), str(s), float(sc or 0), float(mx or 0))
+        for m, e, s, sc, mx in select(url, GRADES_SQL)
+    ]
 
 
 def cells(url: str) -> list[tuple[str, str, float]]:

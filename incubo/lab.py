@@ -40,7 +40,9 @@ def install_overrides() -> Path:
 
 def port_is_free(ip: str, port: int) -> bool:
     """True when nothing listens on ip:port (JupyterLab would otherwise stop with an English error)."""
-    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(
+        socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM
+    ) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip, port))
@@ -50,7 +52,12 @@ def port_is_free(ip: str, port: int) -> bool:
 
 
 def command(
-    root: Path, *, ip: str = "127.0.0.1", port: int = 8888, open_browser: bool = False, default_url: str | None = None
+    root: Path,
+    *,
+    ip: str = "127.0.0.1",
+    port: int = 8888,
+    open_browser: bool = False,
+    default_url: str | None = None,
 ) -> list[str]:
     """The `jupyter lab` command line we run (tests start exactly this)."""
     if default_url is None:
@@ -100,19 +107,29 @@ def serve(
     _check(course_dir, ip, port)
     install_overrides()
     if trainer:
-        console.info(f"JupyterLab (formateur) démarre sur le cours « {course_dir} », avec les outils nbgrader.")
-        console.info(f"Ouvrez l'adresse http://{ip}:{port}/lab (le jeton d'accès s'affiche ci-dessous). Ctrl+C pour arrêter.")
+        console.info(
+            f"JupyterLab (formateur) démarre sur le cours « {course_dir} », avec les outils nbgrader."
+        )
+        console.info(
+            f"Ouvrez l'adresse http://{ip}:{port}/lab (le jeton d'accès s'affiche ci-dessous). Ctrl+C pour arrêter."
+        )
         # from the course directory, so nbgrader's server extensions find its nbgrader_config.py;
         # Ctrl+C or SIGTERM stops JupyterLab and every kernel it started
-        return processes.run_tree(command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir)
+        return processes.run_tree(
+            command(course_dir, ip=ip, port=port, open_browser=open_browser), cwd=course_dir
+        )
     from incubo import learner_ui
     from incubo import workspace as ws
 
     root = ws.prepare(course_dir, workspace or ws.workspace_dir())
     env = learner_ui.apply_learner_ui(dict(os.environ))
-    env[config.ENV_COURSE_DIR] = str(course_dir)  # the widgets read solutions there, outside the workspace
+    env[config.ENV_COURSE_DIR] = str(
+        course_dir
+    )  # the widgets read solutions there, outside the workspace
     home = "/lab/tree/" + ws.HOME_PAGE.replace(" ", "%20")
-    console.info(f"JupyterLab démarre sur votre espace « {root} » (une copie des parcours, à vous).")
+    console.info(
+        f"JupyterLab démarre sur votre espace « {root} » (une copie des parcours, à vous)."
+    )
     console.info(
         f"Ouvrez l'adresse http://{ip}:{port}/ suivie du jeton d'accès affiché ci-dessous : "
         "la page « Commencez ici » s'ouvre. Ctrl+C pour arrêter."

@@ -243,7 +243,10 @@ def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -
     order = data.get("ordre")
     if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
         raise source_error(
-            path, lines.get("ordre"), "« ordre » doit être un nombre entier (1 pour le premier parcours).", "parcours-invalide"
+            path,
+            lines.get("ordre"),
+            "« ordre » doit être un nombre entier (1 pour le premier parcours).",
+            "parcours-invalide",
         )
     parcours.order = order
     for name in parcours.data_files if check_files else []:

@@ -68,7 +68,9 @@ class SolutionPolicy:
         if self.mode == NEVER or not has_solution:
             return "La solution de cet exercice n'est pas affichée : demandez de l'aide à votre formateur ou à votre formatrice."
         if real_attempts < 1:
-            return "Essayez d'abord : écrivez une réponse, exécutez-la, puis cliquez sur « Vérifier »."
+            return (
+                "Essayez d'abord : écrivez une réponse, exécutez-la, puis cliquez sur « Vérifier »."
+            )
         if self.mode == AFTER and real_attempts < self.attempts:
             left = self.attempts - real_attempts
             return f"La solution s'affichera après {self.attempts} essais vérifiés (encore {left} essai{'s' if left > 1 else ''})."

@@ -62,7 +62,9 @@ def extension(name: str) -> str:
     return f"{activity_base()}/extensions/{name}"
 
 
-def activity_id(parcours: str, module: str | None = None, kind: str | None = None, ident: str | None = None) -> str:
+def activity_id(
+    parcours: str, module: str | None = None, kind: str | None = None, ident: str | None = None
+) -> str:
     """`<base>/parcours/<p>[/module/<m>][/<kind>/<id>]`, kind in exercice, lecon, quiz, questionnaire."""
     iri = f"{activity_base()}/parcours/{parcours}"
     if module:
@@ -139,12 +141,22 @@ def statement(
     context: dict[str, Any] = {"language": "fr-FR"}
     parents = []
     if kind and module:
-        parents.append({"objectType": "Activity", "id": activity_id(parcours, module), "definition": {"type": ACTIVITY_TYPES["module"]}})
+        parents.append(
+            {
+                "objectType": "Activity",
+                "id": activity_id(parcours, module),
+                "definition": {"type": ACTIVITY_TYPES["module"]},
+            }
+        )
     if parents:
         context["contextActivities"] = {"parent": parents}
     if module or kind:
         context.setdefault("contextActivities", {})["grouping"] = [
-            {"objectType": "Activity", "id": activity_id(parcours), "definition": {"type": ACTIVITY_TYPES["parcours"]}}
+            {
+                "objectType": "Activity",
+                "id": activity_id(parcours),
+                "definition": {"type": ACTIVITY_TYPES["parcours"]},
+            }
         ]
     registration = registration or settings().registration
     if registration:
@@ -174,7 +186,9 @@ def verb_of(stmt: dict[str, Any]) -> str:
 def learner_of(stmt: dict[str, Any]) -> str:
     """The actor's account name (hub user name), else its name or mbox; « ? » when there is none."""
     actor_ = stmt.get("actor") or {}
-    return str((actor_.get("account") or {}).get("name") or actor_.get("name") or actor_.get("mbox") or "?")
+    return str(
+        (actor_.get("account") or {}).get("name") or actor_.get("name") or actor_.get("mbox") or "?"
+    )
 
 
 def object_iri(stmt: dict[str, Any]) -> str:

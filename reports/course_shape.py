@@ -50,19 +50,42 @@ class CourseShape:
 #: python-pas-a-pas as written in courses/ (module ids are the nbgrader assignments).
 _BUILTIN = {
     "python-pas-a-pas": [
-        ("pap-01-premiers-calculs", ["01-1-decouvrir-jupyter", "01-2-premiers-calculs"], "01-3-exercices",
-         ["ex-pap-total-trimestre", "ex-pap-taux-traitement", "ex-pap-moyenne-delais"]),
-        ("pap-02-variables-texte", ["02-1-variables", "02-2-textes-courrier"], "02-3-exercices",
-         ["ex-pap-objet-courrier", "ex-pap-majuscules-commune", "ex-pap-formule-politesse"]),
-        ("pap-03-listes-boucles", ["03-1-listes", "03-2-boucles"], "03-3-exercices",
-         ["ex-pap-liste-communes", "ex-pap-somme-dossiers", "ex-pap-boucle-relances"]),
-        ("pap-04-conditions", ["04-1-si-sinon", "04-2-conditions-combinees"], "04-3-exercices",
-         ["ex-pap-delai-depasse", "ex-pap-eligibilite", "ex-pap-tranche-population"]),
-        ("pap-05-fonctions", ["05-1-definir-fonction", "05-2-parametres-retour"], "05-3-exercices",
-         ["ex-pap-fonction-ttc", "ex-pap-fonction-initiales", "ex-pap-fonction-delai"]),
-        ("pap-06-fichiers-automatisation",
-         ["06-1-lire-ecrire-fichiers", "06-2-publipostage", "06-3-renommer-fichiers"], "06-4-exercices",
-         ["ex-pap-lire-csv", "ex-pap-publipostage", "ex-pap-renommer-lot"]),
+        (
+            "pap-01-premiers-calculs",
+            ["01-1-decouvrir-jupyter", "01-2-premiers-calculs"],
+            "01-3-exercices",
+            ["ex-pap-total-trimestre", "ex-pap-taux-traitement", "ex-pap-moyenne-delais"],
+        ),
+        (
+            "pap-02-variables-texte",
+            ["02-1-variables", "02-2-textes-courrier"],
+            "02-3-exercices",
+            ["ex-pap-objet-courrier", "ex-pap-majuscules-commune", "ex-pap-formule-politesse"],
+        ),
+        (
+            "pap-03-listes-boucles",
+            ["03-1-listes", "03-2-boucles"],
+            "03-3-exercices",
+            ["ex-pap-liste-communes", "ex-pap-somme-dossiers", "ex-pap-boucle-relances"],
+        ),
+        (
+            "pap-04-conditions",
+            ["04-1-si-sinon", "04-2-conditions-combinees"],
+            "04-3-exercices",
+            ["ex-pap-delai-depasse", "ex-pap-eligibilite", "ex-pap-tranche-population"],
+        ),
+        (
+            "pap-05-fonctions",
+            ["05-1-definir-fonction", "05-2-parametres-retour"],
+            "05-3-exercices",
+            ["ex-pap-fonction-ttc", "ex-pap-fonction-initiales", "ex-pap-fonction-delai"],
+        ),
+        (
+            "pap-06-fichiers-automatisation",
+            ["06-1-lire-ecrire-fichiers", "06-2-publipostage", "06-3-renommer-fichiers"],
+            "06-4-exercices",
+            ["ex-pap-lire-csv", "ex-pap-publipostage", "ex-pap-renommer-lot"],
+        ),
     ]
 }
 
@@ -90,11 +113,22 @@ def read_shape(course_dir: Path) -> CourseShape:
 
     modules: list[Module] = []
     for data in exercise_data.in_course(course_dir):
-        exercises = [Exercise(eid, ex.notebook, float(ex.points or 1), len(ex.hints)) for eid, ex in data.exercises.items()]
+        exercises = [
+            Exercise(eid, ex.notebook, float(ex.points or 1), len(ex.hints))
+            for eid, ex in data.exercises.items()
+        ]
         ex_nbs = sorted({e.notebook for e in exercises})
         lessons = [n for n in data.lessons() if n not in ex_nbs]
-        quiz = [str(q["id"]) for q in quiz_bank.read_bank(data.folder / quiz_bank.MODULE_COPY) if "id" in q]
-        modules.append(Module(data.module, data.parcours or "parcours", sorted(lessons), ex_nbs, exercises, quiz))
+        quiz = [
+            str(q["id"])
+            for q in quiz_bank.read_bank(data.folder / quiz_bank.MODULE_COPY)
+            if "id" in q
+        ]
+        modules.append(
+            Module(
+                data.module, data.parcours or "parcours", sorted(lessons), ex_nbs, exercises, quiz
+            )
+        )
     if not modules or not any(m.exercises for m in modules):
         return builtin_shape()
     return CourseShape(modules, "sidecars")

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from incubo.reports.course_shape import CourseShape, read_shape
-
 from incubo import console, course_layout, xapi
 from incubo.errors import IncuboError
+from incubo.reports.course_shape import CourseShape, read_shape
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,16 @@ LEARNERS_FILE = course_layout.LEARNERS
 EVENTS_DIR = course_layout.EVENTS
 DEMO_EVENTS_FILE = "demo.jsonl"
 MARKER = ".incubo-demo.json"
-LEARNER_COLUMNS = ["identifiant", "prenom", "nom", "courriel", "service", "departement", "tranche_age", "cohorte"]
+LEARNER_COLUMNS = [
+    "identifiant",
+    "prenom",
+    "nom",
+    "courriel",
+    "service",
+    "departement",
+    "tranche_age",
+    "cohorte",
+]
 
 DEPARTEMENTS = ["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"]
 _DEPT_WEIGHTS = [2, 5, 4, 9, 18, 3, 14, 3, 1, 3, 6, 5, 3]
@@ -42,23 +50,46 @@ SERVICES = ["Préfecture", "DDETS", "DDT(M)", "DREAL", "DRAAF", "Rectorat", "DRF
 _SERVICE_WEIGHTS = [24, 14, 18, 9, 6, 12, 11, 6]
 AGE_BANDS = ["moins de 30 ans", "30-39 ans", "40-49 ans", "50-59 ans", "60 ans et plus"]
 _AGE_WEIGHTS = [8, 17, 27, 35, 13]
-COHORTS = [("2026-printemps", datetime(2026, 3, 2, tzinfo=UTC)), ("2026-automne", datetime(2026, 9, 7, tzinfo=UTC))]
+COHORTS = [
+    ("2026-printemps", datetime(2026, 3, 2, tzinfo=UTC)),
+    ("2026-automne", datetime(2026, 9, 7, tzinfo=UTC)),
+]
 #: Self-assessment items (Likert 1–5), asked at the start (`debut`) and the end (`fin`).
 #: Same item ids as the `Autoevaluation` widget writes (`autoevaluation-<item>`).
-SELF_ASSESSMENT = [f"autoevaluation-{item}" for item in
-                   ("aise-numerique", "tableur", "comprendre-code", "ecrire-code", "erreurs", "donnees")]
+SELF_ASSESSMENT = [
+    f"autoevaluation-{item}"
+    for item in (
+        "aise-numerique",
+        "tableur",
+        "comprendre-code",
+        "ecrire-code",
+        "erreurs",
+        "donnees",
+    )
+]
 
-_FIRST = ("Marie Nathalie Isabelle Sylvie Catherine Christine Sandrine Valérie Véronique Céline Sophie Anne "
-          "Laurence Martine Françoise Brigitte Patricia Nicole Hélène Claire Agnès Émilie Julie Camille "
-          "Philippe Pierre Jean Michel Alain Patrick Nicolas Christophe Laurent Éric Frédéric Stéphane "
-          "Olivier Thierry David Pascal Didier Bruno Gilles Thomas Julien Sébastien Vincent Jérôme Mathieu").split()
-_LAST = ("Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre Michel "
-         "Garcia David Bertrand Roux Vincent Fournier Morel Girard André Mercier Dupont Lambert Bonnet Fontaine "
-         "Rousseau Blanc Guerin Muller Henry Roussel Nicolas Perrin Morin Mathieu Clement Gauthier Dumont Lopez "
-         "Fabre Sanchez Rouquette Cazals Vidal Bouissou Azéma Séguier Mas Bousquet Delmas Combes Fabié").split()
-_DOMAINS = {"Préfecture": "occitanie.gouv.fr", "DDETS": "ddets.gouv.fr", "DDT(M)": "equipement-agriculture.gouv.fr",
-            "DREAL": "developpement-durable.gouv.fr", "DRAAF": "agriculture.gouv.fr", "Rectorat": "ac-toulouse.fr",
-            "DRFiP": "dgfip.finances.gouv.fr", "ARS": "ars.sante.fr"}
+_FIRST = (
+    "Marie Nathalie Isabelle Sylvie Catherine Christine Sandrine Valérie Véronique Céline Sophie Anne "
+    "Laurence Martine Françoise Brigitte Patricia Nicole Hélène Claire Agnès Émilie Julie Camille "
+    "Philippe Pierre Jean Michel Alain Patrick Nicolas Christophe Laurent Éric Frédéric Stéphane "
+    "Olivier Thierry David Pascal Didier Bruno Gilles Thomas Julien Sébastien Vincent Jérôme Mathieu"
+).split()
+_LAST = (
+    "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre Michel "
+    "Garcia David Bertrand Roux Vincent Fournier Morel Girard André Mercier Dupont Lambert Bonnet Fontaine "
+    "Rousseau Blanc Guerin Muller Henry Roussel Nicolas Perrin Morin Mathieu Clement Gauthier Dumont Lopez "
+    "Fabre Sanchez Rouquette Cazals Vidal Bouissou Azéma Séguier Mas Bousquet Delmas Combes Fabié"
+).split()
+_DOMAINS = {
+    "Préfecture": "occitanie.gouv.fr",
+    "DDETS": "ddets.gouv.fr",
+    "DDT(M)": "equipement-agriculture.gouv.fr",
+    "DREAL": "developpement-durable.gouv.fr",
+    "DRAAF": "agriculture.gouv.fr",
+    "Rectorat": "ac-toulouse.fr",
+    "DRFiP": "dgfip.finances.gouv.fr",
+    "ARS": "ars.sante.fr",
+}
 
 
 @dataclass
@@ -84,7 +115,13 @@ class Learner:
 
 
 def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace(" ", "")
+    return (
+        unicodedata.normalize("NFKD", text)
+        .encode("ascii", "ignore")
+        .decode()
+        .lower()
+        .replace(" ", "")
+    )
 
 
 def make_learners(n: int, rng: random.Random) -> list[Learner]:
@@ -134,8 +171,15 @@ class _Writer:
     def emit(self, learner: Learner, t: datetime, verb: str, **kw) -> None:
         sid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         registration = str(uuid.uuid5(uuid.NAMESPACE_URL, f"incubo:cohorte:{learner.cohorte}"))
-        stmt = xapi.statement(verb, actor_name=learner.identifiant, timestamp=_ts(t), statement_id=sid,
-                              registration=registration, homepage=xapi.DEFAULT_HOMEPAGE, **kw)
+        stmt = xapi.statement(
+            verb,
+            actor_name=learner.identifiant,
+            timestamp=_ts(t),
+            statement_id=sid,
+            registration=registration,
+            homepage=xapi.DEFAULT_HOMEPAGE,
+            **kw,
+        )
         self.fh.write(json.dumps(stmt, ensure_ascii=False, separators=(",", ":")))
         self.fh.write("\n")
         self.count += 1
@@ -149,7 +193,9 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
     """One learner's path through the course: lessons, attempts, hints, drop-out, returns, self-assessments."""
     rng = w.rng
     start = dict(COHORTS)[learner.cohorte]
-    t = start + timedelta(days=rng.randint(0, 6), hours=rng.randint(8, 16), minutes=rng.randint(0, 59))
+    t = start + timedelta(
+        days=rng.randint(0, 6), hours=rng.randint(8, 16), minutes=rng.randint(0, 59)
+    )
     first = t
     parcours = shape.parcours[0]
     base_likert = 2.3 + 0.5 * learner.ability
@@ -158,8 +204,16 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
         value = max(1, min(5, round(base_likert + rng.gauss(0, 0.8))))
         initial[item] = value
         t += timedelta(seconds=rng.randint(5, 40))
-        w.emit(learner, t, "answered", parcours=parcours, kind="questionnaire", ident=item,
-               result={"response": str(value)}, extensions={"questionnaire-moment": "debut"})
+        w.emit(
+            learner,
+            t,
+            "answered",
+            parcours=parcours,
+            kind="questionnaire",
+            ident=item,
+            result={"response": str(value)},
+            extensions={"questionnaire-moment": "debut"},
+        )
     done = 0
     modules = [m for m in shape.modules if m.parcours == parcours]
     for index, module in enumerate(modules):
@@ -167,20 +221,46 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
             break  # drop-out
         learner.reached.append(module)
         if index:
-            gap = rng.randint(2, 9) if rng.random() > 0.12 else rng.randint(21, 42)  # sometimes a long pause, then a return
+            gap = (
+                rng.randint(2, 9) if rng.random() > 0.12 else rng.randint(21, 42)
+            )  # sometimes a long pause, then a return
             t = t.replace(hour=rng.randint(8, 16)) + timedelta(days=gap)
         for lesson in module.lessons:
-            w.emit(learner, t, "experienced", parcours=parcours, module=module.id, kind="lecon", ident=lesson)
+            w.emit(
+                learner,
+                t,
+                "experienced",
+                parcours=parcours,
+                module=module.id,
+                kind="lecon",
+                ident=lesson,
+            )
             t += timedelta(minutes=rng.randint(5, 15))
         if rng.random() < 0.06 + 0.05 * max(0.0, -learner.engagement):
             break  # opened the module's lessons, never tried its exercises
         for q in module.quiz:
             ok = rng.random() < _sigmoid(1.0 + learner.ability)
-            w.emit(learner, t, "answered", parcours=parcours, module=module.id, kind="quiz", ident=q,
-                   result={"success": ok, "response": "a" if ok else "b"})
+            w.emit(
+                learner,
+                t,
+                "answered",
+                parcours=parcours,
+                module=module.id,
+                kind="quiz",
+                ident=q,
+                result={"success": ok, "response": "a" if ok else "b"},
+            )
             t += timedelta(seconds=rng.randint(20, 90))
         for nb in module.exercise_notebooks:
-            w.emit(learner, t, "experienced", parcours=parcours, module=module.id, kind="lecon", ident=nb)
+            w.emit(
+                learner,
+                t,
+                "experienced",
+                parcours=parcours,
+                module=module.id,
+                kind="lecon",
+                ident=nb,
+            )
             t += timedelta(minutes=rng.randint(1, 3))
         scores: dict[str, float] = {}
         stopped = False
@@ -194,23 +274,60 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
             for attempt in range(1, 7):
                 if attempt > 1 and hints < max(ex.hints, 1) and rng.random() < 0.55:
                     hints += 1
-                    w.emit(learner, t, "asked", parcours=parcours, module=module.id, kind="exercice", ident=ex.id,
-                           extensions={"hint-number": hints})
+                    w.emit(
+                        learner,
+                        t,
+                        "asked",
+                        parcours=parcours,
+                        module=module.id,
+                        kind="exercice",
+                        ident=ex.id,
+                        extensions={"hint-number": hints},
+                    )
                     t += timedelta(seconds=rng.randint(30, 120))
                 t += timedelta(seconds=rng.randint(40, 400))
-                passed = rng.random() < _sigmoid(learner.ability - d + 0.5 * (attempt - 1) + 0.4 * hints)
+                passed = rng.random() < _sigmoid(
+                    learner.ability - d + 0.5 * (attempt - 1) + 0.4 * hints
+                )
                 verdict = "correct" if passed else rng.choice(["incorrect", "incorrect", "erreur"])
-                w.emit(learner, t, "attempted", parcours=parcours, module=module.id, kind="exercice", ident=ex.id,
-                       result={"success": passed}, extensions={"verdict": verdict, "attempt": attempt})
+                w.emit(
+                    learner,
+                    t,
+                    "attempted",
+                    parcours=parcours,
+                    module=module.id,
+                    kind="exercice",
+                    ident=ex.id,
+                    result={"success": passed},
+                    extensions={"verdict": verdict, "attempt": attempt},
+                )
                 if passed or (attempt >= 2 and rng.random() < 0.2):
                     break
             t += timedelta(seconds=rng.randint(2, 10))
             if passed:
-                w.emit(learner, t, "passed", parcours=parcours, module=module.id, kind="exercice", ident=ex.id,
-                       result={"success": True}, extensions={"attempt": attempt})
+                w.emit(
+                    learner,
+                    t,
+                    "passed",
+                    parcours=parcours,
+                    module=module.id,
+                    kind="exercice",
+                    ident=ex.id,
+                    result={"success": True},
+                    extensions={"attempt": attempt},
+                )
             else:
-                w.emit(learner, t, "failed", parcours=parcours, module=module.id, kind="exercice", ident=ex.id,
-                       result={"success": False}, extensions={"attempt": attempt})
+                w.emit(
+                    learner,
+                    t,
+                    "failed",
+                    parcours=parcours,
+                    module=module.id,
+                    kind="exercice",
+                    ident=ex.id,
+                    result={"success": False},
+                    extensions={"attempt": attempt},
+                )
             scores[ex.id] = ex.points if passed else (ex.points / 2 if rng.random() < 0.3 else 0.0)
         if stopped:
             break
@@ -219,8 +336,19 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
             learner.scores[module.id] = scores
             learner.submitted_at[module.id] = t
             for ex in module.exercises:
-                w.emit(learner, t, "scored", parcours=parcours, module=module.id, kind="exercice", ident=ex.id,
-                       result=dict(score=xapi.score(scores[ex.id], ex.points), success=scores[ex.id] >= ex.points))
+                w.emit(
+                    learner,
+                    t,
+                    "scored",
+                    parcours=parcours,
+                    module=module.id,
+                    kind="exercice",
+                    ident=ex.id,
+                    result=dict(
+                        score=xapi.score(scores[ex.id], ex.points),
+                        success=scores[ex.id] >= ex.points,
+                    ),
+                )
         if sum(1 for s in scores.values() if s > 0) * 2 >= len(module.exercises):
             t += timedelta(seconds=rng.randint(5, 60))
             w.emit(learner, t, "completed", parcours=parcours, module=module.id)
@@ -232,8 +360,16 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
         for item in SELF_ASSESSMENT:
             value = max(1, min(5, round(initial[item] + gain + rng.gauss(0, 1.0))))
             t += timedelta(seconds=rng.randint(5, 40))
-            w.emit(learner, t, "answered", parcours=parcours, kind="questionnaire", ident=item,
-                   result={"response": str(value)}, extensions={"questionnaire-moment": "fin"})
+            w.emit(
+                learner,
+                t,
+                "answered",
+                parcours=parcours,
+                kind="questionnaire",
+                ident=item,
+                result={"response": str(value)},
+                extensions={"questionnaire-moment": "fin"},
+            )
 
 
 def _check_course_dir(course_dir: Path) -> dict:
@@ -265,15 +401,25 @@ def revisit(people: list[Learner], w: _Writer, count: int, parcours: str) -> Non
         w.emit(p, t, "experienced", parcours=parcours, module=module.id, kind="lecon", ident=lesson)
 
 
-def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook: bool = True,
-             statements: int | None = None, progress: bool = False) -> dict:
+def generate(
+    course_dir: Path,
+    *,
+    learners: int = 200,
+    seed: int = 0,
+    gradebook: bool = True,
+    statements: int | None = None,
+    progress: bool = False,
+) -> dict:
     """Write a synthetic cohort into `course_dir`; returns a summary (counts, files).
 
     `statements`, when given, pads the cohort with lessons opened again until
     the file holds exactly that many statements (benchmarks).
     """
     if learners < 1:
-        raise IncuboError("Le nombre d'apprenants doit être au moins 1 (option --learners).", code="demo-parametre")
+        raise IncuboError(
+            "Le nombre d'apprenants doit être au moins 1 (option --learners).",
+            code="demo-parametre",
+        )
     course_dir = Path(course_dir)
     course_dir.mkdir(parents=True, exist_ok=True)
     previous = _check_course_dir(course_dir)
@@ -293,7 +439,11 @@ def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook:
     tmp = events.with_suffix(".jsonl.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         writer = _Writer(fh, rng)
-        bar = console.progress_bar(len(people), "Apprenants simulés", "apprenant") if progress else None
+        bar = (
+            console.progress_bar(len(people), "Apprenants simulés", "apprenant")
+            if progress
+            else None
+        )
         for person in people:
             simulate(person, shape, writer, seed)
             if bar is not None:
@@ -305,14 +455,21 @@ def generate(course_dir: Path, *, learners: int = 200, seed: int = 0, gradebook:
         elif statements and writer.count > statements:
             log.warning("%d statements simulated, more than the %d asked", writer.count, statements)
     tmp.replace(events)
-    summary = {"learners": learners, "seed": seed, "statements": writer.count, "shape": shape.origin,
-               "files": [LEARNERS_FILE, f"{EVENTS_DIR}/{DEMO_EVENTS_FILE}"]}
+    summary = {
+        "learners": learners,
+        "seed": seed,
+        "statements": writer.count,
+        "shape": shape.origin,
+        "files": [LEARNERS_FILE, f"{EVENTS_DIR}/{DEMO_EVENTS_FILE}"],
+    }
     if gradebook:
         from incubo.reports.demo_gradebook import write_gradebook
 
         created = write_gradebook(course_dir, shape, people, previous.get("gradebook_created"))
         summary["gradebook_created"] = created
         summary["files"].append("gradebook.db")
-    (course_dir / MARKER).write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    (course_dir / MARKER).write_text(
+        json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     log.info("demo data: %s", summary)
     return summary

@@ -16,10 +16,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from incubo.reports.course_shape import CourseShape
-
 from incubo import course_layout
 from incubo.errors import IncuboError
+from incubo.reports.course_shape import CourseShape
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,9 @@ def check_gradebook(course_dir: Path, previously_created: bool | None) -> None:
         )
 
 
-def write_gradebook(course_dir: Path, shape: CourseShape, learners: list, previously_created: bool | None) -> bool:
+def write_gradebook(
+    course_dir: Path, shape: CourseShape, learners: list, previously_created: bool | None
+) -> bool:
     """Write the learners' grades; returns True when this call created `gradebook.db`."""
     _ensure_alembic_on_path()
     from nbgrader.api import Gradebook
@@ -75,7 +76,9 @@ def write_gradebook(course_dir: Path, shape: CourseShape, learners: list, previo
             for nb in module.exercise_notebooks:
                 gb.update_or_create_notebook(nb, module.id)
             for ex in module.exercises:
-                gb.update_or_create_grade_cell(ex.id, ex.notebook, module.id, max_score=ex.points, cell_type="code")
+                gb.update_or_create_grade_cell(
+                    ex.id, ex.notebook, module.id, max_score=ex.points, cell_type="code"
+                )
                 gb.update_or_create_solution_cell(f"{ex.id}-reponse", ex.notebook, module.id)
         if len(learners) < BULK_FROM:
             _one_by_one(gb, shape, learners)
@@ -89,16 +92,25 @@ def write_gradebook(course_dir: Path, shape: CourseShape, learners: list, previo
 def _one_by_one(gb, shape: CourseShape, learners: list) -> None:
     import warnings
 
-    warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's add_submission, harmless
+    warnings.filterwarnings(
+        "ignore", message=".*not in session.*"
+    )  # nbgrader's add_submission, harmless
     for person in learners:
-        gb.update_or_create_student(person.identifiant, first_name=person.prenom, last_name=person.nom,
-                                    email=person.courriel)
+        gb.update_or_create_student(
+            person.identifiant,
+            first_name=person.prenom,
+            last_name=person.nom,
+            email=person.courriel,
+        )
     for person in learners:
         for module in shape.modules:
             if module.id not in person.scores:
                 continue
-            sub = gb.update_or_create_submission(module.id, person.identifiant,
-                                                 timestamp=person.submitted_at[module.id].replace(tzinfo=None))
+            sub = gb.update_or_create_submission(
+                module.id,
+                person.identifiant,
+                timestamp=person.submitted_at[module.id].replace(tzinfo=None),
+            )
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     grade.auto_score = person.scores[module.id].get(grade.name, 0.0)
@@ -121,32 +133,73 @@ def _bulk(gb, shape: CourseShape, learners: list) -> None:
 
     db = gb.db
     existing = {s for (s,) in db.query(Student.id).all()}
-    db.execute(Student.__table__.insert(), [
-        {"id": p.identifiant, "first_name": p.prenom, "last_name": p.nom, "email": p.courriel}
-        for p in learners if p.identifiant not in existing
-    ])
+    db.execute(
+        Student.__table__.insert(),
+        [
+            {"id": p.identifiant, "first_name": p.prenom, "last_name": p.nom, "email": p.courriel}
+            for p in learners
+            if p.identifiant not in existing
+        ],
+    )
     structure = {}
     for a in db.query(Assignment).all():
-        structure[a.name] = (a.id, {nb.name: (nb.id, list(nb.grade_cells), list(nb.solution_cells)) for nb in a.notebooks})
+        structure[a.name] = (
+            a.id,
+            {nb.name: (nb.id, list(nb.grade_cells), list(nb.solution_cells)) for nb in a.notebooks},
+        )
     subs, nbs, grades, comments = [], [], [], []
     for person in learners:
         for module_id, scores in person.scores.items():
             aid, notebooks = structure[module_id]
             sid = new_id()
-            subs.append({"id": sid, "assignment_id": aid, "student_id": person.identifiant,
-                         "timestamp": person.submitted_at[module_id].replace(tzinfo=None), "extension": None})
+            subs.append(
+                {
+                    "id": sid,
+                    "assignment_id": aid,
+                    "student_id": person.identifiant,
+                    "timestamp": person.submitted_at[module_id].replace(tzinfo=None),
+                    "extension": None,
+                }
+            )
             for _name, (nb_id, grade_cells, solution_cells) in notebooks.items():
                 snid = new_id()
-                nbs.append({"id": snid, "assignment_id": sid, "notebook_id": nb_id, "flagged": False,
-                            "late_submission_penalty": None})
+                nbs.append(
+                    {
+                        "id": snid,
+                        "assignment_id": sid,
+                        "notebook_id": nb_id,
+                        "flagged": False,
+                        "late_submission_penalty": None,
+                    }
+                )
                 for cell in grade_cells:
-                    grades.append({"id": new_id(), "notebook_id": snid, "cell_id": cell.id,
-                                   "auto_score": scores.get(cell.name, 0.0), "manual_score": None,
-                                   "extra_credit": None, "needs_manual_grade": False})
+                    grades.append(
+                        {
+                            "id": new_id(),
+                            "notebook_id": snid,
+                            "cell_id": cell.id,
+                            "auto_score": scores.get(cell.name, 0.0),
+                            "manual_score": None,
+                            "extra_credit": None,
+                            "needs_manual_grade": False,
+                        }
+                    )
                 for cell in solution_cells:
-                    comments.append({"id": new_id(), "notebook_id": snid, "cell_id": cell.id,
-                                     "auto_comment": None, "manual_comment": None})
-    for table, rows in ((SubmittedAssignment, subs), (SubmittedNotebook, nbs), (Grade, grades), (Comment, comments)):
+                    comments.append(
+                        {
+                            "id": new_id(),
+                            "notebook_id": snid,
+                            "cell_id": cell.id,
+                            "auto_comment": None,
+                            "manual_comment": None,
+                        }
+                    )
+    for table, rows in (
+        (SubmittedAssignment, subs),
+        (SubmittedNotebook, nbs),
+        (Grade, grades),
+        (Comment, comments),
+    ):
         if rows:
             db.execute(table.__table__.insert(), rows)
     db.commit()

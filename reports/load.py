@@ -27,10 +27,10 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from incubo.reports import privacy, sources
 
 from incubo import xapi
 from incubo.errors import IncuboError
+from incubo.reports import privacy, sources
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,12 @@ PSEUDO_HOMEPAGE = "urn:incubo:pseudonyme"
 ATTRIBUTES = ["service", "departement", "tranche_age", "cohorte"]
 
 #: Context extensions the analyses use, with their types.
-EXTENSIONS = {"verdict": "VARCHAR", "hint-number": "INTEGER", "attempt": "INTEGER", "questionnaire-moment": "VARCHAR"}
+EXTENSIONS = {
+    "verdict": "VARCHAR",
+    "hint-number": "INTEGER",
+    "attempt": "INTEGER",
+    "questionnaire-moment": "VARCHAR",
+}
 
 
 def _columns() -> str:
@@ -84,7 +89,11 @@ class Data:
 
     @property
     def has_learners(self) -> bool:
-        return bool(self.scalar("select count(*) from information_schema.tables where table_name = 'learners'"))
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables where table_name = 'learners'"
+            )
+        )
 
     @property
     def n_learners(self) -> int:
@@ -101,7 +110,11 @@ class Data:
             if not self.src.gradebook_url:
                 return False
             _load_grades(self)
-        return bool(self.scalar("select count(*) from information_schema.tables where table_name = 'grades'"))
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables where table_name = 'grades'"
+            )
+        )
 
 
 def _parse_date(value: str, name: str) -> date | None:
@@ -110,7 +123,9 @@ def _parse_date(value: str, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise IncuboError(f"La date {name} « {value} » n'est pas au format AAAA-MM-JJ.", code="date-invalide") from None
+        raise IncuboError(
+            f"La date {name} « {value} » n'est pas au format AAAA-MM-JJ.", code="date-invalide"
+        ) from None
 
 
 def open_data(
@@ -129,7 +144,9 @@ def open_data(
     """Everything a research notebook needs, pseudonymised and filtered."""
     key = key or privacy.load_key()
     src = sources.resolve(dossier_cours, evenements, carnet, apprenants)
-    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False, "temp_directory": ""})
+    con = duckdb.connect(
+        config={"threads": 2, "preserve_insertion_order": False, "temp_directory": ""}
+    )
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     files = [str(p) for p in src.event_files]
@@ -138,9 +155,22 @@ def open_data(
             out = Path(tmp) / f"lrs-{n}.jsonl"
             sources.fetch_lrs(url, out, lambda s: _pseudonymise_statement(s, key))
             files.append(str(out))
-        _load_statements(con, files, parcours, _parse_date(debut, "de début"), _parse_date(fin, "de fin"), key,
-                         keep_registration=bool(cohorte))
-    data = Data(con, int(k), src, key, {"parcours": parcours, "cohorte": cohorte, "debut": debut, "fin": fin})
+        _load_statements(
+            con,
+            files,
+            parcours,
+            _parse_date(debut, "de début"),
+            _parse_date(fin, "de fin"),
+            key,
+            keep_registration=bool(cohorte),
+        )
+    data = Data(
+        con,
+        int(k),
+        src,
+        key,
+        {"parcours": parcours, "cohorte": cohorte, "debut": debut, "fin": fin},
+    )
     if src.learners_file:
         _load_learners(con, src.learners_file, key)
     if cohorte:
@@ -155,13 +185,24 @@ def open_data(
 
 def _pseudonymise_statement(stmt: dict, key: bytes) -> dict:
     name = xapi.learner_of(stmt)
-    stmt["actor"] = {"objectType": "Agent", "account": {"homePage": PSEUDO_HOMEPAGE, "name": privacy.pseudonym(name, key)}}
+    stmt["actor"] = {
+        "objectType": "Agent",
+        "account": {"homePage": PSEUDO_HOMEPAGE, "name": privacy.pseudonym(name, key)},
+    }
     stmt.pop("authority", None)
     return stmt
 
 
-def _load_statements(con, files: list[str], parcours: str, debut: date | None, fin: date | None, key: bytes,
-                     *, keep_registration: bool = False) -> None:
+def _load_statements(
+    con,
+    files: list[str],
+    parcours: str,
+    debut: date | None,
+    fin: date | None,
+    key: bytes,
+    *,
+    keep_registration: bool = False,
+) -> None:
     where, params = ["coalesce(p[1], '') <> ''"], {}
     if parcours:
         where.append("p[1] = $parcours")
@@ -195,14 +236,14 @@ def _load_statements(con, files: list[str], parcours: str, debut: date | None, f
                    CAST(timestamp AS TIMESTAMP) AS ts,
                    result.success AS success, result.response AS response,
                    result.score.scaled AS scaled, result.score.raw AS raw_score,
-                   {'context.registration' if keep_registration else 'NULL::VARCHAR'} AS registration,
-                   {_ext('verdict')} AS verdict,
-                   {_ext('hint-number')} AS hint,
-                   {_ext('attempt')} AS attempt,
-                   {_ext('questionnaire-moment')} AS moment
+                   {"context.registration" if keep_registration else "NULL::VARCHAR"} AS registration,
+                   {_ext("verdict")} AS verdict,
+                   {_ext("hint-number")} AS hint,
+                   {_ext("attempt")} AS attempt,
+                   {_ext("questionnaire-moment")} AS moment
             FROM {source}
           )
-          WHERE name IS NOT NULL AND {' AND '.join(where)}
+          WHERE name IS NOT NULL AND {" AND ".join(where)}
         ),
         -- one HMAC per learner, not per statement
         m AS (
@@ -222,8 +263,10 @@ def _load_learners(con, path: Path, key: bytes) -> None:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         rows = [
-            {"learner": privacy.pseudonym(row.get("identifiant") or "", key),
-             **{a: (row.get(a) or "").strip() or None for a in ATTRIBUTES}}
+            {
+                "learner": privacy.pseudonym(row.get("identifiant") or "", key),
+                **{a: (row.get(a) or "").strip() or None for a in ATTRIBUTES},
+            }
             for row in reader
             if row.get("identifiant")
         ]
@@ -235,15 +278,23 @@ def _load_learners(con, path: Path, key: bytes) -> None:
 
 def _filter_cohort(data: Data, cohorte: str) -> None:
     con = data.con
-    in_file = data.has_learners and data.scalar("select count(*) from learners where cohorte = ?", [cohorte])
-    by_reg = data.scalar("select count(*) from statements where registration in (?, ?)", [cohorte, registration_of(cohorte)])
+    in_file = data.has_learners and data.scalar(
+        "select count(*) from learners where cohorte = ?", [cohorte]
+    )
+    by_reg = data.scalar(
+        "select count(*) from statements where registration in (?, ?)",
+        [cohorte, registration_of(cohorte)],
+    )
     if not in_file and not by_reg:
         raise IncuboError(f"Aucune donnée pour la cohorte « {cohorte} ».", code="cohorte-vide")
     if in_file:
         con.execute("DELETE FROM learners WHERE cohorte IS DISTINCT FROM ?", [cohorte])
         con.execute("DELETE FROM statements WHERE learner NOT IN (SELECT learner FROM learners)")
     else:
-        con.execute("DELETE FROM statements WHERE registration NOT IN (?, ?)", [cohorte, registration_of(cohorte)])
+        con.execute(
+            "DELETE FROM statements WHERE registration NOT IN (?, ?)",
+            [cohorte, registration_of(cohorte)],
+        )
 
 
 def _load_grades(data: Data) -> None:
@@ -252,7 +303,9 @@ def _load_grades(data: Data) -> None:
     try:
         rows = gradebook.totals(data.src.gradebook_url)
     except Exception as exc:
-        raise IncuboError(f"Le carnet de notes est illisible ({type(exc).__name__}).", code="carnet-illisible") from None
+        raise IncuboError(
+            f"Le carnet de notes est illisible ({type(exc).__name__}).", code="carnet-illisible"
+        ) from None
     frame = pd.DataFrame(rows, columns=["student", "module", "max_score", "score"])
     del rows
     ids = frame["student"].unique()
@@ -266,5 +319,7 @@ def _load_grades(data: Data) -> None:
     if data.filters.get("cohorte") and data.has_learners:
         cond.append("learner IN (SELECT learner FROM learners)")
     where = ("WHERE " + " AND ".join(cond)) if cond else ""
-    data.con.execute(f"CREATE TABLE grades AS SELECT learner, module, score, max_score FROM grades_df {where}")
+    data.con.execute(
+        f"CREATE TABLE grades AS SELECT learner, module, score, max_score FROM grades_df {where}"
+    )
     data.con.unregister("grades_df")

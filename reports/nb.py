@@ -51,14 +51,21 @@ def fmt(value, decimals: int = 1) -> str:
         return "supprimé"
     if isinstance(value, str):
         return value
-    if isinstance(value, (int,)) or (isinstance(value, float) and float(value).is_integer() and decimals == 0):
+    if isinstance(value, (int,)) or (
+        isinstance(value, float) and float(value).is_integer() and decimals == 0
+    ):
         return f"{int(value):,}".replace(",", "\u202f")
     return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
-def table(df: pd.DataFrame, caption: str, ident: str, *, index: bool = True, decimals: int = 1) -> None:
+def table(
+    df: pd.DataFrame, caption: str, ident: str, *, index: bool = True, decimals: int = 1
+) -> None:
     """An accessible HTML table (caption, header scopes); hidden cells are written out, never left blank."""
-    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in ([df.index.name or ""] if index else []) + list(df.columns))
+    head = "".join(
+        f'<th scope="col">{html.escape(str(c))}</th>'
+        for c in ([df.index.name or ""] if index else []) + list(df.columns)
+    )
     body = []
     for label, row in df.iterrows():
         cells = [f'<th scope="row">{html.escape(str(label))}</th>'] if index else []
@@ -110,15 +117,24 @@ def setup_matplotlib() -> None:
 
     plt.switch_backend("Agg")
 
-    plt.rcParams.update({"figure.figsize": (8, 4), "font.size": 11, "axes.spines.top": False,
-                         "axes.spines.right": False, "axes.formatter.use_locale": False})
+    plt.rcParams.update(
+        {
+            "figure.figsize": (8, 4),
+            "font.size": 11,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.formatter.use_locale": False,
+        }
+    )
 
 
 def suppression_note(k: int, n_hidden: int) -> str:
     if not n_hidden:
         return f"Aucune case n'a dû être masquée (tous les groupes publiés comptent au moins {k} personnes)."
-    return (f"{n_hidden} case(s) masquée(s) : « < {k} » signale un groupe de moins de {k} personnes, "
-            "« supprimé » une case masquée en plus pour qu'aucun total ne permette de retrouver la précédente.")
+    return (
+        f"{n_hidden} case(s) masquée(s) : « < {k} » signale un groupe de moins de {k} personnes, "
+        "« supprimé » une case masquée en plus pour qu'aucun total ne permette de retrouver la précédente."
+    )
 
 
 def heading(data, title: str) -> None:
@@ -134,7 +150,9 @@ def heading(data, title: str) -> None:
         f"période : {('du ' + _date_fr(f['debut'])) if f['debut'] else 'depuis le début'} "
         f"{('au ' + _date_fr(f['fin'])) if f['fin'] else 'à aujourd’hui'}",
     ]
-    kinds = ["les traces d’activité des apprenants (leçons ouvertes, vérifications, indices, questionnaires)"]
+    kinds = [
+        "les traces d’activité des apprenants (leçons ouvertes, vérifications, indices, questionnaires)"
+    ]
     if data.src.gradebook_url:
         kinds.append("les notes des devoirs corrigés automatiquement")
     if data.src.learners_file:
@@ -166,24 +184,41 @@ def methode(data, details: list[tuple[str, str]] | None = None) -> None:
     """The « Méthode » section closing every report: sources, pseudonyms, masking, then the report's own terms."""
     sources = []
     if data.src.event_files:
-        sources.append(f"{len(data.src.event_files)} fichier(s) de déclarations xAPI (format JSON Lines)")
+        sources.append(
+            f"{len(data.src.event_files)} fichier(s) de déclarations xAPI (format JSON Lines)"
+        )
     if data.src.lrs_urls:
         sources.append("un LRS (entrepôt de déclarations xAPI, API « statements »)")
     if data.src.gradebook_url:
-        sources.append("le carnet de notes nbgrader (tables des copies et des notes, lues sans écriture)")
+        sources.append(
+            "le carnet de notes nbgrader (tables des copies et des notes, lues sans écriture)"
+        )
     if data.src.learners_file:
-        sources.append("le fichier apprenants.csv (colonnes service, département, tranche d’âge, cohorte)")
+        sources.append(
+            "le fichier apprenants.csv (colonnes service, département, tranche d’âge, cohorte)"
+        )
     items = [
-        ("Traces d’activité", "chaque action d’un apprenant est une déclaration (« statement ») au format xAPI : "
-         "qui (pseudonyme), quoi (verbe : ouvert, tenté, réussi, indice demandé…), sur quoi (leçon, exercice, "
-         "questionnaire), quand. Sources lues : " + "; ".join(sources) + "."),
-        ("Pseudonymes", "identifiant remplacé par « p- » suivi des 16 premiers chiffres hexadécimaux d’un "
-         "HMAC-SHA256 de l’identifiant, avec une clé secrète gardée hors du dépôt (INCUBO_PSEUDONYM_KEY) : "
-         "le même apprenant a le même pseudonyme dans tous les tableaux d’un rapport."),
-        ("Masquage des petits groupes", f"k-anonymat avec k = {data.k} : toute case de 1 à {data.k - 1} "
-         "personnes est masquée (suppression primaire), puis d’autres cases le sont (suppression secondaire) "
-         "pour qu’aucune case masquée ne se déduise des totaux publiés. Sur les figures, les parties masquées "
-         "sont hachurées et marquées « masqué »."),
+        (
+            "Traces d’activité",
+            "chaque action d’un apprenant est une déclaration (« statement ») au format xAPI : "
+            "qui (pseudonyme), quoi (verbe : ouvert, tenté, réussi, indice demandé…), sur quoi (leçon, exercice, "
+            "questionnaire), quand. Sources lues : " + "; ".join(sources) + ".",
+        ),
+        (
+            "Pseudonymes",
+            "identifiant remplacé par « p- » suivi des 16 premiers chiffres hexadécimaux d’un "
+            "HMAC-SHA256 de l’identifiant, avec une clé secrète gardée hors du dépôt (INCUBO_PSEUDONYM_KEY) : "
+            "le même apprenant a le même pseudonyme dans tous les tableaux d’un rapport.",
+        ),
+        (
+            "Masquage des petits groupes",
+            f"k-anonymat avec k = {data.k} : toute case de 1 à {data.k - 1} "
+            "personnes est masquée (suppression primaire), puis d’autres cases le sont (suppression secondaire) "
+            "pour qu’aucune case masquée ne se déduise des totaux publiés. Sur les figures, les parties masquées "
+            "sont hachurées et marquées « masqué ».",
+        ),
     ] + list(details or [])
     body = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in items)
-    paragraph(f"<section class='incubo-methode'><h2 id='methode'>Méthode</h2><dl>{body}</dl></section>")
+    paragraph(
+        f"<section class='incubo-methode'><h2 id='methode'>Méthode</h2><dl>{body}</dl></section>"
+    )

@@ -39,7 +39,9 @@ def _date(value: str):
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise ValueError("une date au format AAAA-MM-JJ est attendue (par exemple 2026-09-07)") from None
+        raise ValueError(
+            "une date au format AAAA-MM-JJ est attendue (par exemple 2026-09-07)"
+        ) from None
     return value
 
 
@@ -120,7 +122,10 @@ def validate(report: str, notebook: Path, given: list[tuple[str, str]]) -> dict[
     """Typed parameters for papermill, or a French error naming the first bad one."""
     known = declared(notebook)
     if not known:
-        raise IncuboError(f"Le notebook du rapport « {report} » n'a pas de cellule « parameters ».", code="rapport-sans-parametres")
+        raise IncuboError(
+            f"Le notebook du rapport « {report} » n'a pas de cellule « parameters ».",
+            code="rapport-sans-parametres",
+        )
     values: dict[str, object] = {}
     for name, raw in given:
         if name not in known:
@@ -130,13 +135,20 @@ def validate(report: str, notebook: Path, given: list[tuple[str, str]]) -> dict[
                 code="parametre-inconnu",
             )
         if raw is None or (raw == "" and name in ("k",)):
-            raise IncuboError(f"Le paramètre « {name} » n'a pas de valeur.", code="parametre-manquant")
+            raise IncuboError(
+                f"Le paramètre « {name} » n'a pas de valeur.", code="parametre-manquant"
+            )
         try:
             rule = RULES.get(name)
             values[name] = rule(raw) if rule else _by_default_type(raw, known[name].get("default"))
         except ValueError as exc:
-            raise IncuboError(f"Valeur invalide pour le paramètre « {name} » : « {raw} » ({exc}).", code="parametre-invalide") from None
+            raise IncuboError(
+                f"Valeur invalide pour le paramètre « {name} » : « {raw} » ({exc}).",
+                code="parametre-invalide",
+            ) from None
     debut, fin = values.get("debut"), values.get("fin")
     if debut and fin and str(debut) > str(fin):
-        raise IncuboError(f"La date de début ({debut}) est après la date de fin ({fin}).", code="dates-inversees")
+        raise IncuboError(
+            f"La date de début ({debut}) est après la date de fin ({fin}).", code="dates-inversees"
+        )
     return values

@@ -19,16 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from incubo.reports import params as params_mod
-from incubo.reports import privacy, sources, threshold
-
 from incubo.config import project_root, settings
 from incubo.errors import IncuboError, suggestion
+from incubo.reports import params as params_mod
+from incubo.reports import privacy, sources, threshold
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_REMOTE = re.compile(r"<(script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</script>)?", re.I)
+_REMOTE = re.compile(
+    r"<(script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</script>)?", re.I
+)
 
 
 @dataclass
@@ -63,14 +64,20 @@ def find(name: str) -> Path:
 
 
 def _check_data(values: dict, course_dir: Path) -> sources.Sources:
-    src = sources.resolve(str(values.get("dossier_cours") or course_dir), str(values.get("evenements") or ""),
-                          str(values.get("carnet") or ""), str(values.get("apprenants") or ""))
+    src = sources.resolve(
+        str(values.get("dossier_cours") or course_dir),
+        str(values.get("evenements") or ""),
+        str(values.get("carnet") or ""),
+        str(values.get("apprenants") or ""),
+    )
     cohorte = str(values.get("cohorte") or "")
     if cohorte and src.learners_file:
         import csv
 
         with open(src.learners_file, encoding="utf-8-sig", newline="") as fh:
-            cohorts = sorted({(row.get("cohorte") or "").strip() for row in csv.DictReader(fh)} - {""})
+            cohorts = sorted(
+                {(row.get("cohorte") or "").strip() for row in csv.DictReader(fh)} - {""}
+            )
         if cohorts and cohorte not in cohorts:
             raise IncuboError(
                 f"Cohorte inconnue : « {cohorte} ».{suggestion(cohorte, cohorts)} Cohortes : {', '.join(cohorts)}.",
@@ -82,10 +89,14 @@ def _check_data(values: dict, course_dir: Path) -> sources.Sources:
     if parcours and src.event_files and not src.lrs_urls:
         import duckdb
 
-        found = {p for (p,) in duckdb.sql(
-            "SELECT DISTINCT regexp_extract(object.id, '/parcours/([^/]+)', 1) FROM read_json($files, "
-            "format='newline_delimited', columns={object: 'STRUCT(id VARCHAR)'}, ignore_errors=true)",
-            params={"files": [str(p) for p in src.event_files]}).fetchall()} - {"", None}
+        found = {
+            p
+            for (p,) in duckdb.sql(
+                "SELECT DISTINCT regexp_extract(object.id, '/parcours/([^/]+)', 1) FROM read_json($files, "
+                "format='newline_delimited', columns={object: 'STRUCT(id VARCHAR)'}, ignore_errors=true)",
+                params={"files": [str(p) for p in src.event_files]},
+            ).fetchall()
+        } - {"", None}
         if parcours not in found:
             raise IncuboError(
                 f"Parcours inconnu dans les données : « {parcours} ».{suggestion(parcours, found)} "
@@ -95,8 +106,16 @@ def _check_data(values: dict, course_dir: Path) -> sources.Sources:
     return src
 
 
-def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path, *, demo: bool = False,
-        progress: bool = True, derogation_k: str | None = None) -> Result:
+def run(
+    name: str,
+    given: list[tuple[str, str]],
+    out_dir: Path,
+    course_dir: Path,
+    *,
+    demo: bool = False,
+    progress: bool = True,
+    derogation_k: str | None = None,
+) -> Result:
     """Run one analysis end to end; returns the HTML report's path."""
     start = time.perf_counter()
     _fast_imports()
@@ -117,14 +136,18 @@ def run(name: str, given: list[tuple[str, str]], out_dir: Path, course_dir: Path
     if notice:
         from incubo import console
 
-        console.warning(f"{notice} Journalisé dans {threshold.record(out_dir, name, k, derogation_k or '')}.")
+        console.warning(
+            f"{notice} Journalisé dans {threshold.record(out_dir, name, k, derogation_k or '')}."
+        )
     work = out_dir / f".{name}-travail"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     executed = work / f"{name}.ipynb"
     import papermill  # noqa: F401 - before the thread below, which then only loads nbconvert's own modules
 
-    exporter = _Background(_make_exporter)  # nbconvert loads while the kernel works (the CLI is idle meanwhile)
+    exporter = _Background(
+        _make_exporter
+    )  # nbconvert loads while the kernel works (the CLI is idle meanwhile)
     nb = _execute(notebook, executed, values, work, name, out_dir, progress)
     html_path = out_dir / f"{name}.html"
     if notice:
@@ -151,7 +174,15 @@ def _fast_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 
-def _execute(notebook: Path, executed: Path, values: dict, work: Path, name: str, out_dir: Path, progress: bool) -> None:
+def _execute(
+    notebook: Path,
+    executed: Path,
+    values: dict,
+    work: Path,
+    name: str,
+    out_dir: Path,
+    progress: bool,
+) -> None:
     _fast_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -160,10 +191,17 @@ def _execute(notebook: Path, executed: Path, values: dict, work: Path, name: str
     os.environ.setdefault("MPLCONFIGDIR", str(work / "matplotlib"))
     try:
         return papermill.execute_notebook(
-            str(notebook), str(executed), parameters=values, kernel_name="python3",
+            str(notebook),
+            str(executed),
+            parameters=values,
+            kernel_name="python3",
             progress_bar={"desc": f"Rapport « {name} »", "unit": "cellule"} if progress else False,
-            cwd=str(work), log_output=False, request_save_on_cell_execute=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter around the progress bar
+            cwd=str(work),
+            log_output=False,
+            request_save_on_cell_execute=False,
+            extra_arguments=[
+                "--IPKernelApp.log_level=ERROR"
+            ],  # no kernel chatter around the progress bar
         )
     except PapermillExecutionError as exc:
         kept = out_dir / f"{name}-echec.ipynb"
@@ -207,7 +245,9 @@ class _Background:
 def _make_exporter():
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="incubo_rapport", extra_template_basedirs=[str(TEMPLATES)])
+    exporter = HTMLExporter(
+        template_name="incubo_rapport", extra_template_basedirs=[str(TEMPLATES)]
+    )
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
@@ -220,7 +260,11 @@ def _export(nb, html_path: Path, exporter=None) -> None:
     """The executed notebook → one self-contained HTML file, without code, stderr or remote scripts."""
     for cell in nb.cells:  # warnings and logs are for the debugging notebook, not for the report
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
     title = nb.metadata.get("title") or html_path.stem
     nb.metadata["title"] = title
     exporter = exporter or _make_exporter()

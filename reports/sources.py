@@ -62,7 +62,9 @@ def _expand(item: str, base: Path) -> list[Path]:
     )
 
 
-def resolve(dossier_cours: str = "", evenements: str = "", carnet: str = "", apprenants: str = "") -> Sources:
+def resolve(
+    dossier_cours: str = "", evenements: str = "", carnet: str = "", apprenants: str = ""
+) -> Sources:
     """Find the data sources; a French error when a named one is missing or no statements are found."""
     cdir = resolve_course_dir(dossier_cours or None)
     src = Sources(course_dir=cdir)
@@ -86,14 +88,19 @@ def resolve(dossier_cours: str = "", evenements: str = "", carnet: str = "", app
             code="source-manquante",
         )
     if carnet:
-        src.gradebook_url = carnet if "://" in carnet else f"sqlite:///{Path(carnet).expanduser().resolve()}"
+        src.gradebook_url = (
+            carnet if "://" in carnet else f"sqlite:///{Path(carnet).expanduser().resolve()}"
+        )
         _check_gradebook_url(src.gradebook_url)
     elif (cdir / GRADEBOOK).exists():
         src.gradebook_url = f"sqlite:///{cdir / GRADEBOOK}"
     if apprenants:
         path = Path(apprenants).expanduser().resolve()
         if not path.exists():
-            raise IncuboError(f"Le fichier des apprenants « {apprenants} » n'existe pas.", code="apprenants-absent")
+            raise IncuboError(
+                f"Le fichier des apprenants « {apprenants} » n'existe pas.",
+                code="apprenants-absent",
+            )
         src.learners_file = path
     elif (cdir / LEARNERS_FILE).exists():
         src.learners_file = cdir / LEARNERS_FILE
@@ -107,10 +114,18 @@ def _check_gradebook_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise IncuboError(f"L'adresse du carnet de notes « {url} » n'est pas une URL SQLAlchemy valide.",
-                          code="carnet-invalide") from None
-    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
-        raise IncuboError(f"Le carnet de notes {parsed.database} n'existe pas.", code="carnet-absent")
+        raise IncuboError(
+            f"L'adresse du carnet de notes « {url} » n'est pas une URL SQLAlchemy valide.",
+            code="carnet-invalide",
+        ) from None
+    if (
+        parsed.drivername.startswith("sqlite")
+        and parsed.database
+        and not Path(parsed.database).exists()
+    ):
+        raise IncuboError(
+            f"Le carnet de notes {parsed.database} n'existe pas.", code="carnet-absent"
+        )
 
 
 def probe_lrs(url: str) -> None:
@@ -121,8 +136,15 @@ def probe_lrs(url: str) -> None:
         fetch_lrs(url, Path(tmp) / "sonde.jsonl", lambda s: {}, timeout=10, pages=1, limit=1)
 
 
-def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout: float = 30,
-              pages: int | None = None, limit: int | None = None) -> int:
+def fetch_lrs(
+    url: str,
+    out: Path,
+    transform: Callable[[dict], dict],
+    *,
+    timeout: float = 30,
+    pages: int | None = None,
+    limit: int | None = None,
+) -> int:
     """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first."""
     import requests
 
@@ -137,16 +159,21 @@ def fetch_lrs(url: str, out: Path, transform: Callable[[dict], dict], *, timeout
             try:
                 resp = requests.get(next_url, params=params, headers=headers, timeout=timeout)
             except requests.RequestException as exc:
-                raise IncuboError(f"Le LRS {url} est injoignable ({type(exc).__name__}).", code="lrs-injoignable") from None
+                raise IncuboError(
+                    f"Le LRS {url} est injoignable ({type(exc).__name__}).", code="lrs-injoignable"
+                ) from None
             if resp.status_code in (401, 403):
                 raise IncuboError(
-                    f"Le LRS {url} refuse l'accès : vérifiez INCUBO_LRS_AUTH (utilisateur:mot-de-passe).", code="lrs-acces"
+                    f"Le LRS {url} refuse l'accès : vérifiez INCUBO_LRS_AUTH (utilisateur:mot-de-passe).",
+                    code="lrs-acces",
                 )
             if resp.status_code != 200:
                 raise IncuboError(f"Le LRS {url} a répondu {resp.status_code}.", code="lrs-erreur")
             body = resp.json()
             for stmt in body.get("statements", []):
-                fh.write(json.dumps(transform(stmt), ensure_ascii=False, separators=(",", ":")) + "\n")
+                fh.write(
+                    json.dumps(transform(stmt), ensure_ascii=False, separators=(",", ":")) + "\n"
+                )
                 count += 1
             more = body.get("more")
             next_url = urljoin(endpoint, more) if more else None

@@ -22,6 +22,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+
 from incubo.reports.load import Data
 from incubo.reports.suppression import Protected, group_mask, protect
 
@@ -34,8 +35,12 @@ SESSION_GAP_MIN = 30
 
 
 def modules(data: Data) -> list[str]:
-    return [m for (m,) in data.con.execute(
-        "SELECT DISTINCT module FROM statements WHERE module IS NOT NULL ORDER BY module").fetchall()]
+    return [
+        m
+        for (m,) in data.con.execute(
+            "SELECT DISTINCT module FROM statements WHERE module IS NOT NULL ORDER BY module"
+        ).fetchall()
+    ]
 
 
 def percent(num: int | None, den: int | None) -> float | None:
@@ -44,6 +49,7 @@ def percent(num: int | None, den: int | None) -> float | None:
 
 # --- progression ---------------------------------------------------------------------------
 
+
 def funnel(data: Data) -> tuple[Protected, pd.DataFrame]:
     """Learners per module by furthest stage reached, and the completion rate where it can be published."""
     df = data.sql(f"""
@@ -51,15 +57,27 @@ def funnel(data: Data) -> tuple[Protected, pd.DataFrame]:
                CASE WHEN bool_or(verb = 'completed') THEN 3
                     WHEN bool_or(verb IN {ATTEMPT_VERBS}) THEN 2 ELSE 1 END AS stage
         FROM statements WHERE module IS NOT NULL GROUP BY learner, module""")
-    table = (df.assign(stage=df["stage"].map(dict(enumerate(STAGES, 1))))
-               .pivot_table(index="module", columns="stage", aggfunc="size", fill_value=0)
-               .reindex(columns=STAGES, fill_value=0).sort_index())
+    table = (
+        df.assign(stage=df["stage"].map(dict(enumerate(STAGES, 1))))
+        .pivot_table(index="module", columns="stage", aggfunc="size", fill_value=0)
+        .reindex(columns=STAGES, fill_value=0)
+        .sort_index()
+    )
     table.index.name, table.columns.name = "module", None
-    prot = protect(table, data.k, col_totals=False)  # a learner starts several modules: no column total
+    prot = protect(
+        table, data.k, col_totals=False
+    )  # a learner starts several modules: no column total
     rows = []
     for module in table.index:
         started, done = prot.value(module, "Total"), prot.value(module, "terminé")
-        rows.append({"module": module, "commencé": started, "terminé": done, "taux d'achèvement (%)": percent(done, started)})
+        rows.append(
+            {
+                "module": module,
+                "commencé": started,
+                "terminé": done,
+                "taux d'achèvement (%)": percent(done, started),
+            }
+        )
     return prot, pd.DataFrame(rows, dtype=object)
 
 
@@ -77,8 +95,14 @@ def _all_weeks(df: pd.DataFrame) -> pd.DataFrame:
     """Weeks without any activity are zeros, not missing: figures must not join the points across them."""
     if df.empty:
         return df
-    weeks = pd.date_range(pd.Timestamp(df["semaine"].min()), pd.Timestamp(df["semaine"].max()), freq="7D")
-    out = df.assign(semaine=pd.to_datetime(df["semaine"])).set_index("semaine").reindex(weeks, fill_value=0)
+    weeks = pd.date_range(
+        pd.Timestamp(df["semaine"].min()), pd.Timestamp(df["semaine"].max()), freq="7D"
+    )
+    out = (
+        df.assign(semaine=pd.to_datetime(df["semaine"]))
+        .set_index("semaine")
+        .reindex(weeks, fill_value=0)
+    )
     return out.rename_axis("semaine").reset_index()
 
 
@@ -99,14 +123,19 @@ def score_distribution(data: Data) -> Protected | None:
         FROM grades GROUP BY learner, module HAVING sum(max_score) > 0""")
     if df.empty:
         return None
-    df["bande"] = pd.cut(df["pct"], [-0.001, 20, 40, 60, 80, 100.001], right=False, labels=SCORE_BINS)
-    table = df.pivot_table(index="module", columns="bande", aggfunc="size", fill_value=0, observed=False)
+    df["bande"] = pd.cut(
+        df["pct"], [-0.001, 20, 40, 60, 80, 100.001], right=False, labels=SCORE_BINS
+    )
+    table = df.pivot_table(
+        index="module", columns="bande", aggfunc="size", fill_value=0, observed=False
+    )
     table = table.reindex(columns=SCORE_BINS, fill_value=0).sort_index()
     table.index.name, table.columns.name = "module", None
     return protect(table, data.k, col_totals=False)  # a learner is graded in several modules
 
 
 # --- exercices -----------------------------------------------------------------------------
+
 
 def _learner_item(data: Data) -> pd.DataFrame:
     return data.sql(f"""
@@ -145,12 +174,16 @@ def item_analysis(data: Data) -> tuple[pd.DataFrame, Protected, Protected]:
         return pd.DataFrame(), empty, empty
     order = li[["parcours", "module", "item"]].drop_duplicates().sort_values(["module", "item"])
     items = list(order["item"])
-    success = (li.assign(res=np.where(li["passed"], "réussi", "non réussi"))
-                 .pivot_table(index="item", columns="res", aggfunc="size", fill_value=0)
-                 .reindex(index=items, columns=["réussi", "non réussi"], fill_value=0))
-    hints = (li.assign(h=np.where(li["hints"] > 0, "avec indice", "sans indice"))
-               .pivot_table(index="item", columns="h", aggfunc="size", fill_value=0)
-               .reindex(index=items, columns=["avec indice", "sans indice"], fill_value=0))
+    success = (
+        li.assign(res=np.where(li["passed"], "réussi", "non réussi"))
+        .pivot_table(index="item", columns="res", aggfunc="size", fill_value=0)
+        .reindex(index=items, columns=["réussi", "non réussi"], fill_value=0)
+    )
+    hints = (
+        li.assign(h=np.where(li["hints"] > 0, "avec indice", "sans indice"))
+        .pivot_table(index="item", columns="h", aggfunc="size", fill_value=0)
+        .reindex(index=items, columns=["avec indice", "sans indice"], fill_value=0)
+    )
     for t in (success, hints):
         t.index.name, t.columns.name = "exercice", None
     # no column totals: a learner works on several exercises, a sum over exercises counts nobody
@@ -165,15 +198,24 @@ def item_analysis(data: Data) -> tuple[pd.DataFrame, Protected, Protected]:
         ok, total = p_success.value(item, "réussi"), p_success.value(item, "Total")
         with_hint = p_hints.value(item, "avec indice")
         passers = sub[sub["passed"]]
-        rows.append({
-            "module": module, "exercice": item,
-            "apprenants": None if small else n,
-            "taux de réussite (%)": None if small else percent(ok, total),
-            "essais avant réussite (moyenne)": None if small or len(passers) < data.k else round(passers["attempts"].mean(), 2),
-            "recours aux indices (%)": None if small else percent(with_hint, total),
-            "discrimination": None if small else _discrimination(li[li["parcours"] == parcours], item, data.k),
-            "temps médian (min)": None if small else _median(tot.loc[tot["item"] == item, "minutes"], data.k),
-        })
+        rows.append(
+            {
+                "module": module,
+                "exercice": item,
+                "apprenants": None if small else n,
+                "taux de réussite (%)": None if small else percent(ok, total),
+                "essais avant réussite (moyenne)": None
+                if small or len(passers) < data.k
+                else round(passers["attempts"].mean(), 2),
+                "recours aux indices (%)": None if small else percent(with_hint, total),
+                "discrimination": None
+                if small
+                else _discrimination(li[li["parcours"] == parcours], item, data.k),
+                "temps médian (min)": None
+                if small
+                else _median(tot.loc[tot["item"] == item, "minutes"], data.k),
+            }
+        )
     return pd.DataFrame(rows), p_success, p_hints
 
 
@@ -191,7 +233,12 @@ def _discrimination(li: pd.DataFrame, item: str, k: int) -> float | None:
     the number of *other* exercises of the parcours the learner succeeded. Fewer
     than `k` attempters, or no variation in either variable: no value.
     """
-    x = li.loc[(li["item"] == item) & li["attempted"]].groupby("learner")["passed"].max().astype(float)
+    x = (
+        li.loc[(li["item"] == item) & li["attempted"]]
+        .groupby("learner")["passed"]
+        .max()
+        .astype(float)
+    )
     if len(x) < k:
         return None
     others = li.loc[(li["item"] != item) & li["passed"]].groupby("learner")["item"].nunique()
@@ -202,6 +249,7 @@ def _discrimination(li: pd.DataFrame, item: str, k: int) -> float | None:
 
 
 # --- autoevaluation ------------------------------------------------------------------------
+
 
 def self_assessment(data: Data) -> pd.DataFrame:
     """One row per learner with both moments: mean Likert score at `debut` and at `fin`."""
@@ -234,12 +282,27 @@ def wilcoxon(debut, fin, *, n_boot: int = 2000, seed: int = 0) -> dict:
 
     d = np.asarray(fin, dtype=float) - np.asarray(debut, dtype=float)
     nz = d[d != 0]
-    out = {"n": int(len(d)), "n_non_nuls": int(len(nz)), "mediane_diff": float(np.median(d)) if len(d) else None}
+    out = {
+        "n": int(len(d)),
+        "n_non_nuls": int(len(nz)),
+        "mediane_diff": float(np.median(d)) if len(d) else None,
+    }
     if len(nz) < 1:
-        return {**out, "w_plus": 0.0, "w_moins": 0.0, "statistique": None, "p": None, "r": None, "ic_bas": None, "ic_haut": None}
+        return {
+            **out,
+            "w_plus": 0.0,
+            "w_moins": 0.0,
+            "statistique": None,
+            "p": None,
+            "r": None,
+            "ic_bas": None,
+            "ic_haut": None,
+        }
     ranks = rankdata(np.abs(nz))
     w_plus, w_minus = float(ranks[nz > 0].sum()), float(ranks[nz < 0].sum())
-    res = scipy_wilcoxon(np.asarray(fin, dtype=float), np.asarray(debut, dtype=float))  # zero_method="wilcox"
+    res = scipy_wilcoxon(
+        np.asarray(fin, dtype=float), np.asarray(debut, dtype=float)
+    )  # zero_method="wilcox"
     r = (w_plus - w_minus) / (w_plus + w_minus)
     rng = np.random.default_rng(seed)
     boots = []
@@ -249,15 +312,35 @@ def wilcoxon(debut, fin, *, n_boot: int = 2000, seed: int = 0) -> dict:
         wp, wm = rk[s > 0].sum(), rk[s < 0].sum()
         boots.append((wp - wm) / (wp + wm))
     lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {**out, "w_plus": w_plus, "w_moins": w_minus, "statistique": float(res.statistic), "p": float(res.pvalue),
-            "r": float(r), "ic_bas": float(lo), "ic_haut": float(hi)}
+    return {
+        **out,
+        "w_plus": w_plus,
+        "w_moins": w_minus,
+        "statistique": float(res.statistic),
+        "p": float(res.pvalue),
+        "r": float(r),
+        "ic_bas": float(lo),
+        "ic_haut": float(hi),
+    }
 
 
 def differences(paired: pd.DataFrame, k: int) -> Protected:
     d = paired["fin"] - paired["debut"]
-    cats = pd.Series(pd.Categorical(
-        np.select([d < 0, d == 0, d < 1], ["baisse", "stable", "hausse de moins d'un point"], "hausse d'un point ou plus"),
-        categories=["baisse", "stable", "hausse de moins d'un point", "hausse d'un point ou plus"]))
+    cats = pd.Series(
+        pd.Categorical(
+            np.select(
+                [d < 0, d == 0, d < 1],
+                ["baisse", "stable", "hausse de moins d'un point"],
+                "hausse d'un point ou plus",
+            ),
+            categories=[
+                "baisse",
+                "stable",
+                "hausse de moins d'un point",
+                "hausse d'un point ou plus",
+            ],
+        )
+    )
     return protect(cats.value_counts(sort=False).rename("apprenants"), k)
 
 
@@ -276,14 +359,22 @@ def by_group(data: Data, paired: pd.DataFrame, group: str) -> tuple[pd.DataFrame
             rows.append({"groupe": name, "apprenants": prot.published().loc[name, "apprenants"]})
             continue
         w = wilcoxon(sub["debut"], sub["fin"], n_boot=500)
-        rows.append({"groupe": name, "apprenants": len(sub), "moyenne début": round(sub["debut"].mean(), 2),
-                     "moyenne fin": round(sub["fin"].mean(), 2), "W": w["statistique"],
-                     "p": None if w["p"] is None else round(w["p"], 4),
-                     "r (rang bisérial)": None if w["r"] is None else round(w["r"], 2)})
+        rows.append(
+            {
+                "groupe": name,
+                "apprenants": len(sub),
+                "moyenne début": round(sub["debut"].mean(), 2),
+                "moyenne fin": round(sub["fin"].mean(), 2),
+                "W": w["statistique"],
+                "p": None if w["p"] is None else round(w["p"], 4),
+                "r (rang bisérial)": None if w["r"] is None else round(w["r"], 2),
+            }
+        )
     return pd.DataFrame(rows), prot
 
 
 # --- engagement ----------------------------------------------------------------------------
+
 
 def weekly_activity(data: Data) -> pd.DataFrame:
     df = data.sql("""
@@ -297,7 +388,8 @@ def weekly_activity(data: Data) -> pd.DataFrame:
 def learner_paths(data: Data, pause_days: int = 14, idle_days: int = 21) -> pd.DataFrame:
     mods = modules(data)
     last_module = mods[-1] if mods else None
-    df = data.sql(f"""
+    df = data.sql(
+        f"""
         WITH s AS (
           SELECT learner, ts, module, verb,
                  ts - lag(ts) OVER (PARTITION BY learner ORDER BY ts) AS gap FROM statements),
@@ -306,15 +398,40 @@ def learner_paths(data: Data, pause_days: int = 14, idle_days: int = 21) -> pd.D
                bool_or(gap >= INTERVAL {int(pause_days)} DAY) AS retour,
                bool_or(verb = 'completed' AND module = ?) AS fini,
                max(ts) < (SELECT end_ts FROM bounds) - INTERVAL {int(idle_days)} DAY AS inactif
-        FROM s GROUP BY 1""", [last_module])
-    df["statut"] = np.select([df["fini"].fillna(False), df["inactif"]], ["parcours terminé", "a décroché"], "en cours")
+        FROM s GROUP BY 1""",
+        [last_module],
+    )
+    df["statut"] = np.select(
+        [df["fini"].fillna(False), df["inactif"]], ["parcours terminé", "a décroché"], "en cours"
+    )
     return df
 
 
 def paths_tables(data: Data, pause_days: int = 14) -> tuple[Protected, Protected, Protected]:
     df = learner_paths(data, pause_days)
-    last = df["dernier_module"].fillna("(aucun module)").value_counts().sort_index().rename("apprenants")
-    status = df["statut"].value_counts().reindex(["parcours terminé", "en cours", "a décroché"], fill_value=0).rename("apprenants")
-    ret = df["retour"].fillna(False).map({True: f"revenu après une pause d'au moins {pause_days} jours",
-                                           False: "sans pause aussi longue"}).value_counts().rename("apprenants")
+    last = (
+        df["dernier_module"]
+        .fillna("(aucun module)")
+        .value_counts()
+        .sort_index()
+        .rename("apprenants")
+    )
+    status = (
+        df["statut"]
+        .value_counts()
+        .reindex(["parcours terminé", "en cours", "a décroché"], fill_value=0)
+        .rename("apprenants")
+    )
+    ret = (
+        df["retour"]
+        .fillna(False)
+        .map(
+            {
+                True: f"revenu après une pause d'au moins {pause_days} jours",
+                False: "sans pause aussi longue",
+            }
+        )
+        .value_counts()
+        .rename("apprenants")
+    )
     return protect(last, data.k), protect(status, data.k), protect(ret, data.k)

@@ -57,7 +57,9 @@ class Protected:
         return int(self.mask.to_numpy().sum())
 
 
-def protect(table: pd.DataFrame | pd.Series, k: int = 5, *, row_totals: bool = True, col_totals: bool = True) -> Protected:
+def protect(
+    table: pd.DataFrame | pd.Series, k: int = 5, *, row_totals: bool = True, col_totals: bool = True
+) -> Protected:
     """Suppress small cells of a count table and add the margins that will be published."""
     if isinstance(table, pd.Series):
         table = table.to_frame(name=table.name if table.name is not None else "effectif")
@@ -103,7 +105,9 @@ def _lines(r: int, c: int, row_totals: bool, col_totals: bool) -> list[list[tupl
     return lines
 
 
-def _pick(full, mask, active, cells, c_total: tuple[int, int] | None = None) -> tuple[int, int] | None:
+def _pick(
+    full, mask, active, cells, c_total: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
     """The cheapest extra cell to hide among `cells`: the smallest non-zero inner cell, else a margin, else a zero."""
     candidates = [x for x in cells if active[x] and not mask[x]]
     if not candidates:
@@ -144,7 +148,9 @@ def _lp_rule(full, mask, active, r, c, row_totals, col_totals, primary, k) -> bo
     return False
 
 
-def exposed_cells(full, mask, active, r, c, row_totals, col_totals, primary, k) -> list[tuple[int, int]]:
+def exposed_cells(
+    full, mask, active, r, c, row_totals, col_totals, primary, k
+) -> list[tuple[int, int]]:
     """Hidden cells whose exact value follows from the published cells and totals.
 
     A reader knows a « < k » cell holds 1 to k−1 and a « supprimé » cell any count ≥ 0.
@@ -179,7 +185,11 @@ def exposed_cells(full, mask, active, r, c, row_totals, col_totals, primary, k) 
         objective[n] = 1.0
         lo = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         hi = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if lo.status == 0 and hi.status == 0 and math.floor(-hi.fun + 1e-6) <= math.ceil(lo.fun - 1e-6):
+        if (
+            lo.status == 0
+            and hi.status == 0
+            and math.floor(-hi.fun + 1e-6) <= math.ceil(lo.fun - 1e-6)
+        ):
             exposed.append(x)  # a single whole number fits
     return exposed
 

@@ -71,7 +71,10 @@ def make_course_dir(root: Path) -> Path:
             "parcours": PARCOURS,
             "module": module,
             "notebooks": {nb: {"type": "exercices", "titre": f"Exercices {module}", "duree": 10}},
-            "exercices": {ex: {"notebook": nb, "points": 2, "tests_visibles": "", "indices": []} for ex in exercises},
+            "exercices": {
+                ex: {"notebook": nb, "points": 2, "tests_visibles": "", "indices": []}
+                for ex in exercises
+            },
         }
         (src / "incubo_exercices.json").write_text(json.dumps(sidecar), encoding="utf-8")
     import warnings
@@ -98,20 +101,57 @@ def _stmt(verb: str, actor: str, module: str, ex: str, minutes_ago: float, **ext
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from incubo import xapi
 
-    ts = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return xapi.statement(verb, parcours=PARCOURS, module=module, kind="exercice", ident=ex, actor_name=actor, timestamp=ts, **extra)
+    ts = (
+        (datetime.now(UTC) - timedelta(minutes=minutes_ago))
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+    return xapi.statement(
+        verb,
+        parcours=PARCOURS,
+        module=module,
+        kind="exercice",
+        ident=ex,
+        actor_name=actor,
+        timestamp=ts,
+        **extra,
+    )
 
 
 def make_events(folder: Path) -> Path:
     """Statements of the room: camille fails the same check again and again, dominique succeeds."""
     folder.mkdir(parents=True, exist_ok=True)
     camille = [
-        _stmt("attempted", STUCK, "pt-01-bases", "ex-addition", m, result={"success": False}, extensions={"verdict": "incorrect"})
+        _stmt(
+            "attempted",
+            STUCK,
+            "pt-01-bases",
+            "ex-addition",
+            m,
+            result={"success": False},
+            extensions={"verdict": "incorrect"},
+        )
         for m in (9, 6, 3)
     ] + [_stmt("asked", STUCK, "pt-01-bases", "ex-addition", 2, extensions={"hint-number": 1})]
     dominique = [
-        _stmt("attempted", FINE, "pt-01-bases", "ex-addition", 8, result={"success": False}, extensions={"verdict": "incorrect"}),
-        _stmt("attempted", FINE, "pt-01-bases", "ex-addition", 5, result={"success": True}, extensions={"verdict": "correct"}),
+        _stmt(
+            "attempted",
+            FINE,
+            "pt-01-bases",
+            "ex-addition",
+            8,
+            result={"success": False},
+            extensions={"verdict": "incorrect"},
+        ),
+        _stmt(
+            "attempted",
+            FINE,
+            "pt-01-bases",
+            "ex-addition",
+            5,
+            result={"success": True},
+            extensions={"verdict": "correct"},
+        ),
         _stmt("passed", FINE, "pt-01-bases", "ex-addition", 5),
         _stmt("passed", FINE, "pt-01-bases", "ex-texte", 1),
     ]
@@ -126,8 +166,18 @@ def make_journal(path: Path) -> Path:
     """The learner's own journal (INCUBO_EVENTS_FILE): one exercise of module 1 passed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     stmts = [
-        _stmt("attempted", LEARNER, "pt-01-bases", "ex-addition", 31, result={"success": True}, extensions={"verdict": "correct"}),
+        _stmt(
+            "attempted",
+            LEARNER,
+            "pt-01-bases",
+            "ex-addition",
+            31,
+            result={"success": True},
+            extensions={"verdict": "correct"},
+        ),
         _stmt("passed", LEARNER, "pt-01-bases", "ex-addition", 30),
     ]
-    path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in stmts), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in stmts), encoding="utf-8"
+    )
     return path

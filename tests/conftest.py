@@ -37,7 +37,9 @@ def browser():
     (`asyncio.run`) fail in any later test while that loop is alive.
     """
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium manquant : installez-le avec « apt-get install -y chromium » (fait par .ci/run).")
+        pytest.fail(
+            "Chromium manquant : installez-le avec « apt-get install -y chromium » (fait par .ci/run)."
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

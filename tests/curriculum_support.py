@@ -24,10 +24,14 @@ COURSES = ROOT / "courses"
 PARCOURS = ["python-pas-a-pas", "tableur-pandas", "donnees-demarches"]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "curriculum"
 
-PREAMBLE = "from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer({stem!r})"
+PREAMBLE = (
+    "from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer({stem!r})"
+)
 
 _SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M)
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
+_HIDDEN = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M
+)
 
 
 @dataclass
@@ -47,8 +51,10 @@ class Exercise:
 
     @property
     def solution(self) -> str:
-        return self.answer.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "").replace(
-            "### END SOLUTION", ""
+        return (
+            self.answer.replace("### BEGIN SOLUTION\n", "")
+            .replace("### END SOLUTION\n", "")
+            .replace("### END SOLUTION", "")
         )
 
 
@@ -82,7 +88,9 @@ def exercises_of(pid: str, stem: str) -> list[Exercise]:
             continue
         ex_id, role = cell.metadata.get("exercice"), cell.metadata.get("role")
         if role == "reponse":
-            found[ex_id] = Exercise(ex_id, stem, cell.source + "\n", "", dict(cell.metadata), setup=list(setup))
+            found[ex_id] = Exercise(
+                ex_id, stem, cell.source + "\n", "", dict(cell.metadata), setup=list(setup)
+            )
         elif role == "tests":
             found[ex_id].tests = cell.source + "\n"
             found[ex_id].points = cell.metadata.get("points", 0)
@@ -114,7 +122,11 @@ def executable(pid: str, module_id: str, stem: str) -> nbformat.NotebookNode:
     nb = read(pid, stem)
     first = nbformat.v4.new_code_cell(PREAMBLE.format(stem=stem))
     nb.cells.insert(0, first)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -164,8 +176,24 @@ def released_texts(pid: str, module: dict) -> dict[str, str]:
     return texts
 
 
-_TRIVIAL = {"pass", "...", "else:", "try:", "finally:", "return", "break", "continue", "raise", "return None",
-            "return True", "return False", "print()", "True", "False", "None"}
+_TRIVIAL = {
+    "pass",
+    "...",
+    "else:",
+    "try:",
+    "finally:",
+    "return",
+    "break",
+    "continue",
+    "raise",
+    "return None",
+    "return True",
+    "return False",
+    "print()",
+    "True",
+    "False",
+    "None",
+}
 
 
 def normalize(line: str) -> str:
@@ -186,7 +214,10 @@ def leaks(pid: str, module: dict) -> list[str]:
     for stem in module["notebooks"]:
         for ex in exercises_of(pid, stem):
             regions += [(ex.ident, kind, line) for kind, line in region_lines(ex)]
-    texts = {k: "\n".join(normalize(x) for x in v.split("\n")) for k, v in released_texts(pid, module).items()}
+    texts = {
+        k: "\n".join(normalize(x) for x in v.split("\n"))
+        for k, v in released_texts(pid, module).items()
+    }
     found = []
     for ex_id, kind, line in regions:
         norm = meaningful(line)
@@ -198,7 +229,7 @@ def leaks(pid: str, module: dict) -> list[str]:
     return found
 
 
-_CODE_CHARS = set("._()[]{}=<>/\\\"#%@*+|&$~^0123456789")
+_CODE_CHARS = set('._()[]{}=<>/\\"#%@*+|&$~^0123456789')
 _EDGE = "«»()[],.;:!?\"'…“”’"
 
 
@@ -209,7 +240,9 @@ def code_names(pid: str, stem: str) -> set[str]:
 
     nb = read(pid, stem)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)) | set(keyword.kwlist) | set(dir(builtins))
+    return (
+        set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)) | set(keyword.kwlist) | set(dir(builtins))
+    )
 
 
 def prose_for_spelling(text: str, skip: set[str] = frozenset()) -> str:

@@ -38,7 +38,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 60, what: str = "condition", proc=None):
+def wait_for(
+    condition: Callable[[], object], *, timeout: float = 60, what: str = "condition", proc=None
+):
     """Poll `condition` until it returns a truthy value, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
@@ -75,7 +77,12 @@ def running(
     """Start a server process, wait until `ready()` holds, and always stop it (whole process group)."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [str(c) for c in cmd], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        [str(c) for c in cmd],
+        env=env,
+        cwd=cwd,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         try:
@@ -123,15 +130,28 @@ def isolated_env(base: Path) -> dict[str, str]:
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
     )
-    for name in ("INCUBO_COURSE_DIR", "INCUBO_LRS_URL", "INCUBO_LRS_AUTH", "JUPYTERHUB_USER", "JUPYTER_TOKEN"):
+    for name in (
+        "INCUBO_COURSE_DIR",
+        "INCUBO_LRS_URL",
+        "INCUBO_LRS_AUTH",
+        "JUPYTERHUB_USER",
+        "JUPYTER_TOKEN",
+    ):
         env.pop(name, None)
     return env
 
 
-def incubo(*args, env: dict | None = None, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def incubo(
+    *args, env: dict | None = None, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run the real `incubo` command line, capturing text output."""
     return subprocess.run(
-        [str(BIN / "incubo"), *map(str, args)], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [str(BIN / "incubo"), *map(str, args)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

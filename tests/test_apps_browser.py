@@ -28,8 +28,16 @@ def server(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [BIN / "incubo", "apps", "--port", port, "--pool", "1", "--course-dir", course]
-    with running(cmd, env=env, ready=lambda: http_ok(url + "/"), timeout=120, log=base / "voila.log") as proc:
-        yield {"url": url, "proc": proc, "home": base / "env" / "home", "log": base / "voila.log", "course": course}
+    with running(
+        cmd, env=env, ready=lambda: http_ok(url + "/"), timeout=120, log=base / "voila.log"
+    ) as proc:
+        yield {
+            "url": url,
+            "proc": proc,
+            "home": base / "env" / "home",
+            "log": base / "voila.log",
+            "course": course,
+        }
 
 
 def open_app(page, server, name):
@@ -46,7 +54,15 @@ def plain(text: str) -> str:
 def assert_no_code_or_traceback(page):
     content = page.content()
     text = page.inner_text("body")
-    for fragment in ("Traceback", "from incubo", "import ", "main()", "Error", "Executing", "Running "):
+    for fragment in (
+        "Traceback",
+        "from incubo",
+        "import ",
+        "main()",
+        "Error",
+        "Executing",
+        "Running ",
+    ):
         assert fragment not in text, (fragment, text[:2000])
     assert "from incubo.widgets" not in content  # sources stripped
 
@@ -70,7 +86,12 @@ def test_home_page_lists_the_apps_in_french(page, server):
     page.goto(server["url"] + "/")
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.title() == "Applications incubo"
-    for title in ("Explorer un tableau", "Le quiz du jour", "Tableau de bord de la salle", "Mon parcours"):
+    for title in (
+        "Explorer un tableau",
+        "Le quiz du jour",
+        "Tableau de bord de la salle",
+        "Mon parcours",
+    ):
         assert page.get_by_role("link", name=title).count() == 1
     page.goto(server["url"] + "/voila/render/inexistant.ipynb")
     assert "n'existe pas" in page.inner_text("body")
@@ -85,7 +106,9 @@ def test_app_loads_accessible_without_code(page, server, name):
     assert page.locator("h1").count() >= 1
     assert_no_code_or_traceback(page)
     violations = axe_violations(page)
-    assert not violations, [(v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations]
+    assert not violations, [
+        (v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations
+    ]
 
 
 # --- explorer ------------------------------------------------------------------------------------
@@ -100,7 +123,9 @@ def _group_and_download(page, tmp_path, fmt: str):
     page.get_by_role("button", name="Tracer le graphique").click()
     img = page.locator("img[alt^='Graphique en barres']")
     img.wait_for(timeout=TIMEOUT)
-    link = page.get_by_role("link", name="Télécharger en CSV" if fmt == "csv" else "Télécharger en Excel (.xlsx)")
+    link = page.get_by_role(
+        "link", name="Télécharger en CSV" if fmt == "csv" else "Télécharger en Excel (.xlsx)"
+    )
     with page.expect_download() as download:
         link.click()
     target = tmp_path / f"resultat.{fmt}"
@@ -112,7 +137,11 @@ def test_explorer_whole_flow_with_french_csv(page, server, tmp_path):
     open_app(page, server, "explorateur")
     upload(page, FIXTURES / "services.csv")
     summary = status_text(page, "Fichier lu")
-    assert "6 lignes et 5 colonnes" in summary and "Windows-1252" in summary and "point-virgule" in summary
+    assert (
+        "6 lignes et 5 colonnes" in summary
+        and "Windows-1252" in summary
+        and "point-virgule" in summary
+    )
     assert "1 ligne de titre ignorée" in summary
     assert "1 234" in plain(page.inner_text("table"))  # preview, French number formatting
 
@@ -174,7 +203,11 @@ def test_explorer_whole_flow_with_xlsx(page, server, tmp_path):
 
 @pytest.mark.parametrize(
     "fixture, expected",
-    [("image.csv", "une image"), ("vide.csv", "vide"), ("protege.xlsx", "protégé par un mot de passe")],
+    [
+        ("image.csv", "une image"),
+        ("vide.csv", "vide"),
+        ("protege.xlsx", "protégé par un mot de passe"),
+    ],
 )
 def test_explorer_unreadable_files_get_a_french_sentence(page, server, fixture, expected):
     open_app(page, server, "explorateur")
@@ -200,15 +233,21 @@ def test_quiz_of_the_day_answered_with_the_keyboard_alone(page, server):
         pytest.fail("no radio button reachable with Tab")
     page.keyboard.press("Space")  # first option
     page.keyboard.press("ArrowDown")  # « Maj + Entrée »
-    assert page.evaluate("document.activeElement.closest('label').innerText").strip() == "Maj + Entrée"
-    page.locator(".incubo-choix").filter(has_text="Réponse choisie : Maj + Entrée").wait_for(timeout=TIMEOUT)
+    assert (
+        page.evaluate("document.activeElement.closest('label').innerText").strip() == "Maj + Entrée"
+    )
+    page.locator(".incubo-choix").filter(has_text="Réponse choisie : Maj + Entrée").wait_for(
+        timeout=TIMEOUT
+    )
     for _ in range(10):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement && document.activeElement.tagName === 'BUTTON'"):
             break
     assert page.evaluate("document.activeElement.innerText").strip() == "Valider"
     page.keyboard.press("Enter")
-    explanation = page.locator(".incubo-app").filter(has_text="Explication : Maj + Entrée exécute la cellule")
+    explanation = page.locator(".incubo-app").filter(
+        has_text="Explication : Maj + Entrée exécute la cellule"
+    )
     try:
         explanation.wait_for(timeout=TIMEOUT)
     except Exception:
@@ -240,9 +279,21 @@ def test_dashboard_shows_the_stuck_learner(page, server):
 
     events = server["course"] / "evenements" / "eloise.jsonl"
     lines = [
-        _stmt("attempted", "eloise", "pt-02-tableaux", "ex-filtrer", 0.5, result={"success": False}, extensions={"verdict": "erreur"}),
-        _stmt("asked", "eloise", "pt-02-tableaux", "ex-filtrer", 0.4, extensions={"hint-number": 1}),
-        _stmt("asked", "eloise", "pt-02-tableaux", "ex-filtrer", 0.3, extensions={"hint-number": 2}),
+        _stmt(
+            "attempted",
+            "eloise",
+            "pt-02-tableaux",
+            "ex-filtrer",
+            0.5,
+            result={"success": False},
+            extensions={"verdict": "erreur"},
+        ),
+        _stmt(
+            "asked", "eloise", "pt-02-tableaux", "ex-filtrer", 0.4, extensions={"hint-number": 1}
+        ),
+        _stmt(
+            "asked", "eloise", "pt-02-tableaux", "ex-filtrer", 0.3, extensions={"hint-number": 2}
+        ),
     ]
     events.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     page.locator(".incubo-bloque").filter(has_text="eloise").wait_for(timeout=TIMEOUT)
@@ -257,7 +308,6 @@ def test_my_progress_shows_next_step(page, server):
     assert "Prochaine étape" in text
     assert "ex-texte" in text  # the next exercise not yet passed
     assert "1 exercice réussi sur 4" in text
-
 
 
 # --- buttons are never cut off ------------------------------------------------------------------------

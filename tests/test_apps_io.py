@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from apps_support import FIXTURES
 from harness import assert_french_error, incubo
-from incubo.apps import tabular_io
 
+from incubo.apps import tabular_io
 from incubo.errors import IncuboError
 
 
@@ -21,7 +21,13 @@ def test_french_csv_windows_1252_with_title_row_blank_rows_and_french_numbers():
     table = read((FIXTURES / "services.csv").read_bytes())
     frame = table.frame
     assert (table.encoding, table.separator, table.skipped_rows) == ("Windows-1252", ";", 1)
-    assert list(frame.columns) == ["Service", "Département", "Effectif", "Budget (€)", "Date de mise à jour"]
+    assert list(frame.columns) == [
+        "Service",
+        "Département",
+        "Effectif",
+        "Budget (€)",
+        "Date de mise à jour",
+    ]
     assert len(frame) == 6  # the two `;;;;` rows are gone
     assert frame["Effectif"].tolist()[:2] == [1234, 210]  # « 1 234 » with a no-break space
     assert frame["Budget (€)"].tolist()[:3] == [1234.5, 98765.25, 12000.75]
@@ -31,10 +37,20 @@ def test_french_csv_windows_1252_with_title_row_blank_rows_and_french_numbers():
 
 @pytest.mark.parametrize(
     "encoding, bom, sep",
-    [("utf-8", b"", ","), ("utf-8", b"\xef\xbb\xbf", ";"), ("cp1252", b"", "\t"), ("latin-1", b"", ";")],
+    [
+        ("utf-8", b"", ","),
+        ("utf-8", b"\xef\xbb\xbf", ";"),
+        ("cp1252", b"", "\t"),
+        ("latin-1", b"", ";"),
+    ],
 )
 def test_encodings_and_separators(encoding, bom, sep):
-    text = sep.join(["Commune", "Population", "Part"]) + "\n" + sep.join(["Béziers", "80 000", "0,5" if sep != "," else "0.5"]) + "\n"
+    text = (
+        sep.join(["Commune", "Population", "Part"])
+        + "\n"
+        + sep.join(["Béziers", "80 000", "0,5" if sep != "," else "0.5"])
+        + "\n"
+    )
     frame = read(bom + text.encode(encoding)).frame
     assert frame.iloc[0].tolist() == ["Béziers", 80000, 0.5]
 
@@ -72,7 +88,10 @@ def test_unreadable_files_raise_one_french_sentence(name, code, fragment):
 def test_large_file_reads_quickly_enough():
     import time
 
-    rows = "\n".join(f"Commune {i % 500};{i % 97:02d};{i * 3} {i % 1000:03d},5;{1 + i % 28:02d}/03/2024" for i in range(100_000))
+    rows = "\n".join(
+        f"Commune {i % 500};{i % 97:02d};{i * 3} {i % 1000:03d},5;{1 + i % 28:02d}/03/2024"
+        for i in range(100_000)
+    )
     data = ("Nom;Dept;Montant;Date\n" + rows).encode("cp1252")
     start = time.perf_counter()
     frame = read(data).frame
@@ -81,7 +100,9 @@ def test_large_file_reads_quickly_enough():
 
 
 def test_exports_open_in_a_french_spreadsheet():
-    frame = pd.DataFrame({"Service": ["DDT"], "Montant": [1234.5], "Date": [pd.Timestamp(2024, 1, 31)]})
+    frame = pd.DataFrame(
+        {"Service": ["DDT"], "Montant": [1234.5], "Date": [pd.Timestamp(2024, 1, 31)]}
+    )
     csv = tabular_io.to_csv_bytes(frame)
     assert csv.startswith(b"\xef\xbb\xbf") and "DDT;1234,5;31/01/2024" in csv.decode("utf-8-sig")
     back = pd.read_excel(io.BytesIO(tabular_io.to_xlsx_bytes(frame)))

@@ -64,7 +64,9 @@ def test_build_writes_source_release_and_the_contract_files(built):
 
     nb = nbformat.read(release / "02-exercices.ipynb", as_version=4)
     first = next(c for c in nb.cells if c.cell_type == "code")
-    assert nb.cells.index(first) <= 1 and nb.cells[0].cell_type == "markdown"  # no import cell above the title
+    assert (
+        nb.cells.index(first) <= 1 and nb.cells[0].cell_type == "markdown"
+    )  # no import cell above the title
     assert (
         first.source
         == 'from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer("02-exercices")'

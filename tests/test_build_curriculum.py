@@ -138,11 +138,15 @@ def test_all_parcours_build_into_one_course_directory_and_none_leaks_into_anothe
         if (norm := worth_looking_for(line))
     ]
     files = [p for p in (course / "release").rglob("*") if p.is_file()]
-    assert len({p.relative_to(course / "release").parts[0] for p in files}) == sum(len(_modules(p)) for p in PARCOURS)
+    assert len({p.relative_to(course / "release").parts[0] for p in files}) == sum(
+        len(_modules(p)) for p in PARCOURS
+    )
     leaks = []
     for path in files:
         text = released_text(path)
-        leaks += [f"{name}:{n} → {path.relative_to(course)}" for name, n, norm in wanted if norm in text]
+        leaks += [
+            f"{name}:{n} → {path.relative_to(course)}" for name, n, norm in wanted if norm in text
+        ]
     assert not leaks, leaks
 
 

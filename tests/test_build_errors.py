@@ -140,11 +140,19 @@ def test_a_solution_line_in_another_parcours_lesson_names_both_files(tmp_path, s
     shutil.copytree(FIXTURES / "ok", courses)
     shutil.copytree(FIXTURES / "fuite-autre-parcours", courses, dirs_exist_ok=True)
     course = tmp_path / "cours"
-    result = incubo("build", "--courses", courses, "--course-dir", course, env=session_env, cwd=tmp_path)
+    result = incubo(
+        "build", "--courses", courses, "--course-dir", course, env=session_env, cwd=tmp_path
+    )
     message = _leak_message(result)
     assert "essai/02-exercices.md, ligne 27" in message  # where the solution is written
-    assert "autre/01-lecon.md" in message and "release/au-01/01-lecon.ipynb" in message  # where it would be read
-    assert "« resultat = 19 + 23 »" in message and "« es-01-calculs »" in message and "« au-01 »" in message
+    assert (
+        "autre/01-lecon.md" in message and "release/au-01/01-lecon.ipynb" in message
+    )  # where it would be read
+    assert (
+        "« resultat = 19 + 23 »" in message
+        and "« es-01-calculs »" in message
+        and "« au-01 »" in message
+    )
     assert not course.exists()
 
 
@@ -159,7 +167,16 @@ def test_an_incremental_build_still_sees_the_modules_it_does_not_rebuild(tmp_pat
     course = tmp_path / "cours"
 
     def build(*extra):
-        return incubo("build", "--courses", courses, "--course-dir", course, *extra, env=session_env, cwd=tmp_path)
+        return incubo(
+            "build",
+            "--courses",
+            courses,
+            "--course-dir",
+            course,
+            *extra,
+            env=session_env,
+            cwd=tmp_path,
+        )
 
     assert build().returncode == 0
     before = tree_hash(course)
@@ -176,7 +193,11 @@ def test_an_incremental_build_still_sees_the_modules_it_does_not_rebuild(tmp_pat
     lesson.write_text(leaking.replace("resultat = 19 + 23", "resultat = 20 + 22"), encoding="utf-8")
     assert build().returncode == 0
     exercises = courses / "essai" / "02-exercices.md"
-    exercises.write_text(exercises.read_text(encoding="utf-8").replace("resultat = 19 + 23", "resultat = 20 + 22"),
-                         encoding="utf-8")
+    exercises.write_text(
+        exercises.read_text(encoding="utf-8").replace("resultat = 19 + 23", "resultat = 20 + 22"),
+        encoding="utf-8",
+    )
     message = _leak_message(build())
-    assert "essai/02-exercices.md, ligne 27" in message and "release/au-01/01-lecon.ipynb" in message
+    assert (
+        "essai/02-exercices.md, ligne 27" in message and "release/au-01/01-lecon.ipynb" in message
+    )

@@ -33,7 +33,15 @@ def course(tmp_path_factory, session_env) -> Path:
     course = tmp_path_factory.mktemp("curriculum") / "cours"
     for pid in cs.PARCOURS:
         result = incubo(
-            "build", "--courses", cs.COURSES, "--parcours", pid, "--course-dir", course, env=session_env, cwd=ROOT
+            "build",
+            "--courses",
+            cs.COURSES,
+            "--parcours",
+            pid,
+            "--course-dir",
+            course,
+            env=session_env,
+            cwd=ROOT,
         )
         assert result.returncode == 0, f"incubo build refuse {pid} :\n{result.stderr[-2000:]}"
     return course
@@ -57,7 +65,10 @@ async def _run_all(paths: list[Path], parallel: int = 3) -> dict[Path, object]:
         async with gate:
             nb = nbformat.read(path, as_version=4)
             client = NotebookClient(
-                nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+                nb,
+                timeout=120,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
             )
             try:
                 await client.async_execute()
@@ -71,12 +82,19 @@ async def _run_all(paths: list[Path], parallel: int = 3) -> dict[Path, object]:
 
 def _plain(cell) -> str:
     return "\n".join(
-        str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in cell.get("outputs", [])
+        str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
+        for o in cell.get("outputs", [])
     )
 
 
 def test_every_lesson_executes_with_its_quizzes(course, tmp_path, monkeypatch, session_env):
-    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "HOME", "INCUBO_EVENTS_FILE"):
+    for key in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "HOME",
+        "INCUBO_EVENTS_FILE",
+    ):
         monkeypatch.setenv(key, session_env[key])
     paths, expected = [], {}
     for pid, module, stem in _lessons():
@@ -84,7 +102,12 @@ def test_every_lesson_executes_with_its_quizzes(course, tmp_path, monkeypatch, s
         if not work.exists():  # lessons write files: run them in a copy of the released module
             shutil.copytree(course / "release" / module, work)
         paths.append(work / f"{stem}.ipynb")
-        bank = {q["id"]: q for q in yaml.safe_load((cs.COURSES / pid / "quiz" / f"{module}.yml").read_text("utf-8"))}
+        bank = {
+            q["id"]: q
+            for q in yaml.safe_load(
+                (cs.COURSES / pid / "quiz" / f"{module}.yml").read_text("utf-8")
+            )
+        }
         expected[work / f"{stem}.ipynb"] = bank
     assert len(paths) >= 2 * 14
     results = asyncio.run(_run_all(paths))
@@ -96,10 +119,14 @@ def test_every_lesson_executes_with_its_quizzes(course, tmp_path, monkeypatch, s
         for cell in quiz_cells:
             qid = cell.source.split('"')[1]
             question = expected[path][qid]["question"]
-            assert question in _plain(cell), f"{path.name} : le quiz {qid} ne s'affiche pas ({_plain(cell)[:200]!r})"
+            assert question in _plain(cell), (
+                f"{path.name} : le quiz {qid} ne s'affiche pas ({_plain(cell)[:200]!r})"
+            )
         for cell in nb.cells:
             if cell.cell_type == "code" and "Autoevaluation(" in cell.source:
-                assert "Auto-évaluation" in _plain(cell), f"{path.name} : le questionnaire ne s'affiche pas"
+                assert "Auto-évaluation" in _plain(cell), (
+                    f"{path.name} : le questionnaire ne s'affiche pas"
+                )
 
 
 def _exercise_entry(course: Path, module: str, ex_id: str) -> dict:
@@ -121,7 +148,10 @@ def test_one_typical_mistake_fixture_per_exercise():
     exercises = {ex.ident for _pid, _m, ex in cs.all_exercises()}
     fixtures = {yaml.safe_load(p.read_text("utf-8"))["exercice"] for p in FIXTURE_FILES}
     assert len(exercises) == 28
-    assert fixtures == exercises, {"sans fixture": exercises - fixtures, "inconnues": fixtures - exercises}
+    assert fixtures == exercises, {
+        "sans fixture": exercises - fixtures,
+        "inconnues": fixtures - exercises,
+    }
 
 
 def test_typical_mistakes_fail_the_visible_check_with_their_message(course, tmp_path, monkeypatch):
@@ -139,7 +169,9 @@ def test_typical_mistakes_fail_the_visible_check_with_their_message(course, tmp_
         namespace: dict = {"__name__": "__main__"}
         for setup in ex.setup:  # the notebook's own cells before the answer (data loading…)
             exec(compile(setup, f"<{ex.notebook}>", "exec"), namespace)
-        with warnings.catch_warnings():  # the mistake may trigger a library warning (dates read month first)
+        with (
+            warnings.catch_warnings()
+        ):  # the mistake may trigger a library warning (dates read month first)
             warnings.simplefilter("ignore")
             exec(compile(fixture["reponse"], f"<{fixture['exercice']}>", "exec"), namespace)
         entry = _exercise_entry(course, module, ex.ident)

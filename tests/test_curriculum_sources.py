@@ -23,7 +23,11 @@ import yaml
 
 WORDLIST = Path(__file__).resolve().parent / "spelling" / "mots-du-projet.txt"
 PREFIX = {"python-pas-a-pas": "pap-", "tableur-pandas": "tp-", "donnees-demarches": "dd-"}
-EX_PREFIX = {"python-pas-a-pas": "ex-pap-", "tableur-pandas": "ex-tp-", "donnees-demarches": "ex-dd-"}
+EX_PREFIX = {
+    "python-pas-a-pas": "ex-pap-",
+    "tableur-pandas": "ex-tp-",
+    "donnees-demarches": "ex-dd-",
+}
 MODULE_COUNT = {"python-pas-a-pas": 6, "tableur-pandas": 5, "donnees-demarches": 3}
 QUIZ_KINDS = {"choix-unique", "choix-multiple", "nombre", "texte"}
 POLICY = re.compile(r"^(jamais|toujours|apres-\d+-essais)$")
@@ -66,9 +70,13 @@ def test_durations_add_up(pid):
         for stem in m["notebooks"]:
             info = meta(pid, stem)
             body = cs.notebook_path(pid, stem).read_text("utf-8")
-            assert f"**Durée : {info['duree']} minutes.**" in body, f"{stem} : la durée affichée diffère de duree"
+            assert f"**Durée : {info['duree']} minutes.**" in body, (
+                f"{stem} : la durée affichée diffère de duree"
+            )
             total += info["duree"]
-    assert data["duree"] == total, f"parcours.yml dit {data['duree']} min, les notebooks {total} min"
+    assert data["duree"] == total, (
+        f"parcours.yml dit {data['duree']} min, les notebooks {total} min"
+    )
 
 
 @pytest.mark.parametrize("pid", cs.PARCOURS)
@@ -96,7 +104,9 @@ def test_every_module_has_lessons_objectives_key_points_quizzes(pid):
         for q in bank:
             if q["type"].startswith("choix"):
                 assert any(o.get("correct") for o in q["options"]), q["id"]
-                assert all(o.get("retour") for o in q["options"]), f"{q['id']} : chaque option a son retour"
+                assert all(o.get("retour") for o in q["options"]), (
+                    f"{q['id']} : chaque option a son retour"
+                )
             else:
                 assert "reponse" in q, q["id"]
 
@@ -116,20 +126,30 @@ def test_every_module_has_graded_exercises_with_hints_and_teaching_checks(pid):
             assert ex.points > 0, ex.ident
             assert "### BEGIN SOLUTION" in ex.answer and "### END SOLUTION" in ex.answer, ex.ident
             assert "### BEGIN HIDDEN TESTS" in ex.tests, f"{ex.ident} : pas de tests cachés"
-            assert _asserts(ex.tests.replace(ex.visible_tests, "")) or len(_asserts(ex.tests)) > len(
-                _asserts(ex.visible_tests)
-            ), f"{ex.ident} : tests cachés vides"
+            assert _asserts(ex.tests.replace(ex.visible_tests, "")) or len(
+                _asserts(ex.tests)
+            ) > len(_asserts(ex.visible_tests)), f"{ex.ident} : tests cachés vides"
             hints = ex.meta.get("indices") or []
-            assert len(hints) >= 2 and len(set(hints)) == len(hints), f"{ex.ident} : au moins deux indices"
-            policy = ex.meta.get("solution", cs.load_parcours(pid).get("solution", "apres-2-essais"))
+            assert len(hints) >= 2 and len(set(hints)) == len(hints), (
+                f"{ex.ident} : au moins deux indices"
+            )
+            policy = ex.meta.get(
+                "solution", cs.load_parcours(pid).get("solution", "apres-2-essais")
+            )
             assert POLICY.match(policy), (ex.ident, policy)
             visible = _asserts(ex.visible_tests)
             assert len(visible) >= 2, ex.ident
             for node in visible:
-                assert node.msg is not None, f"{ex.ident} ligne {node.lineno} : une vérification sans message"
+                assert node.msg is not None, (
+                    f"{ex.ident} ligne {node.lineno} : une vérification sans message"
+                )
             messages = [ast.unparse(n.msg) for n in visible]
-            assert all(len(msg) > 20 for msg in messages), f"{ex.ident} : des messages trop courts pour guider"
-            assert not any(re.fullmatch(r"['\"](faux|incorrect|erreur)\.?['\"]", msg, re.I) for msg in messages)
+            assert all(len(msg) > 20 for msg in messages), (
+                f"{ex.ident} : des messages trop courts pour guider"
+            )
+            assert not any(
+                re.fullmatch(r"['\"](faux|incorrect|erreur)\.?['\"]", msg, re.I) for msg in messages
+            )
 
 
 @pytest.mark.parametrize("pid", cs.PARCOURS)
@@ -164,11 +184,15 @@ def test_data_files_carry_source_and_licence(pid):
             prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
             used = set(re.findall(r"donnees/([\w.-]+)", code))
             for name in used:
-                assert any(d.split("/")[-1] == name for d in declared_here), f"{stem} : {name} non déclaré"
+                assert any(d.split("/")[-1] == name for d in declared_here), (
+                    f"{stem} : {name} non déclaré"
+                )
                 assert name in sources, f"{name} absent de donnees/SOURCES.md"
             if used:
                 assert re.search(r"[Ss]ource", prose), f"{stem} lit {used} sans en citer la source"
-                assert re.search(r"Licence Ouverte|licence MIT", prose), f"{stem} lit {used} sans sa licence"
+                assert re.search(r"Licence Ouverte|licence MIT", prose), (
+                    f"{stem} lit {used} sans sa licence"
+                )
     for d in declared + [x for m in data["modules"] for x in m.get("donnees", [])]:
         assert (cs.COURSES / pid / d).exists(), d
         assert Path(d).name in sources, f"{d} absent de SOURCES.md"
@@ -191,20 +215,43 @@ def test_real_data_copied_unchanged():
 
 def test_synthetic_demarche_export_is_reproducible(tmp_path):
     folder = cs.COURSES / "donnees-demarches" / "donnees"
-    subprocess.run([sys.executable, str(folder / "generer_donnees.py"), str(tmp_path)], check=True, timeout=120)
-    for name in ("export_demarche_subventions.csv", "api_dossiers_page1.json", "api_geo_communes_31.json"):
-        assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), f"{name} ne se régénère pas à l'identique"
+    subprocess.run(
+        [sys.executable, str(folder / "generer_donnees.py"), str(tmp_path)], check=True, timeout=120
+    )
+    for name in (
+        "export_demarche_subventions.csv",
+        "api_dossiers_page1.json",
+        "api_geo_communes_31.json",
+    ):
+        assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), (
+            f"{name} ne se régénère pas à l'identique"
+        )
     header = (folder / "export_demarche_subventions.csv").read_text("utf-8").splitlines()[0]
-    for column in ("ID", "État du dossier", "Déposé le", "Passé en instruction le", "Traité le",
-                   "Motivation de la décision", "Instructeurs"):
+    for column in (
+        "ID",
+        "État du dossier",
+        "Déposé le",
+        "Passé en instruction le",
+        "Traité le",
+        "Motivation de la décision",
+        "Instructeurs",
+    ):
         assert column in header.split(","), column
-    assert 200 <= len((folder / "export_demarche_subventions.csv").read_text("utf-8").splitlines()) - 1 <= 500
+    assert (
+        200
+        <= len((folder / "export_demarche_subventions.csv").read_text("utf-8").splitlines()) - 1
+        <= 500
+    )
 
 
 def _hunspell(text: str) -> list[str]:
     out = subprocess.run(
         ["hunspell", "-d", "fr_FR", "-p", str(WORDLIST), "-l"],
-        input=text, capture_output=True, text=True, timeout=60, check=True,
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return sorted(set(out.stdout.split()))
 
@@ -231,7 +278,9 @@ def test_french_spelling(pid):
         names: set[str] = set()
         for stem in m["notebooks"]:
             names |= cs.code_names(pid, stem)
-            unknown = _hunspell(cs.prose_for_spelling(cs.markdown_text(pid, stem), cs.code_names(pid, stem)))
+            unknown = _hunspell(
+                cs.prose_for_spelling(cs.markdown_text(pid, stem), cs.code_names(pid, stem))
+            )
             if unknown:
                 errors[stem] = unknown
         bank = yaml.safe_load((cs.COURSES / pid / "quiz" / f"{m['id']}.yml").read_text("utf-8"))
@@ -256,8 +305,14 @@ def test_spell_check_catches_a_typo():
 def test_trainer_guides_give_the_commands():
     for pid in cs.PARCOURS:
         guide = (cs.COURSES / pid / "GUIDE-formateur.md").read_text("utf-8")
-        for command in ("incubo build", "nbgrader release_assignment", "nbgrader collect", "incubo grade autograde",
-                        "incubo grade feedback", "incubo grade export"):
+        for command in (
+            "incubo build",
+            "nbgrader release_assignment",
+            "nbgrader collect",
+            "incubo grade autograde",
+            "incubo grade feedback",
+            "incubo grade export",
+        ):
             assert command in guide, (pid, command)
         for m in cs.modules(pid):
             assert m["id"] in guide, (pid, m["id"])

@@ -10,21 +10,29 @@ from pathlib import Path
 
 import pytest
 from harness import assert_french_error, incubo
-from incubo.reports import demo, demo_gradebook
 
 from incubo import xapi
+from incubo.reports import demo, demo_gradebook
 
 OCCITANIE = {"09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"}
-ACTIVITY = re.compile(r"^https?://[^ ]+/parcours/[^/]+(/module/[^/]+)?(/(exercice|lecon|quiz|questionnaire)/[^/]+)?$")
+ACTIVITY = re.compile(
+    r"^https?://[^ ]+/parcours/[^/]+(/module/[^/]+)?(/(exercice|lecon|quiz|questionnaire)/[^/]+)?$"
+)
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory, session_env):
     course = tmp_path_factory.mktemp("demo") / "cours"
-    result = incubo("demo-data", "--learners", "30", "--seed", "11", "--course-dir", course, env=session_env)
+    result = incubo(
+        "demo-data", "--learners", "30", "--seed", "11", "--course-dir", course, env=session_env
+    )
     assert result.returncode == 0, result.stderr
     assert "30 apprenants" in result.stderr
-    for name in ("apprenants.csv", "evenements/demo.jsonl", "gradebook.db"):  # it says where it writes
+    for name in (
+        "apprenants.csv",
+        "evenements/demo.jsonl",
+        "gradebook.db",
+    ):  # it says where it writes
         assert str(Path(course) / name) in result.stderr, result.stderr
     assert "incubo report progression --demo" in result.stderr
     return course
@@ -71,14 +79,24 @@ def test_statements_follow_the_xapi_contract(cohort):
                 assert isinstance(ext[xapi.extension("hint-number")], int)
             if s["verb"]["id"].endswith("/attempted"):
                 assert ext[xapi.extension("verdict")] in {"incorrect", "erreur", "correct"}
-    assert {"experienced", "answered", "attempted", "asked", "passed", "completed", "scored"} <= seen
+    assert {
+        "experienced",
+        "answered",
+        "attempted",
+        "asked",
+        "passed",
+        "completed",
+        "scored",
+    } <= seen
     assert moments == {"debut", "fin"}
 
 
 def test_same_seed_same_data_other_seed_other_data(cohort, tmp_path, session_env):
     again, other = tmp_path / "a", tmp_path / "b"
     for course, seed in ((again, "11"), (other, "12")):
-        result = incubo("demo-data", "--learners", "30", "--seed", seed, "--course-dir", course, env=session_env)
+        result = incubo(
+            "demo-data", "--learners", "30", "--seed", seed, "--course-dir", course, env=session_env
+        )
         assert result.returncode == 0, result.stderr
     for name in ("apprenants.csv", "evenements/demo.jsonl"):
         assert (again / name).read_bytes() == (cohort / name).read_bytes()
@@ -111,18 +129,30 @@ def test_exercises_come_from_the_built_course_when_there_is_one(tmp_path):
     course = tmp_path / "cours"
     sidecar = course / "source" / "mod-a" / "incubo_exercices.json"
     sidecar.parent.mkdir(parents=True)
-    sidecar.write_text(json.dumps({
-        "format": 1, "parcours": "mon-parcours", "module": "mod-a",
-        "notebooks": {"01-lecon": {"type": "lecon"}, "02-exercices": {"type": "exercices"}},
-        "exercices": {"ex-un": {"notebook": "02-exercices", "points": 3, "indices": ["a"]},
-                      "ex-deux": {"notebook": "02-exercices", "points": 1, "indices": []}}}))
+    sidecar.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "parcours": "mon-parcours",
+                "module": "mod-a",
+                "notebooks": {"01-lecon": {"type": "lecon"}, "02-exercices": {"type": "exercices"}},
+                "exercices": {
+                    "ex-un": {"notebook": "02-exercices", "points": 3, "indices": ["a"]},
+                    "ex-deux": {"notebook": "02-exercices", "points": 1, "indices": []},
+                },
+            }
+        )
+    )
     demo.generate(course, learners=12, seed=1)
     text = (course / "evenements" / "demo.jsonl").read_text(encoding="utf-8")
     assert "/parcours/mon-parcours/module/mod-a/exercice/ex-un" in text
     assert "pap-01" not in text
     gb = _gradebook(course)
     try:
-        assert {c.name for c in gb.find_notebook("02-exercices", "mod-a").grade_cells} == {"ex-un", "ex-deux"}
+        assert {c.name for c in gb.find_notebook("02-exercices", "mod-a").grade_cells} == {
+            "ex-un",
+            "ex-deux",
+        }
         assert gb.find_grade_cell("ex-un", "02-exercices", "mod-a").max_score == 3
     finally:
         gb.close()
@@ -162,5 +192,7 @@ def test_a_previous_demo_is_replaced(tmp_path):
 def test_bad_learner_count_is_a_french_error(tmp_path, session_env):
     result = incubo("demo-data", "--learners", "0", "--course-dir", tmp_path / "c", env=session_env)
     assert_french_error(result, "au moins 1")
-    result = incubo("demo-data", "--learners", "beaucoup", "--course-dir", tmp_path / "c", env=session_env)
+    result = incubo(
+        "demo-data", "--learners", "beaucoup", "--course-dir", tmp_path / "c", env=session_env
+    )
     assert_french_error(result, "beaucoup")

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from harness import ROOT
 
-Z2JH = ROOT / "deploy" / "z2jh" / "chart"  # vendored chart schema and defaults (BSD-3, see its LICENSE)
+Z2JH = (
+    ROOT / "deploy" / "z2jh" / "chart"
+)  # vendored chart schema and defaults (BSD-3, see its LICENSE)
 
 
 def merged(base: dict, override: dict) -> dict:
@@ -53,7 +55,9 @@ def test_vm_hub_config_loads(auth, tmp_path):
         f"c = L('jupyterhub_config.py', path={str(ROOT / 'deploy' / 'vm')!r}).load_config();"
         "print(c.JupyterHub.authenticator_class.__name__, c.JupyterHub.spawner_class.__name__)"
     )
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "PATH": ""}, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "PATH": ""}, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     authenticator = "ProConnectAuthenticator" if auth == "proconnect" else "DemoAuthenticator"
     assert out.stdout.split() == [authenticator, "IncuboSpawner"]

@@ -20,8 +20,14 @@ def store(tmp_path, monkeypatch):
 
 
 def stmt(i: int = 0) -> dict:
-    return xapi.statement("asked", parcours="essai", module="essai-01", kind="exercice", ident="ex-1",
-                          extensions={"hint-number": i})
+    return xapi.statement(
+        "asked",
+        parcours="essai",
+        module="essai-01",
+        kind="exercice",
+        ident="ex-1",
+        extensions={"hint-number": i},
+    )
 
 
 def test_default_locations_are_under_home(monkeypatch, tmp_path):
@@ -46,7 +52,9 @@ def test_a_broken_last_line_never_swallows_the_next_statement(store):
     with open(path, "a") as fh:
         fh.write('{"id": "coupé en plein')  # a kernel killed mid-write
     events.record(stmt(2))
-    assert [s["context"]["extensions"][xapi.extension("hint-number")] for s in events.read_jsonl()] == [1, 2]
+    assert [
+        s["context"]["extensions"][xapi.extension("hint-number")] for s in events.read_jsonl()
+    ] == [1, 2]
 
 
 def test_several_kernels_append_without_mixing_lines(store):
@@ -69,7 +77,12 @@ def test_record_never_raises_when_the_disk_refuses(monkeypatch):
 
 
 def test_lrs_url_forms(monkeypatch):
-    for given in ("http://h:8100", "http://h:8100/", "http://h:8100/xAPI", "http://h:8100/xAPI/statements"):
+    for given in (
+        "http://h:8100",
+        "http://h:8100/",
+        "http://h:8100/xAPI",
+        "http://h:8100/xAPI/statements",
+    ):
         monkeypatch.setenv("INCUBO_LRS_URL", given)
         assert events.lrs_url() == "http://h:8100/xAPI/statements"
     monkeypatch.setenv("INCUBO_LRS_URL", " ")
@@ -91,7 +104,9 @@ def test_cli_flush_without_lrs_is_a_french_error(store, jupyter_env):
     from harness import assert_french_error, incubo
 
     env = dict(jupyter_env, INCUBO_SPOOL_DIR=str(store / "file-attente"))
-    assert_french_error(incubo("events", "flush", env=env), "Aucun LRS n'est configuré", "INCUBO_LRS_URL")
+    assert_french_error(
+        incubo("events", "flush", env=env), "Aucun LRS n'est configuré", "INCUBO_LRS_URL"
+    )
     status = incubo("events", "status", env=env)
     assert status.returncode == 0 and "En attente d'envoi : 0" in status.stderr
 
@@ -101,5 +116,9 @@ def test_cli_flush_with_an_unusable_spool_is_a_french_error(tmp_path, jupyter_en
 
     blocker = tmp_path / "pas-un-dossier"
     blocker.write_text("")
-    env = dict(jupyter_env, INCUBO_SPOOL_DIR=str(blocker / "file-attente"), INCUBO_LRS_URL="http://127.0.0.1:9")
+    env = dict(
+        jupyter_env,
+        INCUBO_SPOOL_DIR=str(blocker / "file-attente"),
+        INCUBO_LRS_URL="http://127.0.0.1:9",
+    )
     assert_french_error(incubo("events", "flush", env=env), "dossier d'attente", "INCUBO_SPOOL_DIR")

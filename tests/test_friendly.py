@@ -41,18 +41,30 @@ def executed(tmp_path_factory, session_env):
     folder = tmp_path_factory.mktemp("friendly") / "essai-01"
     shutil.copytree(FIXTURE, folder)
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = ['from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer("02-exercices")']
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    cells = [
+        'from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer("02-exercices")'
+    ]
     cells += [code for code, _ in CASES.values()]
-    tests = '\n'.join([
-        'assert "total" in globals(), "Créez une variable nommée total."',
-        'assert total == 42, "total devrait valoir 12 + 30."',
-    ])
+    tests = "\n".join(
+        [
+            'assert "total" in globals(), "Créez une variable nommée total."',
+            'assert total == 42, "total devrait valoir 12 + 30."',
+        ]
+    )
     cells += [tests, "total = 41", tests, "total = 42", tests]
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     env = dict(session_env, INCUBO_EVENTS_FILE=str(folder.parent / "evenements.jsonl"))
     client = NotebookClient(
-        nb, timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
     )
     client.execute(env=env)
     nb.metadata["events_file"] = env["INCUBO_EVENTS_FILE"]
@@ -69,7 +81,9 @@ def test_each_error_has_a_french_explanation_above_the_traceback(executed, error
     assert explanation_at < kinds.index("error"), "the explanation must come above the traceback"
     text = _text(outputs[explanation_at])
     assert f"À savoir — {error} :" in text
-    assert not any(ord(c) > 0xFFFF for c in text), "an emoji renders as an empty box with Debian's fonts"
+    assert not any(ord(c) > 0xFFFF for c in text), (
+        "an emoji renders as an empty box with Debian's fonts"
+    )
     for words in CASES[error][1]:
         assert words in text, (words, text)
     assert 'lang="fr"' in outputs[explanation_at]["data"]["text/html"]

@@ -27,11 +27,19 @@ from harness import BIN, wait_for
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grading"))
 import cohort  # noqa: E402
 
-CLEAN = {"etu-juste": "right", "etu-faux": "wrong", "etu-vide": "empty", "etu-moitie": "half", "etu-cache": "hidden"}
+CLEAN = {
+    "etu-juste": "right",
+    "etu-faux": "wrong",
+    "etu-vide": "empty",
+    "etu-moitie": "half",
+    "etu-cache": "hidden",
+}
 CELL_TIMEOUT = 5
 WORKERS = 2
 NOTEBOOK_DEADLINE = 30
-LIMITS = f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEADLINE}\nmemoire_mo: 768\n"
+LIMITS = (
+    f"temps_par_cellule: {CELL_TIMEOUT}\ntemps_par_notebook: {NOTEBOOK_DEADLINE}\nmemoire_mo: 768\n"
+)
 
 #: hostile fixture -> verdict code it must get (or one of a set)
 EXPECTED: dict[str, str | set[str]] = {
@@ -69,7 +77,9 @@ def env(tmp_path_factory) -> dict[str, str]:
 
     # the hostile verdicts (files read, network) depend on the sandbox: without it the tests would fail obscurely
     if not bwrap_works():
-        pytest.fail("bubblewrap manquant ou inutilisable ici : installez-le avec « apt-get install -y bubblewrap » (fait par .ci/run).")
+        pytest.fail(
+            "bubblewrap manquant ou inutilisable ici : installez-le avec « apt-get install -y bubblewrap » (fait par .ci/run)."
+        )
     return cohort.env(tmp_path_factory.mktemp("grade-env"))
 
 
@@ -106,7 +116,13 @@ def verdict_codes(course: Path) -> dict[str, set[str]]:
 
 
 def incubo(*args, env, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "incubo"), *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "incubo"), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +131,22 @@ def graded(tmp_path_factory, base_course, env) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("grade-clean")
     stock = copy_course(base_course, root / "stock")
     ours = copy_course(base_course, root / "ours")
-    done = subprocess.run([BIN / "nbgrader", "autograde", cohort.ASSIGNMENT], cwd=stock, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [BIN / "nbgrader", "autograde", cohort.ASSIGNMENT],
+        cwd=stock,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", ours, env=env)
+    result = incubo(
+        "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", ours, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Correction terminée" in result.stderr and f"{len(CLEAN)} copie(s) corrigée(s)" in result.stderr, result.stderr
+    assert (
+        "Correction terminée" in result.stderr
+        and f"{len(CLEAN)} copie(s) corrigée(s)" in result.stderr
+    ), result.stderr
     return stock, ours
 
 
@@ -129,7 +156,9 @@ def test_scores_equal_stock_nbgrader(graded):
     assert expected and got == expected
     # the cohort is not trivial: right, wrong, empty and half-right answers score differently
     totals = {s: sum(a or 0 for (st, _n, _c), (a, _m) in got.items() if st == s) for s in CLEAN}
-    assert totals["etu-juste"] > totals["etu-moitie"] > totals["etu-faux"] == totals["etu-vide"] == 0
+    assert (
+        totals["etu-juste"] > totals["etu-moitie"] > totals["etu-faux"] == totals["etu-vide"] == 0
+    )
     assert not verdict_codes(ours), "clean submissions get no verdict"
 
 
@@ -149,7 +178,9 @@ class HostileRun:
     elapsed: float
     connected: bool  # did anything reach the listener the « reseau » case dials?
     target: Path
-    right: dict  # cell -> score of the right answer (clean grading), what tampering would have earned
+    right: (
+        dict  # cell -> score of the right answer (clean grading), what tampering would have earned
+    )
 
 
 @pytest.fixture(scope="module")
@@ -178,18 +209,26 @@ def hostile(tmp_path_factory, base_course, graded) -> HostileRun:
             connected = True
         except OSError:
             connected = False
-    right = {cell: score for (student, _nb, cell), (score, _manual) in grades(graded[1]).items() if student == "etu-juste"}
+    right = {
+        cell: score
+        for (student, _nb, cell), (score, _manual) in grades(graded[1]).items()
+        if student == "etu-juste"
+    }
     return HostileRun(course, summary, elapsed, connected, target, right)
 
 
 def _output_text(course: Path, student: str) -> str:
-    nb = json.loads((course / "autograded" / student / cohort.ASSIGNMENT / "problem1.ipynb").read_text())
+    nb = json.loads(
+        (course / "autograded" / student / cohort.ASSIGNMENT / "problem1.ipynb").read_text()
+    )
     return json.dumps([c.get("outputs", []) for c in nb["cells"]])
 
 
 def _no_secret_read(run: HostileRun, case: str) -> None:
     text = _output_text(run.course, f"h-{case}")
-    assert "SQLite format" not in text and "HIDDEN TESTS" not in text and "schema_version" not in text
+    assert (
+        "SQLite format" not in text and "HIDDEN TESTS" not in text and "schema_version" not in text
+    )
     assert "refus" in text
 
 
@@ -258,7 +297,9 @@ def test_hostile_run_is_bounded_and_clean_copies_keep_their_scores(hostile, grad
     assert hostile.elapsed < (2 * NOTEBOOK_DEADLINE + 3 * notebooks / WORKERS) + 30, hostile.elapsed
     assert not hostile.summary.errors, hostile.summary.errors
     assert hostile.summary.graded == len(EXPECTED) + len(CLEAN)
-    assert hostile.summary.flagged == len(EXPECTED) - len(STATUS) and hostile.summary.failed == len(STATUS)
+    assert hostile.summary.flagged == len(EXPECTED) - len(STATUS) and hostile.summary.failed == len(
+        STATUS
+    )
     clean = {k: v for k, v in grades(hostile.course).items() if k[0] in CLEAN}
     reference = {k: v for k, v in grades(graded[1]).items() if k[0] in CLEAN}
     assert len({k[0] for k in reference}) == len(CLEAN) and clean == reference
@@ -315,7 +356,9 @@ def test_sigkill_then_restart_gives_the_same_gradebook(tmp_path, base_course, gr
     db.close()
     assert committed and set(committed) <= set(CLEAN)
     wait_for(lambda: not _sandbox_processes(), timeout=20, what="sandboxes gone with their grader")
-    result = incubo("grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env)
+    result = incubo(
+        "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env
+    )
     assert result.returncode == 0, result.stderr
     # what was committed before the kill is kept, not graded again; the rest is graded now
     assert f"{len(committed)} déjà corrigée(s)" in result.stderr, result.stderr
@@ -336,13 +379,27 @@ def test_feedback_never_shows_a_hidden_test(graded, env):
         text = visible_text(page.read_text(encoding="utf-8"))
         assert cohort.HIDDEN_LINE not in text and "cache-secret-9431" not in text, page
         assert "Note :" in text and "Retour sur" in text
-    wrong = visible_text((ours / "feedback" / "etu-faux" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    wrong = visible_text(
+        (ours / "feedback" / "etu-faux" / cohort.ASSIGNMENT / "problem1.html").read_text()
+    )
     assert "AssertionError" in wrong  # visible failures are still shown
-    hidden = visible_text((ours / "feedback" / "etu-cache" / cohort.ASSIGNMENT / "problem1.html").read_text())
-    assert "Un test caché de cette cellule n'est pas passé." in hidden  # a failed hidden test: said, not shown
+    hidden = visible_text(
+        (ours / "feedback" / "etu-cache" / cohort.ASSIGNMENT / "problem1.html").read_text()
+    )
+    assert (
+        "Un test caché de cette cellule n'est pas passé." in hidden
+    )  # a failed hidden test: said, not shown
     # the same check catches stock nbgrader's leak (#917), so it is a real check
-    subprocess.run([BIN / "nbgrader", "generate_feedback", cohort.ASSIGNMENT], cwd=stock, env=env, check=True, capture_output=True)
-    leaked = visible_text((stock / "feedback" / "etu-cache" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    subprocess.run(
+        [BIN / "nbgrader", "generate_feedback", cohort.ASSIGNMENT],
+        cwd=stock,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    leaked = visible_text(
+        (stock / "feedback" / "etu-cache" / cohort.ASSIGNMENT / "problem1.html").read_text()
+    )
     assert "cache-secret-9431" in leaked
 
 
@@ -356,24 +413,58 @@ def test_export_opens_in_french_excel_and_moodle_keeps_its_format(graded, env, t
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "sans BOM, Excel en français casse les accents"
     header = raw.decode("utf-8-sig").splitlines()[0]
-    assert header.split(";") == ["apprenant", "devoir", "note", "note_max", "statut", "signalements", "raisons"]
+    assert header.split(";") == [
+        "apprenant",
+        "devoir",
+        "note",
+        "note_max",
+        "statut",
+        "signalements",
+        "raisons",
+    ]
     # what French Excel does: `;` separates columns, a comma is the decimal mark
     table = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig", dtype={"apprenant": str})
     assert set(table["apprenant"]) == set(CLEAN)
     by = table.set_index("apprenant")
-    assert by.loc["etu-juste", "note"] > by.loc["etu-faux", "note"] == 0 and by.loc["etu-juste", "note_max"] == 13
+    assert (
+        by.loc["etu-juste", "note"] > by.loc["etu-faux", "note"] == 0
+        and by.loc["etu-juste", "note_max"] == 13
+    )
     # an empty copy is « non rendu », a wrong one is graded
-    assert by.loc["etu-vide", "statut"] == "non rendu" and by.loc["etu-faux", "statut"].startswith("note")
-    assert "pas de réponse" in by.loc["etu-moitie", "raisons"] and "Part" in by.loc["etu-moitie", "raisons"]
+    assert by.loc["etu-vide", "statut"] == "non rendu" and by.loc["etu-faux", "statut"].startswith(
+        "note"
+    )
+    assert (
+        "pas de réponse" in by.loc["etu-moitie", "raisons"]
+        and "Part" in by.loc["etu-moitie", "raisons"]
+    )
     plain = tmp_path / "notes-standard.csv"
-    assert incubo("grade", "export", "--csv-standard", "-o", plain, "--course-dir", ours, env=env).returncode == 0
+    assert (
+        incubo(
+            "grade", "export", "--csv-standard", "-o", plain, "--course-dir", ours, env=env
+        ).returncode
+        == 0
+    )
     assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
-    assert list(csv.DictReader(plain.open(encoding="utf-8")))[0].keys() >= {"apprenant", "note", "statut"}
+    assert list(csv.DictReader(plain.open(encoding="utf-8")))[0].keys() >= {
+        "apprenant",
+        "note",
+        "statut",
+    }
     # Moodle's import reads its own CSV: `,`, UTF-8, decimal point (PHP is_numeric), one row per learner
     moodle = tmp_path / "moodle.csv"
-    assert incubo("grade", "export", "--moodle", "-o", moodle, "--course-dir", ours, env=env).returncode == 0
+    assert (
+        incubo(
+            "grade", "export", "--moodle", "-o", moodle, "--course-dir", ours, env=env
+        ).returncode
+        == 0
+    )
     header, *lines = list(csv.reader(moodle.open(encoding="utf-8")))
-    assert header == ["Nom d'utilisateur", cohort.ASSIGNMENT, f"Commentaire {cohort.ASSIGNMENT}"] and len(lines) == len(CLEAN)
+    assert header == [
+        "Nom d'utilisateur",
+        cohort.ASSIGNMENT,
+        f"Commentaire {cohort.ASSIGNMENT}",
+    ] and len(lines) == len(CLEAN)
     assert all(re.fullmatch(r"-?\d+(\.\d+)?", line[1]) for line in lines), lines
 
 
@@ -384,14 +475,19 @@ def test_fractional_grades_get_a_decimal_comma():
     row.update(apprenant="a", devoir="d", note="2.5", note_max="4", statut="note")
     french = _table_bytes([row], plain=False).decode("utf-8-sig")
     assert french.splitlines()[1].startswith("a;d;2,5;4;note")
-    assert _table_bytes([row], plain=True).decode("utf-8").splitlines()[1].startswith("a,d,2.5,4,note")
+    assert (
+        _table_bytes([row], plain=True).decode("utf-8").splitlines()[1].startswith("a,d,2.5,4,note")
+    )
 
 
 def test_grade_commands_find_the_course_from_inside_it(graded, env):
     _stock, ours = graded
     result = subprocess.run(
         [str(BIN / "incubo"), "grade", "export", "--assignment", cohort.ASSIGNMENT],
-        cwd=ours, env=env, capture_output=True, timeout=300,
+        cwd=ours,
+        env=env,
+        capture_output=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr.decode()
     assert b"etu-juste" in result.stdout
@@ -401,9 +497,20 @@ def test_feedback_names_questions_and_says_no_answer(graded, env):
     from incubo.grading.feedback import visible_text
 
     _stock, ours = graded
-    result = incubo("grade", "feedback", cohort.ASSIGNMENT, "--student", "etu-vide", "--course-dir", ours, env=env)
+    result = incubo(
+        "grade",
+        "feedback",
+        cohort.ASSIGNMENT,
+        "--student",
+        "etu-vide",
+        "--course-dir",
+        ours,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
-    text = visible_text((ours / "feedback" / "etu-vide" / cohort.ASSIGNMENT / "problem1.html").read_text())
+    text = visible_text(
+        (ours / "feedback" / "etu-vide" / cohort.ASSIGNMENT / "problem1.html").read_text()
+    )
     assert "NotImplementedError" not in text and "Pas de réponse." in text
     assert "Part A (2 points)" in text and "correct_squares" not in text
 
@@ -415,9 +522,17 @@ def test_grading_emits_statements(graded, env):
     mine = [s for s in statements if s["actor"]["account"]["name"] == "etu-juste"]
     verbs = {s["verb"]["id"].rsplit("/", 1)[1] for s in mine}
     assert {"scored", "passed"} <= verbs
-    assert any(s["verb"]["id"].endswith("failed") for s in statements if s["actor"]["account"]["name"] == "etu-faux")
+    assert any(
+        s["verb"]["id"].endswith("failed")
+        for s in statements
+        if s["actor"]["account"]["name"] == "etu-faux"
+    )
     # ids are derived from the submission: a resumed run re-sends the same statement, never a new one
-    scored = {s["id"] for s in mine if s["verb"]["id"].endswith("scored") and s["object"]["id"].endswith("/correct_squares")}
+    scored = {
+        s["id"]
+        for s in mine
+        if s["verb"]["id"].endswith("scored") and s["object"]["id"].endswith("/correct_squares")
+    }
     assert len(scored) == 1
 
 
@@ -428,8 +543,11 @@ def test_unknown_assignment_is_a_french_error(graded, env):
     assert "n'existe pas" in result.stderr and "« ps1 »" in result.stderr
 
 
-def test_kernel_runs_as_its_own_user_with_a_clean_environment(tmp_path, base_course, graded, monkeypatch):
+def test_kernel_runs_as_its_own_user_with_a_clean_environment(
+    tmp_path, base_course, graded, monkeypatch
+):
     import nbformat
+
     from incubo.grading.autograde import autograde
 
     monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "evenements.jsonl"))
@@ -448,8 +566,12 @@ def test_kernel_runs_as_its_own_user_with_a_clean_environment(tmp_path, base_cou
     nbformat.write(nb, dest / "problem1.ipynb")
     summary = autograde(course, cohort.ASSIGNMENT, workers=1, show_progress=False)
     assert summary.graded == 1 and not summary.errors
-    out = nbformat.read(course / "autograded" / "etu-sonde" / cohort.ASSIGNMENT / "problem1.ipynb", as_version=4)
-    line = next(o["text"] for c in out.cells for o in c.get("outputs", []) if "SONDE" in o.get("text", ""))
+    out = nbformat.read(
+        course / "autograded" / "etu-sonde" / cohort.ASSIGNMENT / "problem1.ipynb", as_version=4
+    )
+    line = next(
+        o["text"] for c in out.cells for o in c.get("outputs", []) if "SONDE" in o.get("text", "")
+    )
     seen = json.loads(line.split("SONDE", 1)[1])
     assert seen["grading"] == "1" and seen["secret"] is None
     assert seen["cwd"] == str(course / "autograded" / "etu-sonde" / cohort.ASSIGNMENT)
@@ -460,9 +582,8 @@ def test_kernel_runs_as_its_own_user_with_a_clean_environment(tmp_path, base_cou
 
 
 def test_unknown_student_is_a_french_error(base_course, tmp_path):
-    from incubo.grading.autograde import autograde
-
     from incubo.errors import IncuboError
+    from incubo.grading.autograde import autograde
 
     course = copy_course(base_course, tmp_path / "cours")
     with pytest.raises(IncuboError, match="Aucune copie"):
@@ -485,9 +606,8 @@ def test_without_bubblewrap_the_scores_are_the_same(tmp_path, base_course, grade
 
 
 def test_limits_file_errors_are_french(tmp_path):
-    from incubo.grading.limits import Limits, load_limits
-
     from incubo.errors import IncuboError
+    from incubo.grading.limits import Limits, load_limits
 
     assert load_limits(tmp_path) == Limits()
     (tmp_path / "incubo_grading.yml").write_text("temps_par_celule: 10\n")

@@ -106,7 +106,9 @@ def test_a_learner_cannot_read_others_work_nor_the_course(hub, learners):
     assert lines == [f"{label} refusé" for label in targets], lines
     assert lab_b.read("secret.py") == "reponse = 42\n"  # it is there, only not for A
     # nor through the proxy with A's login: B's server refuses A
-    r = lab_a.session.get(f"{hub.url}/user/{b}/api/contents/secret.py", allow_redirects=True, timeout=60)
+    r = lab_a.session.get(
+        f"{hub.url}/user/{b}/api/contents/secret.py", allow_redirects=True, timeout=60
+    )
     assert r.status_code == 403 and "reponse" not in r.text
     # a trainer's kernel reads the course (Unix group incubo-formateurs), not the learners' homes
     trainer = hub.lab("formatrice").run(code)["stdout"].splitlines()

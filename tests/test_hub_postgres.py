@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from hub_support import start_hub
-from incubo.hub import accounts
 from postgres_support import postgres_cluster
+
+from incubo.hub import accounts
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ import pytest
 import requests
 from harness import axe_violations, incubo, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
-from incubo.hub import lrs_keys
 from solution_leaks import decoded_blobs, solution_lines
+
+from incubo.hub import lrs_keys
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
 MODULE = "essai-01"

@@ -8,11 +8,11 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from incubo.hub import lrs_keys, room_view
-from incubo.hub.lrs_gate import actor_is
 from solution_leaks import decoded_blobs, solution_lines
 
 from incubo import xapi
+from incubo.hub import lrs_keys, room_view
+from incubo.hub.lrs_gate import actor_is
 from incubo.released import strip_release
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
@@ -123,8 +123,9 @@ def test_the_room_view_shows_thirty_learners_progress_and_who_is_stuck():
 def test_the_region_layout_uses_the_charts_ralph_and_fixed_ports(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from incubo.hub.services import configure_services
     from traitlets.config import Config
+
+    from incubo.hub.services import configure_services
 
     monkeypatch.setenv("INCUBO_HUB_RALPH_URL", "http://ralph:8080")
     monkeypatch.setenv("INCUBO_HUB_RALPH_AUTH", "passerelle:secret-du-chart")

@@ -39,18 +39,45 @@ class Ralph:
         )
         (base / "app").mkdir(parents=True)
         subprocess.run(
-            [RALPH_BIN / "ralph", "auth", "-u", USER, "-p", PASSWORD, "-s", "all", "-M", "mailto:salle@example.org", "-w"],
-            env=self.env, check=True, capture_output=True, timeout=60,
+            [
+                RALPH_BIN / "ralph",
+                "auth",
+                "-u",
+                USER,
+                "-p",
+                PASSWORD,
+                "-s",
+                "all",
+                "-M",
+                "mailto:salle@example.org",
+                "-w",
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         self._stack = contextlib.ExitStack()
         self.runs = 0
 
     def start(self) -> None:
         self.runs += 1
-        cmd = [RALPH_BIN / "python", ROOT / "deploy" / "ralph" / "run_ralph.py", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [
+            RALPH_BIN / "python",
+            ROOT / "deploy" / "ralph" / "run_ralph.py",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self._stack.enter_context(
-            running(cmd, env=self.env, ready=lambda: http_ok(self.url + "/__heartbeat__"), timeout=60,
-                    log=self.base / f"ralph-{self.runs}.log")
+            running(
+                cmd,
+                env=self.env,
+                ready=lambda: http_ok(self.url + "/__heartbeat__"),
+                timeout=60,
+                log=self.base / f"ralph-{self.runs}.log",
+            )
         )
 
     def stop(self) -> None:
@@ -61,7 +88,12 @@ class Ralph:
         """Every statement Ralph returns (following `more`), duplicates included."""
         found, url = [], self.url + "/xAPI/statements?limit=1000"
         while url:
-            r = requests.get(url, auth=(USER, PASSWORD), headers={"X-Experience-API-Version": "1.0.3"}, timeout=10)
+            r = requests.get(
+                url,
+                auth=(USER, PASSWORD),
+                headers={"X-Experience-API-Version": "1.0.3"},
+                timeout=10,
+            )
             r.raise_for_status()
             body = r.json()
             found += body["statements"]
@@ -73,7 +105,11 @@ class Ralph:
 
     def lines_on_disk(self) -> list[str]:
         path = self.data / "fs_lrs.jsonl"
-        return [json.loads(line)["id"] for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        return (
+            [json.loads(line)["id"] for line in path.read_text().splitlines() if line.strip()]
+            if path.exists()
+            else []
+        )
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +169,23 @@ def test_statements_are_accepted_by_ralph(learner, ralph):
 
     act(2)
     Exercice("ex-addition-1", namespace={}).solution_button.click()  # after two attempts: viewed
-    for ex, ns in (("ex-addition-1", {"total": 42}), ("ex-moyenne", {"moyenne": lambda xs: sum(xs) / len(xs)}),
-                   ("ex-secret", {"secret": "ok"})):
+    for ex, ns in (
+        ("ex-addition-1", {"total": 42}),
+        ("ex-moyenne", {"moyenne": lambda xs: sum(xs) / len(xs)}),
+        ("ex-secret", {"secret": "ok"}),
+    ):
         Exercice(ex, namespace=ns).check_button.click()  # passed, then the module completed
     verbs = {s["verb"]["id"].rsplit("/", 1)[-1] for s in events.read_jsonl()}
-    assert verbs == {"experienced", "attempted", "failed", "passed", "asked", "answered", "viewed", "completed"}
+    assert verbs == {
+        "experienced",
+        "attempted",
+        "failed",
+        "passed",
+        "asked",
+        "answered",
+        "viewed",
+        "completed",
+    }
     assert events.wait_delivered(30), "statements still waiting for Ralph"
     mine = own_ids()
     assert len(mine) >= 10
@@ -159,7 +207,13 @@ def test_statements_are_accepted_by_ralph(learner, ralph):
         "    BaseXapiStatement.model_validate(json.loads(line))\n"
     )
     journal = events.events_file().read_text()
-    strict = subprocess.run([RALPH_BIN / "python", "-c", check], input=journal, text=True, capture_output=True, timeout=60)
+    strict = subprocess.run(
+        [RALPH_BIN / "python", "-c", check],
+        input=journal,
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert strict.returncode == 0, strict.stderr[-2000:]
 
 
@@ -174,7 +228,11 @@ def test_ralph_down_midsession_then_back_delivers_each_statement_once(learner, r
     finally:
         ralph.start()
     # the background sender retries by itself (no nudge): backoff of at most a few seconds here
-    wait_for(lambda: not events.pending_files(), timeout=60, what="background delivery after Ralph came back")
+    wait_for(
+        lambda: not events.pending_files(),
+        timeout=60,
+        what="background delivery after Ralph came back",
+    )
     mine = own_ids()
     stored = Counter(ralph.stored_ids())
     assert {i: stored[i] for i in mine} == {i: 1 for i in mine}, "every statement exactly once"
@@ -211,7 +269,9 @@ def test_cli_flush_when_ralph_is_down_and_back(tmp_path, ralph, session_env):
             "    events.record(xapi.statement('asked', parcours='essai', module='essai-01', kind='exercice',"
             " ident='ex-addition-1', extensions={'hint-number': i + 1}))\n"
         )
-        subprocess.run([ROOT / ".venv" / "bin" / "python", "-c", code], env=env, check=True, timeout=60)
+        subprocess.run(
+            [ROOT / ".venv" / "bin" / "python", "-c", code], env=env, check=True, timeout=60
+        )
         assert len(list((tmp_path / "file-attente").glob("*.json"))) == 3
         down = incubo("events", "flush", env=env)
         assert down.returncode != 0 and "Traceback" not in down.stderr
@@ -221,7 +281,9 @@ def test_cli_flush_when_ralph_is_down_and_back(tmp_path, ralph, session_env):
     up = incubo("events", "flush", env=env)
     assert up.returncode == 0, up.stderr
     assert "3 déclarations envoyée(s)" in up.stderr and "0 déclaration en attente" in up.stderr
-    ids = [json.loads(line)["id"] for line in (tmp_path / "evenements.jsonl").read_text().splitlines()]
+    ids = [
+        json.loads(line)["id"] for line in (tmp_path / "evenements.jsonl").read_text().splitlines()
+    ]
     stored = Counter(ralph.stored_ids())
     assert [stored[i] for i in ids] == [1, 1, 1]
 
@@ -270,6 +332,8 @@ def test_a_finishing_process_delivers_what_it_recorded(tmp_path, ralph, session_
     )  # exits at once: the background sender gets a short grace at exit
     subprocess.run([ROOT / ".venv" / "bin" / "python", "-c", code], env=env, check=True, timeout=60)
     assert list((tmp_path / "file-attente").glob("*.json")) == []
-    ids = [json.loads(line)["id"] for line in (tmp_path / "evenements.jsonl").read_text().splitlines()]
+    ids = [
+        json.loads(line)["id"] for line in (tmp_path / "evenements.jsonl").read_text().splitlines()
+    ]
     stored = Counter(ralph.stored_ids())
     assert [stored[i] for i in ids] == [1, 1, 1]

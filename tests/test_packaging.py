@@ -58,8 +58,18 @@ def test_pip_install_in_a_fresh_venv(wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)], check=True, timeout=900)
-    subprocess.run([py, "-c", "import incubo.widgets, incubo.grading, incubo.reports, incubo.apps.tabular_io"], check=True, cwd=tmp_path)
+    subprocess.run(
+        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
+        check=True,
+        timeout=900,
+    )
+    subprocess.run(
+        [py, "-c", "import incubo.widgets, incubo.grading, incubo.reports, incubo.apps.tabular_io"],
+        check=True,
+        cwd=tmp_path,
+    )
     probe = "import importlib.util as u; print([m for m in ('widgets','grading','reports','apps','hub') if u.find_spec(m)])"
-    out = subprocess.run([py, "-c", probe], check=True, cwd=tmp_path, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [py, "-c", probe], check=True, cwd=tmp_path, capture_output=True, text=True
+    ).stdout
     assert out.strip() == "[]", f"modules de premier niveau installés : {out}"

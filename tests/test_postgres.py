@@ -141,7 +141,10 @@ def test_grading_jobs_run_side_by_side_on_one_postgresql_gradebook(tmp_path, pg,
     url = pg.create_database("region")
     shared = tmp_path / "partage"
     course = cohort.make_course(shared, env, config_extra=f"c.CourseDirectory.db_url = {url!r}")
-    pair = {"etu-juste": "right", "etu-faux": "wrong"}  # one per Job: lean, the point is two Jobs at once
+    pair = {
+        "etu-juste": "right",
+        "etu-faux": "wrong",
+    }  # one per Job: lean, the point is two Jobs at once
     for student, kind in pair.items():
         cohort.submit(course, student, kind)
     made = incubo(

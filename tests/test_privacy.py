@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from harness import ROOT
-from incubo.reports import privacy
-from incubo.reports.load import _pseudonymise_statement, open_data
-from incubo.reports.suppression import SECONDARY, TOTAL, protect
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from incubo.errors import IncuboError
+from incubo.reports import privacy
+from incubo.reports.load import _pseudonymise_statement, open_data
+from incubo.reports.suppression import SECONDARY, TOTAL, protect
 
 K = 5
 
@@ -74,8 +74,12 @@ def random_tables(seed: int, n: int):
     rng = np.random.default_rng(seed)
     for _ in range(n):
         r, c = rng.integers(1, 6), rng.integers(2, 6)
-        values = np.where(rng.random((r, c)) < 0.3, rng.integers(0, 5, (r, c)), rng.integers(5, 40, (r, c)))
-        yield pd.DataFrame(values, index=[f"r{i}" for i in range(r)], columns=[f"c{j}" for j in range(c)])
+        values = np.where(
+            rng.random((r, c)) < 0.3, rng.integers(0, 5, (r, c)), rng.integers(5, 40, (r, c))
+        )
+        yield pd.DataFrame(
+            values, index=[f"r{i}" for i in range(r)], columns=[f"c{j}" for j in range(c)]
+        )
 
 
 @pytest.mark.parametrize("margins", [(True, True), (True, False), (False, True)])
@@ -96,7 +100,9 @@ def test_every_small_group_is_suppressed_and_none_is_recoverable(margins):
 
 
 def test_one_dimensional_counts_with_their_total():
-    sizes = pd.Series({"Préfecture": 10, "DDT(M)": 4, "DREAL": 0, "Rectorat": 23}, name="apprenants")
+    sizes = pd.Series(
+        {"Préfecture": 10, "DDT(M)": 4, "DREAL": 0, "Rectorat": 23}, name="apprenants"
+    )
     pub = protect(sizes, K).published()
     assert pub.loc["DDT(M)", "apprenants"] == "< 5"
     assert pub.loc["Préfecture", "apprenants"] == SECONDARY  # else 37 − 10 − 0 − 23 = 4
@@ -154,7 +160,9 @@ def test_key_comes_from_the_environment_or_a_file_outside_the_repository(monkeyp
 
 
 def _handmade():
-    spec = importlib.util.spec_from_file_location("handmade", ROOT / "tests/fixtures/reports/handmade.py")
+    spec = importlib.util.spec_from_file_location(
+        "handmade", ROOT / "tests/fixtures/reports/handmade.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -177,8 +185,11 @@ def test_loaded_tables_hold_pseudonyms_and_no_identity(tmp_path):
 
 
 def test_statements_copied_from_an_lrs_are_pseudonymised_before_being_written():
-    stmt = {"actor": {"objectType": "Agent", "account": {"homePage": "https://hub", "name": "jdupont"}},
-            "authority": {"mbox": "mailto:admin@exemple.fr"}, "verb": {"id": "x"}}
+    stmt = {
+        "actor": {"objectType": "Agent", "account": {"homePage": "https://hub", "name": "jdupont"}},
+        "authority": {"mbox": "mailto:admin@exemple.fr"},
+        "verb": {"id": "x"},
+    }
     out = _pseudonymise_statement(stmt, b"k" * 32)
     assert "jdupont" not in str(out) and "admin@" not in str(out)
     assert out["actor"]["account"]["name"] == privacy.pseudonym("jdupont", b"k" * 32)

@@ -19,8 +19,9 @@ import pytest
 import requests
 from harness import free_port
 from hub_support import LabClient, start_hub
-from incubo.hub.agents import base_name
 from proconnect_support import proconnect_stand_in
+
+from incubo.hub.agents import base_name
 
 TAG = secrets.token_hex(3)
 AGENTS = {

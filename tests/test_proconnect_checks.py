@@ -12,6 +12,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 from incubo.hub.agents import AgentDirectory, base_name
 from incubo.hub.oidc import OIDCError, Provider
 

@@ -196,6 +196,7 @@ def test_a_learner_pod_sees_and_writes_only_its_own_exchange_folders(tmp_path, v
     import subprocess
 
     import nbformat
+
     from incubo.hub.region import prepare_exchange
 
     volume = tmp_path / "volume"

@@ -137,12 +137,35 @@ def hand_data(tmp_path_factory):
 def hand(hand_data, env):
     """The hand-made cohort, three analyses run with a real key, and one failing analysis."""
     course, out = hand_data, hand_data.parent / "rapports"
-    results = {name: run_report(name, course, out, env) for name in ["progression", "exercices", "autoevaluation"]}
-    results["filtres"] = run_report("progression", course, out / "filtres", env, "-p", "cohorte", "test-2026",
-                                    "-p", "parcours", "pp", "-p", "debut", "2026-01-01", "-p", "fin", "2026-01-15")
+    results = {
+        name: run_report(name, course, out, env)
+        for name in ["progression", "exercices", "autoevaluation"]
+    }
+    results["filtres"] = run_report(
+        "progression",
+        course,
+        out / "filtres",
+        env,
+        "-p",
+        "cohorte",
+        "test-2026",
+        "-p",
+        "parcours",
+        "pp",
+        "-p",
+        "debut",
+        "2026-01-01",
+        "-p",
+        "fin",
+        "2026-01-15",
+    )
     fenv = dict(env, INCUBO_ANALYSES_DIR=str(FIXTURES))
     results["panne"] = run_report("panne", course, out, fenv)
-    pages = {n: (out / f"{n}.html").read_text(encoding="utf-8") for n in results if (out / f"{n}.html").exists()}
+    pages = {
+        n: (out / f"{n}.html").read_text(encoding="utf-8")
+        for n in results
+        if (out / f"{n}.html").exists()
+    }
     return course, out, results, pages
 
 
@@ -155,7 +178,9 @@ def test_each_analysis_runs_on_demo_data_and_gives_an_offline_html_report(demo, 
     result = results[name]
     assert result.returncode == 0, result.stderr
     assert "Rapport écrit" in result.stderr
-    assert f"Rapport « {name} »" in result.stderr and "cellule/s" in result.stderr  # papermill's progress bar, in French
+    assert (
+        f"Rapport « {name} »" in result.stderr and "cellule/s" in result.stderr
+    )  # papermill's progress bar, in French
     page = (out / f"{name}.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in page
     images = re.findall(r"<img [^>]*>", page)
@@ -179,7 +204,16 @@ def test_papermill_reads_each_notebook_parameters():
 
     for name in REPORTS:
         params = papermill.inspect_notebook(str(ROOT / "notebooks" / "analyses" / f"{name}.ipynb"))
-        assert {"cohorte", "parcours", "debut", "fin", "k", "evenements", "carnet", "apprenants"} <= set(params)
+        assert {
+            "cohorte",
+            "parcours",
+            "debut",
+            "fin",
+            "k",
+            "evenements",
+            "carnet",
+            "apprenants",
+        } <= set(params)
         assert params["k"]["inferred_type_name"] == "int" and params["k"]["default"] == "5"
         assert params["cohorte"]["help"]
 
@@ -189,8 +223,12 @@ def test_cli_help_notebook_of_papermill_works(env):
     import sys
 
     papermill = Path(sys.executable).parent / "papermill"
-    result = subprocess.run([str(papermill), "--help-notebook", str(ROOT / "notebooks/analyses/progression.ipynb")],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [str(papermill), "--help-notebook", str(ROOT / "notebooks/analyses/progression.ipynb")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0 and "k: int (default 5)" in result.stdout
 
 
@@ -212,7 +250,9 @@ def test_cohort_parcours_and_dates_filter_the_data(hand):
     course, out, results, _ = hand
     assert results["filtres"].returncode == 0, results["filtres"].stderr
     page = (out / "filtres" / "progression.html").read_text(encoding="utf-8")
-    assert "cohorte : test-2026 ; parcours : pp ; période : du 01/01/2026 au 15/01/2026" in page  # dates in French
+    assert (
+        "cohorte : test-2026 ; parcours : pp ; période : du 01/01/2026 au 15/01/2026" in page
+    )  # dates in French
     # learner i opens m1 on 5 January + i + 3 days and, when they do, completes it the same day
     rates = tables(page)["achevement"]
     in_range = [i for i in handmade.FACTS["opened"]["m1"] if 5 + i + 3 <= 15]
@@ -228,7 +268,9 @@ def test_success_rates_and_hint_use_match_the_facts(hand):
         row = items[ex]
         assert row["apprenants"] == str(len(attempted))
         assert num(row["taux de réussite (%)"]) == round(100 * len(passed) / len(attempted), 1)
-        assert num(row["recours aux indices (%)"]) == round(100 * len(hinted & attempted) / len(attempted), 1)
+        assert num(row["recours aux indices (%)"]) == round(
+            100 * len(hinted & attempted) / len(attempted), 1
+        )
         tries = [(i % 3) + 1 for i in passed]
         assert num(row["essais avant réussite (moyenne)"]) == round(sum(tries) / len(tries), 2)
 
@@ -237,7 +279,10 @@ def test_wilcoxon_statistic_matches_an_independent_computation(hand):
     *_, results, pages = hand
     assert results["autoevaluation"].returncode == 0, results["autoevaluation"].stderr
     w = tables(pages["autoevaluation"])["wilcoxon"]
-    pairs = [(handmade.FACTS["debut"][i], handmade.fin_value(i)) for i in range(len(handmade.FACTS["delta"]))]
+    pairs = [
+        (handmade.FACTS["debut"][i], handmade.fin_value(i))
+        for i in range(len(handmade.FACTS["delta"]))
+    ]
     d = [f - b for b, f in pairs if f != b]
     ranks = rankdata([abs(x) for x in d])
     w_plus = sum(r for r, x in zip(ranks, d, strict=False) if x > 0)
@@ -249,14 +294,20 @@ def test_wilcoxon_statistic_matches_an_independent_computation(hand):
     assert num(w["statistique de Wilcoxon (min(W+, W−))"]["valeur"]) == min(w_plus, w_minus)
     assert float(expected.statistic) == min(w_plus, w_minus)
     assert num(w["p (bilatéral)"]["valeur"]) == pytest.approx(expected.pvalue, abs=5e-5)
-    assert num(w["taille d'effet r (bisériale de rang)"]["valeur"]) == pytest.approx((w_plus - w_minus) / (w_plus + w_minus), abs=5e-5)
+    assert num(w["taille d'effet r (bisériale de rang)"]["valeur"]) == pytest.approx(
+        (w_plus - w_minus) / (w_plus + w_minus), abs=5e-5
+    )
 
 
 def _point_biserial(item: str, *, attempters_only: bool, same_parcours: bool, learners) -> float:
     """Item–rest point-biserial correlation computed from `handmade.DISCRIMINATION`, independently of the report."""
     parcours, _, attempted, passed = handmade.DISCRIMINATION[item]
     who = sorted(attempted) if attempters_only else sorted(learners)
-    others = [o for o, (p, _, _, _) in handmade.DISCRIMINATION.items() if o != item and (p == parcours or not same_parcours)]
+    others = [
+        o
+        for o, (p, _, _, _) in handmade.DISCRIMINATION.items()
+        if o != item and (p == parcours or not same_parcours)
+    ]
     x = [int(i in passed) for i in who]
     rest = [sum(i in handmade.DISCRIMINATION[o][3] for o in others) for i in who]
     return float(pointbiserialr(x, rest).statistic)
@@ -271,17 +322,26 @@ def test_discrimination_is_computed_over_attempters_within_the_parcours(tmp_path
     items = tables(page)["exercices"]
     everyone = range(12)
     for item in ("x1", "x2", "x3", "y1", "y2"):
-        expected = _point_biserial(item, attempters_only=True, same_parcours=True, learners=everyone)
+        expected = _point_biserial(
+            item, attempters_only=True, same_parcours=True, learners=everyone
+        )
         # the cohort is built so that counting non-attempters as failing, or mixing parcours, gives another value
         naive = _point_biserial(item, attempters_only=False, same_parcours=False, learners=everyone)
         assert abs(expected - naive) > 0.1, item
-        assert abs(num(items[item]["discrimination"]) - expected) <= 0.005 + 1e-9, (item, items[item]["discrimination"], expected)
+        assert abs(num(items[item]["discrimination"]) - expected) <= 0.005 + 1e-9, (
+            item,
+            items[item]["discrimination"],
+            expected,
+        )
     # x4: 3 attempters (< k = 5): suppressed like the other columns
     assert items["x4"]["discrimination"] == "supprimé"
     assert items["x4"]["taux de réussite (%)"] == "supprimé"
     # the definition is written under the table, in French
     definition = visible_text(page)
-    assert "Discrimination." in definition and "ne jamais l'avoir tenté ne compte pas comme un échec" in definition
+    assert (
+        "Discrimination." in definition
+        and "ne jamais l'avoir tenté ne compte pas comme un échec" in definition
+    )
     assert page.index('id="exercices"') < page.index("definition-discrimination")
 
 
@@ -301,7 +361,9 @@ def test_privacy_no_identity_in_any_report_or_intermediate_file_hand_made(hand, 
     raw = (course / "apprenants.csv").read_text(encoding="utf-8")
     assert all(tok in raw for tok in identities)  # the test would see them
     written = list(_files(out, Path(env["_BASE"])))
-    assert any(p.suffix == ".html" for p in written) and any(p.name == "panne-echec.ipynb" for p in written)
+    assert any(p.suffix == ".html" for p in written) and any(
+        p.name == "panne-echec.ipynb" for p in written
+    )
     for path in written:
         text = path.read_bytes().decode("utf-8", "replace")
         for tok in identities:
@@ -321,7 +383,10 @@ def test_privacy_no_identity_in_demo_reports(demo, env):
         for p in people:
             assert p["courriel"] not in page, (path, p["courriel"])
             assert f"{p['prenom']} {p['nom']}" not in seen, path
-            assert not re.search(rf"\b{re.escape(p['identifiant'])}\b", seen), (path, p["identifiant"])
+            assert not re.search(rf"\b{re.escape(p['identifiant'])}\b", seen), (
+                path,
+                p["identifiant"],
+            )
 
 
 def test_privacy_small_groups_are_suppressed_with_secondary_suppression(hand):
@@ -342,7 +407,9 @@ def test_privacy_small_groups_are_suppressed_with_secondary_suppression(hand):
 def test_failing_cell_names_the_cell_and_keeps_the_executed_notebook(hand):
     course, out, results, _ = hand
     result = results["panne"]
-    assert_french_error(result, "cellule de code n° 4", "resultat = 1 / 0", "ZeroDivisionError", "conservé")
+    assert_french_error(
+        result, "cellule de code n° 4", "resultat = 1 / 0", "ZeroDivisionError", "conservé"
+    )
     kept = out / "panne-echec.ipynb"
     assert kept.exists()
     text = kept.read_text(encoding="utf-8")
@@ -356,12 +423,22 @@ def test_failing_cell_names_the_cell_and_keeps_the_executed_notebook(hand):
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["progresion"], ["Rapport inconnu", "« progression »", "autoevaluation, engagement, exercices, progression"]),
+        (
+            ["progresion"],
+            [
+                "Rapport inconnu",
+                "« progression »",
+                "autoevaluation, engagement, exercices, progression",
+            ],
+        ),
         (["progression", "-p", "kk", "3"], ["Paramètre inconnu", "« k »"]),
         (["progression", "-p", "k", "trois"], ["Valeur invalide", "« k »", "nombre entier"]),
         (["progression", "-p", "k", "1"], ["Valeur invalide", "entre 2 et 1000"]),
         (["progression", "-p", "debut", "07/09/2026"], ["Valeur invalide", "AAAA-MM-JJ"]),
-        (["progression", "-p", "debut", "2026-09-30", "-p", "fin", "2026-09-01"], ["après la date de fin"]),
+        (
+            ["progression", "-p", "debut", "2026-09-30", "-p", "fin", "2026-09-01"],
+            ["après la date de fin"],
+        ),
         (["autoevaluation", "-p", "groupe", "servise"], ["Valeur invalide", "« service »"]),
         (["progression", "-p", "cohorte", "test-2025"], ["Cohorte inconnue", "« test-2026 »"]),
         (["progression", "-p", "parcours", "qq"], ["Parcours inconnu", "pp"]),
@@ -391,12 +468,16 @@ def test_key_file_inside_the_repository_is_refused(tmp_path, env, hand_data):
     key_file = ROOT / "tests" / "fixtures" / "reports" / "handmade.py"  # any file of the repository
     no_key = {k: v for k, v in env.items() if k != "INCUBO_PSEUDONYM_KEY"}
     no_key["INCUBO_PSEUDONYM_KEY_FILE"] = str(key_file)
-    result = incubo("report", "progression", "--course-dir", hand_data, "-o", tmp_path / "s", env=no_key)
+    result = incubo(
+        "report", "progression", "--course-dir", hand_data, "-o", tmp_path / "s", env=no_key
+    )
     assert_french_error(result, "dans le dépôt")
 
 
 def test_no_statements_is_a_french_error(tmp_path, env):
-    result = incubo("report", "progression", "--course-dir", tmp_path / "vide", "-o", tmp_path / "s", env=env)
+    result = incubo(
+        "report", "progression", "--course-dir", tmp_path / "vide", "-o", tmp_path / "s", env=env
+    )
     assert_french_error(result, "Aucune source de statements", "incubo demo-data")
     assert not (tmp_path / "s").exists()
 
@@ -406,14 +487,23 @@ def test_gradebook_is_read_through_sqlalchemy(demo):
     page = (out / "progression.html").read_text(encoding="utf-8")
     notes = tables(page)["notes"]
     with sqlite3.connect(course / "gradebook.db") as db:
-        submissions = dict(db.execute(
-            "select a.name, count(*) from submitted_assignment sa join assignment a on a.id = sa.assignment_id group by 1"))
+        submissions = dict(
+            db.execute(
+                "select a.name, count(*) from submitted_assignment sa join assignment a on a.id = sa.assignment_id group by 1"
+            )
+        )
     from incubo.reports.titles import module_titles
 
-    by_title = {title: ident for ident, title in module_titles().items()}  # modules are shown by title
+    by_title = {
+        title: ident for ident, title in module_titles().items()
+    }  # modules are shown by title
     assert set(notes) - {"Total"} <= set(by_title), notes.keys()
     for module, row in notes.items():
-        if module != "Total" and row["Total"] not in ("supprimé",) and not row["Total"].startswith("<"):
+        if (
+            module != "Total"
+            and row["Total"] not in ("supprimé",)
+            and not row["Total"].startswith("<")
+        ):
             assert int(row["Total"].replace("\u202f", "")) == submissions[by_title[module]]
 
 
@@ -422,7 +512,9 @@ def test_gradebook_is_read_through_sqlalchemy(demo):
 
 def test_k_below_5_with_a_real_key_is_refused_and_nothing_is_written(tmp_path, env, hand_data):
     out = tmp_path / "sortie"
-    result = incubo("report", "progression", "-p", "k", "2", "--course-dir", hand_data, "-o", out, env=env)
+    result = incubo(
+        "report", "progression", "-p", "k", "2", "--course-dir", hand_data, "-o", out, env=env
+    )
     assert_french_error(result, "seuil de masquage", "moins de 5", "--derogation-k")
     assert "cellule/s" not in result.stderr
     assert not out.exists()
@@ -430,18 +522,36 @@ def test_k_below_5_with_a_real_key_is_refused_and_nothing_is_written(tmp_path, e
 
 def test_k_override_for_a_research_protocol_is_logged_and_shown_first(tmp_path, env, hand_data):
     out = tmp_path / "sortie"
-    result = incubo("report", "progression", "-p", "k", "3", "--derogation-k", "CPP-2026-014",
-                    "--course-dir", hand_data, "-o", out, env=env)
+    result = incubo(
+        "report",
+        "progression",
+        "-p",
+        "k",
+        "3",
+        "--derogation-k",
+        "CPP-2026-014",
+        "--course-dir",
+        hand_data,
+        "-o",
+        out,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert "Dérogation" in result.stderr and "CPP-2026-014" in result.stderr
     log_line = (out / "derogations-k.log").read_text(encoding="utf-8")
-    assert "rapport=progression" in log_line and "k=3" in log_line and "protocole=CPP-2026-014" in log_line
+    assert (
+        "rapport=progression" in log_line
+        and "k=3" in log_line
+        and "protocole=CPP-2026-014" in log_line
+    )
     page = (out / "progression.html").read_text(encoding="utf-8")
     text = htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
     notice = text.find("Dérogation au seuil de masquage")
     assert notice != -1 and "CPP-2026-014" in text
     # on the first page: before any table or figure of the report
-    assert page.find('class="derogation"') < min(i for i in (page.find("<table"), page.find("<img")) if i != -1)
+    assert page.find('class="derogation"') < min(
+        i for i in (page.find("<table"), page.find("<img")) if i != -1
+    )
 
 
 # --- figures: masked parts are drawn as masked ----------------------------------------------------
@@ -457,18 +567,46 @@ def _small_module(course: Path) -> None:
     for i in range(9):
         t = handmade.START + timedelta(days=40 + i)
         who = handmade.PEOPLE[i][0]
-        lines.append(xapi.statement("experienced", parcours="pp", actor_name=who, timestamp=handmade._ts(t),
-                                    module="m3", kind="lecon", ident="m3-lecon"))
+        lines.append(
+            xapi.statement(
+                "experienced",
+                parcours="pp",
+                actor_name=who,
+                timestamp=handmade._ts(t),
+                module="m3",
+                kind="lecon",
+                ident="m3-lecon",
+            )
+        )
         if i >= 3:
             t += timedelta(minutes=2)
-            lines.append(xapi.statement("attempted", parcours="pp", actor_name=who, timestamp=handmade._ts(t),
-                                        module="m3", kind="exercice", ident="e4", result={"success": False},
-                                        extensions={"verdict": "incorrect", "attempt": 1}))
+            lines.append(
+                xapi.statement(
+                    "attempted",
+                    parcours="pp",
+                    actor_name=who,
+                    timestamp=handmade._ts(t),
+                    module="m3",
+                    kind="exercice",
+                    ident="e4",
+                    result={"success": False},
+                    extensions={"verdict": "incorrect", "attempt": 1},
+                )
+            )
         if i >= 6:
             t += timedelta(minutes=2)
-            lines.append(xapi.statement("completed", parcours="pp", actor_name=who, timestamp=handmade._ts(t),
-                                        module="m3"))
-    (course / "evenements" / "petit-module.jsonl").write_text("".join(json.dumps(s) + "\n" for s in lines), encoding="utf-8")
+            lines.append(
+                xapi.statement(
+                    "completed",
+                    parcours="pp",
+                    actor_name=who,
+                    timestamp=handmade._ts(t),
+                    module="m3",
+                )
+            )
+    (course / "evenements" / "petit-module.jsonl").write_text(
+        "".join(json.dumps(s) + "\n" for s in lines), encoding="utf-8"
+    )
 
 
 def test_progression_figure_draws_masked_parts_as_masked(tmp_path, env):
@@ -498,7 +636,14 @@ def test_reports_speak_plainly_and_explain_terms_in_a_method_section_at_the_end(
         method = text.find("Méthode")
         assert method != -1, name
         body, end = text[:method], text[method:]
-        for jargon in ("statements xAPI", "HMAC à clé secrète", "carnet de notes nbgrader", "statement"):
+        for jargon in (
+            "statements xAPI",
+            "HMAC à clé secrète",
+            "carnet de notes nbgrader",
+            "statement",
+        ):
             assert jargon not in body, (name, jargon)
         assert "xAPI" in end and "HMAC" in end, name  # the technical terms are explained at the end
-        assert page.rfind('id="methode"') > page.rfind("<img"), name  # at the end, after every figure
+        assert page.rfind('id="methode"') > page.rfind("<img"), (
+            name
+        )  # at the end, after every figure

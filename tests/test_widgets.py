@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from incubo.widgets import session
 
 from incubo import events, xapi
+from incubo.widgets import session
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
 
@@ -92,7 +92,9 @@ def click_check(ex_id: str, ns: dict):
 def test_untouched_answer_is_not_attempted(module_dir):
     panel, stmts = click_check("ex-addition-1", {})
     assert panel.verdict.code == "non-tente"
-    assert "Pas encore de réponse" in seen(panel.feedback.value) and "« total » n'existe pas encore" in seen(panel.feedback.value)
+    assert "Pas encore de réponse" in seen(
+        panel.feedback.value
+    ) and "« total » n'existe pas encore" in seen(panel.feedback.value)
     assert [verb(s) for s in stmts] == ["attempted"]
     assert ext(stmts[0], "verdict") == "non-tente" and stmts[0]["result"]["success"] is False
 
@@ -128,7 +130,9 @@ def test_correct_answer_passes(module_dir):
     assert panel.verdict.code == "correct" and "Bravo" in seen(panel.feedback.value)
     assert [verb(s) for s in stmts] == ["attempted", "passed"]
     assert stmts[0]["result"]["success"] is True and ext(stmts[0], "verdict") == "correct"
-    assert "Bravo, c'est correct" in panel._repr_mimebundle_()["text/plain"]  # text for non-widget viewers
+    assert (
+        "Bravo, c'est correct" in panel._repr_mimebundle_()["text/plain"]
+    )  # text for non-widget viewers
 
 
 def test_tests_do_not_leak_into_the_learner_namespace(module_dir):
@@ -275,7 +279,10 @@ def test_quiz_single_choice_feedback_retry_and_explanation(module_dir):
     q.choice.value = 0
     q.submit_button.click()
     stmt = answered(before)
-    assert stmt["result"] == {"success": True, "response": "Maj + Entrée"} and ext(stmt, "attempt") == 3
+    assert (
+        stmt["result"] == {"success": True, "response": "Maj + Entrée"}
+        and ext(stmt, "attempt") == 3
+    )
 
 
 def test_quiz_multiple_choice(module_dir):
@@ -319,7 +326,9 @@ def test_quiz_number_with_tolerance_and_french_decimal(module_dir):
 def test_quiz_text_ignores_case_accents_and_spaces(module_dir):
     from incubo.widgets import Quiz
 
-    q = Quiz({"id": "q-ville", "type": "texte", "question": "Ville ?", "reponse": ["Saint-Étienne"]})
+    q = Quiz(
+        {"id": "q-ville", "type": "texte", "question": "Ville ?", "reponse": ["Saint-Étienne"]}
+    )
     before = len(journal())
     q.entry.value = "Montpellier"
     q.submit_button.click()
@@ -345,7 +354,10 @@ def test_quiz_errors_are_shown_not_raised(module_dir):
 
     assert "Vouliez-vous dire « q-total » ?" in Quiz("q-totl").plain_text()
     assert "Type de question inconnu" in Quiz({"id": "x", "type": "choix-unik"}).plain_text()
-    assert "aucune option correcte" in Quiz({"id": "x", "type": "choix-unique", "options": ["a"]}).plain_text()
+    assert (
+        "aucune option correcte"
+        in Quiz({"id": "x", "type": "choix-unique", "options": ["a"]}).plain_text()
+    )
 
 
 # --- progress and self-assessment ---------------------------------------------------
@@ -361,14 +373,22 @@ def test_progress_from_own_events(module_dir, tmp_path):
     (other / "incubo_exercices.json").write_text(json.dumps(data))
     p = Progression()
     [m1, m2] = p.modules
-    assert (m1.module, m1.exercises_done, m1.exercises, m1.lessons_seen, m1.lessons) == ("essai-01", 0, 3, 1, 2)
+    assert (m1.module, m1.exercises_done, m1.exercises, m1.lessons_seen, m1.lessons) == (
+        "essai-01",
+        0,
+        3,
+        1,
+        2,
+    )
     assert m2.module == "essai-02" and m2.done == 0 and m2.quiz == 0
     Exercice("ex-addition-1", namespace={"total": 42}).check_button.click()
     Quiz("q-total").repondre(42)
     p.submit_button.click()
     m1 = p.modules[0]
     assert (m1.exercises_done, m1.quiz_done, m1.quiz) == (1, 1, 4)
-    assert "Exercices réussis : 1 sur 3" in seen(p.content.value) and "Modules terminés : 0 sur 2" in seen(p.content.value)
+    assert "Exercices réussis : 1 sur 3" in seen(
+        p.content.value
+    ) and "Modules terminés : 0 sur 2" in seen(p.content.value)
     assert 'aria-label="Module « essai-01 »"' in p.content.value
 
 
@@ -398,6 +418,7 @@ def test_self_assessment_statements(module_dir):
 def test_every_input_has_an_accessible_name(module_dir):
     """Inputs labelled by text (ipywidgets renders descriptions and option texts as <label>)."""
     import ipywidgets as w
+
     from incubo.widgets import Autoevaluation, Exercice, Progression, Quiz
 
     built = [Exercice("ex-addition-1"), Progression(), Autoevaluation()]
@@ -408,7 +429,12 @@ def test_every_input_has_an_accessible_name(module_dir):
         for child in getattr(widget, "children", ()):
             yield from walk(child)
 
-    inputs = [x for b in built for x in walk(b) if isinstance(x, w.Button | w.Checkbox | w.Text | w.RadioButtons)]
+    inputs = [
+        x
+        for b in built
+        for x in walk(b)
+        if isinstance(x, w.Button | w.Checkbox | w.Text | w.RadioButtons)
+    ]
     assert len(inputs) > 10
     for x in inputs:
         if isinstance(x, w.RadioButtons):
@@ -420,7 +446,9 @@ def test_every_input_has_an_accessible_name(module_dir):
 def test_quiz_without_demarrer_still_knows_its_module(module_dir, monkeypatch):
     from incubo.widgets import Quiz
 
-    monkeypatch.setattr(session, "_session", session.Session())  # a notebook that never called demarrer()
+    monkeypatch.setattr(
+        session, "_session", session.Session()
+    )  # a notebook that never called demarrer()
     monkeypatch.setattr(session, "_session_loaded", False)
     before = len(journal())
     Quiz("q-total").repondre(42)

@@ -22,8 +22,17 @@ PARCOURS, MODULE, NOTEBOOK = "premiers-pas", "pp-01-decouvrir", "02-exercices"
 def course(tmp_path_factory, session_env) -> Path:
     """`incubo build` of the « Premiers pas » parcours (the real build of the course sources)."""
     course_dir = tmp_path_factory.mktemp("cours") / "cours"
-    result = incubo("build", "--parcours", PARCOURS, "--courses", ROOT / "courses", "--course-dir", course_dir,
-                    env=session_env, timeout=300)
+    result = incubo(
+        "build",
+        "--parcours",
+        PARCOURS,
+        "--courses",
+        ROOT / "courses",
+        "--course-dir",
+        course_dir,
+        env=session_env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return course_dir
 
@@ -57,7 +66,9 @@ def answer_cases(sidecar: dict) -> list[tuple[str, dict]]:
             {"heures_par_jour": 7, "heures_semaine": 35},
         ],
     }
-    assert set(cases) == set(sidecar["exercices"]), "the module's exercises changed: update the answers here"
+    assert set(cases) == set(sidecar["exercices"]), (
+        "the module's exercises changed: update the answers here"
+    )
     return [(ex, ns) for ex, answers in cases.items() for ns in answers]
 
 
@@ -81,7 +92,9 @@ def session_run(course, sidecar, session_env, tmp_path_factory):
     script.append(("solution-before", 'solution("ex-pp-courriers")'))
     for i, (ex, ns) in enumerate(answer_cases(sidecar)):
         assign = "\n".join(f"{k} = {v!r}" for k, v in ns.items())
-        clear = "\n".join(f"globals().pop({k!r}, None)" for k in ("total", "heures_par_jour", "heures_semaine"))
+        clear = "\n".join(
+            f"globals().pop({k!r}, None)" for k in ("total", "heures_par_jour", "heures_semaine")
+        )
         script.append((f"answer:{i}", f"{clear}\n{assign}\nverifier({ex!r})"))
         if i == 0:
             script.append(("solution-after-1", 'solution("ex-pp-courriers")'))
@@ -91,10 +104,22 @@ def session_run(course, sidecar, session_env, tmp_path_factory):
     run.cells = [nbformat.v4.new_code_cell(src) for _, src in script]
     events_file = tmp_path_factory.mktemp("apprenant") / "evenements.jsonl"
     env = dict(session_env, INCUBO_EVENTS_FILE=str(events_file))
-    NotebookClient(run, timeout=60, kernel_name="python3", allow_errors=False,
-                   resources={"metadata": {"path": str(folder)}}).execute(env=env)
-    outputs = {label: "\n".join(_text(o) for o in cell.outputs) for (label, _), cell in zip(script, run.cells, strict=True)}
-    hints = [("\n".join(_text(o) for o in cell.outputs)) for (label, _), cell in zip(script, run.cells, strict=True) if label == "hint"]
+    NotebookClient(
+        run,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute(env=env)
+    outputs = {
+        label: "\n".join(_text(o) for o in cell.outputs)
+        for (label, _), cell in zip(script, run.cells, strict=True)
+    }
+    hints = [
+        ("\n".join(_text(o) for o in cell.outputs))
+        for (label, _), cell in zip(script, run.cells, strict=True)
+        if label == "hint"
+    ]
     return outputs, hints, events_file
 
 
@@ -133,7 +158,10 @@ def test_hints_come_one_at_a_time(session_run, sidecar):
 
 def test_solution_after_two_real_attempts(session_run, sidecar):
     outputs, _, _ = session_run
-    assert sidecar["exercices"]["ex-pp-courriers"]["politique_solution"] == {"mode": "apres", "essais": 2}
+    assert sidecar["exercices"]["ex-pp-courriers"]["politique_solution"] == {
+        "mode": "apres",
+        "essais": 2,
+    }
     assert "Essayez d'abord" in outputs["solution-before"]
     assert "encore 1 essai" in outputs["solution-after-1"]
     assert "total = 12 + 30" not in outputs["solution-after-1"]
@@ -168,7 +196,11 @@ def hidden_lines(course: Path) -> list[str]:
                     inside = True
                 elif "END HIDDEN TESTS" in line:
                     inside = False
-                elif inside and len(re.sub(r"\s", "", line)) >= 6 and not line.strip().startswith("#"):
+                elif (
+                    inside
+                    and len(re.sub(r"\s", "", line)) >= 6
+                    and not line.strip().startswith("#")
+                ):
                     found.append(_normalize(line))
     return found
 
@@ -181,6 +213,7 @@ def readable_texts(path: Path) -> list[str]:
         return []
     texts = [raw]
     if path.suffix in (".json", ".ipynb"):
+
         def walk(value):
             if isinstance(value, dict):
                 for v in value.values():
@@ -208,9 +241,17 @@ def test_no_hidden_test_text_in_anything_a_learner_receives(course):
     learner_files = [p for p in (course / "release").rglob("*") if p.is_file()]
     for name in ("incubo", "incubo.widgets", "incubo.grading", "incubo.reports"):
         package_dir = Path(importlib.import_module(name).__file__).parent
-        learner_files += [p for p in package_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        learner_files += [
+            p for p in package_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        ]
     assert any(p.name == "incubo_exercices.json" for p in learner_files)
-    leaks = [(str(p), line) for p in learner_files for text in readable_texts(p) for line in hidden if line in text]
+    leaks = [
+        (str(p), line)
+        for p in learner_files
+        for text in readable_texts(p)
+        for line in hidden
+        if line in text
+    ]
     assert leaks == []
 
 
@@ -220,12 +261,21 @@ def test_grading_sandbox_runs_the_released_notebook_silently(course, session_env
     nb = nbformat.read(folder / f"{NOTEBOOK}.ipynb", as_version=4)
     for cell in nb.cells:  # a learner who answered everything
         if cell.cell_type == "code" and "NotImplementedError" in cell.source:
-            cell.source = "total = 12 + 30" if "courriers" in str(cell.metadata) else "heures_par_jour = 7\nheures_semaine = 35"
+            cell.source = (
+                "total = 12 + 30"
+                if "courriers" in str(cell.metadata)
+                else "heures_par_jour = 7\nheures_semaine = 35"
+            )
     nb.cells.append(nbformat.v4.new_code_cell('verifier("ex-pp-courriers")'))
     events_file = tmp_path / "evenements.jsonl"
     env = dict(session_env, INCUBO_EVENTS_FILE=str(events_file), INCUBO_GRADING="1")
-    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=False,
-                   resources={"metadata": {"path": str(folder)}}).execute(env=env)
+    NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute(env=env)
     assert not events_file.exists()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert all("application/vnd.jupyter.widget-view+json" not in o.get("data", {}) for o in outputs)
@@ -241,8 +291,12 @@ def test_instant_verdict_agrees_with_autograde_on_the_visible_tests(course, side
     for ex, ns in answer_cases(sidecar):
         by_ex.setdefault(ex, []).append(ns)
     width = max(len(v) for v in by_ex.values())
-    students = {f"agent{i}": {ex: (answers[i] if i < len(answers) else None) for ex, answers in by_ex.items()}
-                for i in range(width + 1)}  # the last one leaves everything untouched
+    students = {
+        f"agent{i}": {
+            ex: (answers[i] if i < len(answers) else None) for ex, answers in by_ex.items()
+        }
+        for i in range(width + 1)
+    }  # the last one leaves everything untouched
     release = course / "release" / MODULE
     for student, answers in students.items():
         folder = course / "submitted" / student / MODULE
@@ -254,10 +308,14 @@ def test_instant_verdict_agrees_with_autograde_on_the_visible_tests(course, side
             if grade_id.endswith("-reponse") and answers.get(ex) is not None:
                 cell.source = "\n".join(f"{k} = {v!r}" for k, v in answers[ex].items())
         nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
-    result = incubo("grade", "autograde", MODULE, "--course-dir", course, env=session_env, timeout=600)
+    result = incubo(
+        "grade", "autograde", MODULE, "--course-dir", course, env=session_env, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     for student, answers in students.items():
-        graded = nbformat.read(course / "autograded" / student / MODULE / f"{NOTEBOOK}.ipynb", as_version=4)
+        graded = nbformat.read(
+            course / "autograded" / student / MODULE / f"{NOTEBOOK}.ipynb", as_version=4
+        )
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in graded.cells}
         for ex, ns in answers.items():
             verdict = verification.check(sidecar["exercices"][ex], dict(ns or {}))
@@ -265,6 +323,8 @@ def test_instant_verdict_agrees_with_autograde_on_the_visible_tests(course, side
             if verdict.code == "correct":
                 assert errors == [], (student, ex)
             elif verdict.code == "incorrect":
-                assert [(e["ename"], f"Pas encore : {e['evalue']}") for e in errors] == [("AssertionError", verdict.message)]
+                assert [(e["ename"], f"Pas encore : {e['evalue']}") for e in errors] == [
+                    ("AssertionError", verdict.message)
+                ]
             else:
                 assert verdict.code == "non-tente" and ns is None and errors, (student, ex, verdict)

@@ -21,7 +21,11 @@ _state: dict[str, Any] = {"cell": "", "verdict": None, "shell": None}
 
 
 def _lines(source: str) -> tuple[str, ...]:
-    return tuple(line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("#"))
+    return tuple(
+        line.strip()
+        for line in source.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    )
 
 
 def exercise_of(source: str) -> str | None:
@@ -67,8 +71,9 @@ def replace_failure(ex_id: str, text: str) -> None:
     if ex_id not in _failed:
         return
     try:
-        from incubo.widgets import ui
         from IPython.display import update_display
+
+        from incubo.widgets import ui
 
         update_display(ui.Message("correct", text), display_id=ui.verdict_display_id(ex_id))
         _failed.discard(ex_id)
@@ -92,14 +97,19 @@ def _post_run_cell(result: Any) -> None:
         pending = _state["verdict"]
         if pending and pending[0] == ex_id:
             verdict = pending[1]
-        elif getattr(result, "error_in_exec", None) is None and getattr(result, "error_before_exec", None) is None:
+        elif (
+            getattr(result, "error_in_exec", None) is None
+            and getattr(result, "error_before_exec", None) is None
+        ):
             verdict = verification.Verdict(verification.CORRECT, "Bravo, c'est correct !")
             from IPython.display import display
 
             display(ui.Message("correct", verdict.text()))
         else:
             err = result.error_in_exec or result.error_before_exec
-            verdict = verification.classify(session.current().exercise(ex_id) or {}, err, verification.learner_namespace())
+            verdict = verification.classify(
+                session.current().exercise(ex_id) or {}, err, verification.learner_namespace()
+            )
         exercises.record_verdict(ex_id, verdict)
     except Exception:
         log.debug("post_run_cell hook failed", exc_info=True)

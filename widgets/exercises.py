@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import ipywidgets as w
+
 from incubo.widgets import session, ui, verification
 from incubo.widgets.verification import CORRECT, ERROR, INCORRECT, NOT_ATTEMPTED, Verdict
 
@@ -28,7 +29,10 @@ def _unknown(ex_id: str) -> Verdict:
         )
     from incubo.errors import suggestion
 
-    return Verdict("inconnu", f"L'exercice « {ex_id} » est inconnu dans ce notebook.{suggestion(ex_id, s.exercises())}")
+    return Verdict(
+        "inconnu",
+        f"L'exercice « {ex_id} » est inconnu dans ce notebook.{suggestion(ex_id, s.exercises())}",
+    )
 
 
 # --- actions (no display): used by the buttons and by the plain-text mode ----------
@@ -44,7 +48,10 @@ def run_check(ex_id: str, namespace: dict[str, Any] | None = None) -> Verdict:
         verdict = verification.check(exercise, namespace)
     except Exception as err:  # a bug of ours must not look like the learner's
         log.warning("check of %s failed", ex_id, exc_info=True)
-        return Verdict(ERROR, f"La vérification n'a pas pu s'exécuter ({type(err).__name__}). Prévenez votre formateur.")
+        return Verdict(
+            ERROR,
+            f"La vérification n'a pas pu s'exécuter ({type(err).__name__}). Prévenez votre formateur.",
+        )
     record_verdict(ex_id, verdict)
     return verdict
 
@@ -57,15 +64,29 @@ def record_verdict(ex_id: str, verdict: Verdict) -> None:
     if session.grading():
         return
     ext = {"verdict": verdict.code, "attempt": s.attempts.get(ex_id, 0)}
-    session.emit("attempted", kind="exercice", ident=ex_id, result={"success": verdict.success}, extensions=ext)
+    session.emit(
+        "attempted",
+        kind="exercice",
+        ident=ex_id,
+        result={"success": verdict.success},
+        extensions=ext,
+    )
     if verdict.code == CORRECT:
         from incubo.widgets import cell_hooks
 
         cell_hooks.replace_failure(ex_id, verdict.text())
-        session.emit("passed", kind="exercice", ident=ex_id, result={"success": True, "completion": True}, extensions=ext)
+        session.emit(
+            "passed",
+            kind="exercice",
+            ident=ex_id,
+            result={"success": True, "completion": True},
+            extensions=ext,
+        )
         _maybe_completed(ex_id)
     elif verdict.code in (INCORRECT, ERROR):
-        session.emit("failed", kind="exercice", ident=ex_id, result={"success": False}, extensions=ext)
+        session.emit(
+            "failed", kind="exercice", ident=ex_id, result={"success": False}, extensions=ext
+        )
 
 
 def _maybe_completed(just_passed: str | None = None) -> None:
@@ -86,7 +107,10 @@ def _maybe_completed(just_passed: str | None = None) -> None:
     if not needed or not needed <= done:
         return
     module_iri_tail = f"module/{s.module}"
-    if any(session.verb_of(st) == "completed" and session.object_tail(st) == module_iri_tail for st in own):
+    if any(
+        session.verb_of(st) == "completed" and session.object_tail(st) == module_iri_tail
+        for st in own
+    ):
         return
     session.emit("completed", result={"completion": True})
 
@@ -105,7 +129,11 @@ def next_hint(ex_id: str) -> tuple[int, int, str]:
         return 0, 0, "Pas d'indice pour cet exercice : relisez l'énoncé, ou demandez de l'aide."
     shown = s.hints_shown.get(ex_id, 0)
     if shown >= len(hints):
-        return shown, len(hints), f"Vous avez vu tous les indices ({len(hints)}). Dernier indice : {hints[-1]}"
+        return (
+            shown,
+            len(hints),
+            f"Vous avez vu tous les indices ({len(hints)}). Dernier indice : {hints[-1]}",
+        )
     shown += 1
     s.hints_shown[ex_id] = shown
     session.emit("asked", kind="exercice", ident=ex_id, extensions={"hint-number": shown})
@@ -120,14 +148,19 @@ def reveal_solution(ex_id: str) -> tuple[bool, str]:
         return False, _unknown(ex_id).message
     if exercise.get("solution_serveur") and not exercise.get("solution"):
         return _solution_from_server(s.module or "", ex_id)  # on a hub: the server decides
-    if not exercise.get("solution"):  # a learner's workspace copy: the solution stays with the course
+    if not exercise.get(
+        "solution"
+    ):  # a learner's workspace copy: the solution stays with the course
         exercise = {**exercise, "solution": session.course_solution(s.module, ex_id)}
     refusal = verification.solution_refusal(exercise, s.real_attempts(ex_id))
     if refusal:
         return False, refusal
     source = verification.decode_solution(exercise.get("solution"))
     if not source:
-        return False, "La solution n'a pas pu être lue : prévenez votre formateur ou votre formatrice."
+        return (
+            False,
+            "La solution n'a pas pu être lue : prévenez votre formateur ou votre formatrice.",
+        )
     session.emit("viewed", kind="exercice", ident=ex_id)
     return True, source
 
@@ -143,7 +176,10 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
 
     url = config.solutions_url()
     if not url:
-        return False, "La solution est gardée sur le serveur, qui n'est pas joignable d'ici : demandez à votre formateur."
+        return (
+            False,
+            "La solution est gardée sur le serveur, qui n'est pas joignable d'ici : demandez à votre formateur.",
+        )
     events.wait_delivered(10)  # the attempts just made must be in the LRS before it counts them
     auth = base64.b64encode(config.settings().lrs_auth.encode()).decode()
     request = urllib.request.Request(
@@ -157,11 +193,16 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
         try:
             return False, str(json.loads(err.read())["detail"])
         except Exception:
-            return False, "Le service des solutions n'a pas répondu correctement : réessayez dans un instant."
+            return (
+                False,
+                "Le service des solutions n'a pas répondu correctement : réessayez dans un instant.",
+            )
     except (OSError, ValueError):
         return False, "Le service des solutions ne répond pas : réessayez dans un instant."
     if body.get("declaration"):
-        events.append_jsonl(events.events_file(), body["declaration"])  # already in the LRS: journal only
+        events.append_jsonl(
+            events.events_file(), body["declaration"]
+        )  # already in the LRS: journal only
     return True, verification.strip_markers(str(body.get("solution") or ""))
 
 
@@ -180,15 +221,25 @@ def exercise_title(ex_id: str) -> str:
 class Exercice(ui.TextFallback, w.VBox):
     """Buttons Vérifier / Indice / Solution and their answers, for one exercise."""
 
-    def __init__(self, ex_id: str, *, namespace: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, ex_id: str, *, namespace: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         self.ex_id = ex_id
         self.namespace = namespace  # None: the notebook's own namespace
         self.verdict: Verdict | None = None
         self._lines: list[str] = []
         self._solution = ""
-        self.check_button = w.Button(description="Vérifier", tooltip=f"Vérifier : {exercise_title(ex_id)}", button_style="primary")
-        self.hint_button = w.Button(description="Indice", tooltip=f"Indice : {exercise_title(ex_id)}")
-        self.solution_button = w.Button(description="Solution", tooltip=f"Solution : {exercise_title(ex_id)}")
+        self.check_button = w.Button(
+            description="Vérifier",
+            tooltip=f"Vérifier : {exercise_title(ex_id)}",
+            button_style="primary",
+        )
+        self.hint_button = w.Button(
+            description="Indice", tooltip=f"Indice : {exercise_title(ex_id)}"
+        )
+        self.solution_button = w.Button(
+            description="Solution", tooltip=f"Solution : {exercise_title(ex_id)}"
+        )
         self.feedback = w.HTML()
         self.hints = w.HTML()
         self.solution_area = w.HTML()
@@ -206,7 +257,9 @@ class Exercice(ui.TextFallback, w.VBox):
             action()
         except Exception:
             log.warning("exercise button failed", exc_info=True)
-            self.feedback.value = ui.box_html("erreur", "Cette action n'a pas abouti : prévenez votre formateur.")
+            self.feedback.value = ui.box_html(
+                "erreur", "Cette action n'a pas abouti : prévenez votre formateur."
+            )
 
     def verifier(self) -> Verdict:
         verdict = run_check(self.ex_id, self.namespace)

@@ -21,7 +21,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Python ne trouve pas ce module : son nom est peut-être mal écrit (par exemple « pandas »), "
         "ou il n'est pas installé dans cet environnement.",
     ),
-    "ImportError": ("import impossible", "Python n'arrive pas à importer ce nom depuis le module : vérifiez son orthographe."),
+    "ImportError": (
+        "import impossible",
+        "Python n'arrive pas à importer ce nom depuis le module : vérifiez son orthographe.",
+    ),
     "FileNotFoundError": (
         "fichier introuvable",
         "Le fichier demandé n'existe pas à cet endroit : vérifiez son nom (extension comprise, "
@@ -68,7 +71,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     "ValueError": (
         "valeur inadaptée",
-        "La valeur a le bon type mais ne convient pas : par exemple int(\"douze\"), ou un texte qui ne "
+        'La valeur a le bon type mais ne convient pas : par exemple int("douze"), ou un texte qui ne '
         "représente pas un nombre.",
     ),
     "AttributeError": (
@@ -85,9 +88,18 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "vérification non satisfaite",
         "Une vérification (assert) a échoué : lisez le message à la fin, il dit ce qui est attendu.",
     ),
-    "RecursionError": ("fonction qui s'appelle sans fin", "Une fonction s'appelle elle-même sans jamais s'arrêter."),
-    "MemoryError": ("mémoire épuisée", "Le calcul demande plus de mémoire que disponible : travaillez sur moins de données."),
-    "OSError": ("erreur du système de fichiers", "L'opération sur un fichier ou un dossier a échoué : vérifiez le chemin et les droits."),
+    "RecursionError": (
+        "fonction qui s'appelle sans fin",
+        "Une fonction s'appelle elle-même sans jamais s'arrêter.",
+    ),
+    "MemoryError": (
+        "mémoire épuisée",
+        "Le calcul demande plus de mémoire que disponible : travaillez sur moins de données.",
+    ),
+    "OSError": (
+        "erreur du système de fichiers",
+        "L'opération sur un fichier ou un dossier a échoué : vérifiez le chemin et les droits.",
+    ),
 }
 GENERIC = ("erreur", "Python s'est arrêté sur une erreur ; le détail technique est ci-dessous.")
 
@@ -165,12 +177,18 @@ def check_detail(exc: BaseException, cell_source: str) -> str:
 
     name, (title, _sentence) = _lookup(type(exc))
     lines = cell_source.splitlines()
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.lineno and f.lineno <= len(lines)]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.lineno and f.lineno <= len(lines)
+    ]
     parts = []
-    cell_frames = [f for f in frames if "ipykernel" in (f.filename or "") or (f.filename or "").startswith("<")]
+    cell_frames = [
+        f for f in frames if "ipykernel" in (f.filename or "") or (f.filename or "").startswith("<")
+    ]
     if cell_frames:
         lineno = cell_frames[-1].lineno
-        parts.append(f"Ligne {lineno} de la cellule de vérification :\n    {lines[lineno - 1].strip()}")
+        parts.append(
+            f"Ligne {lineno} de la cellule de vérification :\n    {lines[lineno - 1].strip()}"
+        )
     parts.append(f"Type d'erreur : {name} ({title}).")
     if not isinstance(exc, AssertionError | NotImplementedError):
         parts.append(explain_body(exc))
@@ -179,8 +197,9 @@ def check_detail(exc: BaseException, cell_source: str) -> str:
 
 def _handler(shell, etype, value, tb, tb_offset=None):
     try:
-        from incubo.widgets import cell_hooks, ui
         from IPython.display import display
+
+        from incubo.widgets import cell_hooks, ui
 
         found = cell_hooks.verdict_for_error(value)  # the graded test cell of an exercise?
         if found is not None:
@@ -188,7 +207,10 @@ def _handler(shell, etype, value, tb, tb_offset=None):
             # a check that fails is a verdict, not a crash: the French message only, the detail
             # folded, no English traceback; a later right answer replaces it (same display id)
             detail = check_detail(value, cell_hooks.current_cell())
-            display(ui.Failure(verdict.code, verdict.text(), detail), display_id=ui.verdict_display_id(ex_id))
+            display(
+                ui.Failure(verdict.code, verdict.text(), detail),
+                display_id=ui.verdict_display_id(ex_id),
+            )
             cell_hooks.remember_failure(ex_id)
             return None
         display(_Explanation(value))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+
 from incubo.widgets import session, ui
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ class ModuleProgress:
 
     @property
     def ratio(self) -> float:
-        return 1.0 if self.completed and not self.total else (self.done / self.total if self.total else 0.0)
+        return (
+            1.0
+            if self.completed and not self.total
+            else (self.done / self.total if self.total else 0.0)
+        )
 
 
 def _quiz_ids(folder: Path) -> list[str]:
@@ -57,14 +62,18 @@ def _in_module(iri: str, module_iri: str) -> bool:
     return iri.endswith(module_iri) or (module_iri + "/") in iri
 
 
-def module_progress(folder: Path, sidecar: dict[str, Any], statements: list[dict[str, Any]]) -> ModuleProgress:
+def module_progress(
+    folder: Path, sidecar: dict[str, Any], statements: list[dict[str, Any]]
+) -> ModuleProgress:
     module = str(sidecar.get("module") or folder.name)
     parcours = str(sidecar.get("parcours") or session.NO_PARCOURS)
     module_iri = f"/parcours/{parcours}/module/{module}"
     mine = [s for s in statements if _in_module(str(s.get("object", {}).get("id", "")), module_iri)]
     passed = {session.object_tail(s) for s in mine if session.verb_of(s) == "passed"}
     quiz_ok = {
-        session.object_tail(s) for s in mine if session.verb_of(s) == "answered" and (s.get("result") or {}).get("success")
+        session.object_tail(s)
+        for s in mine
+        if session.verb_of(s) == "answered" and (s.get("result") or {}).get("success")
     }
     seen = {session.object_tail(s) for s in mine if session.verb_of(s) == "experienced"}
     exercises = list((sidecar.get("exercices") or {}).keys())
@@ -78,11 +87,16 @@ def module_progress(folder: Path, sidecar: dict[str, Any], statements: list[dict
         quiz=len(quiz),
         lessons_seen=sum(f"lecon/{n}" in seen for n in lessons),
         lessons=len(lessons),
-        completed=any(session.verb_of(s) == "completed" and session.object_tail(s) == f"module/{module}" for s in statements),
+        completed=any(
+            session.verb_of(s) == "completed" and session.object_tail(s) == f"module/{module}"
+            for s in statements
+        ),
     )
 
 
-def parcours_progress(folder: Path | None = None, statements: list[dict[str, Any]] | None = None) -> list[ModuleProgress]:
+def parcours_progress(
+    folder: Path | None = None, statements: list[dict[str, Any]] | None = None
+) -> list[ModuleProgress]:
     """Every module of the current parcours found beside this folder, in name order."""
     folder = folder or session.current().folder
     statements = session.own_statements() if statements is None else statements
@@ -132,13 +146,22 @@ class Progression(ui.TextFallback, w.VBox):
 
     def _current(self) -> ModuleProgress | None:
         name = session.current().module
-        return next((m for m in self.modules if m.module == name), self.modules[0] if self.modules else None)
+        return next(
+            (m for m in self.modules if m.module == name), self.modules[0] if self.modules else None
+        )
 
     def _html(self) -> str:
         cur = self._current()
         if cur is None:
-            return ui.box_html("info", "Pas de progression à afficher : ce dossier ne fait pas partie d'un parcours.", live=False)
-        parts = ['<div lang="fr"><strong>Ma progression</strong>', _bar(f"Module « {cur.module} »", cur.ratio)]
+            return ui.box_html(
+                "info",
+                "Pas de progression à afficher : ce dossier ne fait pas partie d'un parcours.",
+                live=False,
+            )
+        parts = [
+            '<div lang="fr"><strong>Ma progression</strong>',
+            _bar(f"Module « {cur.module} »", cur.ratio),
+        ]
         parts.append(
             f"<p>Exercices réussis : {cur.exercises_done} sur {cur.exercises} · "
             f"Questions réussies : {cur.quiz_done} sur {cur.quiz} · Notebooks ouverts : {cur.lessons_seen} sur {cur.lessons}</p>"
@@ -162,5 +185,7 @@ class Progression(ui.TextFallback, w.VBox):
             f"Notebooks ouverts : {cur.lessons_seen} sur {cur.lessons}",
         ]
         if len(self.modules) > 1:
-            lines.append(f"Modules terminés : {sum(m.completed for m in self.modules)} sur {len(self.modules)}")
+            lines.append(
+                f"Modules terminés : {sum(m.completed for m in self.modules)} sur {len(self.modules)}"
+            )
         return "\n".join(lines)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+
 from incubo.widgets import session, ui
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,22 @@ class Question:
 
         kind = str(spec.get("type", "choix-unique"))
         if kind not in KINDS:
-            raise IncuboError(f"Type de question inconnu : « {kind} ».{suggestion(kind, KINDS)}", code="quiz-invalide")
-        options = [o if isinstance(o, dict) else {"texte": str(o)} for o in spec.get("options") or []]
+            raise IncuboError(
+                f"Type de question inconnu : « {kind} ».{suggestion(kind, KINDS)}",
+                code="quiz-invalide",
+            )
+        options = [
+            o if isinstance(o, dict) else {"texte": str(o)} for o in spec.get("options") or []
+        ]
         if kind.startswith("choix") and not any(o.get("correct") for o in options):
-            raise IncuboError(f"La question « {spec.get('id')} » n'a aucune option correcte.", code="quiz-invalide")
+            raise IncuboError(
+                f"La question « {spec.get('id')} » n'a aucune option correcte.",
+                code="quiz-invalide",
+            )
         if kind in ("nombre", "texte") and spec.get("reponse") is None:
-            raise IncuboError(f"La question « {spec.get('id')} » n'a pas de « reponse ».", code="quiz-invalide")
+            raise IncuboError(
+                f"La question « {spec.get('id')} » n'a pas de « reponse ».", code="quiz-invalide"
+            )
         return cls(
             id=str(spec.get("id") or "question"),
             type=kind,
@@ -85,7 +96,9 @@ class Question:
             reponse=spec.get("reponse"),
             tolerance=float(spec.get("tolerance") or 0.0),
             explication=str(spec.get("explication") or ""),
-            essais_avant_explication=int(spec.get("essais_avant_explication") or DEFAULT_TRIES_BEFORE_EXPLANATION),
+            essais_avant_explication=int(
+                spec.get("essais_avant_explication") or DEFAULT_TRIES_BEFORE_EXPLANATION
+            ),
         )
 
     def evaluate(self, answer: Any) -> Evaluation:
@@ -95,7 +108,9 @@ class Question:
                 return Evaluation(None, ["Choisissez une réponse."])
             opt = self.options[int(answer)]
             ok = bool(opt.get("correct"))
-            fb = opt.get("retour") or ("Bonne réponse !" if ok else "Ce n'est pas la bonne réponse.")
+            fb = opt.get("retour") or (
+                "Bonne réponse !" if ok else "Ce n'est pas la bonne réponse."
+            )
             return Evaluation(ok, [str(fb)], str(opt.get("texte", answer)))
         if self.type == "choix-multiple":
             chosen = sorted({int(i) for i in (answer or [])})
@@ -108,26 +123,40 @@ class Question:
                 wrong = [i for i in chosen if i not in correct]
                 missed = correct - set(chosen)
                 if wrong:
-                    fb.append(f"{len(wrong)} réponse{'s' if len(wrong) > 1 else ''} cochée{'s' if len(wrong) > 1 else ''} à tort.")
+                    fb.append(
+                        f"{len(wrong)} réponse{'s' if len(wrong) > 1 else ''} cochée{'s' if len(wrong) > 1 else ''} à tort."
+                    )
                 if missed:
                     fb.append("Il manque au moins une bonne réponse.")
             else:
                 fb.insert(0, "Bonne réponse !")
-            return Evaluation(ok, fb, "[,]".join(str(self.options[i].get("texte", i)) for i in chosen))
+            return Evaluation(
+                ok, fb, "[,]".join(str(self.options[i].get("texte", i)) for i in chosen)
+            )
         if self.type == "nombre":
             value = parse_number(answer) if answer is not None and str(answer).strip() else None
             if value is None:
                 return Evaluation(None, ["Écrivez un nombre, par exemple 42 ou 3,5."])
             expected = parse_number(self.reponse)
             ok = expected is not None and abs(value - expected) <= self.tolerance + 1e-9
-            fb = "Bonne réponse !" if ok else ("C'est trop grand." if expected is not None and value > expected else "C'est trop petit.")
+            fb = (
+                "Bonne réponse !"
+                if ok
+                else (
+                    "C'est trop grand."
+                    if expected is not None and value > expected
+                    else "C'est trop petit."
+                )
+            )
             return Evaluation(ok, [fb], _fmt(value))
         text = str(answer or "").strip()
         if not text:
             return Evaluation(None, ["Écrivez une réponse."])
         accepted = self.reponse if isinstance(self.reponse, list) else [self.reponse]
         ok = normalize_text(text) in {normalize_text(a) for a in accepted}
-        return Evaluation(ok, ["Bonne réponse !" if ok else "Ce n'est pas la réponse attendue."], text)
+        return Evaluation(
+            ok, ["Bonne réponse !" if ok else "Ce n'est pas la réponse attendue."], text
+        )
 
 
 def _fmt(x: float) -> str:
@@ -150,12 +179,18 @@ def _resolve(spec: Any) -> dict[str, Any]:
         try:
             bank = load_bank()
         except FileNotFoundError:
-            raise IncuboError(f"Question « {spec} » introuvable : pas de fichier {session.QUIZ_BANK} ici.", code="quiz-absent") from None
+            raise IncuboError(
+                f"Question « {spec} » introuvable : pas de fichier {session.QUIZ_BANK} ici.",
+                code="quiz-absent",
+            ) from None
         for q in bank:
             if str(q.get("id")) == spec:
                 return q
         ids = [str(q.get("id")) for q in bank]
-        raise IncuboError(f"Question « {spec} » introuvable dans {session.QUIZ_BANK}.{suggestion(spec, ids)}", code="quiz-absent")
+        raise IncuboError(
+            f"Question « {spec} » introuvable dans {session.QUIZ_BANK}.{suggestion(spec, ids)}",
+            code="quiz-absent",
+        )
     if isinstance(spec, str):
         import yaml
 
@@ -164,13 +199,18 @@ def _resolve(spec: Any) -> dict[str, Any]:
             loaded = loaded[0]
         if isinstance(loaded, dict):
             return loaded
-    raise IncuboError("Un Quiz se construit avec un dictionnaire, un texte YAML ou l'identifiant d'une question.", code="quiz-invalide")
+    raise IncuboError(
+        "Un Quiz se construit avec un dictionnaire, un texte YAML ou l'identifiant d'une question.",
+        code="quiz-invalide",
+    )
 
 
 class Quiz(ui.TextFallback, w.VBox):
     """One quiz question as an accessible widget; `repondre(x)` answers it without a mouse or a browser."""
 
-    def __init__(self, spec: Any, *, parcours: str | None = None, module: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, spec: Any, *, parcours: str | None = None, module: str | None = None, **kwargs: Any
+    ) -> None:
         self.error = ""
         self.tries = 0
         self.success = False
@@ -180,10 +220,16 @@ class Quiz(ui.TextFallback, w.VBox):
             self.q: Question | None = Question.from_spec(_resolve(spec))
         except Exception as err:  # never raise into the notebook: say what is wrong instead
             self.q = None
-            self.error = str(err) if err.__class__.__name__ == "IncuboError" else f"Question illisible ({err})."
+            self.error = (
+                str(err)
+                if err.__class__.__name__ == "IncuboError"
+                else f"Question illisible ({err})."
+            )
         self.feedback = w.HTML()
         self.explanation = w.HTML()
-        self.submit_button = w.Button(description="Valider", button_style="primary", tooltip="Valider ma réponse")
+        self.submit_button = w.Button(
+            description="Valider", button_style="primary", tooltip="Valider ma réponse"
+        )
         self.submit_button.on_click(lambda _b: self.submit())
         self.choice: w.RadioButtons | None = None
         self.cases: list[w.Checkbox] = []
@@ -197,11 +243,16 @@ class Quiz(ui.TextFallback, w.VBox):
         q = self.q
         head = w.HTML(f'<p lang="fr"><strong>{html.escape(q.question)}</strong></p>')
         if q.type == "choix-unique":
-            self.choice = w.RadioButtons(options=[(str(o.get("texte", "")), i) for i, o in enumerate(q.options)], value=None)
+            self.choice = w.RadioButtons(
+                options=[(str(o.get("texte", "")), i) for i, o in enumerate(q.options)], value=None
+            )
             self.choice.layout.width = "auto"
             inputs: list[w.Widget] = [self.choice]
         elif q.type == "choix-multiple":
-            self.cases = [w.Checkbox(value=False, description=str(o.get("texte", "")), indent=False) for o in q.options]
+            self.cases = [
+                w.Checkbox(value=False, description=str(o.get("texte", "")), indent=False)
+                for o in q.options
+            ]
             inputs = list(self.cases)
         else:
             placeholder = "un nombre, par exemple 3,5" if q.type == "nombre" else "votre réponse"
@@ -231,7 +282,10 @@ class Quiz(ui.TextFallback, w.VBox):
         if self.choice is not None:
             self.choice.value = self._index(answer)
         elif self.cases:
-            wanted = {self._index(a) for a in (answer if isinstance(answer, list | tuple | set) else [answer])}
+            wanted = {
+                self._index(a)
+                for a in (answer if isinstance(answer, list | tuple | set) else [answer])
+            }
             for i, c in enumerate(self.cases):
                 c.value = i in wanted
         elif self.entry is not None:
@@ -268,9 +322,13 @@ class Quiz(ui.TextFallback, w.VBox):
             return ev
         self.tries += 1
         self.success = self.success or bool(ev.success)
-        self.feedback.value = ui.box_html("correct" if ev.success else "incorrect", "\n".join(ev.feedback))
+        self.feedback.value = ui.box_html(
+            "correct" if ev.success else "incorrect", "\n".join(ev.feedback)
+        )
         if self.q.explication and (ev.success or self.tries >= self.q.essais_avant_explication):
-            self.explanation.value = ui.box_html("info", "Explication : " + self.q.explication, live=False)
+            self.explanation.value = ui.box_html(
+                "info", "Explication : " + self.q.explication, live=False
+            )
         session.emit(
             "answered",
             kind="quiz",
@@ -290,8 +348,12 @@ class Quiz(ui.TextFallback, w.VBox):
         lines += [f"  {i}. {o.get('texte', '')}" for i, o in enumerate(self.q.options)]
         if self.last is not None:
             lines += self.last.feedback
-            if self.q.explication and (self.success or self.tries >= self.q.essais_avant_explication):
+            if self.q.explication and (
+                self.success or self.tries >= self.q.essais_avant_explication
+            ):
                 lines.append("Explication : " + self.q.explication)
         elif not ui.widget_frontend():
-            lines.append("Répondez avec .repondre(...) : le numéro d'une option, une liste de numéros, un nombre ou un texte.")
+            lines.append(
+                "Répondez avec .repondre(...) : le numéro d'une option, une liste de numéros, un nombre ou un texte."
+            )
         return "\n".join(lines)

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import ipywidgets as w
+
 from incubo.widgets import session, ui
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,14 @@ MOMENTS = ("debut", "fin")
 ITEMS: list[tuple[str, str]] = [
     ("aise-numerique", "Je suis à l'aise avec les outils numériques de mon travail quotidien."),
     ("tableur", "Je sais trier, filtrer et faire un calcul dans un tableur sans aide."),
-    ("comprendre-code", "Je comprends ce qu'est un programme et à quoi il peut servir dans mon service."),
-    ("ecrire-code", "Je me sens capable d'écrire quelques lignes de code pour automatiser une tâche."),
+    (
+        "comprendre-code",
+        "Je comprends ce qu'est un programme et à quoi il peut servir dans mon service.",
+    ),
+    (
+        "ecrire-code",
+        "Je me sens capable d'écrire quelques lignes de code pour automatiser une tâche.",
+    ),
     ("erreurs", "Face à un message d'erreur, je sais chercher une solution par moi-même."),
     ("donnees", "Je saurais utiliser des données publiques pour éclairer une décision."),
 ]
@@ -39,7 +46,9 @@ SCALE: list[tuple[str, int]] = [
 class Autoevaluation(ui.TextFallback, w.VBox):
     """The questionnaire; `repondre({item: note})` answers it without a browser."""
 
-    def __init__(self, moment: str = "debut", *, parcours: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, moment: str = "debut", *, parcours: str | None = None, **kwargs: Any
+    ) -> None:
         self.moment = moment if moment in MOMENTS else "debut"
         self._parcours = parcours
         self.sent: dict[str, int] = {}
@@ -56,9 +65,15 @@ class Autoevaluation(ui.TextFallback, w.VBox):
             scale = w.RadioButtons(options=SCALE, value=None)
             scale.layout.width = "auto"
             self.scales[item] = scale
-            rows.append(w.HTML(f'<p lang="fr" style="margin-bottom:0">{number}. {html.escape(text)}</p>'))
+            rows.append(
+                w.HTML(f'<p lang="fr" style="margin-bottom:0">{number}. {html.escape(text)}</p>')
+            )
             rows.append(scale)
-        self.submit_button = w.Button(description="Envoyer mes réponses", button_style="primary", tooltip="Envoyer mes réponses")
+        self.submit_button = w.Button(
+            description="Envoyer mes réponses",
+            button_style="primary",
+            tooltip="Envoyer mes réponses",
+        )
         self.submit_button.layout.width = "auto"
         self.submit_button.on_click(lambda _b: self.send())
         self.feedback = w.HTML()
@@ -77,7 +92,9 @@ class Autoevaluation(ui.TextFallback, w.VBox):
         try:
             answered = {item: s.value for item, s in self.scales.items() if s.value is not None}
             if not answered:
-                self.feedback.value = ui.box_html("non-tente", "Choisissez au moins une réponse avant d'envoyer.")
+                self.feedback.value = ui.box_html(
+                    "non-tente", "Choisissez au moins une réponse avant d'envoyer."
+                )
                 return 0
             sent = 0
             texts = dict(ITEMS)
@@ -105,12 +122,16 @@ class Autoevaluation(ui.TextFallback, w.VBox):
             return sent
         except Exception:
             log.warning("self-assessment could not be sent", exc_info=True)
-            self.feedback.value = ui.box_html("erreur", "Vos réponses n'ont pas pu être enregistrées.")
+            self.feedback.value = ui.box_html(
+                "erreur", "Vos réponses n'ont pas pu être enregistrées."
+            )
             return 0
 
     def plain_text(self) -> str:
-        lines = ["Auto-évaluation : pour chaque phrase, une note de 1 (pas du tout d'accord) à 5 (tout à fait d'accord)."]
+        lines = [
+            "Auto-évaluation : pour chaque phrase, une note de 1 (pas du tout d'accord) à 5 (tout à fait d'accord)."
+        ]
         lines += [f"  {item} : {text}" for item, text in ITEMS]
         if not ui.widget_frontend():
-            lines.append("Répondez avec .repondre({\"aise-numerique\": 4, ...}).")
+            lines.append('Répondez avec .repondre({"aise-numerique": 4, ...}).')
         return "\n".join(lines)

@@ -91,8 +91,15 @@ class Failure:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         _fg, _bg, sign = STYLES.get(self.kind, STYLES["info"])
-        folded = details_html("Détail technique (cliquez pour l'afficher)", self.detail) if self.detail else ""
-        return {"text/plain": f"{sign} {self.text}", "text/html": box_html(self.kind, self.text) + folded}
+        folded = (
+            details_html("Détail technique (cliquez pour l'afficher)", self.detail)
+            if self.detail
+            else ""
+        )
+        return {
+            "text/plain": f"{sign} {self.text}",
+            "text/html": box_html(self.kind, self.text) + folded,
+        }
 
 
 class Code:
@@ -102,7 +109,10 @@ class Code:
         self.title, self.source = title, source
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/plain": f"{self.title}\n{self.source}", "text/html": code_html(self.source, self.title)}
+        return {
+            "text/plain": f"{self.title}\n{self.source}",
+            "text/html": code_html(self.source, self.title),
+        }
 
 
 class TextFallback:

@@ -48,7 +48,9 @@ class _TooLong(BaseException):
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
     """Interrupt endless loops in the learner's code (main thread only, as in a kernel)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
         yield
         return
 
@@ -93,11 +95,15 @@ def strip_markers(source: str) -> str:
 
 def required_names(exercise: dict[str, Any]) -> list[str]:
     """Names the learner's answer must define for the tests to mean anything."""
-    if exercise.get("noms_requis") is not None and not exercise.get("solution"):  # a hub's file: no solution here
+    if exercise.get("noms_requis") is not None and not exercise.get(
+        "solution"
+    ):  # a hub's file: no solution here
         return sorted(set(exercise["noms_requis"]))
     from incubo.released import answer_names
 
-    return answer_names(exercise.get("tests_visibles") or "", decode_solution(exercise.get("solution")))
+    return answer_names(
+        exercise.get("tests_visibles") or "", decode_solution(exercise.get("solution"))
+    )
 
 
 def check(exercise: dict[str, Any], namespace: dict[str, Any] | None = None) -> Verdict:
@@ -110,13 +116,18 @@ def check(exercise: dict[str, Any], namespace: dict[str, Any] | None = None) -> 
         with _time_limit(TIME_LIMIT):
             exec(code, env)
     except _TooLong:
-        return Verdict(ERROR, f"Erreur dans votre code : il tourne depuis plus de {TIME_LIMIT:g} secondes (une boucle sans fin ?).")
+        return Verdict(
+            ERROR,
+            f"Erreur dans votre code : il tourne depuis plus de {TIME_LIMIT:g} secondes (une boucle sans fin ?).",
+        )
     except Exception as err:  # the learner's code broke or failed a check
         return classify(exercise, err, ns)
     return classify(exercise, None, ns)
 
 
-def classify(exercise: dict[str, Any], err: BaseException | None, namespace: dict[str, Any]) -> Verdict:
+def classify(
+    exercise: dict[str, Any], err: BaseException | None, namespace: dict[str, Any]
+) -> Verdict:
     """The verdict for the outcome `err` of running the tests (None: they passed).
 
     Also used when the learner runs the graded test cell itself, so both
@@ -134,14 +145,22 @@ def classify(exercise: dict[str, Any], err: BaseException | None, namespace: dic
         return Verdict(INCORRECT, f"Pas encore : {message}")
     from incubo.widgets import friendly_errors
 
-    return Verdict(ERROR, f"Erreur dans votre code : {friendly_errors.headline(err)}.", friendly_errors.explain_body(err))
+    return Verdict(
+        ERROR,
+        f"Erreur dans votre code : {friendly_errors.headline(err)}.",
+        friendly_errors.explain_body(err),
+    )
 
 
 def _not_attempted(missing: list[str]) -> Verdict:
     detail = ""
     if missing:
         names = ", ".join(f"« {n} »" for n in missing)
-        detail = (f"{names} n'existe pas encore. " if len(missing) == 1 else f"{names} n'existent pas encore. ")
+        detail = (
+            f"{names} n'existe pas encore. "
+            if len(missing) == 1
+            else f"{names} n'existent pas encore. "
+        )
     return Verdict(
         NOT_ATTEMPTED,
         "Pas encore de réponse : écrivez votre code à la place de « raise NotImplementedError() », "

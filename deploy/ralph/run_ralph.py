@@ -24,7 +24,9 @@ log = logging.getLogger("incubo.ralph")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="LRS Ralph (stockage fichier) pour une salle de formation.")
+    parser = argparse.ArgumentParser(
+        description="LRS Ralph (stockage fichier) pour une salle de formation."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8100, help="port d'écoute (défaut : 8100)")
     args = parser.parse_args(argv)

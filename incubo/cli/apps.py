@@ -27,7 +27,12 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8866
 #: Kernels kept ready per app (BASELINES.md: pool of 2 → warm pages in ~0.01 s).
 DEFAULT_POOL = 2
-APP_NOTEBOOKS = ("explorateur.ipynb", "quiz-du-jour.ipynb", "tableau-de-bord.ipynb", "mon-parcours.ipynb")
+APP_NOTEBOOKS = (
+    "explorateur.ipynb",
+    "quiz-du-jour.ipynb",
+    "tableau-de-bord.ipynb",
+    "mon-parcours.ipynb",
+)
 #: Browser uploads travel in one websocket message; the explorer accepts files up to 60 MB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "share"
@@ -39,7 +44,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="servir les applications sans code (explorer un tableau, quiz du jour, tableau de bord, mon parcours)",
     )
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port d'écoute (défaut : {DEFAULT_PORT})")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port d'écoute (défaut : {DEFAULT_PORT})"
+    )
     p.add_argument("--ip", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
     p.add_argument(
         "--pool",
@@ -48,7 +55,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"nombre de noyaux préchauffés par application (défaut : {DEFAULT_POOL})",
     )
-    p.add_argument("--apps", metavar="DOSSIER", default=None, help="dossier des applications (défaut : celles d'incubo)")
+    p.add_argument(
+        "--apps",
+        metavar="DOSSIER",
+        default=None,
+        help="dossier des applications (défaut : celles d'incubo)",
+    )
     p.set_defaults(func=run)
 
 
@@ -58,7 +70,10 @@ def apps_dir(value: str | os.PathLike | None = None) -> Path:
     if not value:
         if settings().apps_dir:
             candidates.append(settings().apps_dir)
-        candidates += [project_root() / "notebooks" / "apps", Path(sys.prefix) / "share" / "incubo" / "apps"]
+        candidates += [
+            project_root() / "notebooks" / "apps",
+            Path(sys.prefix) / "share" / "incubo" / "apps",
+        ]
     for path in candidates:
         if path.is_dir() and any(path.glob("*.ipynb")):
             return path.resolve()
@@ -83,11 +98,18 @@ def voila_config(pool: int) -> dict:
             "allow_template_override": "NO",
             "allow_theme_override": "NO",
             # only the widget managers: the lab extensions of nbgrader, jupytext… fail in Voila and slow pages
-            "extension_allowlist": ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8"],
+            "extension_allowlist": [
+                "@jupyter-widgets/jupyterlab-manager",
+                "@voila-dashboards/widgets-manager8",
+            ],
         },
         "VoilaKernelManager": {"fill_delay": 0.5},
         # idle kernels of closed pages go away; a page left open is never cut off
-        "MappingKernelManager": {"cull_idle_timeout": 900, "cull_interval": 120, "cull_connected": False},
+        "MappingKernelManager": {
+            "cull_idle_timeout": 900,
+            "cull_interval": 120,
+            "cull_connected": False,
+        },
         "VoilaExecutor": {
             "cell_error_instruction": "L'erreur complète est dans le journal du serveur.",
             # a room arriving at once keeps the CPU busy: never drop an app's output or give up on a kernel
@@ -118,7 +140,9 @@ def command(folder: Path, config_dir: Path, *, ip: str, port: int) -> list[str]:
 def environment(ctx: Context) -> dict[str, str]:
     """Environment of the server and its kernels: our template on JUPYTER_PATH, the course dir."""
     env = dict(os.environ)
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p
+    )
     env[env_var("course_dir")] = str(ctx.course_dir)
     checkout_courses = project_root() / "courses"
     if env_var("courses_dir") not in env and checkout_courses.is_dir():
@@ -144,18 +168,27 @@ def _check_port_free(ip: str, port: int) -> None:
 
 def run(args, ctx: Context) -> int:
     if not 1 <= args.port <= 65535:
-        raise IncuboError(f"Le port {args.port} n'est pas valable : choisissez un nombre entre 1 et 65535.", code="port-invalide")
+        raise IncuboError(
+            f"Le port {args.port} n'est pas valable : choisissez un nombre entre 1 et 65535.",
+            code="port-invalide",
+        )
     if args.pool < 0 or args.pool > 16:
         raise IncuboError("--pool doit être compris entre 0 et 16.", code="pool-invalide")
     folder = apps_dir(args.apps)
     _check_port_free(args.ip, args.port)
     config_dir = Path(tempfile.mkdtemp(prefix="incubo-apps-"))
     try:
-        (config_dir / "voila.json").write_text(json.dumps(voila_config(args.pool), indent=2), encoding="utf-8")
+        (config_dir / "voila.json").write_text(
+            json.dumps(voila_config(args.pool), indent=2), encoding="utf-8"
+        )
         cmd = command(folder, config_dir, ip=args.ip, port=args.port)
         log.debug("voila command: %s", cmd)
-        console.info(f"Les applications démarrent ({args.pool} noyau(x) préchauffé(s) par application).")
-        console.info(f"Ouvrez l'adresse http://{args.ip}:{args.port}/ dans votre navigateur. Ctrl+C pour arrêter.")
+        console.info(
+            f"Les applications démarrent ({args.pool} noyau(x) préchauffé(s) par application)."
+        )
+        console.info(
+            f"Ouvrez l'adresse http://{args.ip}:{args.port}/ dans votre navigateur. Ctrl+C pour arrêter."
+        )
         # Ctrl+C or SIGTERM stops Voila and its pre-started kernels (Voila leaves them running)
         return processes.run_tree(cmd, env=environment(ctx))
     finally:

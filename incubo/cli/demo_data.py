@@ -16,10 +16,24 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         "reproductible : apprenants.csv, evenements/demo.jsonl (traces d'activité) et gradebook.db (notes), "
         "et affiche le chemin de chaque fichier.",
     )
-    p.add_argument("--learners", "--apprenants", dest="learners", type=int, default=200, metavar="N",
-                   help="nombre d'apprenants (défaut : 200)")
-    p.add_argument("--seed", "--graine", dest="seed", type=int, default=0, metavar="S",
-                   help="graine du générateur : même graine, mêmes données (défaut : 0)")
+    p.add_argument(
+        "--learners",
+        "--apprenants",
+        dest="learners",
+        type=int,
+        default=200,
+        metavar="N",
+        help="nombre d'apprenants (défaut : 200)",
+    )
+    p.add_argument(
+        "--seed",
+        "--graine",
+        dest="seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="graine du générateur : même graine, mêmes données (défaut : 0)",
+    )
     p.set_defaults(func=run)
 
 
@@ -27,14 +41,19 @@ def run(args, ctx: Context) -> int:
     from incubo import console
     from incubo.reports import demo
 
-    console.info(f"Création d'une cohorte fictive de {args.learners} apprenants dans le dossier de cours {ctx.course_dir}…")
+    console.info(
+        f"Création d'une cohorte fictive de {args.learners} apprenants dans le dossier de cours {ctx.course_dir}…"
+    )
     summary = demo.generate(ctx.course_dir, learners=args.learners, seed=args.seed, progress=True)
     what = {
         "apprenants.csv": f"{summary['learners']} apprenants fictifs",
         "evenements/demo.jsonl": f"{summary['statements']} traces d'activité",
         "gradebook.db": "notes fictives des devoirs",
     }
-    lines = [f"  {ctx.course_dir / name} : {what.get(name, 'données fictives')}" for name in summary["files"]]
+    lines = [
+        f"  {ctx.course_dir / name} : {what.get(name, 'données fictives')}"
+        for name in summary["files"]
+    ]
     console.success(f"Cohorte fictive écrite (graine {summary['seed']}) :\n" + "\n".join(lines))
     console.info(
         "Pour un rapport sur ces données : incubo report progression --demo"

@@ -9,13 +9,19 @@ from incubo.errors import IncuboError
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("events", parents=[common], help="événements d'apprentissage (déclarations xAPI)")
+    p = sub.add_parser(
+        "events", parents=[common], help="événements d'apprentissage (déclarations xAPI)"
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", title="actions")
     f = actions.add_parser(
-        "flush", parents=[common], help="envoyer au LRS les déclarations en attente (INCUBO_LRS_URL)"
+        "flush",
+        parents=[common],
+        help="envoyer au LRS les déclarations en attente (INCUBO_LRS_URL)",
     )
     f.set_defaults(func=run_flush)
-    s = actions.add_parser("status", parents=[common], help="afficher où vont les déclarations et combien attendent")
+    s = actions.add_parser(
+        "status", parents=[common], help="afficher où vont les déclarations et combien attendent"
+    )
     s.set_defaults(func=run_status)
     p.set_defaults(func=lambda args, ctx: _missing_action(p))
 
@@ -69,8 +75,12 @@ def run_flush(args, ctx: Context) -> int:
 def run_status(args, ctx: Context) -> int:
     from incubo import console, events
 
-    console.info(f"Journal local : {events.events_file()} ({len(events.read_jsonl())} déclarations).")
+    console.info(
+        f"Journal local : {events.events_file()} ({len(events.read_jsonl())} déclarations)."
+    )
     url = events.lrs_url()
     console.info(f"LRS : {url}" if url else "LRS : aucun (INCUBO_LRS_URL n'est pas défini).")
-    console.info(f"En attente d'envoi : {len(events.pending_files())} (dossier {events.spool_dir()}).")
+    console.info(
+        f"En attente d'envoi : {len(events.pending_files())} (dossier {events.spool_dir()})."
+    )
     return 0

@@ -35,7 +35,13 @@ class FrenchParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("add_help", False)
         super().__init__(*args, **kwargs)
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="afficher cette aide et quitter")
+        self.add_argument(
+            "-h",
+            "--help",
+            action="help",
+            default=argparse.SUPPRESS,
+            help="afficher cette aide et quitter",
+        )
 
     def all_option_strings(self) -> set[str]:
         found: set[str] = set()
@@ -53,7 +59,9 @@ class FrenchParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
     def _french_sentence(self, message: str) -> str:
-        choice = re.match(r"(?:argument [^:]+: )?choix invalide : '([^']*)' \(possibles : (.*)\)", message)
+        choice = re.match(
+            r"(?:argument [^:]+: )?choix invalide : '([^']*)' \(possibles : (.*)\)", message
+        )
         if choice:
             value = choice.group(1)
             choices = [c.strip().strip("'") for c in choice.group(2).split(",")]

@@ -10,8 +10,14 @@ from incubo.config import Context
 def register(sub, common: argparse.ArgumentParser) -> None:
     from incubo.grading.limits import HELP_TEXT_FR
 
-    grade = sub.add_parser("grade", parents=[common], help="corriger les copies, produire les retours, exporter les notes")
-    gsub = grade.add_subparsers(dest="action", metavar="ACTION", title="actions", parser_class=type(grade))
+    grade = sub.add_parser(
+        "grade",
+        parents=[common],
+        help="corriger les copies, produire les retours, exporter les notes",
+    )
+    gsub = grade.add_subparsers(
+        dest="action", metavar="ACTION", title="actions", parser_class=type(grade)
+    )
 
     p = gsub.add_parser(
         "autograde",
@@ -21,13 +27,27 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         "Une correction interrompue reprend là où elle s'était arrêtée. " + HELP_TEXT_FR,
     )
     p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="notebooks exécutés en même temps (défaut : un par cœur)")
-    p.add_argument("--student", default=None, metavar="ID", help="ne corriger que la copie de cet apprenant")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="notebooks exécutés en même temps (défaut : un par cœur)",
+    )
+    p.add_argument(
+        "--student", default=None, metavar="ID", help="ne corriger que la copie de cet apprenant"
+    )
     p.set_defaults(func=run_autograde)
 
-    p = gsub.add_parser("feedback", parents=[common], help="produire les retours HTML en français, sans tests cachés")
+    p = gsub.add_parser(
+        "feedback",
+        parents=[common],
+        help="produire les retours HTML en français, sans tests cachés",
+    )
     p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
-    p.add_argument("--student", default=None, metavar="ID", help="ne produire que le retour de cet apprenant")
+    p.add_argument(
+        "--student", default=None, metavar="ID", help="ne produire que le retour de cet apprenant"
+    )
     p.add_argument(
         "--release",
         action="store_true",
@@ -63,14 +83,22 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         description="Écrit un fichier CSV qui s'ouvre en colonnes dans Excel en français "
         "(séparateur point-virgule, virgule décimale, UTF-8 avec BOM), ou le CSV standard, ou le format d'import de Moodle.",
     )
-    p.add_argument("-o", "--output", default=None, metavar="FICHIER", help="fichier CSV à écrire (défaut : la sortie standard)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FICHIER",
+        help="fichier CSV à écrire (défaut : la sortie standard)",
+    )
     flavour = p.add_mutually_exclusive_group()
     flavour.add_argument(
         "--csv-standard",
         action="store_true",
         help="CSV standard pour les scripts (virgules, point décimal, UTF-8 sans BOM) au lieu du format Excel en français",
     )
-    flavour.add_argument("--moodle", action="store_true", help="format d'import des notes de Moodle")
+    flavour.add_argument(
+        "--moodle", action="store_true", help="format d'import des notes de Moodle"
+    )
     p.add_argument("--assignment", default=None, metavar="DEVOIR", help="n'exporter que ce devoir")
     p.set_defaults(func=run_export)
 
@@ -83,10 +111,32 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("assignment", metavar="DEVOIR", help="nom du devoir (module)")
     p.add_argument("--par", type=int, default=25, metavar="N", help="copies par Job (défaut : 25)")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="noyaux en même temps dans un Job (défaut : 2)")
-    p.add_argument("--image", default=None, metavar="IMAGE", help="image de correction (incubo installé, bubblewrap)")
-    p.add_argument("--namespace", default="incubo", metavar="NOM", help="espace de noms Kubernetes (défaut : incubo)")
-    p.add_argument("-o", "--output", default=None, metavar="FICHIER", help="fichier YAML à écrire (défaut : la sortie standard)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="noyaux en même temps dans un Job (défaut : 2)",
+    )
+    p.add_argument(
+        "--image",
+        default=None,
+        metavar="IMAGE",
+        help="image de correction (incubo installé, bubblewrap)",
+    )
+    p.add_argument(
+        "--namespace",
+        default="incubo",
+        metavar="NOM",
+        help="espace de noms Kubernetes (défaut : incubo)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FICHIER",
+        help="fichier YAML à écrire (défaut : la sortie standard)",
+    )
     p.set_defaults(func=run_k8s_jobs)
 
     grade.set_defaults(func=lambda args, ctx: _missing_action(grade))
@@ -144,8 +194,12 @@ def run_feedback(args, ctx: Context) -> int:
     if args.release:
         from incubo.grading.exchange_ops import release_feedback
 
-        done = release_feedback(ctx.course_dir, _exchange(ctx), args.assignment, student=args.student)
-        console.success(f"Retours rendus à {len(done)} apprenant(s) : ils les récupèrent depuis l'onglet « Assignments ».")
+        done = release_feedback(
+            ctx.course_dir, _exchange(ctx), args.assignment, student=args.student
+        )
+        console.success(
+            f"Retours rendus à {len(done)} apprenant(s) : ils les récupèrent depuis l'onglet « Assignments »."
+        )
     return 0
 
 
@@ -155,7 +209,9 @@ def _exchange(ctx: Context):
     from incubo.exchange import ExchangeLayout
     from incubo.grading.build_nbgrader import merged_config
 
-    course_id = str(merged_config(ctx.course_dir).CourseDirectory.get("course_id", "incubo") or "incubo")
+    course_id = str(
+        merged_config(ctx.course_dir).CourseDirectory.get("course_id", "incubo") or "incubo"
+    )
     return ExchangeLayout(hub_dir() / "exchange", course_id)
 
 
@@ -165,7 +221,9 @@ def run_release(args, ctx: Context) -> int:
 
     _check_course(ctx)
     dest = release_module(ctx.course_dir, _exchange(ctx), args.assignment, force=args.force)
-    console.success(f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit à sa prochaine connexion.")
+    console.success(
+        f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit à sa prochaine connexion."
+    )
     return 0
 
 
@@ -190,7 +248,11 @@ def run_export(args, ctx: Context) -> int:
 
     _check_course(ctx)
     rows = export_grades(
-        ctx.course_dir, args.output, moodle=args.moodle, assignment=args.assignment, plain=args.csv_standard
+        ctx.course_dir,
+        args.output,
+        moodle=args.moodle,
+        assignment=args.assignment,
+        plain=args.csv_standard,
     )
     if args.output:
         console.success(f"{rows} ligne(s) écrite(s) dans {args.output}.")
@@ -215,7 +277,9 @@ def run_k8s_jobs(args, ctx: Context) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
-        console.info(f"{len(docs) - 1} Job(s) écrits dans {args.output} : « kubectl apply -f {args.output} ».")
+        console.info(
+            f"{len(docs) - 1} Job(s) écrits dans {args.output} : « kubectl apply -f {args.output} »."
+        )
     else:
         sys.stdout.write(text)
     return 0

@@ -33,7 +33,10 @@ def common_options() -> argparse.ArgumentParser:
         help="dossier de cours nbgrader (sinon $INCUBO_COURSE_DIR, sinon le dossier courant s'il en est un, sinon ./_build/cours)",
     )
     common.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="afficher le détail technique des erreurs"
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="afficher le détail technique des erreurs",
     )
     return common
 
@@ -45,8 +48,12 @@ def make_parser() -> FrenchParser:
         description="incubo : parcours d'acculturation au code, exercices notés, applications et rapports de recherche.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"incubo {__version__}", help="afficher la version")
-    sub = parser.add_subparsers(dest="commande", metavar="COMMANDE", title="commandes", parser_class=FrenchParser)
+    parser.add_argument(
+        "--version", action="version", version=f"incubo {__version__}", help="afficher la version"
+    )
+    sub = parser.add_subparsers(
+        dest="commande", metavar="COMMANDE", title="commandes", parser_class=FrenchParser
+    )
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(f"incubo.cli.{name}")
@@ -61,7 +68,10 @@ def make_parser() -> FrenchParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         parser = make_parser()
         args = parser.parse_args(argv)

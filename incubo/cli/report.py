@@ -15,7 +15,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         description="Exécute un notebook de notebooks/analyses/ avec papermill (données pseudonymisées, "
         "petits groupes masqués) et écrit un rapport HTML sans code, lisible hors ligne.",
     )
-    p.add_argument("nom", metavar="NOM", help="nom du rapport (progression, exercices, autoevaluation, engagement)")
+    p.add_argument(
+        "nom",
+        metavar="NOM",
+        help="nom du rapport (progression, exercices, autoevaluation, engagement)",
+    )
     p.add_argument(
         "-p",
         "--parametre",
@@ -25,7 +29,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar=("CLE", "VALEUR"),
         help="paramètre du notebook (répétable), par exemple -p cohorte 2026-automne -p k 5",
     )
-    p.add_argument("-o", "--sortie", metavar="DOSSIER", default="rapports", help="dossier du rapport (défaut : ./rapports)")
+    p.add_argument(
+        "-o",
+        "--sortie",
+        metavar="DOSSIER",
+        default="rapports",
+        help="dossier du rapport (défaut : ./rapports)",
+    )
     p.add_argument(
         "--demo",
         action="store_true",
@@ -47,7 +57,13 @@ def run(args, ctx: Context) -> int:
     from incubo import console
     from incubo.reports import runner
 
-    result = runner.run(args.nom, [tuple(pair) for pair in args.parametre], Path(args.sortie), ctx.course_dir, demo=args.demo,
-                        derogation_k=args.derogation_k)
+    result = runner.run(
+        args.nom,
+        [tuple(pair) for pair in args.parametre],
+        Path(args.sortie),
+        ctx.course_dir,
+        demo=args.demo,
+        derogation_k=args.derogation_k,
+    )
     console.success(f"Rapport écrit : {result.html} ({console.seconds(result.seconds)})")
     return 0
