@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import ipywidgets as w
 
-from incubo.apps import room_data as data
+from incubo import room_data as data
 from incubo.apps.common import (
     Status,
     course_dir,

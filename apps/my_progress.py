@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as w
 
 from incubo import course_layout, exercise_data, learning_paths, xapi
-from incubo.apps import room_data as data
+from incubo import room_data as data
 from incubo.apps.common import (
     Status,
     course_dir,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from incubo.config import HubSettings, project_root
+from incubo.config import HubSettings, hub_settings, project_root
 from incubo.errors import IncuboError
 from incubo.hub.config import private_file
 
@@ -33,7 +33,7 @@ PROXY = "configurable-http-proxy"
 def proxy_command() -> str:
     """configurable-http-proxy: from the checkout's node_modules (`make node`), the current folder, or PATH."""
     candidates = [
-        os.environ.get("INCUBO_HUB_PROXY_CMD", ""),
+        hub_settings().proxy_cmd,
         str(project_root() / "node_modules" / ".bin" / PROXY),
         str(Path.cwd() / "node_modules" / ".bin" / PROXY),
         shutil.which(PROXY) or "",

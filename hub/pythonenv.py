@@ -71,7 +71,7 @@ def _view(settings: HubSettings, system_python: Path) -> Path:
 
 def learner_python(settings: HubSettings) -> str:
     """The interpreter to start learners' servers and kernels with."""
-    explicit = os.environ.get("INCUBO_HUB_PYTHON", "").strip()
+    explicit = getattr(settings, "python", "")
     if explicit:
         return explicit
     own = Path(sys.prefix) / "bin" / "python3"

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from incubo import room_data as data
 from incubo import xapi
-from incubo.apps import room_data as data
 
 log = logging.getLogger(__name__)
 

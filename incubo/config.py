@@ -404,6 +404,8 @@ class HubSettings:
     spawner: str = (
         "unix"  # INCUBO_HUB_SPAWNER: unix (one Unix account each) | externe (Z2JH sets its own)
     )
+    proxy_cmd: str = ""  # INCUBO_HUB_PROXY_CMD: configurable-http-proxy (else found by incubo.hub.local)
+    python: str = ""  # INCUBO_HUB_PYTHON: interpreter of learners' servers (else incubo.hub.pythonenv)
 
     @property
     def cookie_secret_file(self) -> Path:
@@ -462,6 +464,8 @@ def hub_settings(env=None, **overrides) -> HubSettings:
         public_url=env.get("INCUBO_HUB_PUBLIC_URL", "").strip(),
         home_base=Path(env.get("INCUBO_HUB_HOME_BASE", "").strip() or "/home"),
         spawner=env.get("INCUBO_HUB_SPAWNER", "").strip().lower() or "unix",
+        proxy_cmd=env.get("INCUBO_HUB_PROXY_CMD", "").strip(),
+        python=env.get("INCUBO_HUB_PYTHON", "").strip(),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return HubSettings(**values)
