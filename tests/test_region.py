@@ -239,6 +239,8 @@ def test_a_learner_pod_sees_and_writes_only_its_own_exchange_folders(tmp_path, v
     cmd = [
         shutil.which("bwrap") or "/usr/bin/bwrap", "--unshare-user", "--uid", "1000", "--gid", "100",
         "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "--tmpfs", "/tmp",
+        # a checkout (and its venv) under /tmp, as in CI, stays visible under the pod's empty /tmp
+        "--ro-bind", str(ROOT), str(ROOT),
         "--tmpfs", "/srv", "--tmpfs", "/home", "--dir", "/home/jovyan", "--proc", "/proc", "--dev", "/dev",
         "--ro-bind", str(etc), "/etc", *mounts, "--", str(BIN / "python"), "-c", POD_SCRIPT,
     ]  # fmt: skip
