@@ -306,7 +306,25 @@ class Hub:
             os.kill(int((self.hub_dir / "proxy.pid").read_text().split()[0]), signal.SIGKILL)
         for name in self.hub_users():
             accounts.remove_account(name)
+        self._kill_leftovers()
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def _kill_leftovers(self) -> None:
+        """Stop what the hub left running as root (services such as the formgrader's server)."""
+        import psutil
+
+        base = str(self.base)
+        leftovers = []
+        for proc in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.pid != os.getpid() and any(
+                    base in arg for arg in proc.info["cmdline"] or []
+                ):
+                    leftovers.append(proc)
+        for proc in leftovers:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(leftovers, timeout=10)
 
 
 def make_course(course_dir: Path) -> None:
