@@ -404,8 +404,12 @@ class HubSettings:
     spawner: str = (
         "unix"  # INCUBO_HUB_SPAWNER: unix (one Unix account each) | externe (Z2JH sets its own)
     )
-    proxy_cmd: str = ""  # INCUBO_HUB_PROXY_CMD: configurable-http-proxy (else found by incubo.hub.local)
-    python: str = ""  # INCUBO_HUB_PYTHON: interpreter of learners' servers (else incubo.hub.pythonenv)
+    proxy_cmd: str = (
+        ""  # INCUBO_HUB_PROXY_CMD: configurable-http-proxy (else found by incubo.hub.local)
+    )
+    python: str = (
+        ""  # INCUBO_HUB_PYTHON: interpreter of learners' servers (else incubo.hub.pythonenv)
+    )
 
     @property
     def cookie_secret_file(self) -> Path:
