@@ -98,7 +98,7 @@ def _exercise_data(plan: ModulePlan) -> ExerciseData:
     for nb in plan.notebooks:
         entry = {
             k: nb.meta[k]
-            for k in ("type", "titre", "duree", "objectifs", "points_cles")
+            for k in ("type", "titre", "duree", "objectifs", "points_cles", "optionnel")
             if k in nb.meta
         }
         data.notebooks[nb.stem] = entry

@@ -33,9 +33,18 @@ def _check_exchange(layout: ExchangeLayout) -> None:
 
 
 def release_module(
-    course_dir: Path, layout: ExchangeLayout, module: str, *, force: bool = False
+    course_dir: Path,
+    layout: ExchangeLayout,
+    module: str,
+    *,
+    force: bool = False,
+    notebooks: list[str] | None = None,
 ) -> Path:
-    """Copy `release/<module>/` to the exchange's outbound folder, readable by every learner."""
+    """Copy `release/<module>/` to the exchange's outbound folder, readable by every learner.
+
+    `notebooks`, when given, are the only notebooks released (a séance run step by step: the
+    later steps stay off the exchange until the trainer unlocks them); other files go as usual.
+    """
     src = course_dir / "release" / module
     if not src.is_dir():
         known = sorted(p.name for p in (course_dir / "release").glob("*") if p.is_dir())
@@ -56,6 +65,10 @@ def release_module(
     tmp = Path(tempfile.mkdtemp(dir=layout.outbound, prefix=".tmp-"))
     try:
         copy_tree_nofollow(src, tmp / module, ignore=(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+        if notebooks is not None:
+            for nb in (tmp / module).glob("*.ipynb"):
+                if nb.stem not in notebooks:
+                    nb.unlink()
         strip_release(
             tmp / module
         )  # learners' homes never get a solution: the hub's service serves them

@@ -143,6 +143,10 @@ def _check_meta(path: Path, lines: list[str], nb) -> dict:
     duree = meta.get("duree")
     if duree is not None and not isinstance(duree, int | float):
         raise source_error(path, line, "« duree » doit être un nombre de minutes.", "myst-invalide")
+    if not isinstance(meta.get("optionnel", False), bool):
+        raise source_error(
+            path, line, "« optionnel » vaut true ou false dans le bloc incubo.", "myst-invalide"
+        )
     for key in ("objectifs", "points_cles"):
         value = meta.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -20,7 +20,17 @@ from incubo.errors import IncuboError
 log = logging.getLogger(__name__)
 
 #: Subcommand modules, in the order `--help` lists them.
-COMMAND_MODULES = ["build", "lab", "grade", "events", "apps", "report", "demo_data", "hub"]
+COMMAND_MODULES = [
+    "build",
+    "lab",
+    "grade",
+    "events",
+    "apps",
+    "report",
+    "demo_data",
+    "hub",
+    "seance",
+]
 
 
 def common_options() -> argparse.ArgumentParser:
