@@ -19,6 +19,7 @@ import nbformat
 import pytest
 import requests
 from harness import BIN, ROOT, assert_french_error, free_port, http_ok, incubo, running
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TOKEN = "jeton-de-test"
 HOME_PAGE = "Commencez ici.ipynb"
@@ -311,12 +312,33 @@ def _cell(page, text: str):
 
 
 def _run(page, cell) -> None:
-    """Select one cell (its prompt), run it with the toolbar's run button, wait until it has run."""
-    cell.locator(".jp-InputPrompt").click()
-    page.locator(f"{PANEL} .jp-Toolbar [data-command='notebook:run-cell-and-select-next']").click()
-    cell.locator(".jp-InputPrompt", has_text=":").filter(has_not_text="[ ]").filter(
-        has_not_text="[*]"
-    ).wait_for(timeout=90_000)
+    """Select one cell (its prompt), run it with the toolbar's run button, wait until it has run.
+
+    A click may land while JupyterLab is still settling the kernel (a « select kernel » dialog,
+    a session being replaced): then nothing runs. Such a click is tried again, as a user would.
+    """
+    done = (
+        cell.locator(".jp-InputPrompt", has_text=":")
+        .filter(has_not_text="[ ]")
+        .filter(has_not_text="[*]")
+    )
+    for attempt in range(4):
+        dialog = page.locator(".jp-Dialog .jp-mod-accept")
+        if dialog.count():
+            dialog.first.click()
+        cell.locator(".jp-InputPrompt").click()
+        page.locator(
+            f"{PANEL} .jp-Toolbar [data-command='notebook:run-cell-and-select-next']"
+        ).click()
+        try:
+            done.wait_for(timeout=30_000 if attempt < 3 else 90_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 3:
+                raise
+            if cell.locator(".jp-InputPrompt", has_text="[*]").count():
+                done.wait_for(timeout=90_000)  # it is running, only slowly
+                return
 
 
 @pytest.mark.browser
