@@ -11,11 +11,13 @@ released modules), `inbound` (this learner's submission folder) and
 with `Exchange.root` set to the view, then submits and fetches feedback
 into the learner's own folders only. A module is fetched to
 `~/<course>/<module>/` (nbgrader's place with `path_includes_course`) when
-it is not there yet; an existing copy is never touched.
+it is not there yet; in a copy already there, notebooks released since are
+added and nothing else is touched.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -48,18 +50,57 @@ def make_view(home: Path, layout: ExchangeLayout, learner: str) -> Path:
     return view.parent
 
 
+#: Written by `incubo.hub.seance_ops` in a module a séance is running (its optional notebooks
+#: wait until the learner has finished the unlocked steps: the lab's séance panel fetches them).
+SEANCE_MANIFEST = ".seance.json"
+
+
+def _held_back(source: Path) -> set[str]:
+    """Notebook file names of `source` not to fetch now (a séance's optional notebooks)."""
+    try:
+        manifest = json.loads((source / SEANCE_MANIFEST).read_text(encoding="utf-8"))
+        return {f"{name}.ipynb" for name in manifest.get("optionnels") or []}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
+
+
+def _ignoring(source: Path, held: set[str]):
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set(IGNORE(folder, names))
+        return skipped | ({n for n in names if n in held} if Path(folder) == source else set())
+
+    return ignore
+
+
 def fetch_released(home: Path, layout: ExchangeLayout) -> list[str]:
-    """Copy every released module missing from `~/<course>/`; return the ones fetched now."""
+    """Copy every released module missing from `~/<course>/`; return the ones fetched now.
+
+    A module already there keeps every file it has; files released since (a séance's later
+    steps, the rest of a module after its séance) are added beside them.
+    """
     fetched = []
     dest_root = home / layout.course_id
     for module in layout.released():
+        source = layout.outbound / module
+        held = _held_back(source)
         dest = dest_root / module
-        if dest.exists() or dest.is_symlink():
+        if dest.is_symlink():
+            continue
+        if dest.exists():
+            added = [
+                p.name
+                for p in sorted(source.glob("*.ipynb"))
+                if p.name not in held and not os.path.lexists(dest / p.name)
+            ]
+            for name in added:
+                shutil.copyfile(source / name, dest / name)
+            if added:
+                fetched.append(module)
             continue
         dest_root.mkdir(exist_ok=True)
         tmp = dest_root / f".{module}.partiel"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(layout.outbound / module, tmp, ignore=IGNORE)
+        shutil.copytree(source, tmp, ignore=_ignoring(source, held))
         os.replace(tmp, dest)
         fetched.append(module)
     return fetched

@@ -9,17 +9,21 @@ releases the next notebook.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from incubo import seance as store
 from incubo.config import HubSettings
+from incubo.exchange import write_file_atomic
 from incubo.seance import Poll, Seance, SeanceError
 
 log = logging.getLogger(__name__)
 
 DASHBOARD_PATH = "/services/tableau-de-bord/"
+#: In a released module's folder while a séance runs it (hidden files are never copied to homes).
+MANIFEST = ".seance.json"
 
 
 def _layout(settings: HubSettings):
@@ -29,15 +33,26 @@ def _layout(settings: HubSettings):
 
 
 def release(settings: HubSettings, seance: Seance) -> Path | None:
-    """Put the séance's unlocked notebooks (and optional ones) on the exchange for every learner."""
+    """Put the séance's unlocked notebooks (and optional ones) on the exchange for every learner.
+
+    Once the séance is closed, the whole module goes back (no manifest): latecomers get it all.
+    """
     from incubo.grading.exchange_ops import release_module
 
     lay = _layout(settings)
     if not lay.course.is_dir():
         log.warning("no exchange in %s: the séance's module is not released", lay.course)
         return None
-    notebooks = [*seance.unlocked, *seance.optional]
-    return release_module(settings.course_dir, lay, seance.module, force=True, notebooks=notebooks)
+    if seance.is_open:
+        notebooks = [*seance.unlocked, *seance.optional]
+    else:  # the séance is over: the whole module, for whoever comes later
+        notebooks = [*seance.steps, *seance.optional]
+    dest = release_module(settings.course_dir, lay, seance.module, force=True, notebooks=notebooks)
+    if seance.is_open:
+        # read by learner_fetch (as the learner): optional notebooks only for who finishes early
+        manifest = {"seance": seance.code, "etapes": seance.unlocked, "optionnels": seance.optional}
+        write_file_atomic(dest, MANIFEST, json.dumps(manifest).encode(), mode=0o644)
+    return dest
 
 
 def projection_url(settings: HubSettings, code: str) -> str:
@@ -84,6 +99,10 @@ def close_seance(settings: HubSettings, code: str) -> Seance:
             poll.closed_at = s.closed_at
 
     seance = _change(settings, code, change)
+    try:
+        release(settings, seance)
+    except Exception:  # the séance is closed all the same; the module stays as it was
+        log.warning("could not release the whole module after séance %s", code, exc_info=True)
     log.info("séance %s closed", seance.code)
     return seance
 

@@ -207,3 +207,26 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     assert incubo("seance", "etape-suivante", code, env=env).returncode == 0
     assert incubo("seance", "fermer", code, env=env).returncode == 0
     assert code in incubo("seance", "liste", env=env).stdout
+
+
+def test_learners_fetch_the_unlocked_steps_but_not_the_optional_notebooks(tmp_path):
+    from incubo.exchange import ExchangeLayout
+    from incubo.hub.learner_fetch import fetch_released
+
+    settings = make_room(tmp_path)
+    layout = ExchangeLayout(settings.hub_dir / "exchange", "incubo")
+    home = tmp_path / "maison"
+    home.mkdir()
+    s = seance_ops.open_seance(settings, MODULE, step_by_step=True)
+    assert fetch_released(home, layout) == [MODULE]
+    mine = home / "incubo" / MODULE
+    assert sorted(p.name for p in mine.glob("*.ipynb")) == ["01-lecon.ipynb"]
+    (mine / "01-lecon.ipynb").write_text("mon travail")
+    seance_ops.next_step(settings, s.code)
+    assert fetch_released(home, layout) == [MODULE]  # the new step joins the copy already there
+    assert sorted(p.name for p in mine.glob("*.ipynb")) == ["01-lecon.ipynb", "02-exercices.ipynb"]
+    assert (mine / "01-lecon.ipynb").read_text() == "mon travail"  # never overwritten
+    seance_ops.close_seance(settings, s.code)  # afterwards, the whole module for everyone
+    assert fetch_released(home, layout) == [MODULE]
+    assert (mine / "03-plus-loin.ipynb").exists()
+    assert not (mine / ".seance.json").exists()
