@@ -8,6 +8,9 @@ trainers' read-only credentials, every `INCUBO_DASHBOARD_POLL` seconds
 view only when something new arrived; the page asks for that view every
 1.5 s, so a learner's « Vérifier » shows in about three seconds, without
 reloading, and thirty browsers cost the LRS nothing more.
+
+The séance (`incubo.hub.seance_service`) lives in the same process: its
+views are recomputed with the room's, from the same statements.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
@@ -31,6 +34,9 @@ from tornado.httputil import url_concat
 
 from incubo import xapi
 from incubo.hub import room_view
+
+if TYPE_CHECKING:
+    from incubo.hub.seance_service import Seances
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +103,15 @@ class LrsReader:
 class Room:
     """The current view, refreshed by a background loop; woken at once by the gate."""
 
-    def __init__(self, reader: LrsReader, course_dir: Path | None, poll: float) -> None:
+    def __init__(
+        self,
+        reader: LrsReader,
+        course_dir: Path | None,
+        poll: float,
+        seances: Seances | None = None,
+    ) -> None:
         self.reader = reader
+        self.seances = seances
         self.course_dir = course_dir
         self.poll = poll
         self.view: dict[str, Any] = room_view.room_view([], room_view.course_modules(course_dir))
@@ -115,6 +128,11 @@ class Room:
         modules = room_view.course_modules(self.course_dir)
         statements = list(self.reader.statements.values())
         self.view = room_view.room_view(statements, modules, now=datetime.now(UTC))
+        if self.seances is not None:
+            try:
+                self.seances.recompute(statements, modules)
+            except Exception:  # a séance's view must never take the room's dashboard down
+                log.exception("séance view not computed")
         self.compute_seconds += time.process_time() - t0
         self.refreshes += 1
         self.version += 1
@@ -184,6 +202,7 @@ class DataHandler(HubOAuthenticated, web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         view = dict(self.room.view, erreur=self.room.error, version=self.room.version)
+        view["seance"] = self.room.seances.current if self.room.seances is not None else None
         self.finish(json.dumps(view, ensure_ascii=False))
 
 
@@ -222,41 +241,50 @@ class StatsHandler(HubOAuthenticated, web.RequestHandler):
         )
 
 
-def make_app(room: Room, prefix: str, wake_token: str) -> web.Application:
+def make_app(
+    room: Room, prefix: str, wake_token: str, *, gate_secret: bytes | None = None
+) -> web.Application:
     page = (
         (Path(__file__).with_name("dashboard.html"))
         .read_text(encoding="utf-8")
         .replace("__RETRY_MS__", str(PAGE_RETRY_MS))
     )
     prefix = prefix if prefix.endswith("/") else prefix + "/"
-    return web.Application(
-        [
-            (prefix, PageHandler, {"page": page}),
-            (prefix + "donnees", DataHandler, {"room": room}),
-            (prefix + "statistiques", StatsHandler, {"room": room}),
-            (prefix + "reveil", WakeHandler, {"room": room, "token": wake_token}),
-            (prefix + "oauth_callback", HubOAuthCallbackHandler),
-        ],
-        cookie_secret=os.urandom(32),
-    )
+    handlers: list[tuple] = [
+        (prefix, PageHandler, {"page": page}),
+        (prefix + "donnees", DataHandler, {"room": room}),
+        (prefix + "statistiques", StatsHandler, {"room": room}),
+        (prefix + "reveil", WakeHandler, {"room": room, "token": wake_token}),
+        (prefix + "oauth_callback", HubOAuthCallbackHandler),
+    ]
+    if room.seances is not None and gate_secret is not None:
+        from incubo.hub import seance_service
+
+        handlers += seance_service.routes(prefix, room, room.seances, gate_secret)
+    return web.Application(handlers, cookie_secret=os.urandom(32))
 
 
 def main() -> None:
     """Entry point of the `tableau-de-bord` hub service (`python -m incubo.hub.dashboard`)."""
-    from incubo.config import service_settings
-    from incubo.hub import lrs_keys, service_loop
+    from incubo.config import hub_settings, service_settings
+    from incubo.hub import lrs_keys, seance_service, service_loop
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = service_settings()
 
     async def serve() -> None:
-        room = Room(LrsReader(s.lrs_url, s.lrs_auth), s.course_dir, s.poll_seconds)
+        seances = seance_service.Seances(hub_settings(hub_dir=s.hub_dir, course_dir=s.course_dir))
+        room = Room(LrsReader(s.lrs_url, s.lrs_auth), s.course_dir, s.poll_seconds, seances)
         bind = urlparse(s.bind_url)
-        make_app(room, s.prefix, lrs_keys.wake_token(lrs_keys.gate_secret(s.hub_dir))).listen(
-            bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True
-        )
+        secret = lrs_keys.gate_secret(s.hub_dir)
+        app = make_app(room, s.prefix, lrs_keys.wake_token(secret), gate_secret=secret)
+        app.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
         log.info("room dashboard on %s", s.bind_url)
-        await room.loop()
+        watcher = asyncio.ensure_future(seance_service.watch(room, seances))
+        try:
+            await room.loop()
+        finally:
+            watcher.cancel()
 
     service_loop.run(serve)
 

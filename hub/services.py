@@ -8,7 +8,7 @@ its own LRS identity at spawn:
 | --- | --- | --- |
 | `ralph` | 127.0.0.1 only, not proxied | the gate (its own account) |
 | `lrs` (gate) | `/services/lrs/` | learners write/read their own; readers read |
-| `tableau-de-bord` | `/services/tableau-de-bord/` | trainers (`formgrade-<course>`) |
+| `tableau-de-bord` | `/services/tableau-de-bord/` | trainers (`formgrade-<course>`); its `seance/apprenant`: learners' servers |
 | `solutions` | `/services/solutions/` | each learner, for their own attempts |
 
 Ports are chosen once and kept in `<hub_dir>/lrs/ports.json`, so servers
@@ -97,6 +97,7 @@ def configure_services(c: Any, settings: Any) -> None:
     host = layout.host  # how the proxy and the learners' servers reach the services
     gate_url = f"http://{host}:{ports['lrs']}/services/lrs/"
     solutions_url = f"http://{host}:{ports['solutions']}/services/solutions/"
+    seance_url = f"http://{host}:{ports[DASHBOARD]}/services/{DASHBOARD}/seance/"
     base_env = {
         "INCUBO_HUB_DIR": str(hub_dir),
         "INCUBO_COURSE_DIR": str(course_dir),
@@ -153,7 +154,9 @@ def configure_services(c: Any, settings: Any) -> None:
             "url": f"http://{host}:{ports[DASHBOARD]}",
             "command": [sys.executable, "-m", "incubo.hub.dashboard"],
             "environment": dict(
-                reader_env, INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs")
+                reader_env,
+                INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs"),
+                **_seance_env(course_id, homepage),
             ),
             "oauth_no_confirm": True,
             "display": True,
@@ -179,6 +182,7 @@ def configure_services(c: Any, settings: Any) -> None:
     learner_env: dict[str, Any] = {
         "INCUBO_ACTOR_HOMEPAGE": homepage,
         "INCUBO_SOLUTIONS_URL": solutions_url,
+        "INCUBO_SEANCE_URL": seance_url,
         "JUPYTER_CONFIG_PATH": _chained_config_path(c),
     }
     if ralph:
@@ -188,6 +192,14 @@ def configure_services(c: Any, settings: Any) -> None:
         )
     c.Spawner.environment.update(learner_env)
     log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+
+
+def _seance_env(course_id: str, homepage: str) -> dict[str, str]:
+    """What the séance (opened from the dashboard: `incubo.hub.seance_ops`) reads as `HubSettings`."""
+    env = {"INCUBO_COURSE_ID": str(course_id), "INCUBO_HUB_PUBLIC_URL": homepage}
+    if os.environ.get("INCUBO_SEANCE_K"):
+        env["INCUBO_SEANCE_K"] = os.environ["INCUBO_SEANCE_K"]
+    return env
 
 
 def _chained_config_path(c: Any):
