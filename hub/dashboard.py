@@ -130,7 +130,7 @@ class Room:
         self.view = room_view.room_view(statements, modules, now=datetime.now(UTC))
         if self.seances is not None:
             try:
-                self.seances.recompute(statements, modules)
+                self.seances.recompute(statements)
             except Exception:  # a séance's view must never take the room's dashboard down
                 log.exception("séance view not computed")
         self.compute_seconds += time.process_time() - t0

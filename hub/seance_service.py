@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
-from incubo import quiz_bank, seance
+from incubo import seance
 from incubo.errors import IncuboError
 from incubo.hub import lrs_keys, room_view
 from incubo.seance_view import seance_view
@@ -52,13 +52,6 @@ STORE_CHECK_SECONDS = 1.0
 #: Thirty learners' servers ask every two seconds: the answer is reused this long.
 LEARNER_CACHE_SECONDS = 0.5
 LONG_POLL_SECONDS = 20.0
-KIND_FR = {
-    "choix-unique": "choix unique",
-    "choix-multiple": "choix multiple",
-    "nombre": "nombre",
-    "mot": "mot",
-    "texte": "mot",
-}
 
 
 class Seances:
@@ -98,7 +91,7 @@ class Seances:
         self.watched[code.upper()] = time.monotonic()
 
     # --- views ---
-    def recompute(self, statements: list[dict[str, Any]], modules: dict[str, Any]) -> None:
+    def recompute(self, statements: list[dict[str, Any]]) -> None:
         """The view of the open séance and of those a projection asked for lately (their statements only)."""
         self.signature = self.store_signature()
         self._learner = None
@@ -124,9 +117,16 @@ class Seances:
             if registration in by_registration:
                 by_registration[registration].append(stmt)
         self.views = {
-            code: seance_view(s, by_registration[s.registration], modules)
+            code: seance_view(s, by_registration[s.registration], self.exercises(s.module))
             for code, s in wanted.items()
         }
+
+    def exercises(self, module: str) -> dict[str, str]:
+        """Exercise id → notebook, from the module's release (what « réussie par » counts)."""
+        try:
+            return seance.module_info(self.settings.course_dir, module).exercises
+        except (IncuboError, OSError, ValueError):
+            return {}
 
     def view(self, code: str) -> dict[str, Any] | None:
         return self.views.get(code.upper())
@@ -167,6 +167,7 @@ def poll_state(poll: Any) -> dict[str, Any]:
         "question": poll.question,
         "options": list(poll.options),
         "correcte": poll.correct,
+        "bonne_reponse": poll.answer_text(),
         "source": poll.source,
         "revele": bool(poll.revealed),
     }
@@ -180,7 +181,7 @@ def trainer_state(s: seance.Seance, course_dir: Path | None = None) -> dict[str,
         "module": s.module,
         "ouverte": s.is_open,
         "pas_a_pas": s.step_by_step,
-        "etapes": list(s.steps),
+        "etapes": [{"notebook": n, "titre": s.step_titles.get(n, n)} for n in s.steps],
         "etape": s.step,
         "debloquees": list(s.unlocked),
         "optionnels": list(s.optional),
@@ -195,92 +196,72 @@ def bank_questions(course_dir: Path | None, module: str) -> list[dict[str, str]]
     """The module's quiz bank as the panel's select lists it (id, type, question)."""
     if not course_dir:
         return []
-    from incubo import course_layout
-
-    for stage in (course_layout.RELEASE, "source"):
-        path = Path(course_dir) / stage / module / quiz_bank.MODULE_COPY
-        if path.exists():
-            return [
-                {
-                    "id": str(q.get("id")),
-                    "type": KIND_FR.get(str(q.get("type")), str(q.get("type"))),
-                    "question": str(q.get("question") or ""),
-                }
-                for q in quiz_bank.read_bank(path)
-                if q.get("id") and q.get("question")
-            ]
-    return []
+    try:
+        bank = seance.bank_questions(seance.module_info(course_dir, module))
+    except IncuboError:
+        return []
+    return [
+        {
+            "id": str(q["id"]),
+            "type": seance.KIND_LABELS.get(str(q.get("type")), "mot"),
+            "question": str(q.get("question") or ""),
+        }
+        for q in bank
+        if q.get("id") and q.get("question")
+    ]
 
 
 def modules_for_panel(course_dir: Path | None) -> list[dict[str, str]]:
+    """The modules a séance can be opened for: those of the course's release."""
+    if not course_dir:
+        return []
+    release = Path(course_dir) / "release"
     return [
         {"id": m, "titre": info.get("titre") or m}
         for m, info in sorted(room_view.course_modules(course_dir).items())
+        if (release / m).is_dir()
     ]
 
 
 # --- a poll typed on the spot ---
 def typed_spec(body: dict[str, Any]) -> dict[str, Any]:
-    """The panel's form → `launch_poll`'s spec; French errors for what cannot be asked."""
+    """The panel's form → `launch_poll`'s spec: options one per line; a choice's correct answer
+    given by its number (« 2 », « 1, 3 », the first is 1) or its text, sent as 0-based indexes."""
     kind = str(body.get("type") or "").strip()
-    if kind not in seance.KINDS:
-        raise IncuboError(
-            "Choisissez le type de la question : choix unique, choix multiple, nombre ou mot.",
-            code="sondage-type",
-        )
-    question = str(body.get("question") or "").strip()
-    if not question:
-        raise IncuboError("Écrivez la question à poser à la salle.", code="sondage-question")
     raw_options = body.get("options") or []
     if isinstance(raw_options, str):
         raw_options = raw_options.splitlines()
-    options = [str(o).strip() for o in raw_options if str(o).strip()]
+    options = [" ".join(str(o).split()) for o in raw_options if str(o).strip()]
     correct: Any = body.get("correct")
     if isinstance(correct, str):
         correct = correct.strip() or None
-    if kind.startswith("choix"):
-        if len(options) < 2:
-            raise IncuboError(
-                "Une question à choix demande au moins deux réponses possibles, une par ligne.",
-                code="sondage-options",
-            )
-        correct = _option_indexes(correct, options, multiple=kind == "choix-multiple")
-    else:
-        options = []
-        if kind == "nombre" and correct is not None:
-            try:
-                correct = float(str(correct).replace(",", ".").replace(" ", ""))
-            except ValueError:
-                raise IncuboError(
-                    f"La bonne réponse « {correct} » n'est pas un nombre.", code="sondage-correcte"
-                ) from None
-    return {"type": kind, "question": question, "options": options, "correct": correct}
+    if kind.startswith("choix") and correct is not None and options:
+        correct = _option_indexes(correct, options)
+    return {
+        "type": kind,
+        "question": str(body.get("question") or ""),
+        "options": options,
+        "correct": correct,
+    }
 
 
-def _option_indexes(correct: Any, options: list[str], *, multiple: bool) -> list[int] | None:
+def _option_indexes(correct: Any, options: list[str]) -> list[int]:
     """Option numbers (« 2 », « 1, 3 ») or texts → 0-based indexes."""
-    if correct is None or correct == []:
-        return None
-    if isinstance(correct, list) and all(isinstance(i, int) for i in correct):
-        items: list[str] = [str(i + 1) for i in correct]
-    else:
-        items = [p.strip() for p in re.split(r"[,;]", str(correct)) if p.strip()]
+    items = correct if isinstance(correct, list) else re.split(r"[,;]", str(correct))
     out: list[int] = []
-    for item in items:
+    for item in (" ".join(str(i).split()) for i in items):
+        if not item:
+            continue
         if item.isdigit() and 1 <= int(item) <= len(options):
             out.append(int(item) - 1)
         elif item in options:
             out.append(options.index(item))
         else:
             raise IncuboError(
-                f"La bonne réponse « {item} » n'est ni le numéro (1 à {len(options)}) ni le texte "
+                f"La bonne réponse « {item} » n'est ni le numéro (de 1 à {len(options)}) ni le texte "
                 "d'une des réponses proposées.",
-                code="sondage-correcte",
+                code="sondage-invalide",
             )
-    if not multiple and len(out) > 1:
-        raise IncuboError(
-            "Une question à choix unique n'a qu'une bonne réponse.", code="sondage-correcte"
-        )
     return sorted(set(out))
 
 
@@ -370,7 +351,7 @@ class StateHandler(TrainerHandler):
             {
                 "seance": self.seances.current,
                 "modules": modules_for_panel(course_dir),
-                "types": [{"id": k, "titre": KIND_FR[k]} for k in seance.KINDS],
+                "types": [{"id": k, "titre": seance.KIND_LABELS[k]} for k in seance.KINDS],
             }
         )
 
