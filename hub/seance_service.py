@@ -66,7 +66,8 @@ class Seances:
         )
         self.watched: dict[str, float] = {}
         self.signature: tuple = ()
-        self._learner: tuple[float, bytes] | None = None
+        self._learner: tuple[float, tuple, bytes] | None = None
+        self._banks: dict[str, tuple[float, list[dict[str, str]]]] = {}
 
     # --- the store ---
     def store_signature(self) -> tuple:
@@ -108,7 +109,9 @@ class Seances:
         for code in self.watched:
             if code not in wanted and (found := self.load(code)) is not None:
                 wanted[code] = found
-        self.current = trainer_state(open_one, self.settings.course_dir) if open_one else None
+        self.current = (
+            trainer_state(open_one, self.questions(open_one.module)) if open_one else None
+        )
         by_registration: dict[str, list[dict[str, Any]]] = {
             s.registration: [] for s in wanted.values()
         }
@@ -143,10 +146,14 @@ class Seances:
 
     # --- learners ---
     def learner_body(self) -> bytes:
-        """`{"seance": null | learner_state}` as bytes, reused for LEARNER_CACHE_SECONDS."""
+        """`{"seance": null | learner_state}` as bytes: read again only when the store changed."""
         now = time.monotonic()
         if self._learner is not None and now - self._learner[0] < LEARNER_CACHE_SECONDS:
-            return self._learner[1]
+            return self._learner[2]
+        signature = self.store_signature()
+        if self._learner is not None and signature == self._learner[1]:
+            self._learner = (now, signature, self._learner[2])
+            return self._learner[2]
         try:
             open_one = seance.current(self.hub_dir)
         except (IncuboError, OSError, ValueError) as err:
@@ -154,8 +161,20 @@ class Seances:
             open_one = None
         state = open_one.learner_state() if open_one is not None else None
         body = json.dumps({"seance": state}, ensure_ascii=False).encode()
-        self._learner = (now, body)
+        self._learner = (now, signature, body)
         return body
+
+    def questions(self, module: str) -> list[dict[str, str]]:
+        """The module's quiz bank for the panel, read again only when its file changes."""
+        path = Path(self.settings.course_dir) / "release" / module / "incubo_quiz.yml"
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            stamp = -1.0
+        cached = self._banks.get(module)
+        if cached is None or cached[0] != stamp:
+            cached = self._banks[module] = (stamp, bank_questions(self.settings.course_dir, module))
+        return cached[1]
 
 
 # --- what the trainer's panel shows ---
@@ -173,7 +192,9 @@ def poll_state(poll: Any) -> dict[str, Any]:
     }
 
 
-def trainer_state(s: seance.Seance, course_dir: Path | None = None) -> dict[str, Any]:
+def trainer_state(
+    s: seance.Seance, questions: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     current = s.current_poll
     return {
         "code": s.code,
@@ -188,7 +209,7 @@ def trainer_state(s: seance.Seance, course_dir: Path | None = None) -> dict[str,
         "projection": f"seance/{s.code}/projection",
         "sondage": poll_state(current) if current is not None else None,
         "sondages": len(s.polls),
-        "questions": bank_questions(course_dir, s.module) if course_dir else [],
+        "questions": questions or [],
     }
 
 
@@ -340,7 +361,7 @@ class TrainerHandler(JsonErrors, HubOAuthenticated, web.RequestHandler):
         found = self.seances.load(code)
         if found is None:
             raise _fail(404, f"Aucune séance n'a le code « {code.upper()} ».")
-        return trainer_state(found, self.settings_hub.course_dir)
+        return trainer_state(found, self.seances.questions(found.module))
 
 
 class StateHandler(TrainerHandler):
@@ -412,7 +433,14 @@ class ProjectionHandler(TrainerHandler):
     def get(self, code: str) -> None:
         code = code.upper()
         if self.seances.load(code) is None:
-            raise web.HTTPError(404)
+            self.set_status(404)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(
+                '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Séance inconnue</title>'
+                f"</head><body><main><h1>Aucune séance n'a le code « {code} »</h1>"
+                "<p>Vérifiez le code sur le tableau de bord de la salle.</p></main></body></html>"
+            )
+            return
         self.seances.watch(code)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
