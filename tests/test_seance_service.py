@@ -238,6 +238,7 @@ def test_the_trainer_runs_a_seance_from_the_dashboard_and_the_projection_follows
     s = seance.load(room.hub_dir, code)
     assert s.step_by_step and s.unlocked == ["01-lecon"] and s.is_open
     assert f"Séance {code} ouverte" in page.inner_text("#seance-message")
+    assert page.evaluate("document.activeElement.id") == "seance-projection"
     assert learner_state(room, "quelqu-un").json()["seance"]["etapes"] == ["01-lecon"]
     # a second séance is refused in French, as JSON; without the xsrf token nothing happens
     status, body = page.evaluate("""async () => {
@@ -309,6 +310,7 @@ def test_the_trainer_runs_a_seance_from_the_dashboard_and_the_projection_follows
     assert not seance.load(room.hub_dir, code).is_open
     assert learner_state(room, names[0]).json() == {"seance": None}
     within_5s(proj, "document.getElementById('etat').innerText.includes('Séance terminée')")
+    assert not axe_violations(page)  # the form to open one, again
     ctx.close()
 
 
