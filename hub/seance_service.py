@@ -61,9 +61,8 @@ class Seances:
         self.settings = settings
         self.hub_dir = Path(settings.hub_dir)
         self.views: dict[str, dict[str, Any]] = {}
-        self.current: dict[str, Any] | None = (
-            None  # the open séance, as the trainer's panel shows it
-        )
+        #: The open séance as the trainer's panel shows it (None: no séance open).
+        self.current: dict[str, Any] | None = None
         self.watched: dict[str, float] = {}
         self.signature: tuple = ()
         self._learner: tuple[float, tuple, bytes] | None = None
