@@ -298,6 +298,21 @@ def test_the_trainer_runs_a_seance_from_the_dashboard_and_the_projection_follows
     within_5s(proj, "!document.getElementById('etapes').innerText.includes('à venir')")
     assert seance.load(room.hub_dir, code).unlocked == ["01-lecon", "02-exercices"]
     assert page.is_disabled("#seance-suivante")  # it was the last one
+    # a question asked from the command line (same operations, another process) shows too
+    seance_ops.launch_poll(hub_settings(env=room.env), code, {"question_id": "q-total"})
+    within_5s(proj, "document.getElementById('sondage').innerText.includes('Combien font 12 + 30')")
+    within_5s(page, "document.getElementById('seance-sondage').innerText.includes('Combien font')")
+    s = seance.load(room.hub_dir, code)
+    post(
+        room,
+        [
+            answer(s, n, r, homepage=room.url)
+            for n, r in zip(names[:4], ["42", "42", "42", "41"], strict=True)
+        ],
+    )
+    within_5s(proj, "document.getElementById('sondage').innerText.includes('4 réponses reçues')")
+    assert proj.inner_text("#sondage ul.mots") == "42 (3)"  # only groups of k or more, apart
+    assert "Autres réponses : moins de 3" in proj.inner_text("#sondage")
     # no name on the room's screen, ever; readable by everyone
     shown = proj.inner_text("body") + json.dumps(proj.evaluate(
         "async () => (await fetch('donnees', {headers: {'X-XSRFToken': XSRF}})).json()"))  # fmt: skip
