@@ -83,6 +83,11 @@ def outbound(home: Path) -> Path:
         ("03-bonus", "Pour aller plus loin : fériés"),
     ):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {title}")])
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nbformat.write(nb, folder / f"{name}.ipynb")
     sidecar = {
         "format": 1,
@@ -338,6 +343,17 @@ def test_the_servers_api_proxies_the_service_and_checks_answers(lab):
     assert not [s for s in journal(lab) if s["verb"]["id"] == xapi.VERBS["answered"]]
 
 
+def panel_violations(page) -> list:
+    """axe-core's serious and critical violations inside the séance panel (JupyterLab's own are not ours)."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(ROOT / "node_modules" / "axe-core" / "axe.min.js"))
+    return page.evaluate(
+        "async () => (await axe.run('#incubo-seance-panel', {resultTypes: ['violations']}))"
+        ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => [v.id, v.nodes.map(n => n.html)])"
+    )
+
+
 @pytest.mark.browser
 def test_the_learner_sees_the_poll_answers_by_keyboard_and_gets_the_next_step(lab, page):
     service, home = lab["service"], lab["home"]
@@ -379,19 +395,26 @@ def test_the_learner_sees_the_poll_answers_by_keyboard_and_gets_the_next_step(la
     assert answered[0]["result"]["response"] == "1"
     assert answered[0]["actor"]["account"]["name"] == "apprenant-1"
 
-    from harness import ROOT as root
-
-    page.add_script_tag(path=str(root / "node_modules" / "axe-core" / "axe.min.js"))
-    violations = page.evaluate(
-        "async () => (await axe.run('#incubo-seance-panel', {resultTypes: ['violations']}))"
-        ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
-        ".map(v => [v.id, v.nodes.map(n => n.html)])"
-    )
-    assert violations == [], violations
+    assert panel_violations(page) == []
 
     # 3. the trainer reveals the answer
     s.polls[0].revealed = True
     panel.get_by_text("Bonne réponse : Vendredi").wait_for(timeout=5_000)
+
+    # a word, typed and sent with Enter; then the trainer takes the question off the screens
+    s.polls.append(poll("mot", id="q2", question="Un jour où l'on ne travaille pas ?"))
+    s.active_poll = "q2"
+    field = panel.get_by_label("Votre réponse (un mot) :")
+    field.wait_for(timeout=5_000)
+    assert panel.locator(".incubo-seance-etat").inner_text() == ""
+    field.focus()
+    page.keyboard.type("  Férié ")
+    page.keyboard.press("Enter")
+    panel.get_by_text("Réponse envoyée").wait_for(timeout=10_000)
+    word = [x for x in journal(lab) if x["object"]["id"] == s.polls[1].activity(s)]
+    assert [x["result"]["response"] for x in word] == ["Férié"]
+    s.active_poll = None
+    panel.get_by_role("heading", name="Question").wait_for(state="detached", timeout=5_000)
 
     # 4. next step: copied into the learner's home, announced, opened from the link by keyboard
     s.step = 1
@@ -414,6 +437,10 @@ def test_the_learner_sees_the_poll_answers_by_keyboard_and_gets_the_next_step(la
         events.append_jsonl(Path(lab["env"]["INCUBO_EVENTS_FILE"]), passed(ex))
     panel.get_by_text("Exercice supplémentaire disponible").wait_for(timeout=10_000)
     assert (home / COURSE / MODULE / "03-bonus.ipynb").is_file()
+
+    assert panel_violations(page) == []  # with the steps' links and the announcement
+    if os.environ.get("INCUBO_TEST_SCREENSHOTS"):
+        page.screenshot(path=os.environ["INCUBO_TEST_SCREENSHOTS"] + "/seance-etapes.png")
 
     # 6. the séance closes: the panel goes away
     service.seance = None
