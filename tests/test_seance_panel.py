@@ -329,6 +329,10 @@ def test_the_servers_api_proxies_the_service_and_checks_answers(lab):
     assert "correct" not in state["sondage"]
     assert state["chemins"] == {"01-lecon": f"{COURSE}/{MODULE}/01-lecon.ipynb"}
     assert (lab["home"] / COURSE / MODULE / "donnees" / "jours.csv").is_file()
+    before = len(service.calls)
+    for _ in range(5):  # thirty labs polling every 2 s: the service is asked once a second at most
+        api(lab)
+    assert len(service.calls) - before <= 2
     refused = api(lab, "POST", "incubo/seance/reponse", json={"sondage": "q1", "reponse": "x"})
     assert refused.status_code == 400 and "Écrivez un nombre" in refused.json()["erreur"]
     late = api(lab, "POST", "incubo/seance/reponse", json={"sondage": "q9", "reponse": "1"})
