@@ -221,6 +221,42 @@ def test_optional_notebooks_wait_for_every_exercise_of_the_unlocked_steps(tmp_pa
     assert earned()  # ex-feries is the optional notebook's own: not needed
 
 
+def test_optional_notebooks_also_count_exercises_passed_in_the_lrs(tmp_path, monkeypatch):
+    """A `passed` known only to the LRS (graded on the hub) counts; read with the learner's own credentials."""
+    import asyncio
+
+    seen: list[str] = []
+
+    class Lrs(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("Authorization", ""))
+            answered = xapi.statement("answered", parcours="donnees", module=MODULE)
+            body = {"statements": [passed("ex-jour"), passed("ex-ouvres"), answered]}
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Lrs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "journal.jsonl"))
+        monkeypatch.setenv("INCUBO_LRS_URL", f"http://127.0.0.1:{server.server_port}/services/lrs/")
+        monkeypatch.setenv("INCUBO_LRS_AUTH", AUTH)
+        monkeypatch.setattr(seance_panel, "JOURNAL_EVERY", 0)
+        outbound(tmp_path)
+        state = make_seance(step=1).learner_state()
+        learner = seance_panel.Learner()
+        assert asyncio.run(learner.optional_earned(tmp_path, COURSE, state))
+        assert seen == ["Basic " + base64.b64encode(AUTH.encode()).decode()]
+    finally:
+        server.shutdown()
+
+
 # --- a real JupyterLab, a stand-in for the room's service, Chromium ----------------------------
 
 
