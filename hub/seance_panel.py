@@ -86,6 +86,7 @@ class Source:
         self.at = 0.0  # monotonic time of the last good answer
         self.asked = 0.0
         self._pending: asyncio.Future | None = None
+        self.problem: str | None = None
 
     async def get(self, *, fresh: bool = False) -> dict[str, Any] | None:
         if not fresh and time.monotonic() - self.asked < CACHE_SECONDS:
@@ -126,8 +127,20 @@ class Source:
             state = body.get("seance") if isinstance(body, dict) else None
             self.state = state if isinstance(state, dict) and state.get("code") else None
             self.at = time.monotonic()
+        except httpclient.HTTPClientError as err:
+            if err.code in (401, 403):  # not a learner's credentials: no séance for this server
+                self.state, self.at = None, time.monotonic()
+            self._warn(f"the room's service refused ({err})")
         except Exception as err:  # the last good state stays shown for STALE_SECONDS
-            log.warning("séance: the room's service does not answer (%s)", err)
+            self._warn(f"the room's service does not answer ({err})")
+        else:
+            self.problem = None
+
+    def _warn(self, problem: str) -> None:
+        """Log a problem once, not every second."""
+        if problem != self.problem:
+            log.warning("séance: %s", problem)
+        self.problem = problem
 
 
 # --- the learner's copy of the module ----------------------------------------------------------

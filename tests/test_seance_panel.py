@@ -294,6 +294,36 @@ class Service:
         return Handler
 
 
+def test_the_services_state_is_cached_refused_credentials_show_nothing(monkeypatch):
+    import asyncio
+
+    service = Service()
+    service.seance = make_seance()
+    monkeypatch.setenv("INCUBO_SEANCE_URL", service.url)
+    monkeypatch.setattr(seance_panel, "CACHE_SECONDS", 0.2)
+
+    async def scenario():
+        source = seance_panel.Source()
+        monkeypatch.setenv("INCUBO_LRS_AUTH", "quelqu-un:mauvais")
+        refused = await source.get()
+        monkeypatch.setenv("INCUBO_LRS_AUTH", AUTH)
+        await asyncio.sleep(0.3)
+        first = await source.get()
+        calls = len(service.calls)
+        again = await asyncio.gather(*(source.get() for _ in range(5)))
+        cached = len(service.calls) - calls
+        service.server.shutdown()
+        service.server.server_close()
+        await asyncio.sleep(0.3)
+        stale = await source.get()  # the service stops answering: the last state stays a while
+        return refused, first, again, cached, stale
+
+    refused, first, again, cached, stale = asyncio.run(scenario())
+    assert refused is None
+    assert first["code"] == "KT7MQA" and all(a == first for a in again) and cached == 0
+    assert stale == first
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     from harness import isolated_env
