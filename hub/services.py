@@ -185,6 +185,9 @@ def configure_services(c: Any, settings: Any) -> None:
         "INCUBO_SEANCE_URL": seance_url,
         "JUPYTER_CONFIG_PATH": _chained_config_path(c),
     }
+    from incubo.hub import seance_panel
+
+    learner_env.update(seance_panel.learner_env(course_id))  # JUPYTER_PATH, INCUBO_COURSE_ID
     if ralph:
         learner_env["INCUBO_LRS_URL"] = gate_url
         learner_env["INCUBO_LRS_AUTH"] = lambda spawner: lrs_keys.learner_auth(
