@@ -5,8 +5,8 @@ Input: the séance's statements only (`open_data(registration=…)`: those whose
 steps, polls). Definitions, also stated in the report:
 
 - a *participant* has at least one statement of the séance;
-- a participant *opened* a step (a notebook) with an `experienced` statement on it, or any
-  statement on one of its exercises; *passed* it by passing every exercise it holds;
+- a participant *opened* a step (a notebook) with an `experienced` statement on it; *passed*
+  it by passing every exercise it holds (as on the room's projection, `incubo.seance_view`);
 - a poll's answer is the participant's last `answered` statement on the poll's activity
   (`Poll.activity`), its `result.response` being the option index(es) joined by « [,] », a
   number or a word;
@@ -65,24 +65,6 @@ def yes_no(
 # --- steps and exercises -------------------------------------------------------------------------
 
 
-def exercise_notebooks(data: Data, seance, course_dir) -> dict[str, str]:
-    """Exercise id → its notebook, for the séance's module (course sidecars, else what the data name)."""
-    from incubo.reports.course_shape import read_shape
-
-    found: dict[str, str] = {}
-    for module in read_shape(course_dir).modules:
-        if module.id == seance.module:
-            found.update({ex.id: ex.notebook for ex in module.exercises})
-    seen = data.sql(
-        "SELECT DISTINCT item FROM statements WHERE kind = 'exercice' AND module = ? "
-        "AND item IS NOT NULL ORDER BY item",
-        [seance.module],
-    )["item"]
-    for item in seen:
-        found.setdefault(item, "")  # an exercise the course shape does not know: no step
-    return found
-
-
 def _learners(data: Data, where: str, params: list) -> set[str]:
     return set(
         data.sql(f"SELECT DISTINCT learner FROM statements WHERE {where}", params)["learner"]
@@ -96,12 +78,7 @@ def steps(data: Data, seance, exercises: dict[str, str]) -> tuple[Protected, Pro
     passed: dict[str, int] = {}
     for step in list(seance.steps) + [o for o in seance.optional if o not in seance.steps]:
         own = [ex for ex, nb in exercises.items() if nb == step]
-        who = _learners(
-            data,
-            "module = ? AND ((kind = 'lecon' AND item = ?) OR (kind = 'exercice' AND item IN "
-            "(SELECT unnest(?::VARCHAR[]))))",
-            [seance.module, step, own],
-        )
+        who = _learners(data, "verb = 'experienced' AND kind = 'lecon' AND item = ?", [step])
         opened[step] = len(who)
         if own:
             done = data.sql(
@@ -179,7 +156,9 @@ def _number(response: str) -> float | None:
 
 
 def _word(response: str) -> str:
-    return " ".join(str(response).split()).casefold()
+    from incubo.seance import normalise_word
+
+    return normalise_word(str(response))
 
 
 def _option_label(i: int, text: str) -> str:
@@ -196,26 +175,24 @@ def poll_result(data: Data, seance, poll) -> PollResult:
         labels = [_option_label(i, t) for i, t in enumerate(poll.options)]
         chosen = [_indexes(r, len(labels)) for r in answers]
         counts = {lab: sum(1 for c in chosen if i in c) for i, lab in enumerate(labels)}
-        right = [labels[i] for i in (correct or []) if i < len(labels)]
+        right = [labels[i] for i in (correct or []) if 0 <= i < len(labels)]
         if poll.kind == "choix-unique":
             series = pd.Series(counts, name="réponses", dtype=int).rename_axis("réponse")
             table = protect(series, k)
         else:
             table = yes_no(counts, n, k, "ont coché", "n'ont pas coché", "réponse")
-        return PollResult(poll, n, table, right, correct_text=", ".join(right))
+        return PollResult(poll, n, table, right, correct_text=poll.answer_text())
     if poll.kind == "nombre":
         values = [v for v in (_number(r) for r in answers) if v is not None]
         median = float(pd.Series(values).median()) if len(values) >= k else None
         if correct is None:
             return PollResult(poll, n, None, median=median)
-        tol = float(getattr(poll, "tolerance", 0) or 0)
-        good = sum(1 for v in values if abs(v - float(correct)) <= tol + 1e-9)
+        good = sum(1 for r in answers if poll.is_correct(str(r)))
         right_label = "bonne réponse"
         series = pd.Series(
             {right_label: good, "autre réponse": n - good}, name="réponses", dtype=int
         ).rename_axis("réponse")
-        text = _fmt_number(float(correct)) + (f" (à {_fmt_number(tol)} près)" if tol else "")
-        return PollResult(poll, n, protect(series, k), [right_label], median, text)
+        return PollResult(poll, n, protect(series, k), [right_label], median, poll.answer_text())
     # a word: words given by k people or more are shown, the others together
     words = pd.Series([_word(r) for r in answers if _word(r)], dtype=object)
     counts = words.value_counts()
@@ -223,16 +200,8 @@ def poll_result(data: Data, seance, poll) -> PollResult:
     rest = int(counts[counts < k].sum())
     series = pd.concat([shown, pd.Series({OTHER_WORDS: rest})]).astype(int)
     series = series.rename("réponses").rename_axis("réponse")
-    right = []
-    if correct:
-        right = [w for w in shown.index if w == _word(str(correct))]
-    return PollResult(poll, n, protect(series, k), right, correct_text=str(correct or ""))
-
-
-def _fmt_number(value: float) -> str:
-    from incubo.reports.nb import fmt
-
-    return fmt(int(value), 0) if float(value).is_integer() else fmt(value, 2)
+    right = [w for w in shown.index if correct and w == _word(str(correct))]
+    return PollResult(poll, n, protect(series, k), right, correct_text=poll.answer_text())
 
 
 def polls(data: Data, seance) -> list[PollResult]:

@@ -8,8 +8,8 @@ A report looks in both, the hub first.
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -19,20 +19,27 @@ log = logging.getLogger(__name__)
 
 #: Where a course directory keeps séance definitions (demo data, copies for research).
 SEANCES_DIR = "seances"
-_CODE = re.compile(r"^[A-Z0-9]{4,8}$")
 
 
 def normalise(code: str) -> str:
-    """A code as read aloud and typed: capitals, no spaces (« abc 123 » → « ABC123 »)."""
+    """A code as read aloud and typed: capitals, no spaces (« kt7 mqa » → « KT7MQA »)."""
     return re.sub(r"[\s-]+", "", str(code or "")).upper()
 
 
 def check_code(value: str) -> str:
     """The parameter rule of `-p seance CODE` (a ValueError with the French reason)."""
+    from incubo.seance import SeanceError
+    from incubo.seance import check_code as core_check
+
     code = normalise(value)
-    if code and not _CODE.match(code):
-        raise ValueError("un code de séance (4 à 8 lettres capitales ou chiffres) est attendu")
-    return code
+    if not code:
+        return code
+    try:
+        return core_check(code)
+    except SeanceError:
+        raise ValueError(
+            "un code de séance est attendu : 4 à 8 lettres capitales ou chiffres, par exemple KT7MQA"
+        ) from None
 
 
 def _hub_dir() -> Path:
@@ -41,50 +48,21 @@ def _hub_dir() -> Path:
     return hub_dir()  # INCUBO_HUB_DIR, else the VM layout's /srv/incubo/hub
 
 
-def _from_hub(code: str):
-    hub = _hub_dir()
-    try:
-        if not (hub / SEANCES_DIR / f"{code}.json").is_file():
-            return None
-    except OSError:  # the store is root's: not readable from this account
-        return None
-    from incubo import seance
-
-    try:
-        return seance.load(hub, code)
-    except (IncuboError, OSError, ValueError) as exc:
-        log.warning("séance %s not read from the hub store %s: %s", code, hub, exc)
-        return None
-
-
-def _from_course(code: str, course_dir: Path):
-    path = Path(course_dir) / SEANCES_DIR / f"{code}.json"
-    if not path.is_file():
-        return None
-    from incubo.seance import Seance
-
-    try:
-        return Seance.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IncuboError(
-            f"La définition de la séance « {code} » ({path}) est illisible : {exc}.",
-            code="seance-illisible",
-        ) from None
-
-
 def known_codes(course_dir: Path) -> list[str]:
     """Codes of the séances a report can find (the hub's when readable, the course directory's)."""
     found: set[str] = set()
-    for folder in (_hub_dir(), Path(course_dir)):
+    for folder in (_hub_dir() / SEANCES_DIR, Path(course_dir) / SEANCES_DIR):
         try:
-            found |= {p.stem for p in (folder / SEANCES_DIR).glob("*.json")}
+            found |= {p.stem for p in folder.glob("*.json")}
         except OSError:
             continue
-    return sorted(c for c in found if _CODE.match(c))
+    return sorted(found)
 
 
 def find(code: str, course_dir: Path):
     """The séance `code` (an `incubo.seance.Seance`), or a French error listing the known ones."""
+    from incubo import seance
+
     code = normalise(code)
     if not code:
         raise IncuboError(
@@ -92,16 +70,39 @@ def find(code: str, course_dir: Path):
             "(le code affiché à l'ouverture de la séance).",
             code="seance-manquante",
         )
-    found = _from_hub(code) or _from_course(code, course_dir)
-    if found is None:
+    here = Path(course_dir) / SEANCES_DIR
+    hub = _hub_dir()
+    if not os.access(
+        hub / SEANCES_DIR, os.X_OK
+    ):  # none here, or root's store read by another account
+        hub = Path(course_dir)  # `load(d)` reads d/seances/: the course directory's copies only
+    try:
+        return seance.load(hub, code, also=[here])
+    except seance.SeanceError as exc:
+        if exc.code != "seance-inconnue":
+            raise
         known = known_codes(course_dir)
         listing = f" Séances connues : {', '.join(known)}." if known else ""
         raise IncuboError(
-            f"Séance inconnue : « {code} » (ni sur ce hub ni dans {Path(course_dir) / SEANCES_DIR})."
+            f"Séance inconnue : « {code} » (cherchée dans {_hub_dir() / SEANCES_DIR} et {here})."
             f"{suggestion(code, known)}{listing}",
             code="seance-inconnue",
-        )
-    return found
+        ) from None
+
+
+def module_exercises(seance, course_dir: Path) -> dict[str, str]:
+    """Exercise id → notebook for the séance's module: the release's sidecar, else the course shape."""
+    from incubo import seance as core
+    from incubo.reports.course_shape import read_shape
+
+    try:
+        return dict(core.module_info(Path(course_dir), seance.module).exercises)
+    except (IncuboError, OSError, ValueError):
+        pass
+    for module in read_shape(Path(course_dir)).modules:
+        if module.id == seance.module:
+            return {ex.id: ex.notebook for ex in module.exercises}
+    return {}
 
 
 def _when(iso: str | None):
@@ -161,11 +162,40 @@ def check_data(seance, src) -> None:
             "columns={context: 'STRUCT(registration VARCHAR)'}, ignore_errors=true) "
             "WHERE context.registration = $reg",
             params={"files": [str(p) for p in src.event_files], "reg": seance.registration},
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if found:
             return
     raise IncuboError(
         f"Aucune trace d'activité de la séance « {seance.code} » ({window_fr(seance)}) dans les "
         "sources lues : vérifiez -p evenements (le LRS de la salle ou les fichiers exportés).",
         code="seance-vide",
+    )
+
+
+def heading(data, seance, title: str) -> None:
+    """What the report covers, in plain words: the séance, its module, when, how many, privacy."""
+    import html
+
+    from incubo.reports import nb, titles
+
+    n, k = data.n_learners, data.k
+    people = nb.fmt(n) if n >= k else f"moins de {k}"
+    label = titles.module_label(seance.module)
+    module = "" if label == seance.title else f" (module {html.escape(label)})"
+    mode = (
+        "étapes débloquées une à une par le formateur"
+        if seance.step_by_step
+        else "module entier ouvert"
+    )
+    nb.paragraph(
+        f"<p><strong>{html.escape(title)}</strong> — séance <strong>{html.escape(seance.code)}</strong> : "
+        f"« {html.escape(seance.title)} »{module}, "
+        f"{html.escape(window_fr(seance))} ; {mode}.</p>"
+        f"<p>{people} participants, {nb.fmt(data.n_statements)} actions enregistrées pendant la "
+        f"séance, {len(seance.steps)} étape(s), {len(seance.polls)} sondage(s).</p>"
+        "<p class='incubo-note'>Confidentialité : chaque participant est remplacé par un code qu’on ne "
+        "peut pas relier à son nom sans une clé gardée à part ; aucun nom, courriel ni identifiant "
+        f"n’apparaît. Tout groupe de moins de {k} personnes est masqué (« &lt; {k} »), et d’autres cases "
+        "le sont si besoin (« supprimé ») pour qu’aucun total ne le révèle. Les termes techniques sont "
+        "expliqués dans la section « Méthode », à la fin.</p>"
     )
