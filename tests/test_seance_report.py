@@ -238,3 +238,25 @@ def test_the_report_reads_a_real_lrs_and_gives_the_same_tables(demo, tmp_path):
         assert tables(page) == tables(pages[big])
     finally:
         lrs.stop()
+
+
+def test_the_cohort_filter_keeps_a_cohorts_seance_statements(demo, tmp_path):
+    """Without a learners file, a cohort is found by registration: a séance's statement keeps it aside."""
+    from incubo.reports.load import open_data, registration_of
+
+    course = demo[0]
+    alone = tmp_path / "cours"
+    (alone / "evenements").mkdir(parents=True)
+    shutil.copy(course / "evenements" / "seances-demo.jsonl", alone / "evenements")
+    ext = xapi.extension("registration-cohorte")
+    lines = (alone / "evenements" / "seances-demo.jsonl").read_text(encoding="utf-8").splitlines()
+    for cohort in ("2026-printemps", "2026-automne"):
+        expected = sum(
+            1
+            for line in lines
+            if json.loads(line)["context"]["extensions"].get(ext) == registration_of(cohort)
+        )
+        data = open_data(
+            str(alone), str(alone / "evenements"), cohorte=cohort, key=b"cle-de-test-" * 3
+        )
+        assert data.n_statements == expected > 0
