@@ -9,10 +9,15 @@ client what that client wrote. The gate enforces the room's rule instead:
   name>}`: anything else gets HTTP 403 and nothing is stored;
 - a learner reading statements gets only their own (the `agent` filter is
   forced to them; a single statement fetched by id must be theirs);
-- readers (`formateurs`, `recherche`) read everything and write nothing.
+- readers (`formateurs`, `recherche`) read everything and write nothing;
+- a statement stamped while a séance is open (its `timestamp` within the
+  séance's window, `incubo.seance.registration_at`) gets the séance as
+  `context.registration`, so research can select one session; a registration
+  it already carried (a cohort's) moves to the `registration-cohorte` context
+  extension. Statements stamped outside every séance go through unchanged.
 
-Ralph stays the store: bodies go through unchanged, so statement ids (UUIDs)
-are kept and a spool's retry is deduplicated by Ralph itself.
+Ralph stays the store: statement ids (UUIDs) are never changed, so a spool's
+retry is deduplicated by Ralph itself.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import asyncio
 import base64
 import json
 import logging
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 
+from incubo import xapi
 from incubo.events import FINAL_REFUSAL_HEADER
 from incubo.hub.lrs_keys import Caller, identify, wake_token
 
@@ -59,6 +67,43 @@ def actor_is(stmt: Any, homepage: str, name: str) -> bool:
     )
 
 
+#: Context extension that keeps a registration a séance's replaced (a cohort's, usually).
+COHORT_EXTENSION = "registration-cohorte"
+
+
+def stamped_at(stmt: dict[str, Any]) -> datetime:
+    """When a statement says it happened (UTC when no offset is given); now when it says nothing.
+
+    A statement without `timestamp` is stamped by the LRS when stored, i.e. now.
+    """
+    if "timestamp" not in stmt:
+        return datetime.now(UTC)
+    ts = xapi.timestamp_of(stmt)
+    if ts is None:
+        return datetime.now(UTC)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def set_registration(stmt: dict[str, Any], registration: str) -> bool:
+    """Give `stmt` the séance's registration; True when the statement changed.
+
+    A different registration already there is kept under the `registration-cohorte` extension.
+    """
+    context = stmt.get("context")
+    if not isinstance(context, dict):
+        context = stmt["context"] = {}
+    previous = context.get("registration")
+    if previous == registration:
+        return False
+    if previous:
+        extensions = context.get("extensions")
+        if not isinstance(extensions, dict):
+            extensions = context["extensions"] = {}
+        extensions[xapi.extension(COHORT_EXTENSION)] = previous
+    context["registration"] = registration
+    return True
+
+
 class Gate:
     """What the handlers share: the secret, where Ralph is, the hub's URL (actors' homePage)."""
 
@@ -70,7 +115,9 @@ class Gate:
         homepage: str,
         prefix: str,
         wake_url: str = "",
+        hub_dir: Path | None = None,
     ) -> None:
+        self.hub_dir = hub_dir  # where the séances are (None: no séance tagging)
         self.wake_url = wake_url
         self.wake_headers = {WAKE_HEADER: wake_token(secret)}
         self.secret = secret
@@ -79,6 +126,27 @@ class Gate:
         self.homepage = homepage
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.client = httpclient.AsyncHTTPClient()
+
+    def seance_registration(self, ts: datetime) -> str | None:
+        """The registration of the séance open at `ts`, if any (a broken store never blocks a write)."""
+        if self.hub_dir is None:
+            return None
+        from incubo import seance
+
+        try:
+            return seance.registration_at(self.hub_dir, ts)
+        except Exception:  # noqa: BLE001 - the statement is stored untagged rather than lost
+            log.exception("séance store unreadable: statement stored without a séance")
+            return None
+
+    def tag_seance(self, statements: list[dict[str, Any]]) -> bool:
+        """Set the séance's registration on each statement stamped during one; True if any changed."""
+        changed = False
+        for stmt in statements:
+            registration = self.seance_registration(stamped_at(stmt))
+            if registration:
+                changed = set_registration(stmt, registration) or changed
+        return changed
 
     async def wake_dashboard(self) -> None:
         """Tell the room's dashboard that something was stored (it then reads the LRS at once)."""
@@ -199,7 +267,10 @@ class StatementsHandler(BaseHandler):
             )
             return
         query = {k: self.get_argument(k) for k in self.request.arguments}
-        response = await self.gate.ralph(method, "/xAPI/statements/", query, self.request.body)
+        payload = self.request.body
+        if self.gate.tag_seance(statements):  # same ids: Ralph still deduplicates a retry
+            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        response = await self.gate.ralph(method, "/xAPI/statements/", query, payload)
         self.relay(response)
         if response.code in (200, 204):
             asyncio.ensure_future(self.gate.wake_dashboard())
@@ -289,6 +360,7 @@ def main() -> None:
             s.homepage,
             s.prefix,
             s.wake_url,
+            s.hub_dir,
         )
         bind = urlparse(s.bind_url)
         make_app(gate).listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)

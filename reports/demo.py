@@ -7,7 +7,9 @@ there, so that the reports read demo data with the same code as real data:
   user names (reports must never show them) and the attributes the research
   uses (service, département, tranche d'âge, cohorte);
 - `evenements/demo.jsonl`: xAPI statements built by `incubo.xapi.statement()`;
-- `gradebook.db`: an nbgrader gradebook (see `demo_gradebook`).
+- `gradebook.db`: an nbgrader gradebook (see `demo_gradebook`);
+- `seances/<CODE>.json` and `evenements/seances-demo.jsonl`: a few live séances of the
+  room and what their participants did (see `demo_seances`).
 """
 
 from __future__ import annotations
@@ -409,11 +411,13 @@ def generate(
     gradebook: bool = True,
     statements: int | None = None,
     progress: bool = False,
+    seances: bool | None = None,
 ) -> dict:
     """Write a synthetic cohort into `course_dir`; returns a summary (counts, files).
 
     `statements`, when given, pads the cohort with lessons opened again until
-    the file holds exactly that many statements (benchmarks).
+    the file holds exactly that many statements (benchmarks), and then no
+    séances are written unless `seances` says so.
     """
     if learners < 1:
         raise IncuboError(
@@ -462,6 +466,16 @@ def generate(
         "shape": shape.origin,
         "files": [LEARNERS_FILE, f"{EVENTS_DIR}/{DEMO_EVENTS_FILE}"],
     }
+    from incubo.reports import demo_seances
+
+    demo_seances.remove(course_dir, previous.get("seances", []))
+    if seances if seances is not None else not statements:
+        made = demo_seances.generate(course_dir, shape, people, COHORTS, seed)
+        summary["seances"] = made["codes"]
+        summary["seance_statements"] = made["statements"]
+        summary["files"] += [made["file"], f"{demo_seances.SEANCES_DIR}/"]
+    else:
+        (course_dir / EVENTS_DIR / demo_seances.EVENTS_FILE).unlink(missing_ok=True)
     if gradebook:
         from incubo.reports.demo_gradebook import write_gradebook
 

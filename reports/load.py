@@ -10,7 +10,10 @@ names, e-mails or user names; DuckDB is told never to spill to disk.
 Tables of `Data.con`:
 
 - `statements(learner, verb, parcours, module, kind, item, ts, success, response,
-  scaled, raw_score, registration, verdict, hint, attempt, moment)`;
+  scaled, raw_score, registration, cohort_registration, verdict, hint, attempt, moment)`
+  (`registration` is the statement's `context.registration`: a cohort's, or a séance's, in
+  which case the cohort's is `cohort_registration`, the `registration-cohorte` extension; both
+  are only read when a cohort or a séance is asked for);
 - `learners(learner, service, departement, tranche_age, cohorte)` (when a learners file exists);
 - `grades(learner, module, score, max_score)`: a learner's total on an assignment (on demand, from the gradebook).
 """
@@ -44,6 +47,7 @@ EXTENSIONS = {
     "hint-number": "INTEGER",
     "attempt": "INTEGER",
     "questionnaire-moment": "VARCHAR",
+    "registration-cohorte": "VARCHAR",
 }
 
 
@@ -140,8 +144,13 @@ def open_data(
     fin: str = "",
     k: int = 5,
     key: bytes | None = None,
+    registration: str = "",
 ) -> Data:
-    """Everything a research notebook needs, pseudonymised and filtered."""
+    """Everything a research notebook needs, pseudonymised and filtered.
+
+    `registration`: only the statements of that xAPI registration (a séance's); an LRS is then
+    asked for those only.
+    """
     key = key or privacy.load_key()
     src = sources.resolve(dossier_cours, evenements, carnet, apprenants)
     con = duckdb.connect(
@@ -153,7 +162,12 @@ def open_data(
     with tempfile.TemporaryDirectory(prefix="incubo-lrs-") as tmp:
         for n, url in enumerate(src.lrs_urls):
             out = Path(tmp) / f"lrs-{n}.jsonl"
-            sources.fetch_lrs(url, out, lambda s: _pseudonymise_statement(s, key))
+            sources.fetch_lrs(
+                url,
+                out,
+                lambda s: _pseudonymise_statement(s, key),
+                query={"registration": registration} if registration else None,
+            )
             files.append(str(out))
         _load_statements(
             con,
@@ -162,7 +176,8 @@ def open_data(
             _parse_date(debut, "de début"),
             _parse_date(fin, "de fin"),
             key,
-            keep_registration=bool(cohorte),
+            keep_registration=bool(cohorte or registration),
+            registration=registration,
         )
     data = Data(
         con,
@@ -175,6 +190,11 @@ def open_data(
         _load_learners(con, src.learners_file, key)
     if cohorte:
         _filter_cohort(data, cohorte)
+    if registration and not data.n_statements:
+        raise IncuboError(
+            "Aucune trace d'activité ne porte l'enregistrement de cette séance dans les sources lues.",
+            code="seance-vide",
+        )
     if not data.n_statements:
         raise IncuboError(
             "Aucun statement ne correspond aux filtres (cohorte, parcours, dates) : élargissez-les ou vérifiez les sources.",
@@ -202,8 +222,12 @@ def _load_statements(
     key: bytes,
     *,
     keep_registration: bool = False,
+    registration: str = "",
 ) -> None:
     where, params = ["coalesce(p[1], '') <> ''"], {}
+    if registration:
+        where.append("registration = $registration")
+        params["registration"] = registration
     if parcours:
         where.append("p[1] = $parcours")
         params["parcours"] = parcours
@@ -237,6 +261,7 @@ def _load_statements(
                    result.success AS success, result.response AS response,
                    result.score.scaled AS scaled, result.score.raw AS raw_score,
                    {"context.registration" if keep_registration else "NULL::VARCHAR"} AS registration,
+                   {_ext("registration-cohorte") if keep_registration else "NULL::VARCHAR"} AS cohort_registration,
                    {_ext("verdict")} AS verdict,
                    {_ext("hint-number")} AS hint,
                    {_ext("attempt")} AS attempt,
@@ -281,9 +306,10 @@ def _filter_cohort(data: Data, cohorte: str) -> None:
     in_file = data.has_learners and data.scalar(
         "select count(*) from learners where cohorte = ?", [cohorte]
     )
+    # a séance's statement carries the séance as registration, its cohort's in an extension
+    in_cohort = "(registration in ($1, $2) or cohort_registration in ($1, $2))"
     by_reg = data.scalar(
-        "select count(*) from statements where registration in (?, ?)",
-        [cohorte, registration_of(cohorte)],
+        f"select count(*) from statements where {in_cohort}", [cohorte, registration_of(cohorte)]
     )
     if not in_file and not by_reg:
         raise IncuboError(f"Aucune donnée pour la cohorte « {cohorte} ».", code="cohorte-vide")
@@ -291,8 +317,9 @@ def _filter_cohort(data: Data, cohorte: str) -> None:
         con.execute("DELETE FROM learners WHERE cohorte IS DISTINCT FROM ?", [cohorte])
         con.execute("DELETE FROM statements WHERE learner NOT IN (SELECT learner FROM learners)")
     else:
-        con.execute(
-            "DELETE FROM statements WHERE registration NOT IN (?, ?)",
+        con.execute(  # a statement without any registration is kept, as before séances
+            "DELETE FROM statements WHERE registration NOT IN ($1, $2) "
+            "AND NOT coalesce(cohort_registration IN ($1, $2), false)",
             [cohorte, registration_of(cohorte)],
         )
 

@@ -61,6 +61,12 @@ def _text(value: str):
     return value
 
 
+def _seance_code(value: str) -> str:
+    from incubo.reports.seances import check_code
+
+    return check_code(value)
+
+
 RULES: dict[str, Callable[[str], object]] = {
     "k": _k,
     "debut": _date,
@@ -73,6 +79,7 @@ RULES: dict[str, Callable[[str], object]] = {
     "carnet": _text,
     "apprenants": _text,
     "pause_jours": lambda v: _positive(v),
+    "seance": _seance_code,
 }
 
 

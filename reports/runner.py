@@ -129,7 +129,13 @@ def run(
     privacy.load_key(demo)
     k = int(values.get("k", declared.get("k", {}).get("default") or threshold.MIN_K))
     notice = threshold.check(k, demo=demo, derogation=derogation_k)
-    _check_data(values, course_dir)
+    src = _check_data(values, course_dir)
+    if "seance" in declared:  # the séance report: an unknown code costs nothing
+        from incubo.reports import seances
+
+        found = seances.find(str(values.get("seance") or ""), src.course_dir)
+        values["seance"] = found.code
+        seances.check_data(found, src)
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

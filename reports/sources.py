@@ -144,8 +144,12 @@ def fetch_lrs(
     timeout: float = 30,
     pages: int | None = None,
     limit: int | None = None,
+    query: dict[str, str] | None = None,
 ) -> int:
-    """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first."""
+    """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first.
+
+    `query`: xAPI filters the LRS applies (`{"registration": …}` for one séance).
+    """
     import requests
 
     config = settings()
@@ -153,7 +157,7 @@ def fetch_lrs(
     headers = lrs.headers(config)  # the same version header and Basic auth as `incubo events`
     count = 0
     next_url: str | None = endpoint
-    params: dict | None = {"limit": limit or config.lrs_page_size}
+    params: dict | None = {"limit": limit or config.lrs_page_size, **(query or {})}
     with open(out, "w", encoding="utf-8") as fh:
         while next_url:
             try:

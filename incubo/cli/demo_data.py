@@ -13,8 +13,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="créer une cohorte fictive (apprenants, notes, traces d'activité) dans le dossier de cours",
         description="Écrit dans le dossier de cours (--course-dir, sinon ./_build/cours) une cohorte fictive "
-        "reproductible : apprenants.csv, evenements/demo.jsonl (traces d'activité) et gradebook.db (notes), "
-        "et affiche le chemin de chaque fichier.",
+        "reproductible : apprenants.csv, evenements/demo.jsonl (traces d'activité), gradebook.db (notes) "
+        "et quelques séances en salle (seances/, evenements/seances-demo.jsonl), et affiche le chemin de "
+        "chaque fichier.",
     )
     p.add_argument(
         "--learners",
@@ -49,15 +50,20 @@ def run(args, ctx: Context) -> int:
         "apprenants.csv": f"{summary['learners']} apprenants fictifs",
         "evenements/demo.jsonl": f"{summary['statements']} traces d'activité",
         "gradebook.db": "notes fictives des devoirs",
+        "evenements/seances-demo.jsonl": f"{summary.get('seance_statements', 0)} traces d'activité "
+        "pendant des séances en salle",
+        "seances/": "séances fictives (codes : " + ", ".join(summary.get("seances", [])) + ")",
     }
     lines = [
         f"  {ctx.course_dir / name} : {what.get(name, 'données fictives')}"
         for name in summary["files"]
     ]
     console.success(f"Cohorte fictive écrite (graine {summary['seed']}) :\n" + "\n".join(lines))
-    console.info(
-        "Pour un rapport sur ces données : incubo report progression --demo"
-        + ("" if ctx.course_dir == course_dir(None) else f" --course-dir {ctx.course_dir}")
-        + "."
-    )
+    where = "" if ctx.course_dir == course_dir(None) else f" --course-dir {ctx.course_dir}"
+    console.info(f"Pour un rapport sur ces données : incubo report progression --demo{where}.")
+    if summary.get("seances"):
+        console.info(
+            f"Pour le bilan d'une séance : incubo report seance --demo -p seance {summary['seances'][0]}"
+            f"{where}."
+        )
     return 0
