@@ -33,7 +33,7 @@ are outside the notebook and the research data. The nearest stock figure is
 incubo's own one-machine dashboard (Voila), which re-reads the journals every
 `INCUBO_DASHBOARD_REFRESH` seconds (30 by default): printed beside ours.
 
-    .venv/bin/python benchmarks/seance.py [--learners 30] [--rounds 5] [--history 20]
+    .venv/bin/python benchmarks/seance.py [--learners 30] [--rounds 5] [--history 60]
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def main() -> None:
         "--rounds", type=int, default=5, help="questions asked, one after the other"
     )
     parser.add_argument(
-        "--history", type=int, default=20, help="statements per learner already in the LRS"
+        "--history", type=int, default=60, help="statements per learner already in the LRS"
     )
     parser.add_argument(
         "--source",
