@@ -242,6 +242,7 @@ def main() -> None:
     launch_shown: list[float] = []
     reveal_shown: list[float] = []
     missing = 0
+    shown_names: list[str] = []
     source = args.source
     with running(cmd, env=env, cwd=work, ready=ready, timeout=180, log=work / "hub.log"):
         gate = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
@@ -371,6 +372,7 @@ def main() -> None:
                 if shown is not None:
                     reveal_shown.append(shown - t1)
             page.evaluate("window.__bancStop = true")
+            shown_names = [who for who in learners if who in page.content()]
             browser.close()
         seance_ops.close_seance(settings, seance.code)
     shutil.rmtree(work, ignore_errors=True)  # kept when something failed: its hub.log says why
@@ -396,6 +398,8 @@ def main() -> None:
     )
     if missing:
         print(f"  {missing} answer(s) never shown within 60 s")
+    if shown_names:
+        print(f"  the projection showed learners' names: {', '.join(shown_names)}")
     print(
         f"  of which the POST through the gate to Ralph (all at once): median {fmt(statistics.median(posted))}"
     )
