@@ -243,6 +243,7 @@ def main() -> None:
     reveal_shown: list[float] = []
     missing = 0
     shown_names: list[str] = []
+    slowest: list[float] = []
     source = args.source
     with running(cmd, env=env, cwd=work, ready=ready, timeout=180, log=work / "hub.log"):
         gate = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
@@ -307,6 +308,11 @@ def main() -> None:
                     time.sleep(0.05)
                 return None
 
+            stats = (
+                "async () => (await fetch('../../statistiques', "
+                "{credentials: 'same-origin', headers: {'X-XSRFToken': XSRF}})).json()"
+            )
+            stats_before = page.evaluate(stats)
             for r in range(1, args.rounds + 1):
                 question = f"Question {r} : quel jour la permanence est-elle ouverte ?"
                 spec = {"type": "choix-unique", "question": question, "options": OPTIONS}
@@ -359,18 +365,22 @@ def main() -> None:
                     if entries and max(n for _t, n in entries) >= len(sends):
                         break
                     time.sleep(0.05)
+                this_round = []
                 for rank, sent in enumerate(sends, start=1):
                     seen = next((t for t, n in entries if n >= rank), None)
                     if seen is None:
                         missing += 1
                     else:
-                        latencies.append(seen - sent)
+                        this_round.append(seen - sent)
+                latencies += this_round
+                slowest.append(max(this_round, default=float("nan")))
                 # the trainer reveals the answer (what the room sees next)
                 t1 = time.time()
                 seance_ops.reveal_poll(settings, seance.code)
                 shown = first(question, t1, 30, revealed=True)
                 if shown is not None:
                     reveal_shown.append(shown - t1)
+            stats_after = page.evaluate(stats)
             page.evaluate("window.__bancStop = true")
             shown_names = [who for who in learners if who in page.content()]
             browser.close()
@@ -396,12 +406,20 @@ def main() -> None:
         f"answer → projection: median {fmt(med)}, p95 {fmt(high)}, max {fmt(latencies[-1])} "
         f"over {len(latencies)} answers (target {TARGET:.0f} s: p95 / 5 s = {high / TARGET:.2f})"
     )
+    print("  slowest answer of each question: " + ", ".join(fmt(s) for s in slowest))
     if missing:
         print(f"  {missing} answer(s) never shown within 60 s")
     if shown_names:
         print(f"  the projection showed learners' names: {', '.join(shown_names)}")
     print(
         f"  of which the POST through the gate to Ralph (all at once): median {fmt(statistics.median(posted))}"
+    )
+    reads = stats_after["lectures"] - stats_before["lectures"]
+    computed = stats_after["calculs"] - stats_before["calculs"]
+    cpu = stats_after["secondes_cpu"] - stats_before["secondes_cpu"]
+    print(
+        f"  the dashboard service meanwhile: {reads} reads of the LRS, {computed} views computed, "
+        f"{1000 * cpu / max(1, computed):.0f} ms of CPU per view (room + séance)"
     )
     print(
         f"question launched → shown on the projection: median {fmt(statistics.median(launch_shown))}, "
