@@ -37,7 +37,7 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from tornado import httpclient, web
 
-import incubo
+import incubo.exchange
 from incubo.exchange import VIEW_DIR
 from incubo.exercise_data import FILE_NAME as SIDECAR
 
@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 ENV_SEANCE_URL = "INCUBO_SEANCE_URL"
 ENV_COURSE_ID = "INCUBO_COURSE_ID"
 #: `incubo/share`: the prebuilt lab extension lives in its `labextensions/@incubo/seance`.
-SHARE_DIR = Path(incubo.__file__).resolve().parent / "share"
+#: (From a module's file: in a learner's server `incubo` may be a namespace package, with no `__file__`.)
+SHARE_DIR = Path(incubo.exchange.__file__).resolve().parent / "share"
 LABEXTENSION = SHARE_DIR / "labextensions" / "@incubo" / "seance"
 #: How long one answer of the service is reused (the panel polls every 2 s).
 CACHE_SECONDS = 1.0
