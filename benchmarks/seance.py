@@ -53,7 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
+import seance_support  # noqa: E402
 from harness import BIN, CHROMIUM, CHROMIUM_ARGS, free_port, http_ok, isolated_env, running  # noqa: E402
+from seance_support import MODULE  # noqa: E402
 
 from incubo import xapi  # noqa: E402
 from incubo.config import DEFAULT_DASHBOARD_REFRESH, hub_settings  # noqa: E402
@@ -62,9 +64,6 @@ from incubo.seance import Poll, Seance  # noqa: E402
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
 PASSWORD = "banc-motdepasse"
-FIXTURE = ROOT / "tests" / "fixtures" / "widgets" / "module-essai"
-MODULE = "essai-01"
-NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 TARGET = 5.0  # the issue's « ≤ 5 s after a learner's action »
 OPTIONS = ["Lundi", "Mardi", "Jeudi", "Vendredi"]
 CONFIG = """
@@ -129,19 +128,8 @@ WATCH_DATA = """() => {
 
 
 def make_course(course_dir: Path, hub_dir: Path) -> None:
-    """One module with two steps and an optional notebook (as tests/test_seance.py's make_room), and the exchange."""
-    release = course_dir / "release" / MODULE
-    shutil.copytree(FIXTURE, release)
-    sidecar = json.loads((release / "incubo_exercices.json").read_text())
-    sidecar["titre"] = "Module d'essai"
-    sidecar["notebooks"]["03-plus-loin"] = {
-        "type": "exercices",
-        "titre": "Pour aller plus loin",
-        "optionnel": True,
-    }
-    (release / "incubo_exercices.json").write_text(json.dumps(sidecar, ensure_ascii=False))
-    for nb in ("01-lecon", "02-exercices", "03-plus-loin"):
-        (release / f"{nb}.ipynb").write_text(NOTEBOOK)
+    """The séance tests' course (tests/seance_support.py), and the hub's exchange."""
+    seance_support.make_course(course_dir)
     (hub_dir / "exchange" / "incubo" / "outbound").mkdir(parents=True)
 
 

@@ -107,16 +107,14 @@ def module_exercises(seance, course_dir: Path) -> dict[str, str]:
 
 def _when(iso: str | None):
     """An ISO instant of the store → Paris time (the room's), or None."""
-    from datetime import UTC, datetime
+    from datetime import UTC
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    if not iso:
+    from incubo.seance import parse_time
+
+    ts = parse_time(iso)
+    if ts is None:
         return None
-    try:
-        ts = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
     try:
         return ts.astimezone(ZoneInfo("Europe/Paris"))
     except ZoneInfoNotFoundError:  # no time zone database: UTC, said so

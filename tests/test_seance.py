@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from harness import assert_french_error, incubo, isolated_env
+from seance_support import MODULE, make_course
 
 from incubo import seance as store
 from incubo import xapi
@@ -22,26 +22,10 @@ from incubo.config import hub_settings
 from incubo.hub import seance_ops
 from incubo.seance_view import HIDDEN, seance_view
 
-FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
-MODULE = "essai-01"
-NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-
 
 def make_room(tmp_path: Path):
-    """A course whose module has two steps and one optional notebook, and a hub folder with its exchange."""
-    course = tmp_path / "cours"
-    release = course / "release" / MODULE
-    shutil.copytree(FIXTURE, release)
-    sidecar = json.loads((release / "incubo_exercices.json").read_text())
-    sidecar["titre"] = "Module d'essai"
-    sidecar["notebooks"]["03-plus-loin"] = {
-        "type": "exercices",
-        "titre": "Pour aller plus loin",
-        "optionnel": True,
-    }
-    (release / "incubo_exercices.json").write_text(json.dumps(sidecar, ensure_ascii=False))
-    for nb in ("01-lecon", "02-exercices", "03-plus-loin"):
-        (release / f"{nb}.ipynb").write_text(NOTEBOOK)
+    """A built course (module in two steps + an optional notebook), a hub folder with its exchange."""
+    course = make_course(tmp_path / "cours")
     hub = tmp_path / "hub"
     (hub / "exchange" / "incubo" / "outbound").mkdir(parents=True)
     return hub_settings(env={"INCUBO_HUB_DIR": str(hub), "INCUBO_COURSE_DIR": str(course)})

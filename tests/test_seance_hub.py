@@ -19,42 +19,12 @@ import pytest
 import requests
 from harness import axe_violations, incubo, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
+from seance_support import MODULE, make_course
 
 from incubo.hub import lrs_keys
 
-FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
-MODULE = "essai-01"
 XAPI = {"X-Experience-API-Version": "1.0.3"}
 PANEL = "#incubo-seance-panel"
-
-
-def notebook(title: str) -> str:
-    return json.dumps({
-        "cells": [{"cell_type": "markdown", "id": "titre", "metadata": {}, "source": f"# {title}"}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    })  # fmt: skip
-
-
-def make_course(course: Path) -> None:
-    """One module in two steps and an optional notebook, built (source and release)."""
-    for side in ("source", "release"):
-        folder = course / side / MODULE
-        shutil.copytree(FIXTURE, folder)
-        data = json.loads((folder / "incubo_exercices.json").read_text())
-        data["titre"] = "Module d'essai"
-        data["notebooks"]["03-plus-loin"] = {
-            "type": "exercices",
-            "titre": "Pour aller plus loin",
-            "optionnel": True,
-        }
-        (folder / "incubo_exercices.json").write_text(json.dumps(data, ensure_ascii=False))
-        for name, meta in data["notebooks"].items():
-            (folder / f"{name}.ipynb").write_text(notebook(meta["titre"]))
-    (course / "gradebook.db").write_bytes(b"")
-    (course / "nbgrader_config.py").write_text(
-        'c = get_config()\nc.CourseDirectory.course_id = "incubo"\n'
-    )
 
 
 def step(name: str) -> None:
@@ -96,7 +66,7 @@ def files(lab) -> set[str]:
 @pytest.fixture(scope="module")
 def room():
     course = shared_tmp("incubo-seance-") / "cours"
-    make_course(course)
+    make_course(course, sides=("source", "release"))
     trainer = unique_name("f")
     with start_hub(formateurs=[trainer], course_dir=course) as hub:
         wait_for(
