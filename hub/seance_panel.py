@@ -365,6 +365,8 @@ def answer_statement(state: dict[str, Any], body: Any) -> tuple[dict[str, Any], 
     Raises AnswerRefused (French) when the poll is over or the answer malformed.
     """
     from incubo import xapi
+    from incubo.config import settings
+    from incubo.hub.lrs_gate import COHORT_EXTENSION
     from incubo.seance import Poll, Seance, SeanceError
 
     if not isinstance(body, dict) or "sondage" not in body or "reponse" not in body:
@@ -396,6 +398,7 @@ def answer_statement(state: dict[str, Any], body: Any) -> tuple[dict[str, Any], 
         title=str(state.get("titre") or ""),
         opened_at="",
     )
+    cohort = settings().registration  # a cohort's registration is kept, as the LRS gate keeps it
     stmt = xapi.statement(
         "answered",
         parcours=seance.parcours,
@@ -405,6 +408,7 @@ def answer_statement(state: dict[str, Any], body: Any) -> tuple[dict[str, Any], 
         name_fr=poll.question[:200] or None,
         result={"response": response},
         registration=seance.registration or None,
+        extensions={COHORT_EXTENSION: cohort} if cohort and cohort != seance.registration else None,
     )
     assert stmt["object"]["id"] == poll.activity(seance)
     return stmt, response

@@ -142,7 +142,8 @@ def test_the_lab_extension_is_what_jupyterlab_loads():
     )
 
 
-def test_an_answer_becomes_an_answered_statement_on_the_polls_activity():
+def test_an_answer_becomes_an_answered_statement_on_the_polls_activity(monkeypatch):
+    monkeypatch.setenv("INCUBO_REGISTRATION", "cohorte-2026")  # kept aside, as the gate does
     s = make_seance(polls=[poll("choix-multiple")], active_poll="q1")
     state = json.loads(json.dumps(s.learner_state()))
     stmt, response = answer_statement(state, {"sondage": "q1", "reponse": [2, 0]})
@@ -150,6 +151,7 @@ def test_an_answer_becomes_an_answered_statement_on_the_polls_activity():
     assert stmt["verb"]["id"] == xapi.VERBS["answered"]
     assert stmt["object"]["id"] == s.polls[0].activity(s)
     assert stmt["context"]["registration"] == s.registration
+    assert xapi.extension_of(stmt, "registration-cohorte") == "cohorte-2026"
     assert stmt["result"] == {"response": "0[,]2"}
     s = make_seance(polls=[poll("nombre")], active_poll="q1")
     assert answer_statement(s.learner_state(), {"sondage": "q1", "reponse": " 3,5 "})[1] == "3.5"
