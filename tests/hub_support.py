@@ -313,12 +313,15 @@ class Hub:
         """Stop what the hub left running as root (services such as the formgrader's server)."""
         import psutil
 
-        base = str(self.base)
+        marks = (
+            str(self.base),
+            str(self.course_dir),
+        )  # the course may live beside the hub's folder
         leftovers = []
         for proc in psutil.process_iter(["cmdline"]):
             with contextlib.suppress(psutil.Error):
                 if proc.pid != os.getpid() and any(
-                    base in arg for arg in proc.info["cmdline"] or []
+                    mark in arg for arg in proc.info["cmdline"] or [] for mark in marks
                 ):
                     leftovers.append(proc)
         for proc in leftovers:
