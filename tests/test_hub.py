@@ -196,6 +196,9 @@ def test_hub_pages_are_french_and_accessible(hub, page):
     page.wait_for_url("**/spawn-pending/**")
     assert "Votre espace de travail démarre" in page.inner_text("h1")
     check_french_page(page)
+    page.goto(
+        "about:blank"
+    )  # the waiting page would jump to the lab once ready, racing what follows
     page.unroute("**/progress")
     hub.start_server(name)
 
