@@ -15,14 +15,17 @@ import psutil
 import pytest
 import requests
 from harness import assert_french_error, axe_violations, incubo, isolated_env
-from hub_support import start_hub
+from hub_support import start_hub, unique_name
+
+#: The room's trainer: a fresh name, so that no other run's Unix account is ever reused.
+TRAINER = unique_name("f")
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def hub():
-    with start_hub(formateurs=["formatrice"]) as h:
+    with start_hub(formateurs=[TRAINER]) as h:
         yield h
 
 
@@ -111,7 +114,7 @@ def test_a_learner_cannot_read_others_work_nor_the_course(hub, learners):
     )
     assert r.status_code == 403 and "reponse" not in r.text
     # a trainer's kernel reads the course (Unix group incubo-formateurs), not the learners' homes
-    trainer = hub.lab("formatrice").run(code)["stdout"].splitlines()
+    trainer = hub.lab(TRAINER).run(code)["stdout"].splitlines()
     assert "source notebook LU" in trainer and "home of the other learner refusé" in trainer, (
         trainer
     )
