@@ -12,7 +12,8 @@ from harness import CHROMIUM, CHROMIUM_ARGS, ROOT, isolated_env
 os.environ.pop("INCUBO_COURSE_DIR", None)
 
 
-#: Modules that run a room hub (Unix accounts, a proxy, browsers): one after the other on one
+#: Modules that run a room hub (Unix accounts, a proxy, browsers), and the grading modules whose
+#: sandboxes count every process of the machine (fork bombs, kills): one after the other on one
 #: worker, while the other worker takes the rest module by module (`make test`: pytest -n 2).
 ROOM_MODULES = (
     "test_hub",
@@ -20,6 +21,8 @@ ROOM_MODULES = (
     "test_region",
     "test_seance_hub",
     "test_seance_service",
+    "test_grade_autograde",
+    "test_postgres",
 )
 
 
