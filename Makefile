@@ -5,9 +5,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json 2>/dev/null | sha1sum | cut -c1-12)
 
-#: Two pytest workers: the room-hub modules on one, everything else on the other (tests/conftest.py).
-PYTEST_WORKERS ?= 2
-
 LINT_DIRS := incubo widgets grading reports apps hub tests benchmarks deploy courses
 
 .PHONY: run test install lint build clean node ralph
@@ -47,7 +44,7 @@ $(RALPH_STAMP):
 test: install node ralph
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check $(LINT_DIRS)

@@ -12,28 +12,6 @@ from harness import CHROMIUM, CHROMIUM_ARGS, ROOT, isolated_env
 os.environ.pop("INCUBO_COURSE_DIR", None)
 
 
-#: Modules that run a room hub (Unix accounts, a proxy, browsers), and the grading modules whose
-#: sandboxes count every process of the machine (fork bombs, kills): one after the other on one
-#: worker, while the other worker takes the rest module by module (`make test`: pytest -n 2).
-ROOM_MODULES = (
-    "test_hub",
-    "test_proconnect",
-    "test_region",
-    "test_seance_hub",
-    "test_seance_service",
-    "test_grade_autograde",
-    "test_postgres",
-)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """Group tests for pytest-xdist's `--dist loadgroup`: a module never splits (its fixtures run once)."""
-    for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        room = module.startswith(ROOM_MODULES)
-        item.add_marker(pytest.mark.xdist_group("salle" if room else module))
-
-
 @pytest.fixture
 def jupyter_env(tmp_path: Path) -> dict[str, str]:
     """Environment for subprocesses: temporary Jupyter config/data/runtime dirs and HOME."""
