@@ -319,14 +319,22 @@ def test_nothing_escaped_the_hostile_run(hostile):
     wait_for(lambda: not _sandbox_processes(), timeout=10, what="no sandbox process left")
 
 
+#: Sandbox processes older than this module belong to an earlier run, not to these tests.
+_MODULE_START = time.time()
+
+
 def _sandbox_processes() -> list[int]:
+    """Processes of a sandbox account (uid range of the grading sandbox) started by these tests."""
+    import psutil
+
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 if 610000 <= proc.stat().st_uid < 660000:
-                    pids.append(int(proc.name))
-            except OSError:
+                    if psutil.Process(int(proc.name)).create_time() >= _MODULE_START - 1:
+                        pids.append(int(proc.name))
+            except (OSError, psutil.Error):
                 pass
     return pids
 
