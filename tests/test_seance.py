@@ -188,6 +188,19 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     assert_french_error(incubo("seance", "fermer", "KKKKKK", env=env), "Aucune séance")
     assert_french_error(incubo("seance", "etat", code, env=env), "LRS")
     assert_french_error(incubo("seance", "sondage", code, env=env), "--question")
+    typed = (
+        "seance",
+        "sondage",
+        code,
+        "--texte",
+        "Quel jour ?",
+        "--option",
+        "Lundi",
+        "--option",
+        "Mardi",
+    )
+    assert incubo(*typed, "--correct", "Mardi", env=env).returncode == 0  # as the dashboard's form
+    assert_french_error(incubo(*typed, "--correct", "7", env=env), "ni le numéro")
     assert incubo("seance", "etape-suivante", code, env=env).returncode == 0
     assert incubo("seance", "fermer", code, env=env).returncode == 0
     assert code in incubo("seance", "liste", env=env).stdout

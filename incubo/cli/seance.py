@@ -144,21 +144,16 @@ def sondage(args, ctx: Context) -> int:
     if args.question:
         spec = {"question_id": args.question}
     else:
-        correct = args.correct
-        if correct and args.type.startswith("choix"):
-            try:
-                correct = [int(v) - 1 for v in correct.replace(";", ",").split(",") if v.strip()]
-            except ValueError:
-                raise SeanceError(
-                    "--correct attend le numéro de la bonne réponse (1 pour la première).",
-                    code="sondage-invalide",
-                ) from None
-        spec = {
-            "type": args.type,
-            "question": args.texte,
-            "options": args.option,
-            "correct": correct,
-        }
+        from incubo.hub.seance_service import typed_spec  # the dashboard form's reading, shared
+
+        spec = typed_spec(
+            {
+                "type": args.type,
+                "question": args.texte,
+                "options": args.option,
+                "correct": args.correct,
+            }
+        )
     poll = seance_ops.launch_poll(_settings(ctx), args.code, spec)
     console.success(f"Question {poll.id} posée à la salle : « {poll.question} »")
     return 0
