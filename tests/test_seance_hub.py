@@ -11,15 +11,15 @@ the séance's report; axe-core on the projection and the learner's panel.
 from __future__ import annotations
 
 import json
-import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 from harness import axe_violations, incubo, wait_for
-from hub_support import shared_tmp, start_hub, unique_name
-from seance_support import MODULE, make_course
+from hub_support import unique_name
+from seance_support import MODULE, seance_room  # noqa: F401 (a fixture)
 
 from incubo.hub import lrs_keys
 
@@ -64,23 +64,9 @@ def files(lab) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def room():
-    course = shared_tmp("incubo-seance-") / "cours"
-    make_course(course, sides=("source", "release"))
-    trainer = unique_name("f")
-    with start_hub(formateurs=[trainer], course_dir=course) as hub:
-        wait_for(
-            lambda: (
-                requests.get(hub.url + "/services/lrs/__heartbeat__", timeout=5).status_code == 200
-            ),
-            timeout=120,
-            what="Ralph behind the gate",
-        )
-        hub.trainer = trainer
-        try:
-            yield hub
-        finally:
-            shutil.rmtree(course.parent, ignore_errors=True)
+def room(seance_room):  # noqa: F811 (the fixture imported above)
+    """The room hub shared with test_seance_service (seance_support.seance_room)."""
+    return seance_room
 
 
 def test_a_seance_with_a_trainer_and_three_learners_in_chromium(room, browser, tmp_path):
@@ -112,17 +98,18 @@ def test_a_seance_with_a_trainer_and_three_learners_in_chromium(room, browser, t
 
     step("trois apprenants se connectent : la séance s'affiche dans leur lab, étape 1 seulement")
     names = [unique_name("a") for _ in range(3)]
-    labs = {name: hub.lab(name) for name in names}
+    with ThreadPoolExecutor(len(names)) as pool:  # the hub spawns their servers side by side
+        labs = dict(zip(names, pool.map(hub.lab, names), strict=True))
     pages = {}
     for name in names:
         ctx = browser.new_context(locale="fr-FR", bypass_csp=True)
         page = ctx.new_page()
-        page.goto(f"{hub.url}/hub/login")
         hub.login(page, name)
         page.wait_for_load_state()
-        page.goto(f"{hub.url}/user/{name}/lab")
-        page.locator(PANEL).get_by_text(code).first.wait_for(timeout=120_000)
+        page.goto(f"{hub.url}/user/{name}/lab", wait_until="commit")  # the three labs load together
         pages[name] = page
+    for name, page in pages.items():
+        page.locator(PANEL).get_by_text(code).first.wait_for(timeout=120_000)
         assert files(labs[name]) & {
             "01-lecon.ipynb",
             "02-exercices.ipynb",

@@ -1,7 +1,8 @@
 """The séance in the room's dashboard service: the trainer's panel and API, the projection, the
 learners' state. Units first (the store and the learners' endpoint on a real tornado server, no
-hub), then one real hub: the trainer works in Chromium while five learners' statements reach the
-LRS through the gate with their own credentials (no server of theirs is needed for that)."""
+hub), then one real hub (shared with test_seance_hub): the trainer works in Chromium while five
+learners' statements reach the LRS through the gate with their own credentials (no server of
+theirs is needed for that)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from harness import axe_violations, free_port, wait_for
-from hub_support import PASSWORD, shared_tmp, start_hub, unique_name
+from harness import axe_violations, free_port
+from hub_support import PASSWORD, unique_name
+from seance_support import seance_room  # noqa: F401 (a fixture)
 
 from incubo import seance, xapi
 from incubo.config import hub_settings
@@ -172,23 +174,10 @@ def test_learners_servers_get_the_seance_with_their_own_credentials_only(setting
 
 
 @pytest.fixture(scope="module")
-def room():
-    course = shared_tmp("incubo-cours-") / "cours"
-    make_course(course)
-    trainer = unique_name("f")
-    with start_hub(formateurs=[trainer], course_dir=course) as hub:
-        try:
-            wait_for(lambda: requests.get(hub.url + "/services/lrs/__heartbeat__", timeout=5).status_code == 200,
-                     timeout=120, what="Ralph behind the gate")  # fmt: skip
-        except TimeoutError:
-            print(hub.log()[-6000:])
-            raise
-        hub.trainer = trainer
-        hub.secret = lrs_keys.gate_secret(hub.hub_dir)
-        try:
-            yield hub
-        finally:
-            shutil.rmtree(course.parent, ignore_errors=True)
+def room(seance_room):  # noqa: F811 (the fixture imported above)
+    """The room hub shared with test_seance_hub (seance_support.seance_room): its course's module
+    has the same two steps (and an optional notebook, never a step)."""
+    return seance_room
 
 
 def post(room, statements: list[dict]) -> None:
