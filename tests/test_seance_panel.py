@@ -430,10 +430,11 @@ def panel_violations(page) -> list:
 def test_the_learner_sees_the_poll_answers_by_keyboard_and_gets_the_next_step(lab, page):
     service, home = lab["service"], lab["home"]
     service.seance = None
-    page.goto(f"{lab['url']}/lab?token={TOKEN}")
-    page.locator("#jp-main-dock-panel").wait_for(timeout=90_000)
-    page.wait_for_function("() => document.querySelector('#jp-right-stack') !== null")
-    time.sleep(2.5)  # at least one poll of the panel
+    polled = lambda r: r.method == "GET" and r.url.endswith("/incubo/seance")  # noqa: E731
+    with page.expect_request_finished(polled, timeout=90_000):  # the panel's first poll, answered
+        page.goto(f"{lab['url']}/lab?token={TOKEN}")
+        page.locator("#jp-main-dock-panel").wait_for(timeout=90_000)
+        page.wait_for_function("() => document.querySelector('#jp-right-stack') !== null")
     assert page.locator("#incubo-seance-panel").count() == 0, "panneau visible sans séance"
 
     # 1. the trainer opens the séance and launches a question: shown within 5 s, no reload

@@ -1,6 +1,6 @@
 """`incubo report seance -p seance CODE`: a séance's summary from demo data, from a real LRS, errors.
 
-`incubo demo-data` writes three séances (definitions in `<course>/seances/`,
+The demo data (`incubo demo-data`) holds three séances (definitions in `<course>/seances/`,
 statements in `evenements/seances-demo.jsonl`): a room of 24, another, and a
 catch-up group of four. The reports run once per module; each test reads them.
 The numbers are checked against an independent count over the raw statements.
@@ -23,6 +23,7 @@ from test_report import tables, visible_text
 
 from incubo import seance as core
 from incubo import xapi
+from incubo.reports import demo as demo_data
 
 K = 5
 
@@ -45,24 +46,29 @@ def demo(tmp_path_factory):
     hub.mkdir()
     env["INCUBO_HUB_DIR"] = str(hub)
     course = root / "cours"
-    made = incubo("demo-data", "--learners", "60", "--seed", "5", "--course-dir", course, env=env)
-    assert made.returncode == 0, made.stderr
-    codes = json.loads((course / ".incubo-demo.json").read_text(encoding="utf-8"))["seances"]
-    assert len(codes) == 3 and all(c in made.stderr for c in codes)
-    assert f"incubo report seance --demo -p seance {codes[0]}" in made.stderr
-    big, small = codes[0], codes[2]
-    # the small séance is known only to the hub's store, as after a real séance
-    core.save(hub, core.read_file(course / "seances" / f"{small}.json"))
-    (course / "seances" / f"{small}.json").unlink()
-    out = root / "rapports"
-    with ThreadPoolExecutor(2) as pool:  # two independent reports, side by side
-        results = dict(
-            zip(
-                (big, small),
-                pool.map(lambda c: run(course, out / c, env, c), (big, small)),
-                strict=True,
-            )
+    with ThreadPoolExecutor(3) as pool:
+        # `incubo demo-data` names its séances and how to report on one: checked on a few learners
+        # beside the rest (most of its time goes to the gradebook, which no séance report reads)
+        few = root / "quelques-apprenants"
+        cli = pool.submit(
+            incubo, "demo-data", "--learners", "5", "--seed", "5", "--course-dir", few, env=env
         )
+        # the reports' data: the same generator, 60 learners for a real room, no gradebook
+        demo_data.generate(course, learners=60, seed=5, gradebook=False)
+        codes = json.loads((course / ".incubo-demo.json").read_text(encoding="utf-8"))["seances"]
+        assert len(codes) == 3
+        big, small = codes[0], codes[2]
+        # the small séance is known only to the hub's store, as after a real séance
+        core.save(hub, core.read_file(course / "seances" / f"{small}.json"))
+        (course / "seances" / f"{small}.json").unlink()
+        out = root / "rapports"
+        reports = {c: pool.submit(run, course, out / c, env, c) for c in (big, small)}
+        results = {c: r.result() for c, r in reports.items()}
+        made = cli.result()
+    assert made.returncode == 0, made.stderr
+    listed = json.loads((few / ".incubo-demo.json").read_text(encoding="utf-8"))["seances"]
+    assert len(listed) == 3 and all(c in made.stderr for c in listed)
+    assert f"incubo report seance --demo -p seance {listed[0]}" in made.stderr
     pages = {
         c: (out / c / "seance.html").read_text(encoding="utf-8")
         for c in results
