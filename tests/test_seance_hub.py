@@ -101,13 +101,12 @@ def test_a_seance_with_a_trainer_and_three_learners_in_chromium(room, browser, t
     with ThreadPoolExecutor(len(names)) as pool:  # the hub spawns their servers side by side
         labs = dict(zip(names, pool.map(hub.lab, names), strict=True))
     pages = {}
-    for name in names:
+    for name in names:  # the three log in, then their labs load, side by side
         ctx = browser.new_context(locale="fr-FR", bypass_csp=True)
-        page = ctx.new_page()
-        hub.login(page, name)
-        page.wait_for_load_state()
-        page.goto(f"{hub.url}/user/{name}/lab", wait_until="commit")  # the three labs load together
-        pages[name] = page
+        pages[name] = hub.login(ctx.new_page(), name)
+    for name, page in pages.items():
+        page.wait_for_url(lambda url: "/hub/login" not in url, wait_until="commit")
+        page.goto(f"{hub.url}/user/{name}/lab", wait_until="commit")
     for name, page in pages.items():
         page.locator(PANEL).get_by_text(code).first.wait_for(timeout=120_000)
         assert files(labs[name]) & {
