@@ -74,7 +74,8 @@ def test_a_learners_check_appears_on_the_dashboard_without_any_option(tmp_path, 
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [BIN / "incubo", "apps", "--port", port, "--pool", "1"]
+    # no preheated kernels: they would run all four apps at start-up, on the same cores as the page
+    cmd = [BIN / "incubo", "apps", "--port", port, "--pool", "0"]
     with running(
         cmd,
         env=env,
