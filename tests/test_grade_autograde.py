@@ -375,6 +375,47 @@ def test_sigkill_then_restart_gives_the_same_gradebook(tmp_path, base_course, gr
     assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(CLEAN)
 
 
+LAUNCHER = """
+import os, signal, subprocess, sys
+from pathlib import Path
+from incubo.grading.limits import Limits
+from incubo.grading.sandbox import Lifeline, SandboxPlan
+
+root, marker = Path(sys.argv[1]), sys.argv[2]
+plan, lifeline = SandboxPlan(Limits(), root / "cours", True), Lifeline()
+for n in range(4):
+    work = root / f"copie-{n}"
+    work.mkdir()
+    prefix = plan.command_prefix(
+        workdir=work, mountpoint=work, runtime_dir=work, uid=plan.next_uid(), lifeline=lifeline.read_fd
+    )
+    subprocess.Popen(
+        [*prefix, "/bin/sleep", marker], start_new_session=True, **lifeline.launch_options(sandboxed=True)
+    )
+os.kill(os.getpid(), signal.SIGKILL)  # while bubblewrap is still setting the sandboxes up
+"""
+
+
+def test_a_grader_killed_while_sandboxes_start_leaves_no_process(tmp_path, env):
+    """bubblewrap binds a sandbox to its parent only once it is set up: killed earlier, the
+    grader used to leave that kernel running for good (and the next run raced with it)."""
+    marker = f"{time.time() % 1000 + 1000:.3f}"  # `sleep` accepts it; unique to this test
+
+    def left() -> list[str]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "cmdline").read_text():
+                    found.append(proc.name)
+            except OSError:
+                pass
+        return found
+
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, tmp_path, marker], env=env)
+    assert done.returncode == -signal.SIGKILL
+    wait_for(lambda: not left(), timeout=10, what="no sandbox left by the killed grader")
+
+
 def test_feedback_never_shows_a_hidden_test(graded, env):
     from incubo.grading.feedback import visible_text
 
