@@ -146,23 +146,30 @@ def test_report_reads_a_postgresql_gradebook(tmp_path, pg):
     assert made.returncode == 0, made.stderr
     url = pg.create_database("rapport")
     copy_database(f"sqlite:///{course / 'gradebook.db'}", url, Base.metadata)
-    pages = {}
-    for label, extra in [("sqlite", []), ("postgresql", ["-p", "carnet", url])]:
-        out = tmp_path / label
-        done = incubo(
+    runs = {"sqlite": [], "postgresql": ["-p", "carnet", url]}
+
+    def report(label: str):
+        return incubo(
             "report",
             "progression",
             "--course-dir",
             course,
             "-o",
-            out,
+            tmp_path / label,
             "--demo",
-            *extra,
+            *runs[label],
             env=renv,
             timeout=300,
         )
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(runs)) as pool:  # two independent processes, at the same time
+        results = dict(zip(runs, pool.map(report, runs), strict=True))
+    pages = {}
+    for label, done in results.items():
         assert done.returncode == 0, done.stderr[-3000:]
-        pages[label] = (out / "progression.html").read_text(encoding="utf-8")
+        pages[label] = (tmp_path / label / "progression.html").read_text(encoding="utf-8")
     from test_report import tables
 
     notes_sqlite, notes_pg = tables(pages["sqlite"])["notes"], tables(pages["postgresql"])["notes"]
