@@ -35,6 +35,7 @@ from . import pipeline, verdicts
 from .gradebook_writer import SharedGradebook
 from .limits import Limits, load_limits
 from .sandbox import (
+    Lifeline,
     SandboxedKernelManager,
     SandboxPlan,
     bwrap_works,
@@ -235,7 +236,11 @@ class Autograder:
         km.connection_file = str(runtime / "kernel.json")
         km.sandbox_uid = uid if uid is not None else -1
         km.sandbox_prefix = self.plan.command_prefix(
-            workdir=sub.staging, mountpoint=mount, runtime_dir=runtime, uid=uid
+            workdir=sub.staging,
+            mountpoint=mount,
+            runtime_dir=runtime,
+            uid=uid,
+            lifeline=self.lifeline.read_fd,
         )
         if uid is not None:
             os.chown(runtime, uid, uid)
@@ -253,6 +258,7 @@ class Autograder:
             cwd=str(sub.staging),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            **self.lifeline.launch_options(sandboxed=self.plan.isolate),
         )
         return km
 
@@ -460,7 +466,12 @@ class Autograder:
                     else:
                         todo.append(sub)
                 shared.read_done()
-                asyncio.run(self._run_all(todo, shared))
+                # a SIGKILLed grader takes its sandboxes with it (see sandbox.Lifeline)
+                self.lifeline = Lifeline()
+                try:
+                    asyncio.run(self._run_all(todo, shared))
+                finally:
+                    self.lifeline.close()
             finally:
                 shared.close()
                 shutil.rmtree(self.rt_root, ignore_errors=True)

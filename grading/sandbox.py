@@ -12,6 +12,7 @@ since TCP on the sandbox's loopback is not ours.
 from __future__ import annotations
 
 import ast
+import ctypes
 import functools
 import glob
 import itertools
@@ -42,6 +43,84 @@ ETC_FILES = [
 ]  # fmt: skip
 #: Environment variables passed from the grader to kernels (nothing else, no secrets).
 PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", env_var("activity_base"))
+
+
+#: bubblewrap's first process in the sandbox, before the user change and the limits: it
+#: starts the kernel's command and, when the grader dies (the grader's end of the
+#: lifeline pipe closes, even before this watchdog started), kills every process of
+#: the sandbox. `--die-with-parent` alone leaves a window: bubblewrap binds the
+#: sandbox's pid 1 to its own outer process only after the whole file system is set
+#: up, so a grader killed while a kernel starts left that sandbox running for good.
+#: argv: lifeline fd, kernel uid (-1: same user as the grader), command...
+WATCHDOG = """\
+import os, select, signal, sys
+fd, uid, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+lifeline = select.poll()
+lifeline.register(fd, select.POLLIN)  # the grader never writes: readable means closed
+if lifeline.poll(0):
+    os._exit(1)
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+child = os.pidfd_open(pid)
+lifeline.register(child, select.POLLIN)
+while True:
+    ready = {f for f, _ in lifeline.poll()}
+    if child in ready:
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os._exit(code if code >= 0 else 128 - code)
+    if fd in ready:
+        try:
+            os.kill(pid, signal.SIGKILL)  # still ours, before its user change
+        except PermissionError:
+            pass
+        if uid >= 0:
+            os.setgid(uid)
+            os.setuid(uid)
+        os.kill(-1, signal.SIGKILL)  # everything of the sandbox's user, in its pid namespace
+        os._exit(1)
+"""
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(prctl, parent: int) -> None:  # pragma: no cover - runs in the forked child
+    """preexec_fn: SIGKILL this child when the thread that forked it ends.
+
+    That thread is the grader's event loop (the main thread of `incubo grade`), which
+    lives until every kernel is killed. `prctl` is looked up before the fork: nothing
+    is loaded in the child.
+    """
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    if os.getppid() != parent:  # the grader died before the prctl: nobody would kill us
+        os._exit(1)
+
+
+class Lifeline:
+    """A pipe whose write end only the grader holds: its sandboxes see it close when the grader dies."""
+
+    def __init__(self) -> None:
+        # both ends non-inheritable: only kernels get the read end, by `pass_fds`
+        self.read_fd, self._write_fd = os.pipe()
+
+    def launch_options(self, *, sandboxed: bool) -> dict:
+        """Popen options for a kernel: bound to the grader's life; a sandbox gets the lifeline's read end."""
+        options: dict = {"pass_fds": (self.read_fd,)} if sandboxed else {}
+        if sys.platform.startswith("linux"):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+            options["preexec_fn"] = functools.partial(_die_with, prctl, os.getpid())
+        return options
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self._write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def is_root() -> bool:
@@ -160,9 +239,18 @@ class SandboxPlan:
         ]
 
     def command_prefix(
-        self, *, workdir: Path, mountpoint: Path, runtime_dir: Path, uid: int | None
+        self,
+        *,
+        workdir: Path,
+        mountpoint: Path,
+        runtime_dir: Path,
+        uid: int | None,
+        lifeline: int | None = None,
     ) -> list[str]:
-        """The command that wraps a kernel's argv: bwrap, then the user change, then the limits."""
+        """The command that wraps a kernel's argv: bwrap, the watchdog, the user change, the limits.
+
+        `lifeline`: the read end of the grader's `Lifeline`, passed to the kernel's process.
+        """
         if not self.isolate:
             return self.rlimit_prefix()
         args = [
@@ -237,6 +325,9 @@ class SandboxPlan:
             str(mountpoint),
         ]
         args += ["--"]
+        if lifeline is not None:
+            watchdog = [sys.executable, "-I", "-S", "-c", WATCHDOG]
+            args += watchdog + [str(lifeline), str(-1 if uid is None else uid)]
         if uid is not None:
             setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
             args += [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]

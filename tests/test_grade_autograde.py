@@ -131,17 +131,21 @@ def graded(tmp_path_factory, base_course, env) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("grade-clean")
     stock = copy_course(base_course, root / "stock")
     ours = copy_course(base_course, root / "ours")
-    done = subprocess.run(
-        [BIN / "nbgrader", "autograde", cohort.ASSIGNMENT],
-        cwd=stock,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = incubo(
-        "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", ours, env=env
-    )
+    # both at once, on their own copies: stock nbgrader runs one kernel at a time
+    log = root / "stock.log"
+    with open(log, "w") as err:
+        stock_run = subprocess.Popen(
+            [BIN / "nbgrader", "autograde", cohort.ASSIGNMENT],
+            cwd=stock,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        result = incubo(
+            "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", ours, env=env
+        )
+        stock_code = stock_run.wait(600)
+    assert stock_code == 0, log.read_text()[-3000:]
     assert result.returncode == 0, result.stderr[-3000:]
     assert (
         "Correction terminée" in result.stderr
@@ -181,6 +185,8 @@ class HostileRun:
     right: (
         dict  # cell -> score of the right answer (clean grading), what tampering would have earned
     )
+    #: notebooks submitted (a hostile copy hands in problem1 only, unless its case needs both)
+    notebooks: int
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +206,11 @@ def hostile(tmp_path_factory, base_course, graded) -> HostileRun:
         listener.listen()
         listener.settimeout(0.2)
         for case in cohort.hostile_cases():
-            cohort.submit_hostile(course, f"h-{case}", case, port=listener.getsockname()[1])
+            dest = cohort.submit_hostile(course, f"h-{case}", case, port=listener.getsockname()[1])
+            if "problem2" not in (cohort.HERE / "hostile" / f"{case}.json").read_text():
+                # the hostile code is in problem1: a second, clean notebook proves nothing more
+                (dest / "problem2.ipynb").unlink()
+        notebooks = len(list((course / "submitted").glob(f"*/{cohort.ASSIGNMENT}/*.ipynb")))
         started = time.monotonic()
         summary = autograde(course, cohort.ASSIGNMENT, workers=WORKERS, show_progress=False)
         elapsed = time.monotonic() - started
@@ -214,7 +224,7 @@ def hostile(tmp_path_factory, base_course, graded) -> HostileRun:
         for (student, _nb, cell), (score, _manual) in grades(graded[1]).items()
         if student == "etu-juste"
     }
-    return HostileRun(course, summary, elapsed, connected, target, right)
+    return HostileRun(course, summary, elapsed, connected, target, right, notebooks)
 
 
 def _output_text(course: Path, student: str) -> str:
@@ -293,7 +303,8 @@ def test_hostile_case(hostile, case):
 
 def test_hostile_run_is_bounded_and_clean_copies_keep_their_scores(hostile, graded):
     # bound: every notebook may use its whole deadline once per worker lane, plus 3 s of overhead each
-    notebooks = 2 * (len(EXPECTED) + len(CLEAN))
+    notebooks = hostile.notebooks
+    assert notebooks >= len(EXPECTED) + 2 * len(CLEAN)
     assert hostile.elapsed < (2 * NOTEBOOK_DEADLINE + 3 * notebooks / WORKERS) + 30, hostile.elapsed
     assert not hostile.summary.errors, hostile.summary.errors
     assert hostile.summary.graded == len(EXPECTED) + len(CLEAN)
@@ -373,6 +384,47 @@ def test_sigkill_then_restart_gives_the_same_gradebook(tmp_path, base_course, gr
     assert grades(course) == grades(reference)
     assert sorted(submission_rows(course)) == sorted(submission_rows(reference))
     assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(CLEAN)
+
+
+LAUNCHER = """
+import os, signal, subprocess, sys
+from pathlib import Path
+from incubo.grading.limits import Limits
+from incubo.grading.sandbox import Lifeline, SandboxPlan
+
+root, marker = Path(sys.argv[1]), sys.argv[2]
+plan, lifeline = SandboxPlan(Limits(), root / "cours", True), Lifeline()
+for n in range(4):
+    work = root / f"copie-{n}"
+    work.mkdir()
+    prefix = plan.command_prefix(
+        workdir=work, mountpoint=work, runtime_dir=work, uid=plan.next_uid(), lifeline=lifeline.read_fd
+    )
+    subprocess.Popen(
+        [*prefix, "/bin/sleep", marker], start_new_session=True, **lifeline.launch_options(sandboxed=True)
+    )
+os.kill(os.getpid(), signal.SIGKILL)  # while bubblewrap is still setting the sandboxes up
+"""
+
+
+def test_a_grader_killed_while_sandboxes_start_leaves_no_process(tmp_path, env):
+    """bubblewrap binds a sandbox to its parent only once it is set up: killed earlier, the
+    grader used to leave that kernel running for good (and the next run raced with it)."""
+    marker = f"{time.time() % 1000 + 1000:.3f}"  # `sleep` accepts it; unique to this test
+
+    def left() -> list[str]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "cmdline").read_text():
+                    found.append(proc.name)
+            except OSError:
+                pass
+        return found
+
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, tmp_path, marker], env=env)
+    assert done.returncode == -signal.SIGKILL
+    wait_for(lambda: not left(), timeout=10, what="no sandbox left by the killed grader")
 
 
 def test_feedback_never_shows_a_hidden_test(graded, env):

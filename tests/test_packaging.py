@@ -54,20 +54,51 @@ def test_wheel_holds_only_the_incubo_namespace(wheel):
 
 @pytest.mark.slow
 def test_pip_install_in_a_fresh_venv(wheel, tmp_path):
-    """`pip install .` in a fresh virtual environment, then the three parts import."""
+    """The built wheel, installed (not editable) in a fresh virtual environment: the parts import.
+
+    What is checked here: the wheel's contents are enough to import the three parts
+    from an ordinary install, away from the source tree, and only the `incubo`
+    namespace is installed. The dependencies are not downloaded again: `make install`
+    (run by CI before the tests) already resolves and installs every dependency of
+    pyproject from the index into `.venv`, with the same metadata the wheel carries.
+    The fresh environment sees `.venv`'s packages through a `.pth` path line: a plain
+    path line does not run `.venv`'s own `.pth` files, so the project's editable
+    finder stays inactive there, and `pip check` proves the wheel's declared
+    dependencies are met by what is visible.
+    """
+    import sysconfig
+
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run(
-        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
-        check=True,
-        timeout=900,
+    site = Path(
+        subprocess.run(
+            [py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     )
-    subprocess.run(
-        [py, "-c", "import incubo.widgets, incubo.grading, incubo.reports, incubo.apps.tabular_io"],
+    deps = sysconfig.get_path("purelib")  # the project's .venv, installed by `make install`
+    (site / "zz_dependencies.pth").write_text(deps + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(py), "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    check = subprocess.run([*pip, "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    where = subprocess.run(
+        [
+            py,
+            "-c",
+            "import incubo.widgets, incubo.grading, incubo.reports, incubo.apps.tabular_io, sys;"
+            "print(incubo.grading.__file__); print([m for m in sys.modules if 'editable' in m])",
+        ],
         check=True,
         cwd=tmp_path,
-    )
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    assert where[0].startswith(str(site)), f"incubo importé hors de l'installation : {where[0]}"
+    assert where[1] == "[]", "le chercheur de l'installation éditable du projet est actif"
     probe = "import importlib.util as u; print([m for m in ('widgets','grading','reports','apps','hub') if u.find_spec(m)])"
     out = subprocess.run(
         [py, "-c", probe], check=True, cwd=tmp_path, capture_output=True, text=True

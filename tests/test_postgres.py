@@ -7,6 +7,7 @@ one database per test.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,42 @@ def env(tmp_path_factory) -> dict[str, str]:
     return cohort.env(tmp_path_factory.mktemp("pg-env"))
 
 
+@pytest.fixture(scope="module")
+def pg_course(tmp_path_factory, pg, env) -> tuple[Path, str]:
+    """The course built once by nbgrader on a PostgreSQL gradebook; tests take copies (`course_on`)."""
+    url = pg.create_database("base")
+    course = cohort.make_course(
+        tmp_path_factory.mktemp("pg-base"), env, config_extra=f"c.CourseDirectory.db_url = {url!r}"
+    )
+    return course, url
+
+
+def course_on(pg_course: tuple[Path, str], dest: Path, prefix: str) -> tuple[Path, str]:
+    """A copy of the base course, on a copy of its gradebook (a database cloned from the base one)."""
+    import psycopg2
+
+    base, base_url = pg_course
+    parts = sa.engine.make_url(base_url)
+    name = f"{prefix}_{os.urandom(4).hex()}"
+    conn = psycopg2.connect(
+        host=parts.host,
+        port=parts.port,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parts.database}"')
+    conn.close()
+    url = base_url.rsplit("/", 1)[0] + f"/{name}"
+    course = dest / "cours"
+    shutil.copytree(base, course, symlinks=True)
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text(encoding="utf-8").replace(base_url, url), encoding="utf-8")
+    return course, url
+
+
 def pg_grades(url: str) -> dict:
     from nbgrader.api import Gradebook
 
@@ -55,9 +92,8 @@ def scalar(url: str, query: str):
         engine.dispose()
 
 
-def test_autograde_killed_then_restarted_on_postgresql(tmp_path, pg, env):
-    url = pg.create_database("carnet")
-    course = cohort.make_course(tmp_path, env, config_extra=f"c.CourseDirectory.db_url = {url!r}")
+def test_autograde_killed_then_restarted_on_postgresql(tmp_path, pg_course, env):
+    course, url = course_on(pg_course, tmp_path, "carnet")
     assert not (course / "gradebook.db").exists(), "the gradebook is in PostgreSQL, not in a file"
     for student, kind in CLEAN.items():
         cohort.submit(course, student, kind)
@@ -110,23 +146,30 @@ def test_report_reads_a_postgresql_gradebook(tmp_path, pg):
     assert made.returncode == 0, made.stderr
     url = pg.create_database("rapport")
     copy_database(f"sqlite:///{course / 'gradebook.db'}", url, Base.metadata)
-    pages = {}
-    for label, extra in [("sqlite", []), ("postgresql", ["-p", "carnet", url])]:
-        out = tmp_path / label
-        done = incubo(
+    runs = {"sqlite": [], "postgresql": ["-p", "carnet", url]}
+
+    def report(label: str):
+        return incubo(
             "report",
             "progression",
             "--course-dir",
             course,
             "-o",
-            out,
+            tmp_path / label,
             "--demo",
-            *extra,
+            *runs[label],
             env=renv,
             timeout=300,
         )
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(runs)) as pool:  # two independent processes, at the same time
+        results = dict(zip(runs, pool.map(report, runs), strict=True))
+    pages = {}
+    for label, done in results.items():
         assert done.returncode == 0, done.stderr[-3000:]
-        pages[label] = (out / "progression.html").read_text(encoding="utf-8")
+        pages[label] = (tmp_path / label / "progression.html").read_text(encoding="utf-8")
     from test_report import tables
 
     notes_sqlite, notes_pg = tables(pages["sqlite"])["notes"], tables(pages["postgresql"])["notes"]
@@ -134,13 +177,13 @@ def test_report_reads_a_postgresql_gradebook(tmp_path, pg):
     assert url.split("@")[0].split(":")[-1] not in pages["postgresql"], "no password in the report"
 
 
-def test_grading_jobs_run_side_by_side_on_one_postgresql_gradebook(tmp_path, pg, env):
+def test_grading_jobs_run_side_by_side_on_one_postgresql_gradebook(tmp_path, pg_course, env):
     """What each Kubernetes Job's container runs, here two at once, each in its own folder."""
     import yaml
 
-    url = pg.create_database("region")
     shared = tmp_path / "partage"
-    course = cohort.make_course(shared, env, config_extra=f"c.CourseDirectory.db_url = {url!r}")
+    shared.mkdir()
+    course, url = course_on(pg_course, shared, "region")
     pair = {
         "etu-juste": "right",
         "etu-faux": "wrong",
