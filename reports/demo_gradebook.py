@@ -33,6 +33,33 @@ def _ensure_alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+def _alembic_head() -> str:
+    """The schema revision nbgrader stamps a new gradebook with, read in this process.
+
+    nbgrader's `get_alembic_version` runs `alembic heads` in a subprocess, which imports the whole
+    of nbgrader again: about 2 s of CPU for each new gradebook, the larger part of a small
+    `incubo demo-data`. Alembic's own script directory gives the same revision.
+    """
+    import nbgrader
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
+
+
+def _open_gradebook(url: str, course_id: str):
+    """nbgrader's `Gradebook`, created without the `alembic heads` subprocess (see `_alembic_head`)."""
+    if "jsonschema" not in sys.modules:  # as `runner._fast_imports`: skip a grammar built at import
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    import nbgrader.api as nbgrader_api
+
+    stock = nbgrader_api.get_alembic_version
+    nbgrader_api.get_alembic_version = _alembic_head
+    try:
+        return nbgrader_api.Gradebook(url, course_id=course_id)
+    finally:
+        nbgrader_api.get_alembic_version = stock
+
+
 def gradebook_url(course_dir: Path) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / GRADEBOOK}"
 
@@ -61,15 +88,12 @@ def write_gradebook(
     course_dir: Path, shape: CourseShape, learners: list, previously_created: bool | None
 ) -> bool:
     """Write the learners' grades; returns True when this call created `gradebook.db`."""
-    _ensure_alembic_on_path()
-    from nbgrader.api import Gradebook
-
     path = Path(course_dir) / GRADEBOOK
     check_gradebook(course_dir, previously_created)
     if path.exists() and previously_created:
         path.unlink()
     created = not path.exists()
-    gb = Gradebook(gradebook_url(course_dir), course_id=Path(course_dir).name or "cours")
+    gb = _open_gradebook(gradebook_url(course_dir), Path(course_dir).name or "cours")
     try:
         for module in shape.modules:
             gb.update_or_create_assignment(module.id)
