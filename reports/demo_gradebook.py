@@ -33,31 +33,16 @@ def _ensure_alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def _alembic_head() -> str:
-    """The schema revision nbgrader stamps a new gradebook with, read in this process.
-
-    nbgrader's `get_alembic_version` runs `alembic heads` in a subprocess, which imports the whole
-    of nbgrader again: about 2 s of CPU for each new gradebook, the larger part of a small
-    `incubo demo-data`. Alembic's own script directory gives the same revision.
-    """
-    import nbgrader
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
-
-
 def _open_gradebook(url: str, course_id: str):
-    """nbgrader's `Gradebook`, created without the `alembic heads` subprocess (see `_alembic_head`)."""
+    """nbgrader's `Gradebook`, created without nbgrader's `alembic heads` subprocess."""
     if "jsonschema" not in sys.modules:  # as `runner._fast_imports`: skip a grammar built at import
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
-    import nbgrader.api as nbgrader_api
+    from nbgrader.api import Gradebook
 
-    stock = nbgrader_api.get_alembic_version
-    nbgrader_api.get_alembic_version = _alembic_head
-    try:
-        return nbgrader_api.Gradebook(url, course_id=course_id)
-    finally:
-        nbgrader_api.get_alembic_version = stock
+    from incubo.grading.build_nbgrader import in_process_alembic_head
+
+    with in_process_alembic_head():
+        return Gradebook(url, course_id=course_id)
 
 
 def gradebook_url(course_dir: Path) -> str:
