@@ -8,6 +8,7 @@ submissions exist) apply before anything real is touched.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -142,6 +143,32 @@ def _nbgrader_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + path
 
 
+def alembic_head() -> str:
+    """The schema revision nbgrader stamps a new gradebook with, read in this process.
+
+    nbgrader's `get_alembic_version` runs `alembic heads` in a subprocess that imports the whole
+    of nbgrader again (about 2 s of CPU) each time a gradebook is created: every first build of a
+    course directory, every `incubo demo-data`. Alembic's script directory gives the same revision.
+    """
+    import nbgrader
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
+
+
+@contextlib.contextmanager
+def in_process_alembic_head():
+    """While inside, a gradebook nbgrader creates is stamped by `alembic_head` (no subprocess)."""
+    import nbgrader.api
+
+    stock = nbgrader.api.get_alembic_version
+    nbgrader.api.get_alembic_version = alembic_head
+    try:
+        yield
+    finally:
+        nbgrader.api.get_alembic_version = stock
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -170,7 +197,8 @@ def generate(root: Path, cfg, assignments: list[str], db_url: str, *, on_done=No
             converter.force = True
             converter.create_assignment = True
             converter.no_database = False
-            converter.start()
+            with in_process_alembic_head():
+                converter.start()
         except Exception as exc:
             detail = next((m for m in reversed(collect.messages) if "Cannot" in m), None) or (
                 collect.messages[0].splitlines()[0]

@@ -33,6 +33,18 @@ def _ensure_alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+def _open_gradebook(url: str, course_id: str):
+    """nbgrader's `Gradebook`, created without nbgrader's `alembic heads` subprocess."""
+    if "jsonschema" not in sys.modules:  # as `runner._fast_imports`: skip a grammar built at import
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    from nbgrader.api import Gradebook
+
+    from incubo.grading.build_nbgrader import in_process_alembic_head
+
+    with in_process_alembic_head():
+        return Gradebook(url, course_id=course_id)
+
+
 def gradebook_url(course_dir: Path) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / GRADEBOOK}"
 
@@ -61,15 +73,12 @@ def write_gradebook(
     course_dir: Path, shape: CourseShape, learners: list, previously_created: bool | None
 ) -> bool:
     """Write the learners' grades; returns True when this call created `gradebook.db`."""
-    _ensure_alembic_on_path()
-    from nbgrader.api import Gradebook
-
     path = Path(course_dir) / GRADEBOOK
     check_gradebook(course_dir, previously_created)
     if path.exists() and previously_created:
         path.unlink()
     created = not path.exists()
-    gb = Gradebook(gradebook_url(course_dir), course_id=Path(course_dir).name or "cours")
+    gb = _open_gradebook(gradebook_url(course_dir), Path(course_dir).name or "cours")
     try:
         for module in shape.modules:
             gb.update_or_create_assignment(module.id)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, ROOT, isolated_env
+from harness import CHROMIUM, CHROMIUM_ARGS, ROOT, incubo, isolated_env
 
 # Never let the machine's Jupyter setup or a developer's course leak into tests.
 os.environ.pop("INCUBO_COURSE_DIR", None)
@@ -26,6 +29,34 @@ def session_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
+
+
+@dataclass(frozen=True)
+class BuiltCourses:
+    """`incubo build` of the whole courses/ folder, once per session: read it, or `copy` it to change it."""
+
+    course: Path
+    result: subprocess.CompletedProcess
+
+    def copy(self, dest: Path) -> Path:
+        """A private copy of the built course directory (its gradebook and build stamps included)."""
+        assert self.result.returncode == 0, (
+            f"incubo build refuse courses/ :\n{self.result.stderr[-2000:]}"
+        )
+        shutil.copytree(self.course, dest, symlinks=True)
+        return dest
+
+
+@pytest.fixture(scope="session")
+def built_courses(tmp_path_factory, session_env) -> BuiltCourses:
+    """The real courses/ built by the real `incubo build` (≈10 s): shared by every test module that
+    only needs a built course, instead of each building it again. Never write into `course`: use
+    `copy()` (a test that modifies it, autogrades in it or serves it with a lab)."""
+    course = tmp_path_factory.mktemp("courses-built") / "cours"
+    result = incubo(
+        "build", "--courses", ROOT / "courses", "--course-dir", course, env=session_env, cwd=ROOT
+    )
+    return BuiltCourses(course, result)
 
 
 @pytest.fixture(scope="module")

@@ -100,10 +100,18 @@ def test_build_writes_source_release_and_the_contract_files(built):
     assert (course / "nbgrader_config.py").read_text(encoding="utf-8").count("VOTRE CODE ICI") == 1
 
 
-def test_gradebook_grade_cells_are_the_exercise_ids(built):
-    from nbgrader.api import Gradebook
+def test_gradebook_grade_cells_are_the_exercise_ids(built, session_env, monkeypatch):
+    import sqlite3
+
+    from nbgrader.api import Gradebook, get_alembic_version
 
     course = built["course"]
+    # stamped with the schema revision nbgrader's own lookup (an `alembic heads` subprocess) gives,
+    # though the build reads it in-process: `nbgrader db upgrade` takes the gradebook as its own
+    with sqlite3.connect(course / "gradebook.db") as db:
+        stamped = db.execute("select version_num from alembic_version").fetchall()
+    monkeypatch.setenv("PATH", session_env["PATH"])  # nbgrader runs its `alembic` script
+    assert stamped == [(get_alembic_version(),)]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         nb = gb.find_notebook("02-exercices", MODULE)
         assert {c.name for c in nb.grade_cells} == {"ex-es-somme", "ex-es-secret"}

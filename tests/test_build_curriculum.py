@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -65,15 +66,18 @@ def released_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def curriculum(tmp_path_factory, session_env) -> dict:
-    """One course directory holding every parcours that builds; the build output of the others."""
+def curriculum(tmp_path_factory, session_env, built_courses) -> dict:
+    """One course directory holding every parcours that builds; the build output of the others.
+
+    The whole build is the session's one (tests/conftest.py), copied: autograde writes into it.
+    """
     base = tmp_path_factory.mktemp("cursus")
     course = base / "cours"
-    results = {}
-    whole = incubo("build", "--courses", COURSES, "--course-dir", course, env=session_env, cwd=ROOT)
-    for pid in PARCOURS:
-        results[pid] = whole
-    if whole.returncode != 0:  # build them one by one so a broken parcours does not hide the others
+    whole = built_courses.result
+    results = dict.fromkeys(PARCOURS, whole)
+    if whole.returncode == 0:
+        built_courses.copy(course)
+    else:  # build them one by one so a broken parcours does not hide the others
         for pid in PARCOURS:
             results[pid] = incubo(
                 "build",
@@ -205,14 +209,30 @@ def test_solution_version_passes_visible_and_hidden_tests(curriculum, pid, monke
     assert not failed, failed
 
 
+def _autograde(course: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "nbgrader"), "autograde", "*", "--force", f"--student={STUDENT}"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 @pytest.fixture(scope="module")
-def autograded(curriculum) -> dict:
-    """Every graded notebook, released and untouched, submitted by one learner and autograded by nbgrader."""
-    course = curriculum["course"]
-    submitted = []
+def autograded(curriculum, tmp_path_factory) -> dict:
+    """Every graded notebook, released and untouched, submitted by one learner and autograded by nbgrader.
+
+    One copy of the course directory per parcours, autograded side by side (two at a time): nbgrader
+    runs its notebooks one after the other, so this halves the wait on two cores.
+    """
+    courses = {}
     for pid in PARCOURS:
         if curriculum["results"][pid].returncode != 0:
             continue
+        course = tmp_path_factory.mktemp(f"note-{pid}") / "cours"
+        shutil.copytree(curriculum["course"], course, symlinks=True)
         for path in _graded_notebooks(course, pid, "release"):
             module = path.parent.name
             dest = course / "submitted" / STUDENT / module
@@ -221,24 +241,23 @@ def autograded(curriculum) -> dict:
                     path.parent, dest, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True
                 )
             (dest / path.name).write_bytes(path.read_bytes())
-            submitted.append(module)
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), "autograde", "*", "--force", f"--student={STUDENT}"],
-        cwd=course,
-        env=curriculum["env"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return {"course": course, "result": result, "modules": set(submitted)}
+        courses[pid] = course
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            pid: pool.submit(_autograde, course, curriculum["env"])
+            for pid, course in courses.items()
+        }
+        results = {pid: f.result() for pid, f in futures.items()}
+    return {"course": courses, "result": results}
 
 
 @pytest.mark.parametrize("pid", PARCOURS)
 def test_untouched_release_runs_to_the_end_and_scores_zero(curriculum, autograded, pid):
     from nbgrader.api import Gradebook
 
-    course = _built(curriculum, pid)
-    assert autograded["result"].returncode == 0, autograded["result"].stderr[-3000:]
+    _built(curriculum, pid)
+    course, result = autograded["course"][pid], autograded["result"][pid]
+    assert result.returncode == 0, result.stderr[-3000:]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for path in _graded_notebooks(course, pid, "release"):
             module = path.parent.name

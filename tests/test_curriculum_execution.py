@@ -22,29 +22,23 @@ import curriculum_support as cs
 import nbformat
 import pytest
 import yaml
-from harness import ROOT, incubo
 
 FIXTURE_FILES = sorted(cs.FIXTURES.glob("*.yml"))
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, session_env) -> Path:
-    """One course directory with the three parcours built by `incubo build`."""
-    course = tmp_path_factory.mktemp("curriculum") / "cours"
+def course(built_courses) -> Path:
+    """The course directory where `incubo build` built courses/ (the three parcours among them).
+
+    Shared with the other modules (tests/conftest.py): read only here, lessons run in copies.
+    """
+    assert built_courses.result.returncode == 0, (
+        f"incubo build refuse courses/ :\n{built_courses.result.stderr[-2000:]}"
+    )
     for pid in cs.PARCOURS:
-        result = incubo(
-            "build",
-            "--courses",
-            cs.COURSES,
-            "--parcours",
-            pid,
-            "--course-dir",
-            course,
-            env=session_env,
-            cwd=ROOT,
-        )
-        assert result.returncode == 0, f"incubo build refuse {pid} :\n{result.stderr[-2000:]}"
-    return course
+        for m in cs.modules(pid):
+            assert (built_courses.course / "release" / m["id"]).is_dir(), (pid, m["id"])
+    return built_courses.course
 
 
 def _lessons() -> list[tuple[str, str, str]]:

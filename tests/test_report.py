@@ -11,6 +11,7 @@ import importlib.util
 import json
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -98,6 +99,14 @@ def run_report(name, course, out, env, *extra):
     return incubo("report", name, "--course-dir", course, "-o", out, *extra, env=env, timeout=300)
 
 
+def run_reports(jobs: dict[str, tuple]) -> dict:
+    """`run_report(*args)` for each job, two at a time (each is one process and one kernel, mostly
+    on one core): {job: result}. Every job writes its own files (`<name>.html`, `.<name>-travail`)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {job: pool.submit(run_report, *args) for job, args in jobs.items()}
+        return {job: f.result() for job, f in futures.items()}
+
+
 # --- fixtures ------------------------------------------------------------------------------------
 
 
@@ -121,7 +130,7 @@ def demo(tmp_path_factory, env):
     assert made.returncode == 0, made.stderr
     denv = dict(env)
     denv.pop("INCUBO_PSEUDONYM_KEY")
-    results = {name: run_report(name, course, out, denv, "--demo") for name in REPORTS}
+    results = run_reports({name: (name, course, out, denv, "--demo") for name in REPORTS})
     return course, out, results
 
 
@@ -137,11 +146,10 @@ def hand_data(tmp_path_factory):
 def hand(hand_data, env):
     """The hand-made cohort, three analyses run with a real key, and one failing analysis."""
     course, out = hand_data, hand_data.parent / "rapports"
-    results = {
-        name: run_report(name, course, out, env)
-        for name in ["progression", "exercices", "autoevaluation"]
+    jobs = {
+        name: (name, course, out, env) for name in ["progression", "exercices", "autoevaluation"]
     }
-    results["filtres"] = run_report(
+    jobs["filtres"] = (
         "progression",
         course,
         out / "filtres",
@@ -160,7 +168,8 @@ def hand(hand_data, env):
         "2026-01-15",
     )
     fenv = dict(env, INCUBO_ANALYSES_DIR=str(FIXTURES))
-    results["panne"] = run_report("panne", course, out, fenv)
+    jobs["panne"] = ("panne", course, out, fenv)
+    results = run_reports(jobs)
     pages = {
         n: (out / f"{n}.html").read_text(encoding="utf-8")
         for n in results

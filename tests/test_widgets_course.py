@@ -12,29 +12,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from harness import ROOT, incubo
+from harness import incubo
 from nbclient import NotebookClient
 
 PARCOURS, MODULE, NOTEBOOK = "premiers-pas", "pp-01-decouvrir", "02-exercices"
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, session_env) -> Path:
-    """`incubo build` of the « Premiers pas » parcours (the real build of the course sources)."""
-    course_dir = tmp_path_factory.mktemp("cours") / "cours"
-    result = incubo(
-        "build",
-        "--parcours",
-        PARCOURS,
-        "--courses",
-        ROOT / "courses",
-        "--course-dir",
-        course_dir,
-        env=session_env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return course_dir
+def course(built_courses, tmp_path_factory) -> Path:
+    """The real build of the course sources (« Premiers pas » among them), in a copy of its own:
+    these tests submit and autograde in it."""
+    return built_courses.copy(tmp_path_factory.mktemp("cours") / "cours")
 
 
 @pytest.fixture(scope="module")
