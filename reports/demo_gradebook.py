@@ -35,8 +35,6 @@ def _ensure_alembic_on_path() -> None:
 
 def _open_gradebook(url: str, course_id: str):
     """nbgrader's `Gradebook`, created without nbgrader's `alembic heads` subprocess."""
-    if "jsonschema" not in sys.modules:  # as `runner._fast_imports`: skip a grammar built at import
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     from nbgrader.api import Gradebook
 
     from incubo.grading.build_nbgrader import in_process_alembic_head

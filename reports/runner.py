@@ -118,7 +118,6 @@ def run(
 ) -> Result:
     """Run one analysis end to end; returns the HTML report's path."""
     start = time.perf_counter()
-    _fast_imports()
     notebook = find(name)
     values = params_mod.validate(name, notebook, given)
     declared = params_mod.declared(notebook)
@@ -171,15 +170,6 @@ def _first_after_title(nb) -> int:
     return 0
 
 
-def _fast_imports() -> None:
-    """Skip `rfc3987_syntax`, an optional jsonschema plug-in that builds a grammar at import (≈1 s of CPU).
-
-    nbformat imports jsonschema; the notebook schema uses no IRI format, so nothing is lost.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
-
-
 def _execute(
     notebook: Path,
     executed: Path,
@@ -189,7 +179,6 @@ def _execute(
     out_dir: Path,
     progress: bool,
 ) -> None:
-    _fast_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
 

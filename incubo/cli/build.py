@@ -30,12 +30,6 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args, ctx: Context) -> int:
-    import sys
-
-    # jsonschema (through nbformat) imports rfc3987_syntax when present, which builds a
-    # Lark grammar at import: ~1 s per process here, for an IRI format check notebook
-    # schemas never use. This process only validates notebooks, so it goes without.
-    sys.modules.setdefault("rfc3987_syntax", None)
     from incubo.grading.build import build
 
     build(courses_dir(args.courses), ctx.course_dir, parcours_id=args.parcours, force=args.force)
