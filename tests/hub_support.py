@@ -3,6 +3,7 @@
     with start_hub(formateurs=["f1"]) as hub:       # or the `hub` fixture of a test module
         name = hub.new_user()                       # unique name, account removed at teardown
         lab = hub.lab(name)                         # logged in, server ready, OAuth done
+        lab_a, lab_b = hub.labs(a, b)               # the same for several, servers started together
         lab.run("print(1)")                         # executed in a kernel, as the learner
         hub.login(page, name)                       # the same in Chromium (Playwright page)
 
@@ -34,6 +35,8 @@ import websocket
 from harness import BIN, free_port, isolated_env, wait_for
 
 PASSWORD = "mot-de-passe-de-la-salle"
+#: What JupyterHub logs once started: services up, routes of running servers back in the proxy.
+RUNNING = "JupyterHub is now running"
 
 
 def unique_name(prefix: str = "a") -> str:
@@ -191,9 +194,12 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.runs = 0
+        self._running_before = 0
 
     # --- life cycle ---
     def start(self, timeout: float = 120) -> None:
+        """Start `incubo hub`; returns once its API answers (its services may still be starting)."""
+        self._running_before = self._running_count()
         self.runs += 1
         log = open(self.base / f"incubo-hub-{self.runs}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -211,6 +217,19 @@ class Hub:
             log.flush()
             print(self.log()[-4000:])
             raise
+
+    def _running_count(self) -> int:
+        log = self.hub_dir / "logs" / "jupyterhub.log"
+        return log.read_text(errors="replace").count(RUNNING) if log.exists() else 0
+
+    def wait_running(self, timeout: float = 120) -> None:
+        """Wait for the end of the hub's start: services up, learners' routes back in the proxy."""
+        wait_for(
+            lambda: self._running_count() > self._running_before,
+            timeout=timeout,
+            what="JupyterHub fully started",
+            proc=self.proc,
+        )
 
     def log(self) -> str:
         return (self.base / f"incubo-hub-{self.runs}.log").read_text(errors="replace")
@@ -273,6 +292,13 @@ class Hub:
         r = session.get(f"{self.url}/user/{name}/lab", timeout=60)
         assert r.status_code == 200, (r.status_code, r.url)
         return LabClient(self, session, name)
+
+    def labs(self, *names: str, timeout: float = 240) -> list[LabClient]:
+        """`lab(name)` for several learners at the same time (their servers start together)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            return list(pool.map(lambda name: self.lab(name, timeout=timeout), names))
 
     def start_server(self, name: str, timeout: float = 240) -> None:
         self.api("POST", f"/users/{name}")
