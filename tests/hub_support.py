@@ -3,6 +3,7 @@
     with start_hub(formateurs=["f1"]) as hub:       # or the `hub` fixture of a test module
         name = hub.new_user()                       # unique name, account removed at teardown
         lab = hub.lab(name)                         # logged in, server ready, OAuth done
+        lab_a, lab_b = hub.labs(a, b)               # the same for several, servers started together
         lab.run("print(1)")                         # executed in a kernel, as the learner
         hub.login(page, name)                       # the same in Chromium (Playwright page)
 
@@ -34,6 +35,8 @@ import websocket
 from harness import BIN, free_port, isolated_env, wait_for
 
 PASSWORD = "mot-de-passe-de-la-salle"
+#: What JupyterHub logs once started: services up, routes of running servers back in the proxy.
+RUNNING = "JupyterHub is now running"
 
 
 def unique_name(prefix: str = "a") -> str:
@@ -191,9 +194,12 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.runs = 0
+        self._running_before = 0
 
     # --- life cycle ---
     def start(self, timeout: float = 120) -> None:
+        """Start `incubo hub`; returns once its API answers (its services may still be starting)."""
+        self._running_before = self._running_count()
         self.runs += 1
         log = open(self.base / f"incubo-hub-{self.runs}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -211,6 +217,19 @@ class Hub:
             log.flush()
             print(self.log()[-4000:])
             raise
+
+    def _running_count(self) -> int:
+        log = self.hub_dir / "logs" / "jupyterhub.log"
+        return log.read_text(errors="replace").count(RUNNING) if log.exists() else 0
+
+    def wait_running(self, timeout: float = 120) -> None:
+        """Wait for the end of the hub's start: services up, learners' routes back in the proxy."""
+        wait_for(
+            lambda: self._running_count() > self._running_before,
+            timeout=timeout,
+            what="JupyterHub fully started",
+            proc=self.proc,
+        )
 
     def log(self) -> str:
         return (self.base / f"incubo-hub-{self.runs}.log").read_text(errors="replace")
@@ -274,6 +293,13 @@ class Hub:
         assert r.status_code == 200, (r.status_code, r.url)
         return LabClient(self, session, name)
 
+    def labs(self, *names: str, timeout: float = 240) -> list[LabClient]:
+        """`lab(name)` for several learners at the same time (their servers start together)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            return list(pool.map(lambda name: self.lab(name, timeout=timeout), names))
+
     def start_server(self, name: str, timeout: float = 240) -> None:
         self.api("POST", f"/users/{name}")
         self.api("POST", f"/users/{name}/server")
@@ -298,36 +324,80 @@ class Hub:
 
     # --- teardown ---
     def teardown(self) -> None:
+        """Kill at once everything the hub started, then remove its accounts and its folder.
+
+        Nothing is asserted here, so no graceful stop: the hub stops its services one after
+        the other and each learner's server shuts its kernels down (seconds each), while one
+        SIGKILL to every process of the room ends it all in a moment. The graceful stops are
+        the business of the tests that check them (restart, end of the day).
+        """
         from incubo.hub import accounts
 
-        if self.proc is not None and self.proc.poll() is None:
-            self.stop()
-        with contextlib.suppress(OSError, ValueError, ProcessLookupError):
-            os.kill(int((self.hub_dir / "proxy.pid").read_text().split()[0]), signal.SIGKILL)
-        for name in self.hub_users():
-            accounts.remove_account(name)
-        self._kill_leftovers()
+        names = self.hub_users()
+        self._kill_room(names)
+        for name in names:
+            accounts.remove_account(name)  # nothing left to stop: useradd's lock, one by one
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def _kill_leftovers(self) -> None:
-        """Stop what the hub left running as root (services such as the formgrader's server)."""
+    def _room_processes(self, names: list[str]) -> list:
+        """The hub and its descendants (services), the proxy, every process of its accounts, and
+        whatever names this hub's folders or runs with its INCUBO_HUB_DIR (services run as root)."""
+        import pwd
+
         import psutil
 
+        found: dict[int, psutil.Process] = {}
+        roots = []
+        if self.proc is not None and self.proc.poll() is None:
+            roots.append(self.proc.pid)
+        with contextlib.suppress(OSError, ValueError):
+            roots.append(int((self.hub_dir / "proxy.pid").read_text().split()[0]))
+        for pid in roots:
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(pid)
+                for proc in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        if proc.status() != psutil.STATUS_ZOMBIE:
+                            found[proc.pid] = proc
+        uids = set()
+        for name in names:
+            with contextlib.suppress(KeyError):
+                uids.add(pwd.getpwnam(self.unix_user(name)).pw_uid)
         marks = (
             str(self.base),
             str(self.course_dir),
         )  # the course may live beside the hub's folder
-        leftovers = []
-        for proc in psutil.process_iter(["cmdline"]):
+        for proc in psutil.process_iter(["cmdline", "uids", "status"]):
             with contextlib.suppress(psutil.Error):
-                if proc.pid != os.getpid() and any(
-                    mark in arg for arg in proc.info["cmdline"] or [] for mark in marks
-                ):
-                    leftovers.append(proc)
-        for proc in leftovers:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        psutil.wait_procs(leftovers, timeout=10)
+                if proc.pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+                    continue  # a zombie is dead already: waiting for it would last the timeout
+                mine = proc.info["uids"] and proc.info["uids"].real in uids
+                if (
+                    mine
+                    or any(m in arg for arg in proc.info["cmdline"] or [] for m in marks)
+                    or proc.environ().get("INCUBO_HUB_DIR") == str(self.hub_dir)
+                ):  # the last: services left by a hub stopped while starting them, or that died
+                    found[proc.pid] = proc
+        return list(found.values())
+
+    def _kill_room(self, names: list[str]) -> None:
+        import psutil
+
+        for _ in range(3):  # again if something was started meanwhile (a kernel's restarter)
+            procs = self._room_processes(names)
+            if not procs:
+                return
+            for proc in procs:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            psutil.wait_procs(procs, timeout=10)
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(10)  # reaped: no zombie left behind
+
+    def _kill_leftovers(self) -> None:
+        """Stop what the hub left running (services such as the formgrader's server)."""
+        self._kill_room(self.hub_users())
 
 
 def make_course(course_dir: Path) -> None:

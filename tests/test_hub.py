@@ -33,7 +33,8 @@ def hub():
 def learners(hub):
     """Two learners logged in, their servers up: (name, LabClient) each."""
     a, b = hub.new_user(), hub.new_user()
-    return (a, hub.lab(a)), (b, hub.lab(b))
+    lab_a, lab_b = hub.labs(a, b)
+    return (a, lab_a), (b, lab_b)
 
 
 def test_demo_login_needs_a_shared_password(tmp_path):
@@ -156,6 +157,7 @@ def test_restart_keeps_sessions_servers_and_work(hub, learners):
     proxy.wait(10)
 
     hub.start()
+    hub.wait_running()  # the routes of running servers are put back at the end of the hub's start
     home = lab_a.session.get(f"{hub.url}/hub/home", allow_redirects=False)
     assert home.status_code == 200, "the login cookie no longer works after the restart"
     assert hub.user_model(a)["servers"][""]["ready"]
@@ -215,7 +217,7 @@ def test_hub_pages_are_french_and_accessible(hub, page):
 
     # the learner's JupyterLab: French menus, no "Jupyter news" question, opened on their home
     page.goto(f"{hub.url}/user/{name}/lab")
-    page.get_by_text("Fichier", exact=True).first.wait_for(timeout=120_000)
+    page.get_by_role("menuitem", name="Fichier").wait_for(timeout=120_000)
     assert "news" not in page.inner_text("body").lower()
     assert "nouvelles officielles" not in page.inner_text("body").lower()
 

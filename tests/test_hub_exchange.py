@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -106,6 +107,13 @@ def learner_env(room) -> dict:
     }
 
 
+def both(action, learners) -> None:
+    """`action(learner)` for each learner at the same time; an assertion failed in one is raised."""
+    with ThreadPoolExecutor(max_workers=len(learners)) as pool:
+        for future in [pool.submit(action, learner) for learner in learners]:
+            future.result()
+
+
 def test_released_module_is_in_each_home_with_no_action(room):
     for learner in room.learners.values():
         assert learner.fetched == [MODULE]
@@ -116,8 +124,10 @@ def test_released_module_is_in_each_home_with_no_action(room):
 
 def test_whole_cycle_then_b_is_out_of_reach_for_a(room):
     a, b = room.learners["a"], room.learners["b"]
-    # each learner answers and submits with nbgrader's own submit (what the Assignment List runs)
-    for learner in (a, b):
+
+    # each learner answers and submits with nbgrader's own submit (what the Assignment List runs);
+    # the two learners at the same time, as in the room
+    def answer_and_submit(learner) -> None:
         nb = learner.home / "incubo" / MODULE / "02-exercices.ipynb"
         run_as(
             learner.unix,
@@ -137,6 +147,8 @@ def test_whole_cycle_then_b_is_out_of_reach_for_a(room):
             home=learner.home,
             env=learner_env(room),
         )
+
+    both(answer_and_submit, (a, b))
     # learner A plants a trap: a link to the source notebook (with solutions) in a second submission
     source = room.course / "source" / MODULE / "02-exercices.ipynb"
     trap = run_as(
@@ -164,14 +176,17 @@ def test_whole_cycle_then_b_is_out_of_reach_for_a(room):
     ).is_file()  # the latest (planted) submission was collected...
     assert not (collected / "01-lecon.ipynb").exists()  # ...without following its link
 
-    # each learner fetches their feedback with nbgrader's own fetch_feedback
-    for learner in (a, b):
-        run_as(
+    # each learner fetches their feedback with nbgrader's own fetch_feedback (both at once)
+    both(
+        lambda learner: run_as(
             learner.unix,
             ["nbgrader", "fetch_feedback", MODULE, "--course", "incubo"],
             home=learner.home,
             env=learner_env(room),
-        )
+        ),
+        (a, b),
+    )
+    for learner in (a, b):
         pages = list((learner.home / "incubo" / MODULE / "feedback").glob("*/02-exercices.html"))
         assert pages, f"no feedback for {learner.hub}"
         assert learner.hub in pages[0].read_text()
