@@ -366,9 +366,12 @@ def test_a_failed_check_is_french_only_and_a_right_answer_replaces_it(lab, page)
     page.goto(f"{url}/lab/tree/{folder}/essai-verification.ipynb?token={TOKEN}")
     start = _cell(page, 'demarrer("02-exercices")')
     start.wait_for(timeout=90_000)
-    page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
-        timeout=90_000
+    # the toolbar's indicator says « idle » before any kernel exists; the status bar's kernel item
+    # for this notebook says « Inactif » only once its kernel is connected and idle
+    kernel = page.locator(
+        "#jp-main-statusbar [title='Changer de noyau pour essai-verification.ipynb']"
     )
+    kernel.filter(has_text="| Inactif").wait_for(timeout=90_000)
     _run(page, start)
     _run(page, _cell(page, "heures_par_jour + 5"))
     tests = _cell(page, 'assert "heures_par_jour" in globals()')
