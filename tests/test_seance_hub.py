@@ -186,6 +186,7 @@ def test_a_seance_with_a_trainer_and_three_learners_in_chromium(room, browser, t
     step(
         "le formateur ferme la séance : le panneau disparaît, les déclarations suivantes n'ont plus la séance"
     )
+    board.once("dialog", lambda d: d.accept())  # « Fermer la séance XXXX ? »
     board.click("#seance-fermer")
     for page in pages.values():
         page.locator(PANEL).wait_for(state="detached", timeout=15_000)

@@ -308,7 +308,15 @@ def test_the_trainer_runs_a_seance_from_the_dashboard_and_the_projection_follows
     assert not [n for n in names if n in shown]
     assert not axe_violations(proj)
     assert not axe_violations(page)
-    # closed from the panel: learners see no séance; the projection says it is over
+    # « Fermer » asks first: refused, nothing changes (a mis-click stops no séance)
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click("#seance-fermer")
+    assert asked and code in asked[0] and "Fermer la séance" in asked[0], asked
+    assert seance.load(room.hub_dir, code).is_open
+    assert page.locator("#form-ouvrir").is_hidden()
+    # closed from the panel once confirmed: learners see no séance; the projection says it is over
+    page.once("dialog", lambda d: d.accept())
     page.click("#seance-fermer")
     page.wait_for_selector("#form-ouvrir:not([hidden])")
     assert not seance.load(room.hub_dir, code).is_open
