@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
-from incubo import seance
+from incubo import exercise_data, seance
 from incubo.errors import IncuboError
 from incubo.hub import lrs_keys, room_view
 from incubo.seance_view import seance_view
@@ -67,6 +67,8 @@ class Seances:
         self.signature: tuple = ()
         self._learner: tuple[float, tuple, bytes] | None = None
         self._banks: dict[str, tuple[float, list[dict[str, str]]]] = {}
+        self._files: dict[str, tuple[tuple, seance.Seance]] = {}
+        self._exercises: dict[str, tuple[int, dict[str, str]]] = {}
 
     # --- the store ---
     def store_signature(self) -> tuple:
@@ -81,11 +83,36 @@ class Seances:
         except OSError:
             return ()
 
+    def seances(self, signature: tuple) -> dict[str, seance.Seance]:
+        """Every séance of the store by code; a file is parsed again only when it changed.
+
+        Called each time the room's view is recomputed (at most once a second): without this, the
+        whole séance history of the hub was read and parsed each time.
+        """
+        folder = self.hub_dir / "seances"
+        files: dict[str, tuple[tuple, seance.Seance]] = {}
+        for name, mtime, inode in signature:
+            cached = self._files.get(name)
+            if cached is None or cached[0] != (mtime, inode):
+                try:
+                    cached = ((mtime, inode), seance.read_file(folder / name))
+                except (OSError, ValueError, TypeError) as err:
+                    log.warning("unreadable séance %s: %s", name, err)
+                    continue
+            files[name] = cached
+        self._files = files
+        return {s.code: s for _, s in files.values()}
+
     def load(self, code: str) -> seance.Seance | None:
         try:
             return seance.load(self.hub_dir, code.upper())
         except (IncuboError, OSError, ValueError):
             return None
+
+    def open_seance(self, signature: tuple) -> seance.Seance | None:
+        """The open séance (as `seance.current`, from the parsed files kept here)."""
+        found = sorted(self.seances(signature).values(), key=lambda s: s.opened_at)
+        return next((s for s in reversed(found) if s.is_open), None)
 
     def watch(self, code: str) -> None:
         self.watched[code.upper()] = time.monotonic()
@@ -98,16 +125,13 @@ class Seances:
         now = time.monotonic()
         self.watched = {c: t for c, t in self.watched.items() if now - t < WATCH_SECONDS}
         wanted: dict[str, seance.Seance] = {}
-        try:
-            open_one = seance.current(self.hub_dir)
-        except (IncuboError, OSError, ValueError) as err:
-            log.warning("séance store unreadable: %s", err)
-            open_one = None
+        known = self.seances(self.signature)
+        open_one = self.open_seance(self.signature)
         if open_one is not None:
             wanted[open_one.code] = open_one
         for code in self.watched:
-            if code not in wanted and (found := self.load(code)) is not None:
-                wanted[code] = found
+            if code not in wanted and code in known:
+                wanted[code] = known[code]
         self.current = (
             trainer_state(open_one, self.questions(open_one.module)) if open_one else None
         )
@@ -124,11 +148,23 @@ class Seances:
         }
 
     def exercises(self, module: str) -> dict[str, str]:
-        """Exercise id → notebook, from the module's release (what « réussie par » counts)."""
+        """Exercise id → notebook, from the module's release (what « réussie par » counts).
+
+        Read again only when the module's sidecar changes (a rebuild or a release).
+        """
+        sidecar = Path(self.settings.course_dir) / "release" / module / exercise_data.FILE_NAME
         try:
-            return seance.module_info(self.settings.course_dir, module).exercises
-        except (IncuboError, OSError, ValueError):
-            return {}
+            stamp = sidecar.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        cached = self._exercises.get(module)
+        if cached is None or cached[0] != stamp:
+            try:
+                found = seance.module_info(self.settings.course_dir, module).exercises
+            except (IncuboError, OSError, ValueError):
+                found = {}
+            cached = self._exercises[module] = (stamp, found)
+        return cached[1]
 
     def view(self, code: str) -> dict[str, Any] | None:
         return self.views.get(code.upper())
@@ -153,11 +189,7 @@ class Seances:
         if self._learner is not None and signature == self._learner[1]:
             self._learner = (now, signature, self._learner[2])
             return self._learner[2]
-        try:
-            open_one = seance.current(self.hub_dir)
-        except (IncuboError, OSError, ValueError) as err:
-            log.warning("séance store unreadable: %s", err)
-            open_one = None
+        open_one = self.open_seance(signature)
         state = open_one.learner_state() if open_one is not None else None
         body = json.dumps({"seance": state}, ensure_ascii=False).encode()
         self._learner = (now, signature, body)

@@ -127,6 +127,28 @@ def test_the_views_follow_the_store_and_count_only_the_seances_statements(settin
     assert seances.view(s.code)["ouverte"] is False
 
 
+def test_a_long_history_is_not_read_again_each_second(settings, monkeypatch):
+    """The dashboard recomputes each second: only a séance file that changed is parsed again."""
+    for _ in range(3):  # a hub's history: séances opened and closed on earlier days
+        seance_ops.close_seance(settings, seance_ops.open_seance(settings, MODULE).code)
+    s = seance_ops.open_seance(settings, MODULE, step_by_step=True)
+    seances = seance_service.Seances(settings)
+    reads = []
+    real = seance.read_file
+    monkeypatch.setattr(seance, "read_file", lambda path: reads.append(path.name) or real(path))
+    seances.recompute([])
+    assert len(reads) == 4 and seances.current["code"] == s.code
+    reads.clear()
+    for _ in range(3):
+        seances.recompute([])
+        seances.learner_body()
+    assert reads == []
+    seance_ops.next_step(settings, s.code)  # by the command line, say (it reads the file too)
+    reads.clear()
+    seances.recompute([])
+    assert reads == [f"{s.code}.json"] and seances.current["etape"] == 1
+
+
 def test_learners_servers_get_the_seance_with_their_own_credentials_only(settings):
     secret = lrs_keys.gate_secret(settings.hub_dir)
     seances = seance_service.Seances(settings)
