@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 from apps_support import FIXTURES, STUCK, make_course_dir, make_courses, make_events, make_journal
@@ -323,3 +324,22 @@ def test_buttons_show_their_whole_label(page, server, name):
              .map(b => b.innerText)"""
     )
     assert cut == [], f"boutons coupés : {cut}"
+
+
+def test_the_apps_kernels_talk_over_unix_sockets(server):
+    """No free-port race at a kernel's start: over TCP, a pre-heated kernel that lost it died with
+    « Address already in use » and its app's page never finished loading (seen in CI)."""
+    import json
+
+    import psutil
+
+    voila = psutil.Process(server["proc"].pid)
+    files = []
+    for proc in voila.children(recursive=True):
+        cmd = proc.cmdline()
+        if "ipykernel_launcher" in " ".join(cmd):
+            files.append(Path(cmd[cmd.index("-f") + 1]))
+    assert files, "aucun noyau préchauffé"
+    for connection in files:
+        assert json.loads(connection.read_text())["transport"] == "ipc", connection
+    assert "Address already in use" not in server["log"].read_text()

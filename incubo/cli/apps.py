@@ -84,9 +84,25 @@ def apps_dir(value: str | os.PathLike | None = None) -> Path:
     )
 
 
-def voila_config(pool: int) -> dict:
+#: A Unix socket's path is at most 107 bytes. Voila keeps its kernels' connection files in a
+#: folder of its own under the temporary folder: `<tmp>/voila_<8>/kernel-<uuid>-ipc-<n>`.
+MAX_IPC_TMP_DIR = 107 - len("/voila_xxxxxxxx/kernel-00000000-0000-0000-0000-000000000000-ipc-9")
+
+
+def kernel_transport() -> str:
+    """Unix sockets for the apps' kernels, TCP only where the temporary folder's path is too long.
+
+    Over TCP, the server picks five free ports and the kernel binds them a moment later: another
+    process may take one in between (seen in CI: « Address already in use »), and Voila then hands
+    out the dead pre-heated kernel: its app's page never finishes loading.
+    """
+    return "ipc" if len(os.fsencode(tempfile.gettempdir())) <= MAX_IPC_TMP_DIR else "tcp"
+
+
+def voila_config(pool: int, transport: str = "tcp") -> dict:
     """Voila configuration (written as voila.json: dicts do not fit on a command line)."""
     return {
+        "KernelManager": {"transport": transport},
         "VoilaConfiguration": {
             "preheat_kernel": pool > 0,
             "default_pool_size": max(pool, 0),
@@ -179,7 +195,7 @@ def run(args, ctx: Context) -> int:
     config_dir = Path(tempfile.mkdtemp(prefix="incubo-apps-"))
     try:
         (config_dir / "voila.json").write_text(
-            json.dumps(voila_config(args.pool), indent=2), encoding="utf-8"
+            json.dumps(voila_config(args.pool, kernel_transport()), indent=2), encoding="utf-8"
         )
         cmd = command(folder, config_dir, ip=args.ip, port=args.port)
         log.debug("voila command: %s", cmd)
