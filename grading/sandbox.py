@@ -106,13 +106,15 @@ class Lifeline:
     def __init__(self) -> None:
         # both ends non-inheritable: only kernels get the read end, by `pass_fds`
         self.read_fd, self._write_fd = os.pipe()
+        self._prctl = (
+            ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+        )
 
     def launch_options(self, *, sandboxed: bool) -> dict:
         """Popen options for a kernel: bound to the grader's life; a sandbox gets the lifeline's read end."""
         options: dict = {"pass_fds": (self.read_fd,)} if sandboxed else {}
-        if sys.platform.startswith("linux"):
-            prctl = ctypes.CDLL(None, use_errno=True).prctl
-            options["preexec_fn"] = functools.partial(_die_with, prctl, os.getpid())
+        if self._prctl is not None:
+            options["preexec_fn"] = functools.partial(_die_with, self._prctl, os.getpid())
         return options
 
     def close(self) -> None:

@@ -11,8 +11,6 @@ ORM tables, in one transaction: the same schema, read by the same code.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import uuid
 from pathlib import Path
 
@@ -24,13 +22,6 @@ log = logging.getLogger(__name__)
 
 GRADEBOOK = course_layout.GRADEBOOK
 BULK_FROM = 300
-
-
-def _ensure_alembic_on_path() -> None:
-    """nbgrader's Gradebook runs `alembic` by name; make the one of this environment findable."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _open_gradebook(url: str, course_id: str):

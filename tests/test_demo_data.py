@@ -110,10 +110,12 @@ def test_same_seed_same_data_other_seed_other_data(cohort, tmp_path, session_env
 
 
 def _gradebook(course: Path):
-    demo_gradebook._ensure_alembic_on_path()
     from nbgrader.api import Gradebook
 
-    return Gradebook(demo_gradebook.gradebook_url(course))
+    from incubo.grading.build_nbgrader import in_process_alembic_head
+
+    with in_process_alembic_head():
+        return Gradebook(demo_gradebook.gradebook_url(course))
 
 
 def test_gradebook_is_a_real_nbgrader_gradebook(cohort):
