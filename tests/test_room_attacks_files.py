@@ -8,6 +8,7 @@ changed on disk outside the attacker's own folders:
 - `timestamp.txt` as a link to /dev/zero and as a FIFO (collect would hang or eat memory);
 - an oversized file in a submission;
 - the solutions service asked for a module not released yet;
+- a séance's optional notebook read from the exchange, or asked for, before it is earned;
 - from the learner's kernel: the checkout's course sources, and a search of the
   learner's whole Python environment and of the checkout for a known solution.
 """
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import ROOT, incubo
+from harness import ROOT, incubo, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
@@ -31,6 +32,11 @@ MODULE = "essai-01"
 #: In the course's source only: never released during these tests.
 HIDDEN = "essai-02"
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+#: The séance's optional notebook (`optionnel: true`): only for a learner who finished early.
+OPTIONAL_NOTEBOOK = json.dumps({
+    "cells": [{"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# Bonus gagné"}],
+    "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+})  # fmt: skip
 #: A line of a solution of the checkout's course `premiers-pas` (courses/premiers-pas/02-exercices.md).
 KNOWN_SOLUTION = "heures_semaine = heures_par_jour * 5"
 PYTHON = "/usr/bin/python3"  # what a learner's own script runs with
@@ -46,7 +52,13 @@ def make_course(course_dir: Path) -> None:
         (folder / "02-exercices.ipynb").write_text(NOTEBOOK)
         data = json.loads((folder / "incubo_exercices.json").read_text())
         data["module"] = module
+        data["notebooks"]["03-plus-loin"] = {
+            "type": "exercices",
+            "titre": "Plus loin",
+            "optionnel": True,
+        }
         (folder / "incubo_exercices.json").write_text(json.dumps(data))
+        (folder / "03-plus-loin.ipynb").write_text(OPTIONAL_NOTEBOOK)
     (course_dir / "gradebook.db").write_bytes(b"")
     (course_dir / "nbgrader_config.py").write_text(
         'c = get_config()\nc.CourseDirectory.course_id = "incubo"\n'
@@ -266,3 +278,72 @@ def test_attack_course_sources_from_the_learners_kernel(room):
     assert not Path(prefix).resolve().is_relative_to(ROOT), prefix  # not the checkout's .venv
     assert rc != 0 and KNOWN_SOLUTION not in content and "Permission" in err, (rc, err)
     assert found == "", found
+
+
+def kernel_get(lab, url: str) -> tuple[int, str]:
+    out = lab.run(
+        "import base64, json, os, urllib.error, urllib.request\n"
+        f"req = urllib.request.Request({url!r}, headers={{'Authorization': 'Basic ' + "
+        "base64.b64encode(os.environ['INCUBO_LRS_AUTH'].encode()).decode()})\n"
+        "try:\n"
+        "    with urllib.request.urlopen(req, timeout=30) as r:\n"
+        "        print(json.dumps([r.status, r.read().decode()]))\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    print(json.dumps([e.code, e.read().decode()]))\n"
+    )
+    assert out["error"] is None, out
+    status, text = json.loads(out["stdout"])
+    return status, text
+
+
+def test_attack_optional_notebook_before_it_is_earned(room):
+    """Attack: during a séance, A reads the optional notebook from the exchange's outbound (where
+    the lab's view points) and asks the séance service for it, before passing the open steps.
+    Control: once A's passed statements are in the LRS, the service hands it out."""
+    from incubo.seance import current
+
+    a = room.a
+    opened = incubo("seance", "ouvrir", MODULE, "--course-dir", room.course_dir, env=room.env)
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    code = current(room.hub_dir).code
+    try:
+        outbound = layout(room).outbound / MODULE
+        assert (outbound / "02-exercices.ipynb").is_file()  # the séance's steps are out
+        probe = (
+            "import sys\n"
+            "try:\n"
+            "    print(open(sys.argv[1]).read())\n"
+            "except OSError as exc:\n"
+            "    print('REFUSE', type(exc).__name__)\n"
+        )
+        for path in (
+            outbound / "03-plus-loin.ipynb",
+            room.course_dir / "release" / MODULE / "03-plus-loin.ipynb",
+        ):
+            out = as_learner(room, a, probe, str(path))
+            assert out.startswith("REFUSE") and "Bonus" not in out, (path, out)
+        base = "http://127.0.0.1"  # the kernel reaches the service through its own URL
+        service = a.run("import os; print(os.environ['INCUBO_SEANCE_URL'])")["stdout"].strip()
+        assert service.startswith(base), service
+        status, text = kernel_get(a, service.rstrip("/") + "/apprenant/optionnel/03-plus-loin")
+        assert status == 403 and "Bonus" not in text, text
+        assert "Terminez d'abord" in json.loads(text)["erreur"]
+        # control: A passes the open steps' exercises; the service then hands the notebook out
+        out = a.run(
+            "from incubo import events, xapi\n"
+            "for ex in ('ex-addition-1', 'ex-moyenne', 'ex-secret'):\n"
+            f"    events.record(xapi.statement('passed', parcours='essai', module={MODULE!r}, kind='exercice', ident=ex))\n"
+            "assert events.wait_delivered(30)\n"
+        )
+        assert out["error"] is None, out
+        url = service.rstrip("/") + "/apprenant/optionnel/03-plus-loin"
+        # the dashboard reads the LRS every few seconds
+        status, text = wait_for(
+            lambda: (got := kernel_get(a, url))[0] == 200 and got,
+            timeout=60,
+            what="the optional notebook once earned",
+        )
+        assert status == 200 and "Bonus" in text, text
+    finally:
+        closed = incubo("seance", "fermer", code, "--course-dir", room.course_dir, env=room.env)
+        assert closed.returncode == 0, closed.stdout + closed.stderr
