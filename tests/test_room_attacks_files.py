@@ -118,42 +118,52 @@ def test_attack_feedback_temp_file_swapped_for_a_link_changes_nothing_outside(ro
 
     a = room.a
     secret = room.hub_dir / "cookie_secret"
-    victims = [secret, room.hub_dir / "jupyterhub.sqlite"]
+    root_only = room.base / "fichier-de-root"
+    root_only.write_text("à root seul")
+    root_only.chmod(0o600)
+    victims = [secret, root_only]
     before = snapshot(*victims)
     # what autograde and `incubo grade feedback` leave for A: a submission secret and a page
     (room.course_dir / "submitted" / a.name / MODULE).mkdir(parents=True, exist_ok=True)
     (room.course_dir / "submitted" / a.name / MODULE / "submission_secret.txt").write_text("s3cret")
     (room.course_dir / "feedback" / a.name / MODULE).mkdir(parents=True, exist_ok=True)
-    (room.course_dir / "feedback" / a.name / MODULE / "02-exercices.html").write_text(
-        "<p>Bravo</p>"
-    )
+    # a page with its figures inlined is a few megabytes: root's write leaves A time to swap
+    page = "<p>Bravo</p><!--" + "x" * 5_000_000 + "-->"
+    (room.course_dir / "feedback" / a.name / MODULE / "02-exercices.html").write_text(page)
     folder = layout(room).feedback_of(a.name)
     swapper = as_learner(
         room, a,
         "import os, sys, time\n"
-        "folder, target = sys.argv[1], sys.argv[2]\n"
+        "folder, n = sys.argv[1], 0\n"
         "print('pret', flush=True)\n"
         "end = time.monotonic() + 20\n"
         "while time.monotonic() < end:\n"
         "    for name in os.listdir(folder):\n"
         "        if name.startswith('.tmp-'):\n"
         "            p = os.path.join(folder, name)\n"
+        "            n += 1\n"
+        "            target = sys.argv[2 + n % 2]  # the hub's cookie secret, a root-only file\n"
         "            try:\n"
-        "                os.unlink(p); os.symlink(target, p)\n"
+        "                os.symlink(target, os.path.join(folder, 'lien'))\n"
+        "                os.rename(os.path.join(folder, 'lien'), p)  # one step: the temporary file is a link\n"
+        "                print('lien', flush=True)\n"
         "            except OSError:\n"
         "                pass\n",
-        str(folder), str(secret), wait=False,
+        str(folder), str(secret), str(root_only), wait=False,
     )  # fmt: skip
     try:
         assert swapper.stdout.readline().strip() == "pret"
-        for _ in range(200):
+        for _ in range(50):  # the path-based chmod of before fell at the first one
             release_feedback(room.course_dir, layout(room), MODULE, student=a.name)
+            assert snapshot(*victims) == before, "root changed a file outside the learner's folder"
     finally:
         swapper.kill()
-        swapper.wait()
+        swapped = swapper.communicate()[0]
+    assert "lien" in swapped, "the attack never swapped a temporary file: it was not tried"
     assert snapshot(*victims) == before, "root changed a file outside the learner's folder"
+    release_feedback(room.course_dir, layout(room), MODULE, student=a.name)
     pages = [p for p in folder.iterdir() if p.suffix == ".html"]
-    assert pages and pages[0].read_text() == "<p>Bravo</p>"  # A still gets their feedback
+    assert pages and not pages[0].is_symlink() and pages[0].read_text() == page  # A's feedback
 
 
 def test_attack_links_fifo_dev_zero_and_huge_file_in_submissions(room):
