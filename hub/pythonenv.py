@@ -55,6 +55,12 @@ _EDITABLE = ("__editable__", "__pycache__")
 #: Folders of a checkout that hold course sources (solutions, hidden tests).
 SOURCE_FOLDERS = ("courses", "tests")
 STAMP = ".incubo-env"
+#: Folders of share/ and etc/ whose changes (not seen in site-packages) also make a new environment.
+_SHARED = (
+    "share/jupyter/labextensions",
+    "share/jupyter/lab/settings",
+    "etc/jupyter/jupyter_server_config.d",
+)
 
 
 def usable_by_others(path: Path) -> bool:
@@ -93,6 +99,11 @@ def _stamp(packages: dict[str, Path], python: Path) -> str:
     for entry in sorted(os.scandir(site), key=lambda e: e.name):
         st = entry.stat(follow_symlinks=False)
         digest.update(f"{entry.name} {st.st_mtime_ns} {st.st_size}\n".encode())
+    for shared in _SHARED:  # lab extensions, settings overrides, server extensions' config
+        folder = Path(sys.prefix) / shared
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []:
+            st = entry.stat(follow_symlinks=False)
+            digest.update(f"{shared}/{entry.name} {st.st_mtime_ns} {st.st_size}\n".encode())
     if _editable(packages):
         for folder in packages.values():
             for root, dirs, files in os.walk(folder):
