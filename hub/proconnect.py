@@ -57,10 +57,10 @@ SCOPES = ["openid", "given_name", "usual_name", "email", "uid", "siret", "idp_id
 REFUSED = "ProConnect a refusé la connexion ; réessayez dans un instant. Si cela se reproduit, prévenez l'équipe informatique."
 
 
-def _refuse(error: OIDCError, status: int = 401) -> web.HTTPError:
+def _refuse(error: OIDCError) -> web.HTTPError:
     """The login failed: 401 (not authenticated), so the hub's French error page shows our sentence."""
     log.warning("ProConnect login refused: %s", error.detail)
-    exc = web.HTTPError(status, error.message)
+    exc = web.HTTPError(401, error.message)
     exc.jupyterhub_message = error.message
     return exc
 
@@ -366,9 +366,8 @@ class ProConnectAuthenticator(OAuthenticator):
                     "administrations inscrites peuvent s'y connecter. Si vous devriez y avoir accès, "
                     "prévenez votre formateur ou l'équipe informatique.",
                     f"siret {siret!r} not in PROCONNECT_SIRETS",
-                ),
-                status=403,
-            )
+                )
+            )  # 401 as every refused login: the hub's error page then shows this sentence
 
     def is_trainer(self, auth_state: dict) -> bool:
         """Listed by verified e-mail or `sub` (`incubo.hub.trainers`); the hub name never counts."""
