@@ -62,6 +62,14 @@ class DemoAuthenticator(Authenticator):
             raise ValueError(
                 "Connexion de démonstration sans mot de passe : définissez INCUBO_DEMO_PASSWORD avant de lancer le hub."
             )
+        for name in self.formateurs:
+            if not trainers.has_password(self.passwords_file, name):
+                log.warning(
+                    "trainer %r has no password of their own and cannot log in: "
+                    "run « incubo hub formateur %s » on the hub machine",
+                    name,
+                    trainers.normalize_name(name),
+                )
         super().check_allow_config()
 
     def normalize_username(self, username: str) -> str:

@@ -101,6 +101,10 @@ def _read(path: Path) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
+def has_password(path: Path | str, name: str) -> bool:
+    return bool(_read(Path(path)).get(normalize_name(name)))
+
+
 def check_password(path: Path | str, name: str, password: str) -> bool | None:
     """True/False for the trainer's own password, None when no password was ever set (blocking: ~0.1 s)."""
     from argon2 import PasswordHasher
