@@ -145,3 +145,13 @@ def incubo_stdin(hub, name: str, password: str):
 def test_incubo_hub_formateur_help_is_french():
     r = incubo("hub", "formateur", "--help")
     assert r.returncode == 0 and "mot de passe de la salle ne connecte jamais" in r.stdout
+
+
+def test_warm_up_without_names_skips_the_trainers_by_their_group(hub):
+    learner = unique_name("a")
+    assert hub.login(requests.Session(), learner).status_code == 302
+    assert hub.login(requests.Session(), TRAINER).status_code == 302
+    r = incubo("hub", "prechauffer", "--course-dir", hub.course_dir, env=hub.env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert hub.user_model(learner)["servers"][""]["ready"]
+    assert not hub.user_model(TRAINER)["servers"]  # a trainer is not a learner to warm up
