@@ -10,8 +10,6 @@ put the released modules in the home before the server starts.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import logging
 import pwd
 from pathlib import Path
@@ -19,20 +17,10 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Unicode
 
-from incubo.hub import accounts
+from incubo.hub import accounts, trainers
+from incubo.hub.exchange import prepare_learner
 
 log = logging.getLogger(__name__)
-
-
-def _prepare_learner():
-    """`incubo.hub.exchange.prepare_learner` when that module provides it (h12-exchange)."""
-    try:
-        module = importlib.import_module("incubo.hub.exchange")
-    except ModuleNotFoundError as exc:
-        if exc.name == "incubo.hub.exchange":
-            return None
-        raise
-    return getattr(module, "prepare_learner", None)
 
 
 class IncuboSpawner(LocalProcessSpawner):
@@ -53,9 +41,8 @@ class IncuboSpawner(LocalProcessSpawner):
         return hub_settings()
 
     def is_trainer(self) -> bool:
-        from incubo.config import hub_settings
-
-        return self.user.name in hub_settings().formateurs
+        """Membership of `formgrade-<course>`, as the login set it (never the name)."""
+        return trainers.is_trainer(self.user, self.settings.course_id)
 
     def make_preexec_fn(self, name):
         return set_user_setuid(self.unix_user)
@@ -87,15 +74,10 @@ class IncuboSpawner(LocalProcessSpawner):
 
     async def start(self):
         unix_user, home = await self.ensure_account()
-        prepare = _prepare_learner()
-        if prepare is not None:
-            if inspect.iscoroutinefunction(prepare):
-                await prepare(self, unix_user, home, self.settings)
-            else:  # it runs commands as the learner: off the event loop, or 30 logins wait in line
-                settings = self.settings
-                await asyncio.get_running_loop().run_in_executor(
-                    None, prepare, self, unix_user, home, settings
-                )
+        settings = self.settings  # prepare_learner runs commands as the learner: off the event loop
+        await asyncio.get_running_loop().run_in_executor(
+            None, prepare_learner, self, unix_user, home, settings
+        )
         self.log.info(
             "starting %s's server as Unix user %s (home %s)", self.user.name, unix_user, home
         )

@@ -225,6 +225,7 @@ class ProConnectSettings:
     callback_url: str = ""  # PROCONNECT_CALLBACK_URL, e.g. https://hub/hub/oauth_callback
     post_logout_url: str = ""  # PROCONNECT_POST_LOGOUT_URL, exactly as registered
     acr_values: str = "eidas1"  # PROCONNECT_ACR_VALUES
+    sirets: tuple[str, ...] = ()  # PROCONNECT_SIRETS: only these administrations (empty: all)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ProConnectSettings:
@@ -236,6 +237,7 @@ class ProConnectSettings:
             callback_url=env.get("PROCONNECT_CALLBACK_URL", ""),
             post_logout_url=env.get("PROCONNECT_POST_LOGOUT_URL", ""),
             acr_values=env.get("PROCONNECT_ACR_VALUES", "") or "eidas1",
+            sirets=tuple(x.replace(" ", "") for x in _env_list(env.get("PROCONNECT_SIRETS"))),
         )
 
 

@@ -4,7 +4,8 @@
 room's configuration (`incubo.hub.config`); Ctrl+C or SIGTERM stops the hub
 only, so learners keep their servers and their open labs. `incubo hub
 prechauffer` starts the expected learners' servers before the session;
-`incubo hub arreter` stops everything at the end of the day.
+`incubo hub arreter` stops everything at the end of the day. `incubo hub
+formateur NOM` sets a trainer's own password (shared-password room).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     _room_options(stop)
     stop.set_defaults(func=arreter)
+    trainer = actions.add_parser(
+        "formateur",
+        parents=[common],
+        help="définir (ou changer) le mot de passe personnel d'un formateur",
+        description="Salle à mot de passe partagé : le mot de passe de la salle ne connecte jamais un "
+        "formateur. Cette commande, lancée en root sur la machine du hub, définit le mot de passe "
+        "personnel d'un formateur nommé dans INCUBO_HUB_FORMATEURS (lu sur l'entrée standard "
+        "quand elle n'est pas un terminal, sinon demandé deux fois).",
+    )
+    trainer.add_argument("nom", metavar="NOM", help="identifiant du formateur sur le hub")
+    trainer.set_defaults(func=formateur)
 
 
 def _room_options(p: argparse.ArgumentParser) -> None:
@@ -114,3 +126,35 @@ def arreter(args, ctx: Context) -> int:
     from incubo.hub import room
 
     return room.stop_all(settings_from(args, ctx))
+
+
+def read_password(stream=None) -> str:
+    """The new password: one line of standard input when it is not a terminal, else asked twice."""
+    import getpass
+    import sys
+
+    from incubo.errors import IncuboError
+
+    stream = stream or sys.stdin
+    if not stream.isatty():
+        return stream.readline().rstrip("\r\n")
+    first = getpass.getpass("Nouveau mot de passe du formateur : ")
+    if getpass.getpass("Le même, une seconde fois : ") != first:
+        raise IncuboError(
+            "Les deux mots de passe diffèrent : rien n'a changé, recommencez.",
+            code="formateur-confirmation",
+        )
+    return first
+
+
+def formateur(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.hub import trainers
+
+    settings = settings_from(args, ctx)
+    name = trainers.set_password(settings, args.nom, read_password())
+    console.success(
+        f"Mot de passe du formateur « {name} » enregistré : il se connecte au hub avec celui-ci, "
+        "jamais avec le mot de passe de la salle."
+    )
+    return 0
