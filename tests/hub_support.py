@@ -172,6 +172,10 @@ def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) 
                 out["stdout"] += msg["content"]["text"]
             elif kind == "error":
                 out["error"] = msg["content"]["ename"]
+            elif kind == "display_data":
+                out["display"] = out.get("display", "") + msg["content"]["data"].get(
+                    "text/plain", ""
+                )
             elif kind == "execute_reply":
                 replied = True
             elif kind == "status" and msg["content"]["execution_state"] == "idle":
