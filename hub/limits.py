@@ -13,7 +13,7 @@ a control group of its own, made by the hub (root) before the server starts:
 The groups live under the hub's own control group (with systemd, the hub's
 unit has `Delegate=yes`, as `jupyterhub-systemdspawner` relies on), in a
 folder named after the hub folder, so two rooms on one machine never share
-one. Each process also gets `RLIMIT_AS` at the memory limit: a single
+one. Each process also gets `RLIMIT_AS` a little under the memory limit: an
 allocation past it fails with `MemoryError` in the learner's cell (explained
 in French by `incubo.widgets.friendly_errors`) instead of waking the
 out-of-memory killer; the group's limit catches the rest (several processes).
@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,12 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 KERNELS_DIR = Path(__file__).with_name("jupyter-data")
 DEFAULT_MEMORY = 2 * 1024**3
 DEFAULT_PROCESSES = 256
+#: Each process's address space, as a share of the learner's memory: a cell filling memory gets
+#: `MemoryError` (explained in French) a little before the group's limit would wake the OOM killer.
+ADDRESS_SPACE_SHARE = 0.85
+#: glibc reserves 64 MiB of address space per thread arena (a kernel: 800 MiB for 50 MiB used);
+#: two arenas keep a kernel near 220 MiB, so the address-space cap measures real use.
+MALLOC_ARENA_MAX = "2"
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
@@ -226,16 +233,19 @@ class Cgroups:
             with contextlib.suppress(OSError):
                 folder.rmdir()
 
-    def remove_room(self) -> None:
-        """Remove the room's folders (and the learners' empty groups in them)."""
+    def remove_room(self, timeout: float = 5) -> None:
+        """Remove the room's folders and the learners' groups in them, once their processes are gone."""
+        deadline = time.monotonic() + timeout
         for parent in self._parents().values():
-            if parent.is_dir():
-                for child in parent.iterdir():
-                    if child.is_dir():
-                        with contextlib.suppress(OSError):
-                            child.rmdir()
+            while parent.is_dir():
+                for child in [c for c in parent.iterdir() if c.is_dir()]:
+                    with contextlib.suppress(OSError):
+                        child.rmdir()
                 with contextlib.suppress(OSError):
                     parent.rmdir()
+                if not parent.is_dir() or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)  # a killed process still being reaped keeps its group busy
 
 
 def preexec(cgroups: Cgroups | None, unix_user: str, limits: Limits, then):
@@ -245,12 +255,13 @@ def preexec(cgroups: Cgroups | None, unix_user: str, limits: Limits, then):
     the child only writes its pid and sets its limit.
     """
     procs = [f / "cgroup.procs" for f in cgroups.folders(unix_user).values()] if cgroups else []
+    address_space = int(limits.memory * ADDRESS_SPACE_SHARE)
 
     def run() -> None:
         pid = str(os.getpid())
         for path in procs:
             _write(path, pid)
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         then()
 
     return run

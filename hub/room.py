@@ -58,6 +58,21 @@ def running_hub(settings: HubSettings) -> int | None:
     return None
 
 
+def _die_with_us():
+    """A preexec_fn: SIGTERM to the child when `incubo hub` dies, whatever kills it."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    parent = os.getpid()
+
+    def run() -> None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return run
+
+
 def hub_command() -> list[str]:
     return [sys.executable, "-m", "jupyterhub", "-f", str(HERE / "jupyterhub_config.py")]
 
@@ -83,7 +98,11 @@ def serve(settings: HubSettings, env: dict[str, str]) -> int:
         f"État du hub et journaux : {settings.hub_dir}. Ctrl+C arrête le hub ; les serveurs des apprenants continuent."
     )
     proc = subprocess.Popen(
-        hub_command(), env=dict(os.environ, **env), cwd=settings.hub_dir, start_new_session=True
+        hub_command(),
+        env=dict(os.environ, **env),
+        cwd=settings.hub_dir,
+        start_new_session=True,
+        preexec_fn=_die_with_us(),  # `incubo hub` killed outright: JupyterHub stops, and its services
     )
     received: list[int] = []
 

@@ -86,6 +86,7 @@ class IncuboSpawner(LocalProcessSpawner):
         env["INCUBO_LIMITE_MEMOIRE"] = str(room.memory)
         env["INCUBO_LIMITE_MEMOIRE_TEXTE"] = limits.human_size(room.memory)
         env["INCUBO_LIMITE_PROCESSUS"] = str(room.processes)
+        env["MALLOC_ARENA_MAX"] = limits.MALLOC_ARENA_MAX
         env["JUPYTER_PATH"] = os.pathsep.join(
             [str(limits.KERNELS_DIR), *filter(None, [env.get("JUPYTER_PATH")])]
         )

@@ -341,6 +341,9 @@ class Hub:
         self._kill_room(names)
         for name in names:
             accounts.remove_account(name)  # nothing left to stop: useradd's lock, one by one
+        from incubo.hub.limits import Cgroups
+
+        Cgroups(Path(self.env["INCUBO_HUB_DIR"])).remove_room()  # the learners' control groups
         shutil.rmtree(self.base, ignore_errors=True)
 
     def _room_processes(self, names: list[str]) -> list:
