@@ -268,3 +268,43 @@ def test_killing_incubo_hub_outright_leaves_no_service(room):
     assert not _room_services(hub.hub_dir), _room_services(hub.hub_dir)
     held = {c.laddr.port for c in psutil.net_connections("tcp") if c.status == "LISTEN"}
     assert not (ports & held), ports & held
+
+
+def test_a_second_room_on_this_machine_gets_free_internal_ports_or_a_french_refusal():
+    import socket
+
+    held = []
+    for port in (8081, 8001):  # what a first room (or a proxy left over) holds
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            held.append(sock)
+        except OSError:
+            sock.close()  # already held by someone else: the room must cope all the same
+    try:
+        with start_hub(start=False) as hub:
+            for name in ("INCUBO_HUB_API_PORT", "INCUBO_HUB_PROXY_API_PORT"):
+                hub.env.pop(name)
+            taken = socket.socket()
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            public = hub.env["INCUBO_HUB_PORT"]
+            hub.env["INCUBO_HUB_PORT"] = str(taken.getsockname()[1])
+            refused = incubo("hub", "--course-dir", hub.course_dir, env=hub.env, timeout=60)
+            taken.close()
+            assert refused.returncode != 0
+            assert f"Le port {hub.env['INCUBO_HUB_PORT']} est déjà pris" in refused.stderr, (
+                refused.stderr
+            )
+            assert "Traceback" not in refused.stderr
+            hub.env["INCUBO_HUB_PORT"] = public
+            hub.start()
+            chosen = json.loads((hub.hub_dir / "ports-internes.json").read_text())
+            assert chosen["hub"] != 8081 and chosen["proxy-api"] != 8001, chosen
+            state = json.loads(incubo("hub", "etat", "--json", env=hub.env, timeout=60).stdout)
+            assert state["hub"]["actif"] and state["proxy"]["actif"], state
+    finally:
+        for sock in held:
+            sock.close()
