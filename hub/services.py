@@ -55,6 +55,11 @@ def service_ports(hub_dir: Path, fixed: dict[str, int] | None = None) -> dict[st
     return wanted
 
 
+def lifeline(command: list[str]) -> list[str]:
+    """`command` run through `incubo.hub.lifeline`: it gets SIGTERM when the hub dies."""
+    return [sys.executable, "-m", "incubo.hub.lifeline", *command]
+
+
 def ralph_python() -> Path | None:
     """Ralph's Python: `INCUBO_RALPH_PYTHON`, else the checkout's `.venv-ralph` (`make ralph`)."""
     from incubo.config import ralph_python as configured
@@ -170,6 +175,8 @@ def configure_services(c: Any, settings: Any) -> None:
             "display": False,
         },
     ]
+    for service in services:  # every service dies with the hub, even killed outright
+        service["command"] = lifeline(service["command"])
     c.JupyterHub.services.extend(services)
     c.JupyterHub.load_roles.append(
         {

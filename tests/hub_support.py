@@ -177,6 +177,10 @@ def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) 
                 out["stdout"] += msg["content"]["text"]
             elif kind == "error":
                 out["error"] = msg["content"]["ename"]
+            elif kind == "display_data":
+                out["display"] = out.get("display", "") + msg["content"]["data"].get(
+                    "text/plain", ""
+                )
             elif kind == "execute_reply":
                 replied = True
             elif kind == "status" and msg["content"]["execution_state"] == "idle":
@@ -359,6 +363,9 @@ class Hub:
         self._kill_room(names)
         for name in names:
             accounts.remove_account(name)  # nothing left to stop: useradd's lock, one by one
+        from incubo.hub.limits import Cgroups
+
+        Cgroups(Path(self.env["INCUBO_HUB_DIR"])).remove_room()  # the learners' control groups
         shutil.rmtree(self.base, ignore_errors=True)
 
     def _room_processes(self, names: list[str]) -> list:
