@@ -17,6 +17,7 @@ still running after a hub restart keep reaching the gate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -137,6 +138,7 @@ def configure_services(c: Any, settings: Any) -> None:
         )
         if layout.ralph_auth:
             gate_env["INCUBO_RALPH_AUTH"] = layout.ralph_auth
+        _grader_access(hub_dir, settings, secret, ports["lrs"], homepage)
         services.append(
             {
                 "name": "lrs",
@@ -195,6 +197,21 @@ def configure_services(c: Any, settings: Any) -> None:
         )
     c.Spawner.environment.update(learner_env)
     log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+
+
+def _grader_access(hub_dir: Path, settings: Any, secret: bytes, port: int, homepage: str) -> None:
+    """Where `incubo grade autograde` on this machine finds the gate, as the grader (its account's file)."""
+    import pwd
+
+    from incubo.authority import GraderAccess, write_access
+
+    owner = None
+    if os.geteuid() == 0:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(_get(settings, "grader_user") or "incubo-correcteur")
+            owner = (entry.pw_uid, entry.pw_gid)
+    url = f"http://127.0.0.1:{port}/services/lrs/"
+    write_access(hub_dir, GraderAccess(url, lrs_keys.grader_auth(secret), homepage), owner)
 
 
 def _seance_env(course_id: str, homepage: str) -> dict[str, str]:
