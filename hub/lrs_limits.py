@@ -51,7 +51,10 @@ class TokenBucket:
         self.stamp = now
 
     def wait_for(self, cost: float) -> float:
-        """Seconds until `cost` tokens are there (0: take them now)."""
+        """Seconds until `cost` tokens are there (0: take them now).
+
+        A cost above the capacity passes when the bucket is full and leaves a debt.
+        """
         self._refill()
         if cost <= self.tokens:
             return 0.0
