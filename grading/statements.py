@@ -16,6 +16,7 @@ actors then carry the hub's URL, as the learners' own statements do.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import logging
@@ -62,6 +63,7 @@ def use_hub_lrs() -> GraderAccess | None:
     Only this grading process's environment changes: the sandboxed kernels get a
     fixed list of variables (`incubo.grading.sandbox.PASSED_ENV`), never these.
     """
+    global _waits_at_exit
     access = hub_access()
     if access is not None:
         from incubo.config import env_var
@@ -69,7 +71,30 @@ def use_hub_lrs() -> GraderAccess | None:
         os.environ[env_var("lrs_url")] = access.url
         os.environ[env_var("lrs_auth")] = access.auth
         log.debug("grading statements go to the room's LRS %s", access.url)
+        if not _waits_at_exit:
+            _waits_at_exit = True
+            atexit.register(_deliver_grades)
     return access
+
+
+#: Seconds a grading run on the hub gives its grades to reach the LRS before it exits.
+DELIVERY_GRACE = 20.0
+_waits_at_exit = False
+
+
+def _deliver_grades() -> None:
+    """At the end of a grading run on the hub: the grades reach the LRS, or the trainer is told."""
+    if _events is None or not _events.pending_files():
+        return
+    if _events.wait_delivered(DELIVERY_GRACE):
+        return
+    from incubo import console
+
+    n = len(_events.pending_files())
+    console.warning(
+        f"{n} déclaration(s) de notes attendent encore le LRS de la salle dans "
+        f"{_events.spool_dir()} : rien n'est perdu, « incubo events flush » les enverra."
+    )
 
 
 def statement_id(key: str | None, text: str) -> str:

@@ -384,3 +384,18 @@ def test_grading_on_the_hub_reaches_the_lrs_with_the_graders_authority(room, gra
     assert not authority.by_grader(room.stored()[claim["id"]])
     # the grader's file is the grader's only
     assert (room.hub_dir / authority.ACCESS_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_grades_left_in_the_graders_spool_are_flushed_to_the_room_as_the_grader(
+    room, tmp_path, monkeypatch, session_env
+):
+    victim, _ = room.learner()
+    spool = tmp_path / "file-attente"
+    monkeypatch.setenv("INCUBO_SPOOL_DIR", str(spool))
+    grade = statement(victim, "scored")
+    events._spool(grade)  # a grading run that ended while the gate was away
+    env = dict(session_env, INCUBO_HUB_DIR=str(room.hub_dir), INCUBO_SPOOL_DIR=str(spool))
+    result = incubo("events", "flush", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "1 déclaration envoyée" in result.stderr + result.stdout
+    assert authority.by_grader(room.stored()[grade["id"]])
