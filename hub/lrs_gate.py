@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tornado import httpclient, web
+from tornado.httpserver import HTTPServer
 from tornado.httputil import url_concat
 
 from incubo import xapi
@@ -66,8 +67,8 @@ TOO_BIG = (
     "(la file d'attente du notebook le fait d'elle-même)."
 )
 TOO_FAST = (
-    "Trop de requêtes en peu de temps : vos déclarations restent en attente "
-    "et seront renvoyées dans un instant."
+    "Trop de requêtes en peu de temps vers le LRS de la salle : réessayez dans {n} s "
+    "(les déclarations d'un notebook restent en attente et partent d'elles-mêmes)."
 )
 
 
@@ -266,7 +267,7 @@ class StatementsHandler(BaseHandler):
             wait = self.gate.rate.request(self.who.name)
             if wait:
                 log.warning("rate limit: %s asked too often (retry in %ds)", self.who.name, wait)
-                self._hold(429, TOO_FAST, {"Retry-After": str(wait)})
+                self._hold(429, TOO_FAST.format(n=wait), {"Retry-After": str(wait)})
                 return
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limits.max_body:
@@ -352,7 +353,7 @@ class StatementsHandler(BaseHandler):
             wait = self.gate.rate.statements(who.name, len(statements))
             if wait:
                 self.set_header("Retry-After", str(wait))
-                self.refuse(429, TOO_FAST)
+                self.refuse(429, TOO_FAST.format(n=wait))
                 return
         set_authority(statements, homepage, None if who.grader else who.name)
         self.gate.tag_seance(statements)  # same ids: Ralph still deduplicates a retry
@@ -433,6 +434,19 @@ def make_app(gate: Gate) -> web.Application:
     )
 
 
+def listen(gate: Gate, port: int, host: str) -> HTTPServer:
+    """Serve the gate: bodies beyond `max_body` are never read whole (only `/xAPI/statements`
+    reads on, up to `drain_cap`, to answer 413); slow or idle connections are closed."""
+    return make_app(gate).listen(
+        port,
+        host,
+        xheaders=True,
+        max_body_size=gate.limits.max_body,
+        body_timeout=60.0,
+        idle_connection_timeout=120.0,
+    )
+
+
 def main() -> None:
     """Entry point of the `lrs` hub service (`python -m incubo.hub.lrs_gate`)."""
     from incubo.config import service_settings
@@ -452,7 +466,7 @@ def main() -> None:
             s.hub_dir,
         )
         bind = urlparse(s.bind_url)
-        make_app(gate).listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
+        listen(gate, bind.port or 80, bind.hostname or "127.0.0.1")
         log.info("LRS gate on %s, Ralph at %s", s.bind_url, s.ralph_url)
         await asyncio.Event().wait()
 
