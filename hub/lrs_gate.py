@@ -324,7 +324,7 @@ class StatementsHandler(BaseHandler):
             return
         try:
             body = json.loads(b"".join(self._chunks) or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: brackets nested 100,000 deep
             self.refuse(400, "Le corps de la requête n'est pas du JSON valide.")
             return
         statements = body if isinstance(body, list) else [body]

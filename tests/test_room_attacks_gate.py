@@ -16,6 +16,7 @@ gate with the grader's authority.
 | voiding another statement (the grade) | test_attack_voiding_is_refused |
 | the grader's name as a learner's login | test_attack_a_learner_named_like_the_grader_gets_no_grader_right |
 | a 2 MiB body | test_attack_two_mebibytes_are_refused_before_parsing |
+| JSON nested 100,000 deep | test_attack_json_nested_a_hundred_thousand_deep_is_refused |
 | a batch of 10,000 statements (and one of 1,001) | test_attack_huge_batches_are_refused |
 | 1,000 requests in a burst | test_attack_a_burst_of_a_thousand_requests_is_limited |
 | (the spool under those limits) | test_the_spool_keeps_what_was_refused_for_speed_and_delivers_it_later |
@@ -245,6 +246,15 @@ def test_attack_two_mebibytes_are_refused_before_parsing(room):
     # the same learner's next, ordinary statement goes through: the gate is still up
     small = statement(name)
     assert requests.post(room.url, json=small, auth=auth, headers=XAPI, timeout=30).ok
+
+
+def test_attack_json_nested_a_hundred_thousand_deep_is_refused(room):
+    name, auth = room.learner()
+    r = requests.post(
+        room.url, data=b"[" * 100_000 + b"]" * 100_000, auth=auth, headers=XAPI, timeout=30
+    )
+    refused(r, 400, "JSON")
+    assert requests.get(room.base + "__heartbeat__", timeout=10).status_code == 200
 
 
 def test_attack_huge_batches_are_refused(room):
