@@ -5,9 +5,10 @@ Ralph and the gate are started as the hub starts them: the service list of
 folder's secrets and ports), with the variables JupyterHub gives a managed
 service. A learner speaks to the gate with the credentials their kernel gets
 at spawn (`INCUBO_LRS_AUTH`); the trainers' read-only account checks what
-Ralph really stored. A real `incubo grade autograde` run, on the hub's
-machine with only `INCUBO_HUB_DIR` set, sends its grades through the same
-gate with the grader's authority.
+Ralph really stored. Last, on a real `incubo hub`, the trainer's real
+`incubo grade autograde` (the hub's environment only, no LRS named) sends
+its grades through the hub's gate with the grader's authority, and a
+learner's forgery of one is refused.
 
 | attack | test |
 | --- | --- |
@@ -20,7 +21,8 @@ gate with the grader's authority.
 | a batch of 10,000 statements (and one of 1,001) | test_attack_huge_batches_are_refused |
 | 1,000 requests in a burst | test_attack_a_burst_of_a_thousand_requests_is_limited |
 | (the spool under those limits) | test_the_spool_keeps_what_was_refused_for_speed_and_delivers_it_later |
-| predicting the grade's statement id | test_grading_on_the_hub_reaches_the_lrs_with_the_graders_authority |
+| grades left in the grader's spool | test_grades_left_in_the_graders_spool_are_flushed_to_the_room_as_the_grader |
+| a forged grade on a real hub; predicting the grade's statement id | test_on_a_real_hub_grades_reach_its_lrs_as_the_graders_and_a_forgery_does_not |
 """
 
 from __future__ import annotations
@@ -345,61 +347,6 @@ def test_the_spool_keeps_what_was_refused_for_speed_and_delivers_it_later(
     assert {s["id"] for s in honest} <= set(stored) and huge["id"] not in stored
 
 
-@pytest.fixture(scope="module")
-def graded_on_hub(room, tmp_path_factory):
-    """`incubo grade autograde` on the hub's machine: INCUBO_HUB_DIR set, no LRS named."""
-    from incubo.grading.sandbox import bwrap_works
-
-    if not bwrap_works():
-        pytest.fail("bubblewrap manquant : « apt-get install -y bubblewrap » (fait par .ci/run).")
-    base = tmp_path_factory.mktemp("correction-hub")
-    env = cohort.env(base)
-    course = cohort.make_course(base / "racine", env)
-    students = {"etu-juste": "right", "etu-faux": "wrong"}
-    for student, kind in students.items():
-        cohort.submit(course, student, kind)
-    env["INCUBO_HUB_DIR"] = str(room.hub_dir)
-    assert "INCUBO_LRS_URL" not in env
-    result = incubo(
-        "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    journal = events.read_jsonl(Path(env["INCUBO_EVENTS_FILE"]))
-    return course, students, {s["id"] for s in journal}
-
-
-def test_grading_on_the_hub_reaches_the_lrs_with_the_graders_authority(room, graded_on_hub):
-    course, students, emitted = graded_on_hub
-    assert len(emitted) >= 2 * len(students)
-    # delivered by the grading run itself, before it exited: nothing is left to flush
-    graded = [s for i, s in room.stored().items() if i in emitted]
-    assert len(graded) == len(emitted)
-    assert {xapi.verb_of(s) for s in graded} == {"scored", "passed", "failed"}
-    assert all(authority.by_grader(s) for s in graded)
-    assert all(s["authority"] == authority.grader_authority(HOMEPAGE) for s in graded)
-    assert all(s["actor"]["account"]["homePage"] == HOMEPAGE for s in graded)
-    assert {xapi.learner_of(s) for s in graded} == set(students)
-    # the ids a learner could compute from their own submission are not the grade's ids
-    from incubo.grading import statements
-
-    db = sqlite3.connect(course / "gradebook.db")
-    digest = db.execute(
-        "SELECT digest FROM incubo_submissions WHERE student = 'etu-juste'"
-    ).fetchone()[0]
-    db.close()
-    guessed = statements.statement_id(
-        None, f"{cohort.ASSIGNMENT}/etu-juste/correct_squares/passed/{digest}"
-    )
-    assert guessed not in {s["id"] for s in graded}
-    # a learner's own passed stays the learner's word, beside the grader's
-    name, auth = room.learner()
-    claim = statement(name, "passed")
-    assert requests.post(room.url, json=claim, auth=auth, headers=XAPI, timeout=30).ok
-    assert not authority.by_grader(room.stored()[claim["id"]])
-    # the grader's file is the grader's only
-    assert (room.hub_dir / authority.ACCESS_FILE).stat().st_mode & 0o077 == 0
-
-
 def test_grades_left_in_the_graders_spool_are_flushed_to_the_room_as_the_grader(
     room, tmp_path, monkeypatch, session_env
 ):
@@ -413,3 +360,84 @@ def test_grades_left_in_the_graders_spool_are_flushed_to_the_room_as_the_grader(
     assert result.returncode == 0, result.stderr
     assert "1 déclaration envoyée" in result.stderr + result.stdout
     assert authority.by_grader(room.stored()[grade["id"]])
+
+
+def test_on_a_real_hub_grades_reach_its_lrs_as_the_graders_and_a_forgery_does_not(
+    tmp_path_factory,
+):
+    """`incubo hub` (real JupyterHub, proxy, Ralph and gate as services), then the trainer's
+    `incubo grade autograde` on the same machine with the hub's environment only."""
+    from hub_support import shared_tmp, start_hub
+
+    from incubo.grading.sandbox import bwrap_works
+
+    if not bwrap_works():
+        pytest.fail("bubblewrap manquant : « apt-get install -y bubblewrap » (fait par .ci/run).")
+    base = shared_tmp("incubo-correction-hub-")
+    env = cohort.env(tmp_path_factory.mktemp("correction-env"))
+    course = cohort.make_course(base / "racine", env)
+    for student, kind in {"etu-juste": "right", "etu-faux": "wrong"}.items():
+        cohort.submit(course, student, kind)
+    with start_hub(course_dir=course) as hub:
+        gate = hub.url + "/services/lrs/"
+        wait_for(
+            lambda: requests.get(gate + "__heartbeat__", timeout=5).status_code == 200,
+            timeout=120,
+            what="Ralph behind the hub's gate",
+        )
+        result = incubo(
+            "grade", "autograde", cohort.ASSIGNMENT, "--course-dir", course, env=hub.env
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        secret = lrs_keys.gate_secret(hub.hub_dir)
+        reader = tuple(lrs_keys.reader_auth(secret, "formateurs").split(":", 1))
+        body = requests.get(
+            gate + "xAPI/statements?limit=1000", auth=reader, headers=XAPI, timeout=30
+        ).json()
+        stored = {s["id"]: s for s in body["statements"]}
+        # every grade the run emitted was delivered by the run itself, before it exited
+        emitted = {s["id"] for s in events.read_jsonl(Path(hub.env["INCUBO_EVENTS_FILE"]))}
+        assert len(emitted) >= 4 and emitted <= set(stored)
+        graded = [stored[i] for i in emitted]
+        assert {xapi.verb_of(s) for s in graded} == {"scored", "passed", "failed"}
+        assert {xapi.learner_of(s) for s in graded} == {"etu-juste", "etu-faux"}
+        assert all(s["authority"] == authority.grader_authority(hub.url) for s in graded)
+        assert all(authority.by_grader(s) for s in graded)
+        assert all(s["actor"]["account"]["homePage"] == hub.url for s in graded)
+        # the ids a learner could compute from their own submission are not the grade's ids
+        from incubo.grading import statements
+
+        db = sqlite3.connect(course / "gradebook.db")
+        digest = db.execute(
+            "SELECT digest FROM incubo_submissions WHERE student = 'etu-juste'"
+        ).fetchone()[0]
+        db.close()
+        guessed = statements.statement_id(
+            None, f"{cohort.ASSIGNMENT}/etu-juste/correct_squares/passed/{digest}"
+        )
+        assert guessed not in emitted
+        # the grader's way to the gate is the grader's only
+        assert (hub.hub_dir / authority.ACCESS_FILE).stat().st_mode & 0o077 == 0
+        # a learner of this hub claiming that authority for their own grade is refused
+        name = "etu-juste"
+        auth = tuple(lrs_keys.learner_auth(secret, name).split(":", 1))
+        forged = xapi.statement(
+            "scored",
+            parcours="cours",
+            module=cohort.ASSIGNMENT,
+            kind="exercice",
+            ident="correct_squares",
+            actor_name=name,
+            homepage=hub.url,
+            result={"score": xapi.score(10, 10), "success": True},
+        )
+        forged["authority"] = authority.grader_authority(hub.url)
+        r = requests.post(gate + "xAPI/statements", json=forged, auth=auth, headers=XAPI)
+        assert r.status_code == 403, r.text
+        r = requests.get(
+            gate + "xAPI/statements",
+            params={"statementId": forged["id"]},
+            auth=reader,
+            headers=XAPI,
+        )
+        assert r.status_code == 404 or not r.json().get("statements")
