@@ -250,8 +250,9 @@ class StatementsHandler(BaseHandler):
         self._chunks: list[bytes] = []
         self._size = 0
         connection = self.request.connection
-        if hasattr(connection, "set_max_body_size"):  # past this, tornado closes the connection
-            connection.set_max_body_size(limits.drain_cap)
+        settable = hasattr(connection, "set_max_body_size")
+        if settable:  # past the size set here, tornado answers 400 and closes the connection
+            connection.set_max_body_size(limits.max_body)
             connection.set_body_timeout(60.0)
         self.who: Caller | None = identify(
             self.gate.secret, self.request.headers.get("Authorization")
@@ -265,10 +266,11 @@ class StatementsHandler(BaseHandler):
             return
         if not self.who.reader:
             wait = self.gate.rate.request(self.who.name)
-            if wait:
-                log.warning("rate limit: %s asked too often (retry in %ds)", self.who.name, wait)
+            if wait:  # (not logged: a flood of these would fill the log)
                 self._hold(429, TOO_FAST.format(n=wait), {"Retry-After": str(wait)})
                 return
+        if settable:  # a known caller within their rate: a longer body is read on to answer 413
+            connection.set_max_body_size(limits.drain_cap)
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limits.max_body:
             self._too_big()

@@ -1,10 +1,11 @@
 """How much one learner may ask of the room's LRS: body size, statements per request, rate.
 
 The gate reads at most `max_body` bytes of a request (1 MiB, the spool's
-own limit `incubo.events.MAX_BODY_BYTES`) and never keeps more in memory;
-a longer body is read to its end (up to `drain_cap`, past which the
-connection is simply closed) only to answer 413 cleanly. A request carries
-at most `max_statements` statements.
+own limit `incubo.events.MAX_BODY_BYTES`) and never keeps more in memory.
+A longer body from a known caller within their rate is read to its end (up
+to `drain_cap`) only to answer 413 cleanly; anyone else's (no credentials,
+too fast) is cut at `max_body`: tornado answers 400 and closes the
+connection. A request carries at most `max_statements` statements.
 
 Each learner's account has two token buckets: requests (`burst` at once,
 `per_second` after) and statements (`statements_burst`, then
