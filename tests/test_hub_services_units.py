@@ -258,3 +258,16 @@ def test_the_hub_writes_the_graders_access_and_grading_finds_it(tmp_path, monkey
         access.password, text
     )
     assert statements.statement_id(access.password, text) != statements.statement_id(None, text)
+
+
+def test_research_copies_keep_who_vouched_for_a_grade_and_nobodys_name():
+    from incubo import authority
+    from incubo.reports.load import _pseudonymise_statement
+
+    grade = xapi.statement("scored", parcours="p", actor_name="jdupont", homepage=HOME)
+    grade["authority"] = authority.grader_authority(HOME)
+    claim = xapi.statement("passed", parcours="p", actor_name="jdupont", homepage=HOME)
+    claim["authority"] = authority.learner_authority(HOME, "jdupont")
+    out = [_pseudonymise_statement(s, b"k" * 32) for s in (grade, claim)]
+    assert [authority.by_grader(s) for s in out] == [True, False]
+    assert "jdupont" not in json.dumps(out) and HOME not in json.dumps(out)
