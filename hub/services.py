@@ -17,6 +17,7 @@ still running after a hub restart keep reaching the gate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -85,6 +86,21 @@ def parcours_page_config() -> Path:
     return Path(__file__).with_name("jupyter-config")
 
 
+def _grader_access(hub_dir: Path, settings: Any, secret: bytes, port: int, homepage: str) -> None:
+    """Where `incubo grade autograde` on this machine finds the gate, as the grader (its account's file)."""
+    import pwd
+
+    from incubo.authority import GraderAccess, write_access
+
+    owner = None
+    if os.geteuid() == 0:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(_get(settings, "grader_user") or "incubo-correcteur")
+            owner = (entry.pw_uid, entry.pw_gid)
+    url = f"http://127.0.0.1:{port}/services/lrs/"
+    write_access(hub_dir, GraderAccess(url, lrs_keys.grader_auth(secret), homepage), owner)
+
+
 def configure_services(c: Any, settings: Any) -> None:
     """Add Ralph, the LRS gate, the dashboard and the solutions service; per-learner LRS env."""
     hub_dir = Path(_get(settings, "hub_dir"))
@@ -142,6 +158,7 @@ def configure_services(c: Any, settings: Any) -> None:
         )
         if layout.ralph_auth:
             gate_env["INCUBO_RALPH_AUTH"] = layout.ralph_auth
+        _grader_access(hub_dir, settings, secret, ports["lrs"], homepage)
         services.append(
             {
                 "name": "lrs",
