@@ -106,6 +106,9 @@ class Settings:
     workspace: Path | None = _var(
         "INCUBO_WORKSPACE", "the learner's workspace `incubo lab` opens (else ~/espace-incubo)"
     )
+    revision_max: int = _var(
+        "INCUBO_REVISION_MAX", "questions a day in « Ma révision du jour » (spaced review)", 5
+    )
 
     @property
     def journal(self) -> Path:
