@@ -180,8 +180,9 @@ def generate(
     days: int = 90,
     model: ForgettingModel | None = None,
 ) -> dict[str, Any]:
-    """`evenements/revisions-demo.jsonl`: « Ma révision du jour » over `days` days after each
-    learner's first lesson, under the forgetting model, scheduled by FSRS."""
+    """`evenements/revisions-demo.jsonl`: « Ma révision du jour » from each learner's first lesson,
+    for `days` days at most and 30 days after their last lesson (who stops learning stops
+    reviewing), scheduled by FSRS, answered under the forgetting model."""
     model = model or ForgettingModel()
     with open(demo_events, encoding="utf-8") as fh:
         study = _study_of(json.loads(line) for line in fh if line.strip())
@@ -205,7 +206,8 @@ def generate(
                 {d for d in range(days) if rng.random() < keep},
                 float(getattr(person, "ability", 0.0)),
             )
-            run(agent, "fsrs", days, model=model, rng=rng, all_questions=all_questions)
+            horizon = min(days, int(agent.study[-1][0]) + 30)  # who stops learning stops reviewing
+            run(agent, "fsrs", horizon, model=model, rng=rng, all_questions=all_questions)
             studied = {k for _t, k, _ok in items}
             registration = str(uuid.uuid5(uuid.NAMESPACE_URL, f"incubo:cohorte:{person.cohorte}"))
             seen: set[Key] = set()
