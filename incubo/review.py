@@ -97,18 +97,42 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone().date()
 
 
-def reviews(statements: Iterable[dict[str, Any]]) -> dict[Key, list[tuple[datetime, bool]]]:
-    """The reviews of each question: the first answer of each day, in time order."""
+def _exercise_links(questions: Iterable[BankQuestion]) -> dict[tuple[str, str, str], list[Key]]:
+    """(parcours, module, exercise) -> the questions whose bank names that exercise (`exercice:`)."""
+    links: dict[tuple[str, str, str], list[Key]] = {}
+    for q in questions:
+        exercise = q.spec.get("exercice")
+        if exercise:
+            links.setdefault((q.parcours, q.module, str(exercise)), []).append(q.key)
+    return links
+
+
+def reviews(
+    statements: Iterable[dict[str, Any]], questions: Iterable[BankQuestion] = ()
+) -> dict[Key, list[tuple[datetime, bool]]]:
+    """The reviews of each question: the first answer of each day, in time order.
+
+    An exercise passed or failed counts as an answer to the questions whose bank entry names it
+    (`exercice: <id>`): an exercise failed brings its question back soon.
+    """
+    links = _exercise_links(questions)
     answers: list[tuple[datetime, Key, bool]] = []
     for stmt in statements:
-        if xapi.verb_of(stmt) != "answered":
-            continue
-        key, moment = quiz_key(stmt), xapi.timestamp_of(stmt)
-        success = (stmt.get("result") or {}).get("success")
-        if key is None or moment is None or not isinstance(success, bool):
+        verb, moment = xapi.verb_of(stmt), xapi.timestamp_of(stmt)
+        if moment is None:
             continue
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
+        if verb in ("passed", "failed") and links:
+            for key in links.get(xapi.located(stmt), []):  # type: ignore[arg-type]
+                answers.append((moment, key, verb == "passed"))
+            continue
+        if verb != "answered":
+            continue
+        key = quiz_key(stmt)
+        success = (stmt.get("result") or {}).get("success")
+        if key is None or not isinstance(success, bool):
+            continue
         answers.append((moment, key, success))
     answers.sort(key=lambda a: a[0])
     out: dict[Key, list[tuple[datetime, bool]]] = {}
@@ -216,7 +240,7 @@ def plan(
     today = now.date()
     limit = limit or revision_max()
     by_key = {q.key: q for q in questions}
-    history = reviews(statements)
+    history = reviews(statements, questions)
     sched = scheduler()
     state = {key: replay(h, sched) for key, h in history.items() if key in by_key}
     done = [

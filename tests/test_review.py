@@ -79,3 +79,18 @@ def test_due_questions_come_first_then_the_summary_names_the_fsrs_day():
     assert later.next_day == expected
     assert later.summary() == f"1 sur 2 — prochaine révision {review.french_day(expected)}"
     assert review.french_day(datetime(2026, 12, 10).date()) == "jeudi 10 décembre"
+
+
+def test_an_exercise_failed_comes_back_as_its_quiz_question():
+    linked = review.BankQuestion(
+        "p", "m1", {"id": "q-somme", "question": "?", "exercice": "ex-somme"}
+    )
+    other = bank("p", "m1", "q-autre")
+    failed = xapi.statement(
+        "failed", parcours="p", module="m1", kind="exercice", ident="ex-somme", actor_name="agent",
+        timestamp=T0.isoformat().replace("+00:00", "Z"),
+    )  # fmt: skip
+    history = review.reviews([failed], [linked, *other])
+    assert history == {("p", "m1", "q-somme"): [(T0, False)]}
+    tomorrow = review.plan([linked, *other], [failed], now=T0 + timedelta(days=1, hours=1))
+    assert [q.id for q in tomorrow.todo][0] == "q-somme"  # due first, before the new question
