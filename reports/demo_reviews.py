@@ -22,6 +22,7 @@ Policies, each day the agent opens the review (same days for every policy):
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -211,26 +212,31 @@ def generate(
             studied = {k for _t, k, _ok in items}
             registration = str(uuid.uuid5(uuid.NAMESPACE_URL, f"incubo:cohorte:{person.cohorte}"))
             seen: set[Key] = set()
+            templates: dict[Key, dict[str, Any]] = {}
             for when, key, ok in agent.reviews:
                 if key in studied and key not in seen:
                     seen.add(key)  # the lesson's own answer is already in demo.jsonl
                     continue
-                stmt = xapi.statement(
-                    "answered",
-                    parcours=key[0],
-                    module=key[1],
-                    kind="quiz",
-                    ident=key[2],
-                    actor_name=name,
-                    homepage=xapi.DEFAULT_HOMEPAGE,
-                    registration=registration,
-                    timestamp=(origin + timedelta(days=when))
+                if key not in templates:  # one statement built per question, copied per answer
+                    templates[key] = xapi.statement(
+                        "answered",
+                        parcours=key[0],
+                        module=key[1],
+                        kind="quiz",
+                        ident=key[2],
+                        actor_name=name,
+                        homepage=xapi.DEFAULT_HOMEPAGE,
+                        registration=registration,
+                        extensions={"revision": True},
+                    )
+                stmt = copy.deepcopy(templates[key])
+                stmt["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                stmt["timestamp"] = (
+                    (origin + timedelta(days=when))
                     .isoformat(timespec="milliseconds")
-                    .replace("+00:00", "Z"),
-                    statement_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    result={"success": ok, "response": "a" if ok else "b"},
-                    extensions={"revision": True},
+                    .replace("+00:00", "Z")
                 )
+                stmt["result"] = {"success": ok, "response": "a" if ok else "b"}
                 fh.write(json.dumps(stmt, ensure_ascii=False, separators=(",", ":")) + "\n")
                 count += 1
     tmp.replace(out)
