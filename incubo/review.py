@@ -28,12 +28,12 @@ from urllib.parse import urlencode, urljoin
 from fsrs import Card, Rating, Scheduler
 
 from incubo import events, exercise_data, lrs, quiz_bank, xapi
-from incubo.config import settings
+from incubo.config import DEFAULT_REVISION_MAX, settings
 
 log = logging.getLogger(__name__)
 
 #: Questions a day when `INCUBO_REVISION_MAX` is not set.
-DEFAULT_MAX = 5
+DEFAULT_MAX = DEFAULT_REVISION_MAX
 
 FRENCH_DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 FRENCH_MONTHS = [
