@@ -47,6 +47,10 @@ class RevisionDuJour:
         self.status = Status()
         self.intro = w.HTML()
         self.holder = w.VBox()
+        # Say back the chosen answer: keyboard and screen-reader users hear what they are about to
+        # validate, and the page waits for the kernel to have it before « Valider » can overtake it.
+        self.echo = w.HTML()
+        self.echo.add_class("incubo-choix")
         self.feedback = w.HTML()
         self.feedback.add_class("incubo-retour")
         self.next_button = w.Button(description="Question suivante", button_style="primary")
@@ -60,6 +64,7 @@ class RevisionDuJour:
                 ),
                 self.intro,
                 self.holder,
+                self.echo,
                 self.feedback,
                 self.next_button,
                 self.status.widget,
@@ -75,6 +80,7 @@ class RevisionDuJour:
     def refresh(self) -> None:
         self.plan = review.plan(self.questions, review.own_statements())
         self.feedback.value = ""
+        self.echo.value = ""
         self.next_button.layout.display = "none"
         self.status.clear()
         if self.plan.finished:
@@ -118,12 +124,15 @@ class RevisionDuJour:
                 options=[(str(o.get("texte", "")), i) for i, o in enumerate(q.options)], value=None
             )
             self.choice.layout.width = "auto"
+            self.choice.observe(self._echo, names="value")
             inputs: list[w.Widget] = [self.choice]
         elif q.type == "choix-multiple":
             self.cases = [
                 w.Checkbox(value=False, description=str(o.get("texte", "")), indent=False)
                 for o in q.options
             ]
+            for case in self.cases:
+                case.observe(self._echo, names="value")
             inputs = list(self.cases)
         else:
             self.entry = w.Text(
@@ -136,6 +145,18 @@ class RevisionDuJour:
         self.submit_button = w.Button(description="Valider", button_style="primary")
         self.submit_button.on_click(guarded(self.status)(lambda _b: self.submit()))
         self.holder.children = [head, *inputs, self.submit_button]
+
+    def _echo(self, _change=None) -> None:
+        if self.choice is not None:
+            chosen = [str(self.choice.label)] if self.choice.label else []
+        else:
+            chosen = [c.description for c in self.cases if c.value]
+        label = "Réponse choisie" if self.choice is not None else "Réponses cochées"
+        self.echo.value = (
+            f'<p role="status" aria-live="polite">{label} : {html.escape(", ".join(chosen))}.</p>'
+            if chosen
+            else ""
+        )
 
     def answer(self) -> Any:
         if self.choice is not None:

@@ -82,6 +82,10 @@ def answer_by_keyboard(page, number: int, right: bool) -> None:
     page.keyboard.press("Space")  # first option: « Mauvaise réponse »
     if right:
         page.keyboard.press("ArrowDown")  # « Bonne réponse »
+    chosen = f"Réponse choisie : {'Bonne' if right else 'Mauvaise'} réponse {number}."
+    page.locator(".incubo-choix").filter(has_text=chosen).wait_for(
+        timeout=TIMEOUT
+    )  # the kernel has it
     button = "(name) => document.activeElement && document.activeElement.tagName === 'BUTTON' && document.activeElement.innerText.trim() === name"
     for _ in range(10):
         page.keyboard.press("Tab")
@@ -90,8 +94,8 @@ def answer_by_keyboard(page, number: int, right: bool) -> None:
     else:
         pytest.fail("« Valider » not reachable with Tab")
     page.keyboard.press("Enter")
-    verdict = "Bonne réponse." if right else "Ce n'est pas la bonne réponse."
-    page.locator(".incubo-retour").filter(has_text=verdict).wait_for(timeout=TIMEOUT)
+    verdict = re.compile(r"^Bonne réponse\." if right else r"^Ce n'est pas la bonne réponse\.")
+    page.locator(".incubo-retour p").first.filter(has_text=verdict).wait_for(timeout=TIMEOUT)
     assert "Explication : La deuxième réponse est la bonne" in page.inner_text(".incubo-retour")
     following = "Voir mon bilan" if number == 3 else "Question suivante"
     for _ in range(10):
