@@ -24,6 +24,8 @@ DEFAULT_ACTIVITY_BASE = "https://incubo.occitanie.local"
 DEFAULT_LRS_PAGE_SIZE = 1000
 #: Seconds between two refreshes of the trainer's dashboard.
 DEFAULT_DASHBOARD_REFRESH = 30.0
+#: Questions a day in « Ma révision du jour » (incubo.review).
+DEFAULT_REVISION_MAX = 5
 
 _TRUE = ("1", "true", "oui", "yes")
 
@@ -106,6 +108,11 @@ class Settings:
     )
     workspace: Path | None = _var(
         "INCUBO_WORKSPACE", "the learner's workspace `incubo lab` opens (else ~/espace-incubo)"
+    )
+    revision_max: int = _var(
+        "INCUBO_REVISION_MAX",
+        "questions a day in « Ma révision du jour » (spaced review)",
+        DEFAULT_REVISION_MAX,
     )
 
     @property

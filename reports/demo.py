@@ -9,7 +9,9 @@ there, so that the reports read demo data with the same code as real data:
 - `evenements/demo.jsonl`: xAPI statements built by `incubo.xapi.statement()`;
 - `gradebook.db`: an nbgrader gradebook (see `demo_gradebook`);
 - `seances/<CODE>.json` and `evenements/seances-demo.jsonl`: a few live séances of the
-  room and what their participants did (see `demo_seances`).
+  room and what their participants did (see `demo_seances`);
+- `evenements/revisions-demo.jsonl`: « Ma révision du jour » over 90 days after each learner's
+  first lesson, scheduled by FSRS, answered under a known forgetting model (see `demo_reviews`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from incubo import console, course_layout, xapi
 from incubo.errors import IncuboError
+from incubo.reports import demo_reviews
 from incubo.reports.course_shape import CourseShape, read_shape
 
 log = logging.getLogger(__name__)
@@ -466,6 +469,13 @@ def generate(
         "shape": shape.origin,
         "files": [LEARNERS_FILE, f"{EVENTS_DIR}/{DEMO_EVENTS_FILE}"],
     }
+    reviews_file = course_dir / EVENTS_DIR / demo_reviews.EVENTS_FILE
+    if statements:  # a benchmark's exact count: no review histories
+        reviews_file.unlink(missing_ok=True)
+    else:
+        made_reviews = demo_reviews.generate(course_dir, people, events, seed)
+        summary["review_statements"] = made_reviews["statements"]
+        summary["files"].append(made_reviews["file"])
     from incubo.reports import demo_seances
 
     demo_seances.remove(course_dir, previous.get("seances", []))

@@ -32,6 +32,7 @@ APP_NOTEBOOKS = (
     "quiz-du-jour.ipynb",
     "tableau-de-bord.ipynb",
     "mon-parcours.ipynb",
+    "revision-du-jour.ipynb",
 )
 #: Browser uploads travel in one websocket message; the explorer accepts files up to 60 MB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -42,7 +43,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "apps",
         parents=[common],
-        help="servir les applications sans code (explorer un tableau, quiz du jour, tableau de bord, mon parcours)",
+        help="servir les applications sans code (explorer un tableau, quiz du jour, tableau de bord, mon parcours, ma révision du jour)",
     )
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port d'écoute (défaut : {DEFAULT_PORT})"
