@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import statistics
 import sys
 import tempfile
@@ -34,30 +33,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import psutil  # noqa: E402
 import requests  # noqa: E402
-from harness import BIN, CHROMIUM, CHROMIUM_ARGS, free_port, http_ok, isolated_env, running  # noqa: E402
+from bench_hub import PASSWORD, services_hub  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 from incubo import xapi  # noqa: E402
 from incubo.hub import lrs_keys  # noqa: E402
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
-PASSWORD = "banc-motdepasse"
-CONFIG = """
-from pathlib import Path
-from types import SimpleNamespace
-from incubo.hub.services import configure_services
-c.JupyterHub.bind_url = "{url}"
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
-c.ConfigurableHTTPProxy.command = ["{chp}"]
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = "{password}"
-c.Authenticator.allow_all = True
-c.JupyterHub.db_url = "sqlite:///{hub_dir}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{hub_dir}/cookie_secret"
-c.JupyterHub.load_groups = {{"formgrade-incubo": {{"users": ["formateur"]}}}}
-configure_services(c, SimpleNamespace(hub_dir=Path("{hub_dir}"), course_id="incubo",
-                   course_dir=Path("{course_dir}"), public_url="{url}"))
-"""
 
 
 def stmt(who: str, url: str, n: int) -> dict:
@@ -119,45 +101,12 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="incubo-bench-dashboard-"))
-    env = isolated_env(work / "env")
     hub_dir, course_dir = work / "hub", work / "cours"
     for d in (hub_dir, course_dir):
         d.mkdir()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (work / "jupyterhub_config.py").write_text(
-        CONFIG.format(
-            url=url,
-            hub_port=free_port(),
-            proxy_port=free_port(),
-            chp=ROOT / "node_modules" / ".bin" / "configurable-http-proxy",
-            password=PASSWORD,
-            hub_dir=hub_dir,
-            course_dir=course_dir,
-        )  # fmt: skip
-    )
     secret = lrs_keys.gate_secret(hub_dir)
-    ports = (
-        json.loads((hub_dir / "lrs" / "ports.json").read_text())
-        if (hub_dir / "lrs" / "ports.json").exists()
-        else None
-    )
-    cmd = [BIN / "jupyterhub", "-f", work / "jupyterhub_config.py"]
-
-    def ready() -> bool:
-        nonlocal ports
-        if not (hub_dir / "lrs" / "ports.json").exists():
-            return False
-        ports = json.loads((hub_dir / "lrs" / "ports.json").read_text())
-        return (
-            http_ok(url + "/hub/api")
-            and requests.get(f"{url}/services/lrs/__heartbeat__", timeout=2).status_code == 200
-        )
-
-    with running(
-        cmd, env=env, cwd=work, ready=ready, timeout=180, log=work / "hub.log"
-    ) as hub_proc:
-        gate = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
+    with services_hub(work, hub_dir, course_dir) as room:
+        url, gate, hub_proc = room.url, room.gate, room.proc
         learners = [f"agent{i:02d}" for i in range(args.learners)]
         auths = {who: tuple(lrs_keys.learner_auth(secret, who).rsplit(":", 1)) for who in learners}
         # an hour of session already in the LRS
