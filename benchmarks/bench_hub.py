@@ -83,3 +83,14 @@ def services_hub(work: Path, hub_dir: Path, course_dir: Path) -> Iterator[Simple
     with jupyterhub(work, config, ready) as (url, proc):
         lrs_port = json.loads(ports_file.read_text())["lrs"]
         yield SimpleNamespace(url=url, gate=f"http://127.0.0.1:{lrs_port}/services/lrs/", proc=proc)
+
+
+def trainer_page(browser, url: str):
+    """A Chromium page logged in to the light room as its trainer, « formateur »."""
+    page = browser.new_context(locale="fr-FR", bypass_csp=True).new_page()
+    page.goto(url + "/hub/login")
+    page.fill("#username_input", "formateur")
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_load_state()
+    return page

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
 import seance_support  # noqa: E402
-from bench_hub import PASSWORD, services_hub  # noqa: E402
+from bench_hub import services_hub, trainer_page  # noqa: E402
 from harness import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from seance_support import MODULE  # noqa: E402
 
@@ -294,12 +294,7 @@ def open_room(url: str, gate: str, hub_dir: Path, course_dir: Path, args) -> Roo
 def open_projection(browser, room: Room):
     """The trainer logs in and opens the séance's projection page."""
     projection = seance_ops.projection_url(room.settings, room.seance.code)
-    page = browser.new_context(locale="fr-FR", bypass_csp=True).new_page()
-    page.goto(room.url + "/hub/login")
-    page.fill("#username_input", "formateur")
-    page.fill("#password_input", PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_load_state()
+    page = trainer_page(browser, room.url)
     response = page.goto(projection)
     if response is None or response.status != 200:
         status = response.status if response else "none"

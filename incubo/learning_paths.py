@@ -101,9 +101,31 @@ def _check_data(folder: Path, path: Path, line: int | None, name: str) -> None:
 def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -> LearningPath:
     """Read and check `<folder>/parcours.yml` (keys, ids; with `check_files`, notebooks and data that exist)."""
     folder = Path(folder)
+    path, data = _read_parcours_file(folder)
+    lines = data.get("__lines__", {})
+    policy, duree, order = _parcours_fields(path, data, lines)
+    modules = _read_modules(folder, path, data["modules"], lines, check_files)
+    parcours = LearningPath(
+        id=folder.name,
+        folder=folder,
+        title=str(data["titre"]),
+        modules=modules,
+        audience=str(data.get("public") or ""),
+        duration=duree,
+        objectives=_str_list(path, lines.get("objectifs"), data.get("objectifs"), "objectifs"),
+        solution=policy,
+        data_files=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
+    )
+    parcours.order = order
+    for name in parcours.data_files if check_files else []:
+        _check_data(folder, path, lines.get("donnees"), name)
+    return parcours
+
+
+def _read_parcours_file(folder: Path) -> tuple[Path, dict]:
+    """parcours.yml read: the folder's name an id, the file there, known keys, titre and modules given."""
     path = folder / FILE_NAME
-    pid = folder.name
-    if not ID_RE.match(pid):
+    if not ID_RE.match(folder.name):
         raise source_error(
             folder,
             None,
@@ -142,6 +164,11 @@ def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -
                 f"il manque la clé « {key} » du parcours.",
                 "parcours-invalide",
             )
+    return path, data
+
+
+def _parcours_fields(path: Path, data: dict, lines: dict):
+    """The parcours' solution policy, duration (minutes) and order, checked."""
     try:
         policy = SolutionPolicy.parse(data.get("solution", DEFAULT_POLICY))
     except ValueError:
@@ -159,7 +186,21 @@ def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -
             "« duree » doit être un nombre de minutes.",
             "parcours-invalide",
         )
-    raw_modules = data["modules"]
+    order = data.get("ordre")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        raise source_error(
+            path,
+            lines.get("ordre"),
+            "« ordre » doit être un nombre entier (1 pour le premier parcours).",
+            "parcours-invalide",
+        )
+    return policy, duree, order
+
+
+def _read_modules(
+    folder: Path, path: Path, raw_modules, lines: dict, check_files: bool
+) -> list[Module]:
+    """The parcours' modules, in order, ids unique."""
     if not isinstance(raw_modules, list):
         raise source_error(
             path,
@@ -170,88 +211,73 @@ def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -
     modules: list[Module] = []
     seen: dict[str, int | None] = {}
     for raw in raw_modules:
-        if not isinstance(raw, dict):
+        modules.append(_read_module(folder, path, raw, lines, seen, check_files))
+    return modules
+
+
+def _read_module(
+    folder: Path, path: Path, raw, lines: dict, seen: dict[str, int | None], check_files: bool
+) -> Module:
+    """One module of parcours.yml: its keys, a new id, its notebooks and data files."""
+    if not isinstance(raw, dict):
+        raise source_error(
+            path,
+            lines.get("modules"),
+            "chaque module doit avoir les clés id, titre et notebooks.",
+            "parcours-invalide",
+        )
+    mline = raw.get("__line__")
+    mlines = raw.get("__lines__", {})
+    for key in raw:
+        if key not in MODULE_KEYS | {"__line__", "__lines__"}:
             raise source_error(
                 path,
-                lines.get("modules"),
-                "chaque module doit avoir les clés id, titre et notebooks.",
+                mlines.get(key),
+                f"la clé de module « {key} » est inconnue.{suggestion(str(key), MODULE_KEYS)}",
                 "parcours-invalide",
             )
-        mline = raw.get("__line__")
-        mlines = raw.get("__lines__", {})
-        for key in raw:
-            if key not in MODULE_KEYS | {"__line__", "__lines__"}:
-                raise source_error(
-                    path,
-                    mlines.get(key),
-                    f"la clé de module « {key} » est inconnue.{suggestion(str(key), MODULE_KEYS)}",
-                    "parcours-invalide",
-                )
-        for key in ("id", "titre", "notebooks"):
-            if not raw.get(key):
-                raise source_error(
-                    path, mline, f"il manque la clé « {key} » de ce module.", "parcours-invalide"
-                )
-        mid = str(raw["id"])
-        if not ID_RE.match(mid):
+    for key in ("id", "titre", "notebooks"):
+        if not raw.get(key):
             raise source_error(
-                path,
-                mlines.get("id"),
-                f"l'identifiant de module « {mid} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
-                "id-invalide",
+                path, mline, f"il manque la clé « {key} » de ce module.", "parcours-invalide"
             )
-        if mid in seen:
-            raise source_error(
-                path,
-                mlines.get("id"),
-                f"le module « {mid} » est déjà déclaré ligne {seen[mid]}.",
-                "id-duplique",
-            )
-        seen[mid] = mlines.get("id")
-        notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
-        known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
-        for name in notebooks if check_files else []:
-            if not (folder / f"{name}.md").is_file():
-                raise source_error(
-                    path,
-                    mlines.get("notebooks"),
-                    f"le notebook « {name} » n'existe pas (fichier {name}.md attendu dans {where(folder)}).{suggestion(name, known)}",
-                    "notebook-inconnu",
-                )
-        if len(set(notebooks)) != len(notebooks):
+    mid = str(raw["id"])
+    if not ID_RE.match(mid):
+        raise source_error(
+            path,
+            mlines.get("id"),
+            f"l'identifiant de module « {mid} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
+            "id-invalide",
+        )
+    if mid in seen:
+        raise source_error(
+            path,
+            mlines.get("id"),
+            f"le module « {mid} » est déjà déclaré ligne {seen[mid]}.",
+            "id-duplique",
+        )
+    seen[mid] = mlines.get("id")
+    notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
+    known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
+    for name in notebooks if check_files else []:
+        if not (folder / f"{name}.md").is_file():
             raise source_error(
                 path,
                 mlines.get("notebooks"),
-                "un même notebook est cité deux fois dans ce module.",
-                "id-duplique",
+                f"le notebook « {name} » n'existe pas (fichier {name}.md attendu dans {where(folder)}).{suggestion(name, known)}",
+                "notebook-inconnu",
             )
-        donnees = _str_list(path, mlines.get("donnees"), raw.get("donnees"), "donnees")
-        for name in donnees if check_files else []:
-            _check_data(folder, path, mlines.get("donnees"), name)
-        modules.append(Module(mid, str(raw["titre"]), notebooks, donnees, mline))
-    parcours = LearningPath(
-        id=pid,
-        folder=folder,
-        title=str(data["titre"]),
-        modules=modules,
-        audience=str(data.get("public") or ""),
-        duration=duree,
-        objectives=_str_list(path, lines.get("objectifs"), data.get("objectifs"), "objectifs"),
-        solution=policy,
-        data_files=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
-    )
-    order = data.get("ordre")
-    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+    if len(set(notebooks)) != len(notebooks):
         raise source_error(
             path,
-            lines.get("ordre"),
-            "« ordre » doit être un nombre entier (1 pour le premier parcours).",
-            "parcours-invalide",
+            mlines.get("notebooks"),
+            "un même notebook est cité deux fois dans ce module.",
+            "id-duplique",
         )
-    parcours.order = order
-    for name in parcours.data_files if check_files else []:
-        _check_data(folder, path, lines.get("donnees"), name)
-    return parcours
+    donnees = _str_list(path, mlines.get("donnees"), raw.get("donnees"), "donnees")
+    for name in donnees if check_files else []:
+        _check_data(folder, path, mlines.get("donnees"), name)
+    return Module(mid, str(raw["titre"]), notebooks, donnees, mline)
 
 
 def find_learning_paths(courses: str | os.PathLike) -> list[Path]:
