@@ -147,24 +147,29 @@ def _read_parcours_file(folder: Path) -> tuple[Path, dict]:
             "le fichier doit décrire le parcours par des clés (titre, modules…).",
             "parcours-invalide",
         )
-    lines = data.get("__lines__", {})
-    for key in data:
-        if key not in PARCOURS_KEYS | {"__line__", "__lines__"}:
+    _check_keys(path, data, PARCOURS_KEYS, ("titre", "modules"), "la clé", "du parcours")
+    return path, data
+
+
+def _check_keys(path: Path, raw: dict, known, required, key_words: str, of_what: str) -> None:
+    """Every key of `raw` known (with the closest one suggested), every required key given."""
+    lines = raw.get("__lines__", {})
+    for key in raw:
+        if key not in known | {"__line__", "__lines__"}:
             raise source_error(
                 path,
                 lines.get(key),
-                f"la clé « {key} » est inconnue.{suggestion(str(key), PARCOURS_KEYS)}",
+                f"{key_words} « {key} » est inconnue.{suggestion(str(key), known)}",
                 "parcours-invalide",
             )
-    for key in ("titre", "modules"):
-        if not data.get(key):
+    for key in required:
+        if not raw.get(key):
             raise source_error(
                 path,
-                data.get("__line__"),
-                f"il manque la clé « {key} » du parcours.",
+                raw.get("__line__"),
+                f"il manque la clé « {key} » {of_what}.",
                 "parcours-invalide",
             )
-    return path, data
 
 
 def _parcours_fields(path: Path, data: dict, lines: dict):
@@ -228,19 +233,9 @@ def _read_module(
         )
     mline = raw.get("__line__")
     mlines = raw.get("__lines__", {})
-    for key in raw:
-        if key not in MODULE_KEYS | {"__line__", "__lines__"}:
-            raise source_error(
-                path,
-                mlines.get(key),
-                f"la clé de module « {key} » est inconnue.{suggestion(str(key), MODULE_KEYS)}",
-                "parcours-invalide",
-            )
-    for key in ("id", "titre", "notebooks"):
-        if not raw.get(key):
-            raise source_error(
-                path, mline, f"il manque la clé « {key} » de ce module.", "parcours-invalide"
-            )
+    _check_keys(
+        path, raw, MODULE_KEYS, ("id", "titre", "notebooks"), "la clé de module", "de ce module"
+    )
     mid = str(raw["id"])
     if not ID_RE.match(mid):
         raise source_error(
