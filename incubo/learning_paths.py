@@ -141,14 +141,16 @@ def _read_parcours_file(folder: Path) -> tuple[Path, dict]:
         )
     data = load_yaml(path, with_lines=True)
     if not isinstance(data, dict):
-        raise source_error(
-            path,
-            1,
-            "le fichier doit décrire le parcours par des clés (titre, modules…).",
-            "parcours-invalide",
+        raise _invalid(
+            path, 1, "le fichier doit décrire le parcours par des clés (titre, modules…)."
         )
     _check_keys(path, data, PARCOURS_KEYS, ("titre", "modules"), "la clé", "du parcours")
     return path, data
+
+
+def _invalid(path: Path, line: int | None, message: str):
+    """The error for a parcours.yml that says something wrong (file and line, code parcours-invalide)."""
+    return source_error(path, line, message, "parcours-invalide")
 
 
 def _check_keys(path: Path, raw: dict, known, required, key_words: str, of_what: str) -> None:
@@ -156,20 +158,14 @@ def _check_keys(path: Path, raw: dict, known, required, key_words: str, of_what:
     lines = raw.get("__lines__", {})
     for key in raw:
         if key not in known | {"__line__", "__lines__"}:
-            raise source_error(
+            raise _invalid(
                 path,
                 lines.get(key),
                 f"{key_words} « {key} » est inconnue.{suggestion(str(key), known)}",
-                "parcours-invalide",
             )
     for key in required:
         if not raw.get(key):
-            raise source_error(
-                path,
-                raw.get("__line__"),
-                f"il manque la clé « {key} » {of_what}.",
-                "parcours-invalide",
-            )
+            raise _invalid(path, raw.get("__line__"), f"il manque la clé « {key} » {of_what}.")
 
 
 def _parcours_fields(path: Path, data: dict, lines: dict):
@@ -177,27 +173,20 @@ def _parcours_fields(path: Path, data: dict, lines: dict):
     try:
         policy = SolutionPolicy.parse(data.get("solution", DEFAULT_POLICY))
     except ValueError:
-        raise source_error(
+        raise _invalid(
             path,
             lines.get("solution"),
             "« solution » doit valoir jamais, toujours ou apres-N-essais (par exemple apres-2-essais).",
-            "parcours-invalide",
         ) from None
     duree = data.get("duree")
     if duree is not None and not isinstance(duree, int | float):
-        raise source_error(
-            path,
-            lines.get("duree"),
-            "« duree » doit être un nombre de minutes.",
-            "parcours-invalide",
-        )
+        raise _invalid(path, lines.get("duree"), "« duree » doit être un nombre de minutes.")
     order = data.get("ordre")
     if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
-        raise source_error(
+        raise _invalid(
             path,
             lines.get("ordre"),
             "« ordre » doit être un nombre entier (1 pour le premier parcours).",
-            "parcours-invalide",
         )
     return policy, duree, order
 
@@ -207,11 +196,8 @@ def _read_modules(
 ) -> list[Module]:
     """The parcours' modules, in order, ids unique."""
     if not isinstance(raw_modules, list):
-        raise source_error(
-            path,
-            lines.get("modules"),
-            "« modules » doit être une liste de modules (- id: …).",
-            "parcours-invalide",
+        raise _invalid(
+            path, lines.get("modules"), "« modules » doit être une liste de modules (- id: …)."
         )
     modules: list[Module] = []
     seen: dict[str, int | None] = {}
@@ -225,11 +211,8 @@ def _read_module(
 ) -> Module:
     """One module of parcours.yml: its keys, a new id, its notebooks and data files."""
     if not isinstance(raw, dict):
-        raise source_error(
-            path,
-            lines.get("modules"),
-            "chaque module doit avoir les clés id, titre et notebooks.",
-            "parcours-invalide",
+        raise _invalid(
+            path, lines.get("modules"), "chaque module doit avoir les clés id, titre et notebooks."
         )
     mline = raw.get("__line__")
     mlines = raw.get("__lines__", {})
