@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -297,8 +298,9 @@ def test_a_session_in_the_room(room, pages):
     """The steps of a session in order; the first that fails is named, the later ones not run."""
     for number, step in enumerate(SESSION, 1):
         title = f"step {number}/{len(SESSION)}: {step.__name__.replace('_', ' ')}"
-        print(title, flush=True)
+        started = time.monotonic()
         try:
             step(room, pages)
         except Exception as error:
             raise AssertionError(f"{title} failed: {error}") from error
+        print(f"{title} ({time.monotonic() - started:.1f} s)", flush=True)
