@@ -160,6 +160,7 @@ def configure_state(c, settings: HubSettings) -> None:
     c.JupyterHub.cookie_secret_file = str(settings.cookie_secret_file)
     c.JupyterHub.cleanup_servers = False
     c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.jinja_environment_options = {"extensions": ["incubo.hub.page_text.FrenchPage"]}
     c.JupyterHub.template_vars = {"incubo_cours": settings.course_id}
     c.JupyterHub.shutdown_on_logout = False
     tornado = dict(c.JupyterHub.tornado_settings) if "tornado_settings" in c.JupyterHub else {}

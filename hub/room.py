@@ -22,6 +22,7 @@ from incubo import console
 from incubo.config import HubSettings
 from incubo.errors import IncuboError
 from incubo.hub.config import check, prepare_hub_dir, private_file
+from incubo.net import free_port, port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +46,6 @@ def preflight(settings: HubSettings) -> None:
         )
 
 
-def _port_free(port: int, ip: str = "127.0.0.1") -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def check_ports(settings: HubSettings) -> HubSettings:
     """The ports this room needs, free or already this room's; internal ones chosen once if taken.
 
@@ -80,7 +61,9 @@ def check_ports(settings: HubSettings) -> HubSettings:
     from incubo.hub.local import running_proxy
 
     ours = running_proxy(settings) is not None  # our proxy holds the public port and its API
-    if not ours and not _port_free(settings.port, settings.ip if settings.ip != "0.0.0.0" else ""):
+    if not ours and not port_is_free(
+        settings.ip if settings.ip != "0.0.0.0" else "", settings.port
+    ):
         raise IncuboError(
             f"Le port {settings.port} est déjà pris sur cette machine (une autre salle, un autre service ?) : "
             "choisissez-en un autre avec « incubo hub --port 8100 » (ou INCUBO_HUB_PORT).",
@@ -90,7 +73,7 @@ def check_ports(settings: HubSettings) -> HubSettings:
     wanted = {"hub": settings.hub_port, "proxy-api": settings.proxy_api_port}
     changed = False
     for name, port in wanted.items():
-        if _port_free(port) or (ours and name == "proxy-api"):
+        if port_is_free("127.0.0.1", port) or (ours and name == "proxy-api"):
             continue
         if os.environ.get(explicit[name]):
             raise IncuboError(
@@ -98,7 +81,7 @@ def check_ports(settings: HubSettings) -> HubSettings:
                 f"retirez {explicit[name]} pour qu'incubo en choisisse un libre, ou indiquez-en un autre.",
                 code="hub-port-pris",
             )
-        wanted[name], changed = _free_port(), True
+        wanted[name], changed = free_port(), True
     if changed:
         path = settings.hub_dir / INTERNAL_PORTS_FILE
         path.write_text(json.dumps(wanted) + "\n", encoding="utf-8")

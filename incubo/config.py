@@ -249,7 +249,7 @@ class ProConnectSettings:
         )
 
 
-# --- hub services (h13-services: LRS gate, room dashboard, solutions) ---
+# --- hub services (LRS gate, room dashboard, solutions) ---
 
 ENV_HUB_DIR = "INCUBO_HUB_DIR"
 #: Where the LRS gate finds Ralph (set by the hub for its services).
@@ -366,8 +366,8 @@ def ralph_python() -> Path:
     return Path(value).expanduser() if value else project_root() / ".venv-ralph" / "bin" / "python"
 
 
-# --- hub: the room (h12-hub) ---
-# Everything `incubo hub`, the TLJH plugin and Z2JH read (h12-hub; see docs and hub/config.py).
+# --- hub: the room ---
+# Everything `incubo hub`, the TLJH plugin and Z2JH read (see docs/contracts.md and hub/config.py).
 
 #: Where the hub keeps its state when INCUBO_HUB_DIR is not set (the VM layout of deploy/README.md).
 DEFAULT_HUB_DIR = Path("/srv/incubo/hub")

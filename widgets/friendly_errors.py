@@ -12,6 +12,8 @@ import html
 import logging
 from typing import Any
 
+from incubo.widgets import session
+
 log = logging.getLogger(__name__)
 
 #: Short explanations, most specific class first (looked up along the MRO).
@@ -256,10 +258,7 @@ def _handler(shell, etype, value, tb, tb_offset=None):
 def install(shell: Any = None) -> bool:
     """Show the French explanation above every error of this IPython session."""
     try:
-        if shell is None:
-            from IPython import get_ipython
-
-            shell = get_ipython()
+        shell = session.ipython_shell(shell)
         if shell is None:
             return False
         shell.set_custom_exc((Exception,), _handler)

@@ -190,3 +190,12 @@ def _ext(stmt: dict[str, Any], name: str) -> Any:
 verb_of = _verb
 object_tail = _object_tail
 extension_of = _ext
+
+
+def ipython_shell(shell: Any = None) -> Any:
+    """`shell`, else the running IPython's, else None (outside IPython)."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    return shell

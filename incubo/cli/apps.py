@@ -171,16 +171,13 @@ def environment(ctx: Context) -> dict[str, str]:
 
 def _check_port_free(ip: str, port: int) -> None:
     """Voila says so only in English in its log; say it in French before starting."""
-    import socket
+    from incubo.net import port_is_free
 
-    with socket.socket() as sock:
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            raise IncuboError(
-                f"Le port {port} est déjà utilisé sur {ip} : arrêtez l'autre serveur ou choisissez un autre port avec --port.",
-                code="port-occupe",
-            ) from None
+    if not port_is_free(ip, port):
+        raise IncuboError(
+            f"Le port {port} est déjà utilisé sur {ip} : arrêtez l'autre serveur ou choisissez un autre port avec --port.",
+            code="port-occupe",
+        )
 
 
 def run(args, ctx: Context) -> int:

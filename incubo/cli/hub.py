@@ -28,6 +28,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     _room_options(p)
     p.set_defaults(func=run)
     actions = p.add_subparsers(dest="action", metavar="ACTION", title="actions")
+    _register_day(actions, common)
+    _register_trainer(actions, common)
+    _register_year(actions, common)
+
+
+def _register_day(actions, common: argparse.ArgumentParser) -> None:
+    """The session's day: servers warmed up before it, everything stopped after it."""
     warm = actions.add_parser(
         "prechauffer",
         parents=[common],
@@ -51,6 +58,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     _room_options(stop)
     stop.set_defaults(func=arreter)
+
+
+def _register_trainer(actions, common: argparse.ArgumentParser) -> None:
     trainer = actions.add_parser(
         "formateur",
         parents=[common],
@@ -62,6 +72,10 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     trainer.add_argument("nom", metavar="NOM", help="identifiant du formateur sur le hub")
     trainer.set_defaults(func=formateur)
+
+
+def _register_year(actions, common: argparse.ArgumentParser) -> None:
+    """The room over a year: its state, backups, restore, installation as a system service."""
     state = actions.add_parser(
         "etat",
         parents=[common],
