@@ -413,6 +413,7 @@ def generate(
     if statements:  # a benchmark's exact count: no review histories
         reviews_file.unlink(missing_ok=True)
     else:
+        events = course_dir / EVENTS_DIR / DEMO_EVENTS_FILE
         made_reviews = demo_reviews.generate(course_dir, people, events, seed)
         summary["review_statements"] = made_reviews["statements"]
         summary["files"].append(made_reviews["file"])
