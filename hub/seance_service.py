@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +35,7 @@ from tornado import web
 from incubo import exercise_data, seance
 from incubo.errors import IncuboError
 from incubo.hub import lrs_keys, room_view
+from incubo.seance import typed_spec
 from incubo.seance_view import seance_view
 
 if TYPE_CHECKING:
@@ -273,48 +273,6 @@ def modules_for_panel(course_dir: Path | None) -> list[dict[str, str]]:
         for m, info in sorted(room_view.course_modules(course_dir).items())
         if (release / m).is_dir()
     ]
-
-
-# --- a poll typed on the spot ---
-def typed_spec(body: dict[str, Any]) -> dict[str, Any]:
-    """The panel's form → `launch_poll`'s spec: options one per line; a choice's correct answer
-    given by its number (« 2 », « 1, 3 », the first is 1) or its text, sent as 0-based indexes."""
-    kind = str(body.get("type") or "").strip()
-    raw_options = body.get("options") or []
-    if isinstance(raw_options, str):
-        raw_options = raw_options.splitlines()
-    options = [" ".join(str(o).split()) for o in raw_options if str(o).strip()]
-    correct: Any = body.get("correct")
-    if isinstance(correct, str):
-        correct = correct.strip() or None
-    if kind.startswith("choix") and correct is not None and options:
-        correct = _option_indexes(correct, options)
-    return {
-        "type": kind,
-        "question": str(body.get("question") or ""),
-        "options": options,
-        "correct": correct,
-    }
-
-
-def _option_indexes(correct: Any, options: list[str]) -> list[int]:
-    """Option numbers (« 2 », « 1, 3 ») or texts → 0-based indexes."""
-    items = correct if isinstance(correct, list) else re.split(r"[,;]", str(correct))
-    out: list[int] = []
-    for item in (" ".join(str(i).split()) for i in items):
-        if not item:
-            continue
-        if item.isdigit() and 1 <= int(item) <= len(options):
-            out.append(int(item) - 1)
-        elif item in options:
-            out.append(options.index(item))
-        else:
-            raise IncuboError(
-                f"La bonne réponse « {item} » n'est ni le numéro (de 1 à {len(options)}) ni le texte "
-                "d'une des réponses proposées.",
-                code="sondage-invalide",
-            )
-    return sorted(set(out))
 
 
 # --- handlers ---
