@@ -31,7 +31,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
 from incubo import lrs, xapi
-from incubo.hub import room_view
+from incubo.hub import pages, room_view
 
 if TYPE_CHECKING:
     from incubo.hub.seance_service import Seances
@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 
 #: The page asks again at once after each answer; an answer waits at most this long for news.
 LONG_POLL_SECONDS = 20.0
-#: Pause after a failed request from the page.
-PAGE_RETRY_MS = 2000
 WAKE_HEADER = "X-Incubo-Reveil"
 #: Reading Ralph's file backend costs about 0.1–0.2 s of CPU for a session's statements: at most one read a second.
 MIN_READ_INTERVAL = 1.0
@@ -226,11 +224,7 @@ class StatsHandler(HubOAuthenticated, web.RequestHandler):
 def make_app(
     room: Room, prefix: str, wake_token: str, *, gate_secret: bytes | None = None
 ) -> web.Application:
-    page = (
-        (Path(__file__).with_name("dashboard.html"))
-        .read_text(encoding="utf-8")
-        .replace("__RETRY_MS__", str(PAGE_RETRY_MS))
-    )
+    page = pages.page("dashboard.html")
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     handlers: list[tuple] = [
         (prefix, PageHandler, {"page": page}),
