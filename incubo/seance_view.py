@@ -11,6 +11,7 @@ computable from the others.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from incubo import xapi
@@ -121,6 +122,45 @@ def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> d
     return view
 
 
+@dataclass
+class StepCount:
+    """How many participants opened a step, and passed it (raw counts: protect before publishing)."""
+
+    notebook: str
+    exercises: int
+    opened: int
+    passed: int
+
+
+def step_counts(
+    seance: Seance,
+    exercises: dict[str, str],
+    participants: set[str],
+    opened: dict[str, set[str]],
+    passed: dict[str, set[str]],
+) -> list[StepCount]:
+    """The séance's figures per step, the one rule for the projection, `incubo seance etat` and the report.
+
+    `exercises`: exercise id → notebook; `opened`: notebook → who opened it (`experienced`);
+    `passed`: who → the module's exercises they passed. A step is passed by passing every
+    exercise it holds; a step without exercises (a lesson) is passed by opening it.
+    Steps first, then the optional notebooks, each once.
+    """
+    by_notebook: dict[str, set[str]] = defaultdict(set)
+    for ex, nb in exercises.items():
+        by_notebook[nb].add(ex)
+    out = []
+    for nb in dict.fromkeys([*seance.steps, *seance.optional]):
+        needed = by_notebook.get(nb, set())
+        who_opened = opened.get(nb, set()) & participants
+        if needed:
+            done = sum(1 for who in participants if needed <= passed.get(who, set()))
+        else:
+            done = len(who_opened)
+        out.append(StepCount(nb, len(needed), len(who_opened), done))
+    return out
+
+
 def seance_view(
     seance: Seance, statements: list[dict[str, Any]], exercises: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -140,26 +180,19 @@ def seance_view(
             _p, module, ex = xapi.located(s)
             if ex and module == seance.module:
                 passed[who].add(ex)
-    by_notebook: dict[str, set[str]] = defaultdict(set)
-    for ex, nb in (exercises or {}).items():
-        by_notebook[nb].add(ex)
-    steps = []
     unlocked = set(seance.unlocked)
-    for nb in [*seance.steps, *seance.optional]:
-        needed = by_notebook.get(nb, set())
-        if needed:
-            done = sum(1 for who in participants if needed <= passed[who])
-        else:
-            done = len(opened[nb] & participants)
-        steps.append({
-            "notebook": nb,
-            "titre": seance.step_titles.get(nb, nb),
-            "debloquee": nb in unlocked or nb in seance.optional,
-            "optionnelle": nb in seance.optional,
-            "exercices": len(needed),
-            "ouverte_par": binary(len(opened[nb] & participants), n, k),
-            "reussie_par": binary(done, n, k),
-        })  # fmt: skip
+    steps = [
+        {
+            "notebook": c.notebook,
+            "titre": seance.step_titles.get(c.notebook, c.notebook),
+            "debloquee": c.notebook in unlocked or c.notebook in seance.optional,
+            "optionnelle": c.notebook in seance.optional,
+            "exercices": c.exercises,
+            "ouverte_par": binary(c.opened, n, k),
+            "reussie_par": binary(c.passed, n, k),
+        }
+        for c in step_counts(seance, exercises or {}, participants, opened, passed)
+    ]
     current = seance.current_poll
     return {
         "code": seance.code,

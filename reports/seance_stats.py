@@ -6,7 +6,8 @@ steps, polls). Definitions, also stated in the report:
 
 - a *participant* has at least one statement of the séance;
 - a participant *opened* a step (a notebook) with an `experienced` statement on it; *passed*
-  it by passing every exercise it holds (as on the room's projection, `incubo.seance_view`);
+  it by passing every exercise it holds (computed once, for the projection too:
+  `incubo.seance_view.step_counts`; a step without exercises has no « passed » row here);
 - a poll's answer is the participant's last `answered` statement on the poll's activity
   (`Poll.activity`), its `result.response` being the option index(es) joined by « [,] », a
   number or a word;
@@ -73,25 +74,38 @@ def _learners(data: Data, where: str, params: list) -> set[str]:
 
 
 def steps(data: Data, seance, exercises: dict[str, str]) -> tuple[Protected, Protected | None]:
-    """Participants who opened each step, and who passed each step that holds exercises."""
+    """Participants who opened each step, and who passed each step that holds exercises.
+
+    The counts are the projection's (`incubo.seance_view.step_counts`), read from the
+    pseudonymised table; only their publication (k-protected tables) is the report's.
+    """
+    from collections import defaultdict
+
+    from incubo.seance_view import step_counts
+
+    rows = data.sql(
+        "SELECT DISTINCT learner, verb, kind, item, module FROM statements "
+        "WHERE (verb = 'experienced' AND kind = 'lecon') "
+        "OR (verb = 'passed' AND kind = 'exercice' AND module = ?)",
+        [seance.module],
+    )
+    opened: dict[str, set[str]] = defaultdict(set)
+    passed: dict[str, set[str]] = defaultdict(set)
+    for who, verb, item in zip(rows["learner"], rows["verb"], rows["item"], strict=True):
+        if verb == "experienced":
+            opened[item].add(who)
+        else:
+            passed[who].add(item)
+    counts = step_counts(seance, exercises, _learners(data, "true", []), opened, passed)
     n = participants(data)
-    opened: dict[str, int] = {}
-    passed: dict[str, int] = {}
-    for step in list(seance.steps) + [o for o in seance.optional if o not in seance.steps]:
-        own = [ex for ex, nb in exercises.items() if nb == step]
-        who = _learners(data, "verb = 'experienced' AND kind = 'lecon' AND item = ?", [step])
-        opened[step] = len(who)
-        if own:
-            done = data.sql(
-                "SELECT learner FROM statements WHERE verb = 'passed' AND kind = 'exercice' "
-                "AND module = ? AND item IN (SELECT unnest(?::VARCHAR[])) "
-                "GROUP BY learner HAVING count(DISTINCT item) = ?",
-                [seance.module, own, len(own)],
-            )
-            passed[step] = len(done)
-    opened_t = yes_no(opened, n, data.k, "ont ouvert", "n'ont pas ouvert", "étape")
+    opened_t = yes_no(
+        {c.notebook: c.opened for c in counts}, n, data.k, "ont ouvert", "n'ont pas ouvert", "étape"
+    )
+    with_exercises = {c.notebook: c.passed for c in counts if c.exercises}
     passed_t = (
-        yes_no(passed, n, data.k, "ont tout réussi", "pas tout réussi", "étape") if passed else None
+        yes_no(with_exercises, n, data.k, "ont tout réussi", "pas tout réussi", "étape")
+        if with_exercises
+        else None
     )
     return opened_t, passed_t
 
