@@ -34,7 +34,7 @@ from tornado import web
 
 from incubo import exercise_data, seance
 from incubo.errors import IncuboError
-from incubo.hub import lrs_keys, room_view
+from incubo.hub import lrs_keys, pages, room_view
 from incubo.seance import typed_spec
 from incubo.seance_view import seance_view
 
@@ -67,41 +67,16 @@ class Seances:
         self.signature: tuple = ()
         self._learner: tuple[float, tuple, bytes] | None = None
         self._banks: dict[str, tuple[float, list[dict[str, str]]]] = {}
-        self._files: dict[str, tuple[tuple, seance.Seance]] = {}
         self._exercises: dict[str, tuple[int, dict[str, str]]] = {}
 
-    # --- the store ---
+    # --- the store (its one cache is the core's: `incubo.seance.all_seances`) ---
     def store_signature(self) -> tuple:
-        """Changes whenever a séance file is written (os.replace gives a new inode and mtime)."""
-        folder = self.hub_dir / "seances"
-        try:
-            return tuple(
-                sorted(
-                    (p.name, p.stat().st_mtime_ns, p.stat().st_ino) for p in folder.glob("*.json")
-                )
-            )
-        except OSError:
-            return ()
+        """Changes whenever a séance file is written."""
+        return seance.store_signature(self.hub_dir)
 
     def seances(self, signature: tuple) -> dict[str, seance.Seance]:
-        """Every séance of the store by code; a file is parsed again only when it changed.
-
-        Called each time the room's view is recomputed (at most once a second): without this, the
-        whole séance history of the hub was read and parsed each time.
-        """
-        folder = self.hub_dir / "seances"
-        files: dict[str, tuple[tuple, seance.Seance]] = {}
-        for name, mtime, inode in signature:
-            cached = self._files.get(name)
-            if cached is None or cached[0] != (mtime, inode):
-                try:
-                    cached = ((mtime, inode), seance.read_file(folder / name))
-                except (OSError, ValueError, TypeError) as err:
-                    log.warning("unreadable séance %s: %s", name, err)
-                    continue
-            files[name] = cached
-        self._files = files
-        return {s.code: s for _, s in files.values()}
+        """Every séance of the store by code; a file is parsed again only when it changed."""
+        return {s.code: s for s in seance.all_seances(self.hub_dir, signature)}
 
     def load(self, code: str) -> seance.Seance | None:
         try:
@@ -492,7 +467,7 @@ class LearnerHandler(web.RequestHandler):
 
 def routes(prefix: str, room: Room, seances: Seances, secret: bytes) -> list[tuple]:
     """The séance's routes, to add to the dashboard app."""
-    page = Path(__file__).with_name("projection.html").read_text(encoding="utf-8")
+    page = pages.page("projection.html")
     both = {"room": room, "seances": seances}
     base = prefix + "seance/"
     return [
