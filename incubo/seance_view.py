@@ -11,6 +11,7 @@ computable from the others.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,16 @@ def latest_answers(seance: Seance, poll: Poll, statements: list[dict[str, Any]])
     return {who: response for who, (_t, response) in latest.items()}
 
 
+def option_counts(poll: Poll, responses: Iterable[str]) -> list[int]:
+    """How many answers picked each option of a choice poll (option indexes joined by « [,] »)."""
+    picked: Counter[int] = Counter()
+    for response in responses:
+        picked.update(
+            {int(p) for p in str(response).split(CHOICE_SEPARATOR) if p.strip().isdigit()}
+        )
+    return [picked.get(i, 0) for i in range(len(poll.options))]
+
+
 def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> dict[str, Any]:
     answers = latest_answers(seance, poll, statements)
     k = seance.k
@@ -85,12 +96,7 @@ def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> d
         "bonne_reponse": poll.answer_text() if poll.revealed else None,
     }
     if poll.kind.startswith("choix"):
-        picked: Counter[int] = Counter()
-        for response in answers.values():
-            for part in response.split(CHOICE_SEPARATOR):
-                if part.strip().isdigit():
-                    picked[int(part)] += 1
-        counts = [picked.get(i, 0) for i in range(len(poll.options))]
+        counts = option_counts(poll, answers.values())
         shown = (
             partition(counts, k)
             if poll.kind == "choix-unique"

@@ -154,15 +154,6 @@ def _last_answers(data: Data, seance, poll) -> pd.Series:
     return rows.set_index("learner")["response"].fillna("")
 
 
-def _indexes(response: str, n_options: int) -> set[int]:
-    found = set()
-    for part in str(response).split("[,]"):
-        part = part.strip()
-        if part.isdigit() and int(part) < n_options:
-            found.add(int(part))
-    return found
-
-
 def _number(response: str) -> float | None:
     try:
         return float(str(response).strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
@@ -187,9 +178,10 @@ def poll_result(data: Data, seance, poll) -> PollResult:
     k = data.k
     correct = poll.correct
     if poll.kind in ("choix-unique", "choix-multiple"):
+        from incubo.seance_view import option_counts
+
         labels = [_option_label(i, t) for i, t in enumerate(poll.options)]
-        chosen = [_indexes(r, len(labels)) for r in answers]
-        counts = {lab: sum(1 for c in chosen if i in c) for i, lab in enumerate(labels)}
+        counts = dict(zip(labels, option_counts(poll, answers), strict=True))
         right = [labels[i] for i in (correct or []) if 0 <= i < len(labels)]
         if poll.kind == "choix-unique":
             series = pd.Series(counts, name="réponses", dtype=int).rename_axis("réponse")
