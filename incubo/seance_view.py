@@ -80,6 +80,16 @@ def option_counts(poll: Poll, responses: Iterable[str]) -> list[int]:
     return [picked.get(i, 0) for i in range(len(poll.options))]
 
 
+def word_groups(responses: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """A word poll's answers grouped (`normalise_word`): key → (the form most wrote, how many)."""
+    typed: dict[str, Counter[str]] = {}
+    for raw in responses:
+        key = normalise_word(str(raw))
+        if key:
+            typed.setdefault(key, Counter())[" ".join(str(raw).split())] += 1
+    return {key: (forms.most_common(1)[0][0], sum(forms.values())) for key, forms in typed.items()}
+
+
 def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> dict[str, Any]:
     answers = latest_answers(seance, poll, statements)
     k = seance.k
@@ -112,15 +122,12 @@ def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> d
             for i, text in enumerate(poll.options)
         ]
     else:
-        groups: Counter[str] = Counter()
-        label: dict[str, str] = {}
-        for response in answers.values():
-            key = normalise_word(response)
-            groups[key] += 1
-            label.setdefault(key, response)
-        shown_words = [(w, c) for w, c in groups.most_common() if c >= k]
+        groups = word_groups(answers.values())
+        shown_words = sorted(
+            ((label, c) for label, c in groups.values() if c >= k), key=lambda g: -g[1]
+        )
         rest = n - sum(c for _w, c in shown_words)
-        view["mots"] = [{"mot": label[w], "reponses": c} for w, c in shown_words]
+        view["mots"] = [{"mot": label, "reponses": c} for label, c in shown_words]
         view["autres"] = rest if rest == 0 or rest >= k else small(k)
     if poll.revealed and poll.correct not in (None, []):
         right = sum(1 for r in answers.values() if poll.is_correct(r))

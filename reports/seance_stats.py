@@ -20,7 +20,6 @@ did a thing or not: publishing one side with the total would reveal the other).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -201,14 +200,11 @@ def poll_result(data: Data, seance, poll) -> PollResult:
         ).rename_axis("réponse")
         return PollResult(poll, n, protect(series, k), [right_label], median, poll.answer_text())
     # a word: words given by k people or more are shown (as most of them wrote it), the others together
-    typed: dict[str, Counter] = {}
-    for raw in answers:
-        key = _word(raw)
-        if key:
-            typed.setdefault(key, Counter())[" ".join(str(raw).split()).lower()] += 1
-    counts = {key: sum(forms.values()) for key, forms in typed.items()}
-    shown = {typed[w].most_common(1)[0][0]: c for w, c in sorted(counts.items()) if c >= k}
-    rest = sum(c for c in counts.values() if c < k)
+    from incubo.seance_view import word_groups
+
+    groups = word_groups(answers)
+    shown = {label: c for _key, (label, c) in sorted(groups.items()) if c >= k}
+    rest = sum(c for _label, c in groups.values() if c < k)
     series = pd.Series({**shown, OTHER_WORDS: rest}, dtype=int)
     series = series.rename("réponses").rename_axis("réponse")
     right = [w for w in shown if correct and _word(w) == _word(str(correct))]
