@@ -20,7 +20,6 @@ way of reading an LRS, re-reading every statement at each refresh.
 from __future__ import annotations
 
 import argparse
-import base64
 import statistics
 import sys
 import tempfile
@@ -73,17 +72,13 @@ def service_procs(hub: psutil.Process) -> dict[str, psutil.Process]:
 
 def full_reread_cpu(gate: str, reader: str, ralph: list[psutil.Process], rounds: int) -> float:
     """Stock LRS client: every refresh re-reads all statements (here, in this process) and rebuilds the view."""
+    from incubo import lrs
     from incubo.hub import room_view
 
-    header = {"Authorization": "Basic " + base64.b64encode(reader.encode()).decode(), **XAPI}
     me = psutil.Process()
     before = cpu([*ralph, me])
     for _ in range(rounds):
-        found, url = [], gate + "xAPI/statements?limit=1000"
-        while url:
-            body = requests.get(url, headers=header, timeout=60).json()
-            found += body["statements"]
-            url = gate.split("/services/")[0] + body["more"] if body.get("more") else None
+        found = lrs.read_statements(gate, auth=reader, timeout=60)
         room_view.room_view(found, {})
     return (cpu([*ralph, me]) - before) / rounds
 

@@ -368,3 +368,33 @@ def test_a_finishing_process_delivers_what_it_recorded(tmp_path, ralph, session_
     ]
     stored = Counter(ralph.stored_ids())
     assert [stored[i] for i in ids] == [1, 1, 1]
+
+
+def test_the_core_client_reads_every_page_since_a_time_and_says_why_it_cannot(learner, ralph):
+    """`incubo.lrs`, what every reader uses (dashboard, solutions, Mon parcours, séance, reports)."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from incubo import lrs
+
+    act(2)
+    assert events.wait_delivered(30), "statements still waiting for Ralph"
+    auth = f"{USER}:{PASSWORD}"
+    everything = sorted(ralph.stored_ids())
+    assert len(everything) > 6  # so that pages of 3 make several pages
+    paged = lrs.read_statements(ralph.url, auth=auth, limit=3)
+    assert sorted(s["id"] for s in paged) == everything
+    in_tornado = asyncio.run(lrs.read_statements_async(ralph.url + "/xAPI", auth=auth, limit=3))
+    assert sorted(s["id"] for s in in_tornado) == everything
+    past, future = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1)
+    assert len(lrs.read_statements(ralph.url, auth=auth, since=past)) == len(everything)
+    assert lrs.read_statements(ralph.url, auth=auth, since=future) == []
+
+    with pytest.raises(lrs.LrsError) as refused:
+        lrs.read_statements(ralph.url, auth=f"{USER}:mauvais")
+    assert refused.value.code == "lrs-acces" and refused.value.status == 401
+    assert "INCUBO_LRS_AUTH" in str(refused.value)
+    with pytest.raises(lrs.LrsError) as away:
+        lrs.read_statements(f"http://127.0.0.1:{free_port()}", auth=auth, retries=1)
+    assert away.value.code == "lrs-injoignable" and away.value.status is None
+    assert "injoignable" in str(away.value)

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.progress import NO_PARCOURS  # noqa: F401 - one name for the core and the widgets
 from incubo.quiz_bank import MODULE_COPY as QUIZ_BANK  # noqa: F401 - the quiz widget names the file
 
 log = logging.getLogger(__name__)
-
-NO_PARCOURS = "hors-parcours"
 
 
 def grading() -> bool:
