@@ -93,7 +93,7 @@ class Data:
         return self.con.execute(query, params or []).df()
 
     def scalar(self, query: str, params: list | None = None):
-        return self.con.execute(query, params or []).fetchone()[0]
+        return self.con.execute(query, params or []).fetchall()[0][0]  # all: no result left open
 
     @property
     def has_learners(self) -> bool:
@@ -346,9 +346,9 @@ def _apply_research_choices(data: Data) -> None:
     data.excluded = int(
         data.scalar(f"SELECT count(DISTINCT learner) FROM ({present}) WHERE {cond}")
     )
-    con.execute(f"DELETE FROM statements WHERE {cond}")
+    con.execute(f"DELETE FROM statements WHERE {cond}").fetchall()
     if has_learners:
-        con.execute(f"DELETE FROM learners WHERE {cond}")
+        con.execute(f"DELETE FROM learners WHERE {cond}").fetchall()
 
 
 def _filter_cohort(data: Data, cohorte: str) -> None:
