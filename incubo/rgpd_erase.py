@@ -46,6 +46,7 @@ class Plan:
     agent: str
     data: AgentData
     account: str | None = None
+    in_hub: bool = False
     in_gradebook: bool = False
     learners_rows: int = 0
     lrs_count: int = 0
@@ -56,7 +57,13 @@ def trainers(where: Places) -> tuple[str, ...]:
     return where.trainers or _env_list(os.environ.get("INCUBO_HUB_FORMATEURS"))
 
 
-def plan(agent: str, where: Places, *, account_of: Callable[[str], str | None]) -> Plan:
+def plan(
+    agent: str,
+    where: Places,
+    *,
+    account_of: Callable[[str], str | None],
+    in_hub: Callable[[str], bool] = lambda agent: False,
+) -> Plan:
     """Everything erasure will remove, checked; a French error (nothing touched) when it cannot."""
     agent = agent.strip()
     if not agent:
@@ -75,7 +82,7 @@ def plan(agent: str, where: Places, *, account_of: Callable[[str], str | None]) 
             code="lrs-non-effacable",
         )
     data = _gather_checked(agent, where)
-    found = Plan(agent, data, account=account_of(agent))
+    found = Plan(agent, data, account=account_of(agent), in_hub=in_hub(agent))
     found.lrs_count = data.from_lrs
     found.in_gradebook = agent in _students(where)
     found.learners_rows = len(_learner_rows(where.course_dir, agent)[1])
@@ -83,7 +90,9 @@ def plan(agent: str, where: Places, *, account_of: Callable[[str], str | None]) 
         mine = sum(1 for s in read_file(path) if xapi.learner_of(s) == agent)
         if mine:
             found.files[path] = mine
-    if data.empty and not found.account and not found.in_gradebook and not found.learners_rows:
+    if data.empty and not (
+        found.account or found.in_hub or found.in_gradebook or found.learners_rows
+    ):
         known = sorted(_known_agents(where))
         raise IncuboError(
             f"Aucune donnée sur l'agent « {agent} » ici.{suggestion(agent, known)} "
@@ -170,7 +179,7 @@ def execute(
         tmp.write_text("".join(kept), encoding="utf-8-sig")
         os.replace(tmp, path)
     removed["choix_et_accuses"] = rgpd.forget(agent)
-    if found.account and remove_account is not None:
+    if (found.account or found.in_hub) and remove_account is not None:
         remove_account(agent)
         removed["compte"] = 1
     if where.lrs_endpoint:

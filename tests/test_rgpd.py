@@ -204,7 +204,12 @@ def test_erasure_leaves_no_trace_anywhere_and_the_room_keeps_running(room, tmp_p
     agent = f"rgpd-{uuid.uuid4().hex[:8]}"
     hub = tmp_path / "hub"
     homes = tmp_path / "homes"
-    hub_env = dict(env, INCUBO_HUB_DIR=str(hub), INCUBO_HUB_HOME_BASE=str(homes))
+    hub_env = dict(
+        env,
+        INCUBO_HUB_DIR=str(hub),
+        INCUBO_HUB_HOME_BASE=str(homes),
+        INCUBO_HUB_API_PORT=str(free_port()),  # the hub is not running: its database is edited
+    )
     hub_env.pop("INCUBO_RGPD_DIR")
     unix = plant_agent(agent, lrs, course, hub, homes, hub_env)
     assert incubo("rgpd", "recherche", agent, "non", env=hub_env).returncode == 0
@@ -232,6 +237,12 @@ def test_erasure_leaves_no_trace_anywhere_and_the_room_keeps_running(room, tmp_p
             assert found.stdout == b"", (word, found.stdout)
             named = [p for p in folder.rglob(f"*{word}*")]
             assert named == [], named
+    log = (hub / "logs" / "jupyterhub.log").read_text()
+    assert log.count("autre-apprenant") == 2 and log.count("[efface]") == 2
+    import sqlite3
+
+    with sqlite3.connect(hub / "jupyterhub.sqlite") as db:
+        assert db.execute("select name from users").fetchall() == [("autre-apprenant",)]
     register = (hub / "rgpd" / "effacements.jsonl").read_text(encoding="utf-8").splitlines()
     entry = json.loads(register[-1])
     assert entry["empreinte"].startswith("h-") and entry["operateur"]

@@ -75,5 +75,35 @@ def plant_agent(agent: str, lrs, course: Path, hub: Path, homes: Path, env: dict
     with environment(env):
         rgpd.acknowledge(agent)
         unix, home = accounts.ensure_account(agent, homes)
+    hub_user(hub / "jupyterhub.sqlite", agent)
+    hub_user(hub / "jupyterhub.sqlite", "autre-apprenant")
+    (hub / "logs").mkdir()
+    (hub / "logs" / "jupyterhub.log").write_text(
+        f"[I 12:00] 200 GET /hub/api/users/{agent} (autre-apprenant@127.0.0.1)\n"
+        f"[I 12:01] Spawning jupyterhub-singleuser as {unix}\n"
+        "[I 12:02] 200 GET /user/autre-apprenant/lab\n"
+    )
     (home / "notes-perso.txt").write_text(f"brouillon de {agent}")
     return unix
+
+
+def hub_user(db_path: Path, name: str) -> None:
+    """A JupyterHub user with a server and its OAuth client, in a real hub database."""
+    from jupyterhub import orm
+
+    db = orm.new_session_factory(f"sqlite:///{db_path}")()
+    try:
+        user = orm.User(name=name)
+        db.add(user)
+        db.commit()
+        client = orm.OAuthClient(
+            identifier=f"jupyterhub-user-{name}",
+            description=f"Server at /user/{name}/",
+            redirect_uri=f"/user/{name}/oauth_callback",
+        )
+        db.add(client)
+        spawner = orm.Spawner(name="", user=user, oauth_client=client)
+        db.add(spawner)
+        db.commit()
+    finally:
+        db.close()

@@ -101,23 +101,53 @@ def run_export(args, ctx: Context) -> int:
     return 0
 
 
-def _account_hooks():
-    """Unix account look-up and removal on a hub (the hub part's one place for accounts)."""
+class _NoHub:
+    """One machine: no account, no hub user."""
+
+    def account_of(self, agent: str) -> str | None:
+        return None
+
+    def check(self, agent: str) -> bool:
+        return False
+
+    remove = None
+
+
+class _Hub:
+    """A room's hub: its Unix accounts, its JupyterHub users and its logs (`incubo.hub.rgpd_hub`)."""
+
+    def __init__(self) -> None:
+        from incubo.config import hub_settings
+
+        self.settings = hub_settings()
+        self.known: dict[str, bool] = {}
+
+    def account_of(self, agent: str) -> str | None:
+        from incubo.hub import rgpd_hub
+
+        return rgpd_hub.account_of(agent)
+
+    def check(self, agent: str) -> bool:
+        """Read the hub's database before anything is deleted (a French error if it cannot)."""
+        from incubo.hub import rgpd_hub
+
+        self.known[agent] = rgpd_hub.in_hub(self.settings, agent)
+        return self.known[agent]
+
+    def remove(self, agent: str) -> None:
+        from incubo.hub import accounts, rgpd_hub
+
+        unix = accounts.unix_name(agent)
+        if self.known.get(agent):
+            rgpd_hub.remove_hub_user(self.settings, agent)
+        accounts.remove_account(agent)
+        rgpd_hub.scrub_logs(self.settings, [agent, unix])
+
+
+def _hub():
     from incubo import rgpd
 
-    if not rgpd.on_hub():
-        return (lambda agent: None), None
-    import pwd
-
-    from incubo.hub import accounts
-
-    def account_of(agent: str) -> str | None:
-        try:
-            return pwd.getpwnam(accounts.unix_name(agent)).pw_name
-        except KeyError:
-            return None
-
-    return account_of, lambda agent: accounts.remove_account(agent)
+    return _Hub() if rgpd.on_hub() else _NoHub()
 
 
 def run_erase(args, ctx: Context) -> int:
@@ -127,8 +157,8 @@ def run_erase(args, ctx: Context) -> int:
     from incubo.rgpd_places import places
 
     where = places(ctx.course_dir)
-    account_of, remove = _account_hooks()
-    found = plan(args.nom, where, account_of=account_of)
+    hub = _hub()
+    found = plan(args.nom, where, account_of=hub.account_of, in_hub=hub.check)
     summary = (
         f"{len(found.data.statements)} traces, {len(found.data.grades)} notes, "
         f"{len(found.data.folders)} dossiers de copies"
@@ -144,7 +174,7 @@ def run_erase(args, ctx: Context) -> int:
         answer = input(f"Tapez le nom « {found.agent} » pour confirmer l'effacement : ").strip()
         if answer != found.agent:
             raise IncuboError("Effacement annulé : rien n'a été effacé.", code="annule")
-    removed = execute(found, where, remove_account=remove)
+    removed = execute(found, where, remove_account=hub.remove)
     console.success(
         f"Données de l'agent effacées ({summary}) ; une entrée sans nom a été ajoutée au registre "
         f"des effacements ({removed['traces']} traces supprimées)."
