@@ -24,7 +24,7 @@ import requests
 from harness import BIN, assert_french_error, free_port, incubo, isolated_env
 from test_lrs import PASSWORD, RALPH_BIN, USER, Ralph
 
-from incubo import xapi
+from incubo import rgpd, xapi
 from incubo.errors import IncuboError
 from incubo.reports import privacy
 
@@ -93,6 +93,23 @@ def graded_student(course: Path) -> str:
             "select s.id from student s join submitted_assignment sa on sa.student_id = s.id "
             "order by s.id limit 1"
         ).fetchone()[0]
+
+
+def seances_of(course: Path) -> list[tuple[str, str]]:
+    """(code, registration) of each demo séance."""
+    found = []
+    for f in sorted((course / "seances").glob("*.json")):
+        body = json.loads(f.read_text(encoding="utf-8"))
+        found.append((body["code"], body["registration"]))
+    return found
+
+
+def participant_of(course: Path, registration: str) -> str:
+    for line in (course / "evenements" / "seances-demo.jsonl").read_text().splitlines():
+        s = json.loads(line)
+        if s["context"].get("registration") == registration:
+            return xapi.learner_of(s)
+    raise AssertionError("séance sans participant")
 
 
 def test_export_has_as_many_statements_as_the_lrs_and_a_french_excel_csv(room, tmp_path):
@@ -193,6 +210,34 @@ def test_reports_leave_out_an_agent_who_objected_and_say_so(room, tmp_path):
     page = (tmp_path / "p" / "progression.html").read_text(encoding="utf-8")
     assert "Choix des agents : &lt; 2 personnes exclues de ce rapport" in page
     assert pseudo not in page and agent not in page
+    # the séance summary: a participant of a séance objects
+    code, registration = seances_of(course)[0]
+    participant = participant_of(course, registration)
+    assert incubo("rgpd", "recherche", participant, "non", env=env).returncode == 0
+    data = open_demo_data(env, course, registration=registration)
+    assert data.excluded >= 1
+    gone = privacy.pseudonym(participant, privacy.DEMO_KEY)
+    assert data.scalar("select count(*) from statements where learner = ?", [gone]) == 0
+    r = incubo(
+        "report",
+        "seance",
+        "--demo",
+        "-p",
+        "seance",
+        code,
+        "-p",
+        "k",
+        "2",
+        "-o",
+        tmp_path / "s",
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "s" / "seance.html").read_text(encoding="utf-8")
+    phrase = rgpd.excluded_phrase(data.excluded, 2).replace("<", "&lt;")
+    assert f"Choix des agents : {phrase} de ce rapport" in page
+    assert gone not in page and participant not in page
+    assert incubo("rgpd", "recherche", participant, "oui", env=env).returncode == 0
     r = incubo("rgpd", "recherche", agent, "oui", env=env)
     assert r.returncode == 0
 

@@ -24,13 +24,19 @@ def environment(env: dict[str, str]):
         os.environ.update(saved)
 
 
-def open_demo_data(env: dict[str, str], course: Path):
+def open_demo_data(env: dict[str, str], course: Path, registration: str = ""):
     """The reports' tables of the demo cohort, as a research notebook gets them (demo key)."""
     from incubo.reports import privacy
     from incubo.reports.load import open_data
 
     with environment(env):
-        return open_data(str(course), str(course / "evenements"), k=2, key=privacy.DEMO_KEY)
+        return open_data(
+            str(course),
+            str(course / "evenements"),
+            k=2,
+            key=privacy.DEMO_KEY,
+            registration=registration,
+        )
 
 
 def plant_agent(agent: str, lrs, course: Path, hub: Path, homes: Path, env: dict) -> str:
