@@ -90,6 +90,15 @@ def plan(
         mine = sum(1 for s in read_file(path) if xapi.learner_of(s) == agent)
         if mine:
             found.files[path] = mine
+    if where.lrs_endpoint:
+        in_files = sum(n for path, n in found.files.items() if path.parent == where.lrs_fs_dir)
+        if found.lrs_count > in_files:
+            raise IncuboError(
+                f"Le LRS renvoie {found.lrs_count} traces de « {agent} » mais ses fichiers de données "
+                f"({where.lrs_fs_dir}) n'en contiennent que {in_files} : INCUBO_LRS_FS_DIR ne désigne "
+                "pas le dossier de ce LRS ; rien n'a été effacé.",
+                code="lrs-dossier-incoherent",
+            )
     if data.empty and not (
         found.account or found.in_hub or found.in_gradebook or found.learners_rows
     ):

@@ -13,7 +13,6 @@ import json
 import os
 import pwd
 import subprocess
-import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,6 +153,10 @@ def test_bad_input_is_one_french_sentence_and_changes_nothing(room):
     down = dict(env, INCUBO_LRS_URL=f"http://127.0.0.1:{free_port()}")
     r = incubo("rgpd", "effacer", agent, "--oui", env=down)
     assert_french_error(r, "injoignable", "rien n'a été modifié")
+    elsewhere = base / "autre-ralph"
+    elsewhere.mkdir(exist_ok=True)
+    r = incubo("rgpd", "effacer", agent, "--oui", env=dict(env, INCUBO_LRS_FS_DIR=str(elsewhere)))
+    assert_french_error(r, "ne désigne pas le dossier de ce LRS")
     r = incubo("rgpd", "exporter", agent, "-o", base / "jamais", env=down)
     assert_french_error(r, "injoignable")
     r = subprocess.run(  # no terminal, no --oui
@@ -259,18 +262,26 @@ def test_erasure_leaves_no_trace_anywhere_and_the_room_keeps_running(room, tmp_p
     unix = plant_agent(agent, lrs, course, hub, homes, hub_env)
     assert incubo("rgpd", "recherche", agent, "non", env=hub_env).returncode == 0
     others = lrs_count(lrs) - lrs_count(lrs, agent)
-    # another learner keeps working during the erasure: none of their statements is lost
-    live = [
-        xapi.statement(
+    # another learner keeps writing all through the erasure: none of their statements is lost
+    erase = subprocess.Popen(
+        [str(BIN / "incubo"), "rgpd", "effacer", agent, "--oui"],
+        env=hub_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    live = []
+    while erase.poll() is None and len(live) < 3000:
+        stmt = xapi.statement(
             "experienced", parcours="p", actor_name="autre-apprenant", homepage="http://localhost"
         )
-        for _ in range(30)
-    ]
-    writer = threading.Thread(target=lambda: [post(lrs, [s]) for s in live])
-    writer.start()
-    r = incubo("rgpd", "effacer", agent, "--oui", env=hub_env)
-    writer.join()
-    assert r.returncode == 0, r.stderr
+        post(lrs, [stmt])
+        live.append(stmt["id"])
+    out, err = erase.communicate(timeout=120)
+    assert erase.returncode == 0, err
+    assert len(live) > 5  # writes really overlapped the erasure
+    stored = {s["id"] for s in lrs.statements()}
+    assert set(live) <= stored
     assert lrs_count(lrs, agent) == 0
     assert lrs_count(lrs) == others + len(live)
     with pytest.raises(KeyError):

@@ -93,6 +93,7 @@ def run_export(args, ctx: Context) -> int:
             f"Aucune donnée sur l'agent « {args.nom} » ici : vérifiez le nom (celui de sa connexion).",
             code="agent-inconnu",
         )
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)  # personal data: its reader only
     counts = write(data, out)
     console.success(
         f"Export écrit dans {out} : {counts['traces']} traces, {counts['notes']} notes, "
