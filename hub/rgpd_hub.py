@@ -130,3 +130,99 @@ def scrub_logs(settings: HubSettings, words: list[str]) -> int:
             fh.write(b"".join(lines))
             fh.truncate()
     return changed
+
+
+# --- retention in the learners' homes ---------------------------------------------------------
+
+#: Run as the home's owner (stdlib only, the system Python): purge `~/.incubo/evenements.jsonl`
+#: in place under the lock `incubo.events.append_jsonl` takes, and old files of the spool.
+PURGE_HOME = r"""
+import fcntl, json, os, sys
+from datetime import datetime, timezone
+cutoff, dry = datetime.fromisoformat(sys.argv[1]), sys.argv[2] == "1"
+def old(raw):
+    try:
+        stamp = json.loads(raw).get("timestamp", "")
+        ts = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except Exception:
+        return False
+    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)) < cutoff
+flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+n = 0
+try:
+    top = os.open(".incubo", flags)
+except OSError:
+    print(0); sys.exit()
+try:
+    fd = os.open("evenements.jsonl", os.O_RDWR | os.O_NOFOLLOW, dir_fd=top)
+except OSError:
+    fd = None
+if fd is not None:
+    with os.fdopen(fd, "r+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        lines = fh.read().splitlines(keepends=True)
+        kept = [line for line in lines if not old(line)]
+        n += len(lines) - len(kept)
+        if kept != lines and not dry:
+            fh.seek(0); fh.write(b"".join(kept)); fh.truncate(); fh.flush(); os.fsync(fh.fileno())
+for sub in ("file-attente", "file-attente/refusees"):
+    try:
+        folder = os.open(sub, flags, dir_fd=top)
+    except OSError:
+        continue
+    for name in os.listdir(folder):
+        if not name.endswith(".json"):
+            continue
+        try:
+            with os.fdopen(os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder), "rb") as fh:
+                if old(fh.read()):
+                    n += 1
+                    if not dry:
+                        os.unlink(name, dir_fd=folder)
+        except OSError:
+            pass
+print(n)
+"""
+
+
+def purge_homes(
+    settings: HubSettings, cutoff, *, simulation: bool
+) -> tuple[dict[str, int], list[str]]:
+    """Old statements of each learner's journal and spool, removed as that learner: counts, failures."""
+    import subprocess
+
+    counts: dict[str, int] = {}
+    failed: list[str] = []
+    base = Path(settings.home_base)
+    if not base.is_dir():
+        return counts, failed
+    for entry in pwd.getpwall():
+        home = Path(entry.pw_dir)
+        if not entry.pw_name.startswith(accounts.PREFIX) or home.parent != base:
+            continue
+        if entry.pw_uid == 0 or not home.is_dir() or home.is_symlink():
+            continue
+        cmd = [
+            "setpriv",
+            f"--reuid={entry.pw_uid}",
+            f"--regid={entry.pw_gid}",
+            "--clear-groups",
+            "--",
+            "/usr/bin/python3",
+            "-I",
+            "-c",
+            PURGE_HOME,
+            cutoff.isoformat(),
+            "1" if simulation else "0",
+        ]
+        done = subprocess.run(
+            cmd, cwd=home, capture_output=True, text=True, timeout=120, env={"LANG": "C.UTF-8"}
+        )
+        if done.returncode != 0:
+            log.warning("purge of %s failed: %s", home, done.stderr.strip()[-300:])
+            failed.append(str(home))
+            continue
+        n = int(done.stdout.strip() or 0)
+        if n:
+            counts[str(home / ".incubo")] = n
+    return counts, failed

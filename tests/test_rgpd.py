@@ -333,3 +333,49 @@ def test_purge_with_one_month_removes_exactly_the_older_statements(room):
     assert len(after) == len(in_lrs) - old_in_lrs
     assert not any(old(s) for s in after)
     assert os.stat(lrs.data / "fs_lrs.jsonl").st_size > 0
+
+
+def test_purge_on_a_hub_reaches_each_learners_own_journal_as_that_learner(room, tmp_path):
+    lrs, course, env, base = room
+    from incubo.hub import accounts
+
+    agent = f"rgpd-{uuid.uuid4().hex[:8]}"
+    homes, hub = tmp_path / "homes", tmp_path / "hub"
+    unix, home = accounts.ensure_account(agent, homes)
+    try:
+        entry = pwd.getpwnam(unix)
+        folder = home / ".incubo"
+        (folder / "file-attente").mkdir(parents=True)
+        stamps = ["2020-01-01T08:00:00.000Z", xapi.now(), "2020-02-01T08:00:00.000Z"]
+        lines = [
+            json.dumps(xapi.statement("experienced", parcours="p", actor_name=agent, timestamp=t))
+            for t in stamps
+        ]
+        journal = folder / "evenements.jsonl"
+        journal.write_text("\n".join(lines) + "\n")
+        (folder / "file-attente" / "0001-ancienne.json").write_text(lines[0])
+        victim = tmp_path / "fichier-root.json"  # a planted link is never followed
+        victim.write_text(lines[0])
+        (folder / "file-attente" / "0002-lien.json").symlink_to(victim)
+        for p in [folder, *folder.rglob("*")]:
+            os.lchown(p, entry.pw_uid, entry.pw_gid)
+        hub_env = dict(
+            env,
+            INCUBO_HUB_DIR=str(hub),
+            INCUBO_HUB_HOME_BASE=str(homes),
+            INCUBO_CONSERVATION_MOIS="1",
+        )
+        before = journal.read_bytes()
+        r = incubo("rgpd", "purger", "--simulation", env=hub_env)
+        assert r.returncode == 0, r.stderr
+        assert int(r.stdout) == 3 and str(folder) in r.stderr
+        assert journal.read_bytes() == before
+        r = incubo("rgpd", "purger", env=hub_env)
+        assert r.returncode == 0, r.stderr
+        assert int(r.stdout) == 3
+        assert [json.loads(x)["timestamp"] for x in journal.read_text().splitlines()] == [stamps[1]]
+        assert journal.stat().st_uid == entry.pw_uid
+        assert not (folder / "file-attente" / "0001-ancienne.json").exists()
+        assert victim.read_text() == lines[0]
+    finally:
+        accounts.remove_account(agent)

@@ -190,6 +190,14 @@ def run_purge(args, ctx: Context) -> int:
 
     months = rgpd.retention_months()
     cutoff, counts = purge(places(ctx.course_dir), months, simulation=args.simulation)
+    if rgpd.on_hub():  # each learner's own journal and spool, purged as that learner
+        from incubo.config import hub_settings
+        from incubo.hub import rgpd_hub
+
+        in_homes, failed = rgpd_hub.purge_homes(hub_settings(), cutoff, simulation=args.simulation)
+        counts.update(in_homes)
+        for home in failed:
+            console.warning(f"le journal du dossier {home} n'a pas pu être purgé (voir --debug).")
     total = sum(counts.values())
     when = cutoff.strftime("%d/%m/%Y %H:%M")
     detail = "".join(f"\n  {where} : {n}" for where, n in counts.items())
