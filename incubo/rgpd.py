@@ -258,9 +258,13 @@ def notice() -> Notice:
     if not path.is_file():
         path = DEFAULT_NOTICE
     raw = path.read_text(encoding="utf-8")
-    found = _VERSION.search(raw.split("\n---", 1)[0]) if raw.startswith("---") else None
+    head, body = "", raw
+    if raw.startswith("---\n") and "\n---" in raw[3:]:
+        head, body = raw[4:].split("\n---", 1)
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+    found = _VERSION.search(head)
     version = found.group(1) if found else hashlib.sha256(raw.encode()).hexdigest()[:12]
-    body = raw.split("\n---", 2)[-1].lstrip("\n") if raw.startswith("---") else raw
+    body = body.lstrip("\n")
     config = settings()
     contact = config.rgpd_contact.strip() or "le responsable de la formation de votre service"
     months = config.conservation_mois
@@ -293,6 +297,19 @@ def needs_notice(agent: str) -> bool:
     """True until the agent has acknowledged the current version of the notice."""
     version = notice().version
     return not any(row.get("version") == version for row in acknowledgements(agent))
+
+
+def inform_once(agent: str) -> str | None:
+    """The notice's text the first time `agent` meets this version (then recorded as shown), else None.
+
+    For a terminal's first screen (`make run`): showing the notice is informing (art. 13); the
+    line recorded says which version was shown, and when.
+    """
+    current = notice()
+    if any(row.get("version") == current.version for row in acknowledgements(agent)):
+        return None
+    acknowledge(agent, current.version)
+    return current.text
 
 
 def known_agents() -> set[str]:

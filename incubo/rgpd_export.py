@@ -147,7 +147,11 @@ def write(data: AgentData, out: Path) -> dict[str, int]:
     )
     copies = 0
     for folder in data.folders:
-        dest = out / "copies" / folder.parent.name
+        # course folders (submitted, autograded, feedback) and the hub's exchange (inbound, feedback)
+        hub = (
+            folder.parent.parent.parent.name == "exchange"
+        )  # <hub>/exchange/<course>/<kind>/<agent>
+        dest = out / "copies" / (("echange-" if hub else "") + folder.parent.name)
         shutil.copytree(folder, dest, symlinks=False, dirs_exist_ok=True)
         copies += sum(1 for p in dest.rglob("*") if p.is_file())
     counts = {

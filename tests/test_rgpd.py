@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -262,6 +263,15 @@ def test_erasure_leaves_no_trace_anywhere_and_the_room_keeps_running(room, tmp_p
     unix = plant_agent(agent, lrs, course, hub, homes, hub_env)
     assert incubo("rgpd", "recherche", agent, "non", env=hub_env).returncode == 0
     others = lrs_count(lrs) - lrs_count(lrs, agent)
+    # first the agent asks for their data: everything, the spooled statement and copies included
+    out = tmp_path / "export"
+    r = incubo("rgpd", "exporter", agent, "-o", out, env=hub_env)
+    assert r.returncode == 0, r.stderr
+    exported = json.loads((out / "traces.json").read_text(encoding="utf-8"))
+    assert len(exported) == lrs_count(lrs, agent) + 1  # + the one still waiting in a spool
+    copies = sorted(p.relative_to(out / "copies").parts[0] for p in (out / "copies").rglob("*.*"))
+    assert copies == ["autograded", "echange-feedback", "echange-inbound", "feedback", "submitted"]
+    shutil.rmtree(out)
     # another learner keeps writing all through the erasure: none of their statements is lost
     erase = subprocess.Popen(
         [str(BIN / "incubo"), "rgpd", "effacer", agent, "--oui"],

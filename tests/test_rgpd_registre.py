@@ -148,3 +148,13 @@ def test_the_notice_is_french_versioned_and_filled_in(tmp_path, monkeypatch):
     assert rgpd.notice().version == "2027-1" and rgpd.notice().text.strip() == "Nouveau texte."
     assert rgpd.needs_notice("agent-a")
     assert Path(rgpd.DEFAULT_NOTICE).is_relative_to(ROOT / "incubo")
+
+
+def test_the_first_screen_shows_the_notice_once_per_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("INCUBO_RGPD_DIR", str(tmp_path))
+    text = rgpd.inform_once("agent-b")
+    assert text and text.startswith("# Vos données dans incubo")
+    assert rgpd.inform_once("agent-b") is None
+    (tmp_path / "notice.md").write_text("---\nversion: 2\n---\nTexte.\n\n---\n\nSuite.\n")
+    assert rgpd.inform_once("agent-b") == "Texte.\n\n---\n\nSuite.\n"
+    assert [r["version"] for r in rgpd.acknowledgements("agent-b")] == ["2026-12-1", "2"]
