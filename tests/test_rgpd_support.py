@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import uuid
+import warnings
 from pathlib import Path
 
 from incubo import xapi
@@ -63,7 +64,8 @@ def plant_agent(agent: str, lrs, course: Path, hub: Path, homes: Path, env: dict
     extra = dict(mine[0], id=str(uuid.uuid4()))
     (spool / f"00000000000000000001-{extra['id']}.json").write_text(json.dumps(extra))
     url = f"sqlite:///{course / 'gradebook.db'}"
-    with Gradebook(url) as gb:
+    with Gradebook(url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush notices
         gb.add_student(agent, first_name="Agent", last_name=agent, email=f"{agent}@example.org")
         gb.add_submission(gb.assignments[0].name, agent)
     for stage, name in (("submitted", "copie.ipynb"), ("autograded", "copie.ipynb")):
