@@ -121,10 +121,18 @@ def _locked() -> Iterator[Path]:
 
 def _read(name: str) -> list[dict]:
     path = store_dir() / name
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return []
+    except OSError as exc:  # never read « nobody objected » from a store this account cannot open
+        raise IncuboError(
+            f"Le registre RGPD {path} est illisible ({exc.strerror}) : lancez la commande avec un "
+            "compte qui peut le lire (les choix des agents doivent être respectés).",
+            code="registre-rgpd-illisible",
+        ) from None
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         with contextlib.suppress(ValueError):
             row = json.loads(line)
             if isinstance(row, dict):
