@@ -158,3 +158,14 @@ def test_the_first_screen_shows_the_notice_once_per_version(tmp_path, monkeypatc
     (tmp_path / "notice.md").write_text("---\nversion: 2\n---\nTexte.\n\n---\n\nSuite.\n")
     assert rgpd.inform_once("agent-b") == "Texte.\n\n---\n\nSuite.\n"
     assert [r["version"] for r in rgpd.acknowledgements("agent-b")] == ["2026-12-1", "2"]
+
+
+def test_a_store_that_cannot_be_read_is_an_error_not_an_empty_list(tmp_path, monkeypatch):
+    import pytest
+
+    from incubo.errors import IncuboError
+
+    monkeypatch.setenv("INCUBO_RGPD_DIR", str(tmp_path))
+    (tmp_path / rgpd.CHOICES).mkdir()  # unreadable as a file, whoever runs the test
+    with pytest.raises(IncuboError, match="registre RGPD .* est illisible"):
+        rgpd.research_rule()
