@@ -114,6 +114,30 @@ class Settings:
         "questions a day in « Ma révision du jour » (spaced review)",
         DEFAULT_REVISION_MAX,
     )
+    recherche_base: str = _var(
+        "INCUBO_RECHERCHE_BASE",
+        "legal basis of the research use: opposition (included unless the agent objects) "
+        "or consentement (excluded unless the agent agrees)",
+        "opposition",
+    )
+    conservation_mois: int = _var(
+        "INCUBO_CONSERVATION_MOIS",
+        "months learning statements are kept (`incubo rgpd purger` deletes older ones)",
+        24,
+    )
+    rgpd_contact: str = _var(
+        "INCUBO_RGPD_CONTACT", "whom agents write to about their data (shown in the notice)", ""
+    )
+    rgpd_dir: Path | None = _var(
+        "INCUBO_RGPD_DIR",
+        "the RGPD store: choices, acknowledgements, erasure register "
+        "(else <hub dir>/rgpd on a hub, ~/.incubo/rgpd on one machine)",
+    )
+    lrs_fs_dir: Path | None = _var(
+        "INCUBO_LRS_FS_DIR",
+        "the data folder of Ralph's file backend, which erasure and purge rewrite "
+        "(else <hub dir>/lrs/donnees on a hub)",
+    )
 
     @property
     def journal(self) -> Path:
