@@ -7,8 +7,8 @@ review of a question is when the agent studied it, every later one is a
 retrieval after an interval. Every published rate comes with its number of
 agents, and a rate of fewer than k agents is hidden (with secondary
 suppression when sizes and totals are published, `suppression.group_mask`).
-Agents who objected to research are left out before anything is computed
-(`research_exclusions`).
+Agents who objected to research (or did not consent, per the configured basis) are left out
+by `incubo.reports.load` before anything is read; `reviews` says how many.
 """
 
 from __future__ import annotations
@@ -36,16 +36,6 @@ BUCKETS = [
 STATUSES = ["faite à temps", "faite en retard", "pas faite"]
 
 
-def research_exclusions(data) -> set[str]:
-    """Pseudonyms of the agents whose research choice leaves them out of this report.
-
-    The hook for the RGPD « research choice » (`incubo rgpd recherche NAME oui|non`): when that
-    register exists, return the pseudonyms (`privacy.pseudonym(name, data.key)`) of the agents
-    who objected (or did not consent, per the configured basis). None are recorded yet.
-    """
-    return set()
-
-
 def reviews(data) -> tuple[pd.DataFrame, int]:
     """One row per review: learner, parcours, module, item, ts, success, interval (days, NaN for the
     first), rank (1 = studied); and how many agents were left out by their research choice."""
@@ -54,9 +44,7 @@ def reviews(data) -> tuple[pd.DataFrame, int]:
         "where verb = 'answered' and kind = 'quiz' and success is not null and module is not null "
         "order by learner, parcours, module, item, ts"
     )
-    excluded = research_exclusions(data)
-    n_excluded = int(frame["learner"].isin(excluded).groupby(frame["learner"]).any().sum())
-    frame = frame[~frame["learner"].isin(excluded)]
+    n_excluded = data.excluded  # left out by `reports.load` before anything is read
     if frame.empty:
         return frame.assign(interval=[], rank=[]), n_excluded
     frame["day"] = frame["ts"].dt.floor("D")
