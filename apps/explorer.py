@@ -57,7 +57,21 @@ class Explorer:
         self.result_label = ""
         self.status = Status()
         guard = guarded(self.status)
+        self._file_widgets(guard)
+        self._filter_widgets(guard)
+        self._group_widgets(guard)
+        self._chart_widgets(guard)
+        self._download_widgets(guard)
+        self.controls = [
+            self.filter_col, self.filter_op, self.filter_val, self.filter_btn, self.unfilter_btn,
+            self.group_col, self.agg, self.value_col, self.group_btn, self.chart_kind, self.chart_btn,
+        ]  # fmt: skip
+        self._enable(False)
+        self.widget = self._layout()
 
+    # --- widgets, one step of the page each ----------------------------------------------------
+
+    def _file_widgets(self, guard) -> None:
         self.upload = w.FileUpload(
             accept=".csv,.txt,.tsv,.xlsx,.xls,.ods",
             multiple=False,
@@ -66,6 +80,7 @@ class Explorer:
         self.upload.observe(guard(self._on_upload), names="value")
         self.preview = w.HTML()
 
+    def _filter_widgets(self, guard) -> None:
         self.filter_col = w.Dropdown(
             description="Colonne à filtrer", options=[], style=_WIDE, layout=_LAYOUT
         )
@@ -85,6 +100,7 @@ class Explorer:
         self.unfilter_btn.on_click(guard(self._on_unfilter))
         self.filter_info = w.HTML()
 
+    def _group_widgets(self, guard) -> None:
         self.group_col = w.Dropdown(
             description="Regrouper par", options=[], style=_WIDE, layout=_LAYOUT
         )
@@ -99,6 +115,7 @@ class Explorer:
         self.agg.observe(lambda change: self._sync_value_col(), names="value")
         self.result_html = w.HTML()
 
+    def _chart_widgets(self, guard) -> None:
         self.chart_kind = w.Dropdown(
             description="Type de graphique",
             options=[("Barres", "bar"), ("Courbe", "line")],
@@ -109,6 +126,7 @@ class Explorer:
         self.chart_btn.on_click(guard(self._on_chart))
         self.chart = w.HTML()
 
+    def _download_widgets(self, guard) -> None:
         self.download = w.HTML()
         self.prepare_csv = w.Button(description="Préparer le fichier CSV")
         self.prepare_xlsx = w.Button(description="Préparer le fichier Excel")
@@ -118,12 +136,9 @@ class Explorer:
             [self.prepare_csv, self.prepare_xlsx], layout=w.Layout(display="none")
         )
 
-        self.controls = [
-            self.filter_col, self.filter_op, self.filter_val, self.filter_btn, self.unfilter_btn,
-            self.group_col, self.agg, self.value_col, self.group_btn, self.chart_kind, self.chart_btn,
-        ]  # fmt: skip
-        self._enable(False)
-        self.widget = w.VBox(
+    def _layout(self) -> w.VBox:
+        """The page: the six steps in order, each under its heading."""
+        return w.VBox(
             [
                 header(
                     "Explorer un tableau",

@@ -1,6 +1,6 @@
 """« Mon parcours »: the learner's own progress, module by module, and the next step to take.
 
-Counts come from the learner widgets' `progression.module_progress` (the
+Counts come from the core's `incubo.progress.module_progress` (the
 learner's own journal of statements against each module's exercise file in
 the course directory), so this page and the progress widget in the
 notebooks always agree.
@@ -43,7 +43,7 @@ class ModuleState:
     title: str
     folder: Path
     sidecar: dict[str, Any]
-    progress: Any  # progression.ModuleProgress
+    progress: Any  # incubo.progress.ModuleProgress
     next_exercise: str | None
 
 
@@ -65,7 +65,7 @@ def parcours_order(courses: Path | None) -> dict[str, int]:
 def learner_states(
     cdir: Path | None, courses: Path | None, statements: list[dict[str, Any]]
 ) -> list[ModuleState]:
-    from incubo.widgets.progress import module_progress
+    from incubo.progress import module_progress
 
     titles = data.module_titles(courses)
     order = parcours_order(courses)

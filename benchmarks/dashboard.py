@@ -20,8 +20,6 @@ way of reading an LRS, re-reading every statement at each refresh.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import statistics
 import sys
 import tempfile
@@ -34,30 +32,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import psutil  # noqa: E402
 import requests  # noqa: E402
-from harness import BIN, CHROMIUM, CHROMIUM_ARGS, free_port, http_ok, isolated_env, running  # noqa: E402
+from bench_hub import services_hub, trainer_page  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 from incubo import xapi  # noqa: E402
 from incubo.hub import lrs_keys  # noqa: E402
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
-PASSWORD = "banc-motdepasse"
-CONFIG = """
-from pathlib import Path
-from types import SimpleNamespace
-from incubo.hub.services import configure_services
-c.JupyterHub.bind_url = "{url}"
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
-c.ConfigurableHTTPProxy.command = ["{chp}"]
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = "{password}"
-c.Authenticator.allow_all = True
-c.JupyterHub.db_url = "sqlite:///{hub_dir}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{hub_dir}/cookie_secret"
-c.JupyterHub.load_groups = {{"formgrade-incubo": {{"users": ["formateur"]}}}}
-configure_services(c, SimpleNamespace(hub_dir=Path("{hub_dir}"), course_id="incubo",
-                   course_dir=Path("{course_dir}"), public_url="{url}"))
-"""
 
 
 def stmt(who: str, url: str, n: int) -> dict:
@@ -91,22 +72,18 @@ def service_procs(hub: psutil.Process) -> dict[str, psutil.Process]:
 
 def full_reread_cpu(gate: str, reader: str, ralph: list[psutil.Process], rounds: int) -> float:
     """Stock LRS client: every refresh re-reads all statements (here, in this process) and rebuilds the view."""
+    from incubo import lrs
     from incubo.hub import room_view
 
-    header = {"Authorization": "Basic " + base64.b64encode(reader.encode()).decode(), **XAPI}
     me = psutil.Process()
     before = cpu([*ralph, me])
     for _ in range(rounds):
-        found, url = [], gate + "xAPI/statements?limit=1000"
-        while url:
-            body = requests.get(url, headers=header, timeout=60).json()
-            found += body["statements"]
-            url = gate.split("/services/")[0] + body["more"] if body.get("more") else None
+        found = lrs.read_statements(gate, auth=reader, timeout=60)
         room_view.room_view(found, {})
     return (cpu([*ralph, me]) - before) / rounds
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
@@ -116,134 +93,112 @@ def main() -> None:
     parser.add_argument(
         "--idle", type=float, default=15.0, help="seconds of CPU sampling with the page open"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def post(gate: str, auth: tuple[str, str], statements: list[dict]) -> None:
+    requests.post(
+        gate + "xAPI/statements", json=statements, auth=auth, headers=XAPI, timeout=60
+    ).raise_for_status()
+
+
+def open_dashboard(browser, url: str, learners: int):
+    """The trainer's dashboard once it lists every learner."""
+    page = trainer_page(browser, url)
+    page.goto(url + "/services/tableau-de-bord/")
+    page.wait_for_function(
+        f"document.querySelectorAll('#personnes tbody tr').length >= {learners}",
+        timeout=120_000,
+    )
+    return page
+
+
+def counts(page) -> dict[str, int]:
+    """Each learner's « Vérifications » count, as the dashboard shows it."""
+    rows = page.evaluate(
+        "() => [...document.querySelectorAll('#personnes tbody tr')]"
+        ".map(r => [r.cells[0].innerText, r.cells[1].innerText])"
+    )
+    return {name.split(" (")[0]: int(n) for name, n in rows}
+
+
+def one_round(r: int, page, url: str, gate: str, auths: dict, base: dict, latencies, posted):
+    """Every learner checks an exercise at once; each check's delay until the page shows it."""
+    start: dict[str, float] = {}
+    barrier = threading.Barrier(len(auths))
+
+    def check(who: str) -> None:
+        s = stmt(who, url, 1000 + r)
+        barrier.wait()
+        start[who] = time.monotonic()
+        post(gate, auths[who], [s])
+        posted.append(time.monotonic() - start[who])
+
+    threads = [threading.Thread(target=check, args=(who,)) for who in auths]
+    for t in threads:
+        t.start()
+    waiting = set(auths)
+    deadline = time.monotonic() + 60
+    while waiting and time.monotonic() < deadline:
+        now = time.monotonic()
+        seen = counts(page)
+        for who in list(waiting):
+            if who in start and seen.get(who, 0) >= base[who] + r:
+                latencies.append(now - start[who])
+                waiting.discard(who)
+        time.sleep(0.05)
+    for t in threads:
+        t.join()
+    if waiting:
+        print(f"round {r}: {len(waiting)} check(s) never shown within 60 s")
+
+
+def idle_cpu(page, hub_pid: int, seconds: float) -> tuple[float, dict]:
+    """CPU of dashboard + gate + Ralph per read of the LRS while the page stays open."""
+    procs = service_procs(psutil.Process(hub_pid))
+    ours = [procs["dashboard"], procs["gate"], procs["ralph"]]
+    stats = "async () => (await fetch('statistiques', {headers: {'X-XSRFToken': XSRF}})).json()"
+    reads0, before = page.evaluate(stats)["lectures"], cpu(ours)
+    time.sleep(seconds)
+    reads1, after = page.evaluate(stats)["lectures"], cpu(ours)
+    return (after - before) / max(1, reads1 - reads0), procs
+
+
+def main() -> None:
+    args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="incubo-bench-dashboard-"))
-    env = isolated_env(work / "env")
     hub_dir, course_dir = work / "hub", work / "cours"
     for d in (hub_dir, course_dir):
         d.mkdir()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (work / "jupyterhub_config.py").write_text(
-        CONFIG.format(
-            url=url,
-            hub_port=free_port(),
-            proxy_port=free_port(),
-            chp=ROOT / "node_modules" / ".bin" / "configurable-http-proxy",
-            password=PASSWORD,
-            hub_dir=hub_dir,
-            course_dir=course_dir,
-        )  # fmt: skip
-    )
     secret = lrs_keys.gate_secret(hub_dir)
-    ports = (
-        json.loads((hub_dir / "lrs" / "ports.json").read_text())
-        if (hub_dir / "lrs" / "ports.json").exists()
-        else None
-    )
-    cmd = [BIN / "jupyterhub", "-f", work / "jupyterhub_config.py"]
-
-    def ready() -> bool:
-        nonlocal ports
-        if not (hub_dir / "lrs" / "ports.json").exists():
-            return False
-        ports = json.loads((hub_dir / "lrs" / "ports.json").read_text())
-        return (
-            http_ok(url + "/hub/api")
-            and requests.get(f"{url}/services/lrs/__heartbeat__", timeout=2).status_code == 200
-        )
-
-    with running(
-        cmd, env=env, cwd=work, ready=ready, timeout=180, log=work / "hub.log"
-    ) as hub_proc:
-        gate = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
+    latencies: list[float] = []
+    posted: list[float] = []
+    with services_hub(work, hub_dir, course_dir) as room:
+        url, gate = room.url, room.gate
         learners = [f"agent{i:02d}" for i in range(args.learners)]
         auths = {who: tuple(lrs_keys.learner_auth(secret, who).rsplit(":", 1)) for who in learners}
-        # an hour of session already in the LRS
-        for who in learners:
-            batch = [stmt(who, url, -1 - k) for k in range(args.history)]
-            requests.post(
-                gate + "xAPI/statements", json=batch, auth=auths[who], headers=XAPI, timeout=60
-            ).raise_for_status()
+        for who in learners:  # an hour of session already in the LRS
+            post(gate, auths[who], [stmt(who, url, -1 - k) for k in range(args.history)])
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
             )
-            page = browser.new_context(locale="fr-FR", bypass_csp=True).new_page()
-            page.goto(url + "/hub/login")
-            page.fill("#username_input", "formateur")
-            page.fill("#password_input", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_load_state()
-            page.goto(url + "/services/tableau-de-bord/")
-            page.wait_for_function(
-                f"document.querySelectorAll('#personnes tbody tr').length >= {args.learners}",
-                timeout=120_000,
-            )
-
-            def counts() -> dict[str, int]:
-                rows = page.evaluate(
-                    "() => [...document.querySelectorAll('#personnes tbody tr')].map(r => [r.cells[0].innerText, r.cells[1].innerText])"
-                )
-                return {name.split(" (")[0]: int(n) for name, n in rows}
-
-            base = counts()
-            latencies: list[float] = []
-            posted: list[float] = []
+            page = open_dashboard(browser, url, args.learners)
+            base = counts(page)
             for r in range(1, args.rounds + 1):
-                start: dict[str, float] = {}
-                barrier = threading.Barrier(len(learners))
-
-                def check(
-                    who: str, r: int = r, barrier: threading.Barrier = barrier, start: dict = start
-                ) -> None:
-                    s = stmt(who, url, 1000 + r)
-                    barrier.wait()
-                    start[who] = time.monotonic()
-                    requests.post(
-                        gate + "xAPI/statements",
-                        json=[s],
-                        auth=auths[who],
-                        headers=XAPI,
-                        timeout=60,
-                    ).raise_for_status()
-                    posted.append(time.monotonic() - start[who])
-
-                threads = [threading.Thread(target=check, args=(who,)) for who in learners]
-                for t in threads:
-                    t.start()
-                waiting = set(learners)
-                deadline = time.monotonic() + 60
-                while waiting and time.monotonic() < deadline:
-                    now = time.monotonic()
-                    seen = counts()
-                    for who in list(waiting):
-                        if who in start and seen.get(who, 0) >= base[who] + r:
-                            latencies.append(now - start[who])
-                            waiting.discard(who)
-                    time.sleep(0.05)
-                for t in threads:
-                    t.join()
-                if waiting:
-                    print(f"round {r}: {len(waiting)} check(s) never shown within 60 s")
-            # CPU while the page stays open: per read of the LRS (every INCUBO_DASHBOARD_POLL s when idle)
-            hub = psutil.Process(hub_proc.pid)
-            procs = service_procs(hub)
-            ours = [procs["dashboard"], procs["gate"], procs["ralph"]]
-            stats = (
-                "async () => (await fetch('statistiques', {headers: {'X-XSRFToken': XSRF}})).json()"
-            )
-            reads0, before = page.evaluate(stats)["lectures"], cpu(ours)
-            time.sleep(args.idle)
-            reads1, after = page.evaluate(stats)["lectures"], cpu(ours)
-            incremental = (after - before) / max(1, reads1 - reads0)
+                one_round(r, page, url, gate, auths, base, latencies, posted)
+            incremental, procs = idle_cpu(page, room.proc.pid, args.idle)
             browser.close()
         reader = lrs_keys.reader_auth(secret, "formateurs")
         stock = full_reread_cpu(gate, reader, [procs["ralph"], procs["gate"]], 5)
+    print_report(args, latencies, posted, incremental, stock)
 
+
+def print_report(
+    args, latencies: list[float], posted: list[float], incremental: float, stock: float
+):
     total = args.learners * (args.history + args.rounds)
     latencies.sort()
     p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)] if latencies else float("nan")

@@ -48,16 +48,14 @@ def import_cost(env: dict, code: str, repeat: int = 5) -> float:
     return best
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="statements per measure")
-    args = parser.parse_args()
-    import requests
+    return parser.parse_args()
 
-    from incubo import events, xapi
 
-    work = Path(tempfile.mkdtemp(prefix="incubo-bench-events-"))
-    env = isolated_env(work / "env")
+def ralph(work: Path, env: dict) -> tuple[list, dict, str]:
+    """Ralph with a file backend and one account in `work`: (command, environment, url)."""
     ralph_env = dict(
         env,
         RALPH_RUNSERVER_BACKEND="fs",
@@ -67,67 +65,70 @@ def main() -> None:
     )
     (work / "ralph").mkdir()
     ralph_bin = ROOT / ".venv-ralph" / "bin"
+    account = ["-u", USER, "-p", PASSWORD, "-s", "all", "-M", "mailto:b@example.org", "-w"]
     subprocess.run(
-        [
-            ralph_bin / "ralph",
-            "auth",
-            "-u",
-            USER,
-            "-p",
-            PASSWORD,
-            "-s",
-            "all",
-            "-M",
-            "mailto:b@example.org",
-            "-w",
-        ],
-        env=ralph_env,
-        check=True,
-        capture_output=True,
+        [ralph_bin / "ralph", "auth", *account], env=ralph_env, check=True, capture_output=True
     )
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     cmd = [ralph_bin / "python", ROOT / "deploy" / "ralph" / "run_ralph.py", "--port", str(port)]
+    return cmd, ralph_env, f"http://127.0.0.1:{port}"
+
+
+def stmt() -> dict:
+    from incubo import xapi
+
+    return xapi.statement(
+        "asked", parcours="bench", module="m", kind="exercice", ident="e",
+        extensions={"hint-number": 1},
+    )  # fmt: skip
+
+
+def stock_post(url: str) -> None:
+    """What a widget without a spool does: one blocking POST per action."""
+    import requests
+
+    requests.post(
+        url + "/xAPI/statements",
+        json=stmt(),
+        auth=(USER, PASSWORD),
+        headers={"X-Experience-API-Version": "1.0.3"},
+        timeout=5,
+    ).raise_for_status()
+
+
+def stock_when_down(url: str) -> str:
+    import requests
+
+    t0 = time.perf_counter()
+    try:
+        stock_post(url)
+        return "accepté ?!"
+    except requests.RequestException as exc:
+        return f"échec ({type(exc).__name__}) en {(time.perf_counter() - t0) * 1000:.1f} ms : déclaration perdue"
+
+
+def main() -> None:
+    args = parse_args()
+    from incubo import events
+
+    work = Path(tempfile.mkdtemp(prefix="incubo-bench-events-"))
+    env = isolated_env(work / "env")
+    cmd, ralph_env, url = ralph(work, env)
     os.environ.update(
         INCUBO_EVENTS_FILE=str(work / "journal.jsonl"),
         INCUBO_SPOOL_DIR=str(work / "spool"),
         INCUBO_LRS_URL=url,
         INCUBO_LRS_AUTH=f"{USER}:{PASSWORD}",
     )
-
-    def stmt():
-        return xapi.statement(
-            "asked",
-            parcours="bench",
-            module="m",
-            kind="exercice",
-            ident="e",
-            extensions={"hint-number": 1},
-        )
-
-    def stock_post():
-        requests.post(
-            url + "/xAPI/statements",
-            json=stmt(),
-            auth=(USER, PASSWORD),
-            headers={"X-Experience-API-Version": "1.0.3"},
-            timeout=5,
-        ).raise_for_status()
-
     with running(cmd, env=ralph_env, ready=lambda: http_ok(url + "/__heartbeat__"), timeout=60):
-        stock_post()  # warm
-        stock_med, stock_max = per_call_ms(stock_post, args.n)
+        stock_post(url)  # warm
+        stock_med, stock_max = per_call_ms(lambda: stock_post(url), args.n)
         ours_med, ours_max = per_call_ms(lambda: events.record(stmt()), args.n)
         t0 = time.perf_counter()
         events.wait_delivered(120, retry_now=False)
         drain = time.perf_counter() - t0
     down_ours_med, down_ours_max = per_call_ms(lambda: events.record(stmt()), args.n)
-    t0 = time.perf_counter()
-    try:
-        stock_post()
-        stock_down = "accepté ?!"
-    except requests.RequestException as exc:
-        stock_down = f"échec ({type(exc).__name__}) en {(time.perf_counter() - t0) * 1000:.1f} ms : déclaration perdue"
+    stock_down = stock_when_down(url)
 
     first_cell = (
         "from incubo.widgets import demarrer, verifier, indice, solution, Quiz\ndemarrer('x')"

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -37,7 +38,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness import BIN, free_port, isolated_env, stop, wait_for  # noqa: E402
+from bench_hub import jupyterhub  # noqa: E402
+from harness import BIN  # noqa: E402
 from hub_support import PASSWORD, LabClient, start_hub  # noqa: E402
 
 LESSON = ROOT / "courses" / "premiers-pas" / "01-lecon-notebook.md"
@@ -170,47 +172,32 @@ def summary(results: dict[str, dict]) -> dict:
 def stock_hub():
     """JupyterHub 'as documented': dummy login, simple spawner as root, JupyterHub's own proxy."""
     work = Path(tempfile.mkdtemp(prefix="incubo-bench-stock-"))
-    port, hub_port, api_port = free_port(), free_port(), free_port()
     (work / "homes").mkdir()
-    (work / "jupyterhub_config.py").write_text(
-        "c = get_config()\n"
+    config = (
         "c.JupyterHub.authenticator_class = 'dummy'\n"
         "c.JupyterHub.spawner_class = 'simple'\n"
-        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'\n"
-        f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{hub_port}'\n"
-        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{api_port}'\n"
-        f"c.ConfigurableHTTPProxy.command = [{str(ROOT / 'node_modules' / '.bin' / 'configurable-http-proxy')!r}]\n"
         f"c.SimpleLocalProcessSpawner.home_dir_template = {str(work / 'homes' / '{username}')!r}\n"
         "c.Spawner.args = ['--allow-root']\n"
         "c.Spawner.http_timeout = 60\n"
     )
-    env = isolated_env(work / "env")
-    log = open(work / "jupyterhub.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(BIN / "jupyterhub"), "-f", "jupyterhub_config.py"],
-        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(
-            lambda: requests.get(f"{url}/hub/login", timeout=2).status_code == 200,
-            timeout=120,
-            what="stock hub",
-            proc=proc,
-        )
-        yield url, proc
+        with jupyterhub(work, lambda url: config, stock_hub_ready, timeout=120) as (url, proc):
+            yield url, proc
     finally:
-        stop(proc)
         for p in psutil.process_iter(
             ["cmdline"]
         ):  # servers it may have left (started in their own sessions)
             with contextlib.suppress(psutil.Error):
                 if str(work) in " ".join(p.info["cmdline"] or []) or str(work) in (p.cwd() or ""):
                     p.kill()
-        log.close()
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
+
+
+def stock_hub_ready(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/hub/login", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def servers_alive(names: list[str]) -> int:

@@ -39,7 +39,6 @@ incubo's own one-machine dashboard (Voila), which re-reads the journals every
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import statistics
@@ -47,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
 import seance_support  # noqa: E402
-from harness import BIN, CHROMIUM, CHROMIUM_ARGS, free_port, http_ok, isolated_env, running  # noqa: E402
+from bench_hub import services_hub, trainer_page  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from seance_support import MODULE  # noqa: E402
 
 from incubo import xapi  # noqa: E402
@@ -63,26 +64,8 @@ from incubo.hub import lrs_keys, seance_ops  # noqa: E402
 from incubo.seance import Poll, Seance  # noqa: E402
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
-PASSWORD = "banc-motdepasse"
 TARGET = 5.0  # the issue's « ≤ 5 s after a learner's action »
 OPTIONS = ["Lundi", "Mardi", "Jeudi", "Vendredi"]
-CONFIG = """
-from pathlib import Path
-from types import SimpleNamespace
-from incubo.hub.services import configure_services
-c.JupyterHub.bind_url = "{url}"
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
-c.ConfigurableHTTPProxy.command = ["{chp}"]
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = "{password}"
-c.Authenticator.allow_all = True
-c.JupyterHub.db_url = "sqlite:///{hub_dir}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{hub_dir}/cookie_secret"
-c.JupyterHub.load_groups = {{"formgrade-incubo": {{"users": ["formateur"]}}}}
-configure_services(c, SimpleNamespace(hub_dir=Path("{hub_dir}"), course_id="incubo",
-                   course_dir=Path("{course_dir}"), public_url="{url}"))
-"""
 
 #: Installed in the projection page: logs [Date.now(), question shown, answer count shown] at each change.
 WATCH_DOM = """() => {
@@ -170,7 +153,7 @@ def fmt(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument(
@@ -185,238 +168,255 @@ def main() -> None:
         default="dom",
         help="where the count is read (dom: the projection's text; donnees: its JSON)",
     )
-    args = parser.parse_args()
-    rng = random.Random(15)
+    return parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="incubo-bench-seance-"))
-    env = isolated_env(work / "env")
-    hub_dir, course_dir = work / "hub", work / "cours"
-    for d in (hub_dir, course_dir):
-        d.mkdir()
-    make_course(course_dir, hub_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (work / "jupyterhub_config.py").write_text(
-        CONFIG.format(
-            url=url,
-            hub_port=free_port(),
-            proxy_port=free_port(),
-            chp=ROOT / "node_modules" / ".bin" / "configurable-http-proxy",
-            password=PASSWORD,
-            hub_dir=hub_dir,
-            course_dir=course_dir,
-        )  # fmt: skip
+
+@dataclass
+class Measures:
+    """What the rounds measured (seconds) and where the count was read."""
+
+    source: str
+    latencies: list[float] = field(default_factory=list)
+    posted: list[float] = field(default_factory=list)
+    launch_shown: list[float] = field(default_factory=list)
+    reveal_shown: list[float] = field(default_factory=list)
+    slowest: list[float] = field(default_factory=list)
+    missing: int = 0
+    shown_names: list[str] = field(default_factory=list)
+    stats_before: dict = field(default_factory=dict)
+    stats_after: dict = field(default_factory=dict)
+
+
+@dataclass
+class Room:
+    """The running hub, its séance and the learners' LRS credentials."""
+
+    url: str
+    gate: str
+    settings: object
+    seance: Seance
+    auths: dict[str, tuple[str, str]]
+
+    def post(self, who: str, statements: list[dict]) -> None:
+        requests.post(
+            self.gate + "xAPI/statements",
+            json=statements,
+            auth=self.auths[who],
+            headers=XAPI,
+            timeout=60,
+        ).raise_for_status()
+
+
+class Projection:
+    """The trainer's projection page, watched from inside (window.__banc, see WATCH_DOM)."""
+
+    STATS = (
+        "async () => (await fetch('../../statistiques', "
+        "{credentials: 'same-origin', headers: {'X-XSRFToken': XSRF}})).json()"
     )
+
+    def __init__(self, page, source: str) -> None:
+        self.page = page
+        self.source = source
+        page.evaluate(WATCH_DATA if source == "donnees" else WATCH_DOM)
+
+    def log(self) -> list[list]:
+        return self.page.evaluate("window.__banc")
+
+    def stats(self) -> dict:
+        return self.page.evaluate(self.STATS)
+
+    def first(
+        self,
+        question: str,
+        since: float,
+        timeout: float,
+        *,
+        count: int | None = None,
+        revealed: bool = False,
+    ) -> float | None:
+        """When (page clock, s) the projection first showed `question` after `since`
+        (with `count` answers, revealed), or None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for t, q, n, rv in self.log():
+                if (
+                    t / 1000 >= since - 0.5
+                    and q == question
+                    and (count is None or n == count)
+                    and (rv or not revealed)
+                ):
+                    return t / 1000
+            time.sleep(0.05)
+        return None
+
+    def counts_until(self, question: str, expected: int, timeout: float) -> list[tuple[float, int]]:
+        """(time, answer count) shown for `question`, once `expected` answers show or at `timeout`."""
+        deadline = time.monotonic() + timeout
+        entries: list[tuple[float, int]] = []
+        while time.monotonic() < deadline:
+            entries = [
+                (t / 1000, n) for t, q, n, _rv in self.log() if q == question and isinstance(n, int)
+            ]
+            if entries and max(n for _t, n in entries) >= expected:
+                break
+            time.sleep(0.05)
+        return entries
+
+    def read_data_instead(self, question: str, since: float, r: int) -> None:
+        """The page shows the question but no count that can be read: use its data instead."""
+        print("the projection's DOM gives no answer count: reading donnees instead")
+        self.source = "donnees"
+        self.page.evaluate(WATCH_DATA)
+        if self.first(question, since, 30, count=0) is None:
+            raise SystemExit(f"round {r}: no answer count in donnees either")
+
+
+def open_room(url: str, gate: str, hub_dir: Path, course_dir: Path, args) -> Room:
+    """The morning's statements in the LRS, a séance opened, every learner in it."""
     settings = hub_settings(
         env={"INCUBO_HUB_DIR": str(hub_dir), "INCUBO_COURSE_DIR": str(course_dir)},
         public_url=url,
     )
     secret = lrs_keys.gate_secret(hub_dir)
-    ports: dict = {}
-    cmd = [BIN / "jupyterhub", "-f", work / "jupyterhub_config.py"]
+    learners = [f"agent{i:02d}" for i in range(args.learners)]
+    auths = {who: tuple(lrs_keys.learner_auth(secret, who).rsplit(":", 1)) for who in learners}
+    room = Room(url, gate, settings, None, auths)
+    for who in learners:  # the morning's work, before the séance
+        if args.history:
+            room.post(who, [history(who, url, -1 - k) for k in range(args.history)])
+    room.seance = seance_ops.open_seance(settings, MODULE, step_by_step=True)
+    for who in learners:
+        room.post(who, [joined(room.seance, who, url)])
+    return room
 
-    def ready() -> bool:
-        nonlocal ports
-        if not (hub_dir / "lrs" / "ports.json").exists():
-            return False
-        ports = json.loads((hub_dir / "lrs" / "ports.json").read_text())
-        return (
-            http_ok(url + "/hub/api")
-            and requests.get(f"{url}/services/lrs/__heartbeat__", timeout=2).status_code == 200
-        )
 
-    latencies: list[float] = []
-    posted: list[float] = []
-    launch_shown: list[float] = []
-    reveal_shown: list[float] = []
-    missing = 0
-    shown_names: list[str] = []
-    slowest: list[float] = []
-    source = args.source
-    with running(cmd, env=env, cwd=work, ready=ready, timeout=180, log=work / "hub.log"):
-        gate = f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
-        learners = [f"agent{i:02d}" for i in range(args.learners)]
-        auths = {who: tuple(lrs_keys.learner_auth(secret, who).rsplit(":", 1)) for who in learners}
+def open_projection(browser, room: Room):
+    """The trainer logs in and opens the séance's projection page."""
+    projection = seance_ops.projection_url(room.settings, room.seance.code)
+    page = trainer_page(browser, room.url)
+    response = page.goto(projection)
+    if response is None or response.status != 200:
+        status = response.status if response else "none"
+        raise SystemExit(f"the projection page answered HTTP {status}: {projection}")
+    page.wait_for_function("document.getElementById('sondage') !== null", timeout=60_000)
+    return page
 
-        def post(who: str, statements: list[dict]) -> None:
-            requests.post(
-                gate + "xAPI/statements", json=statements, auth=auths[who], headers=XAPI, timeout=60
-            ).raise_for_status()
 
-        for who in learners:  # the morning's work, before the séance
-            if args.history:
-                post(who, [history(who, url, -1 - k) for k in range(args.history)])
-        seance = seance_ops.open_seance(settings, MODULE, step_by_step=True)
-        for who in learners:
-            post(who, [joined(seance, who, url)])
-        projection = seance_ops.projection_url(settings, seance.code)
+def answer_all_at_once(room: Room, poll: Poll, picks: dict[str, str], measures: Measures):
+    """Every learner POSTs their answer at the same moment; returns the send times, sorted."""
+    start: dict[str, float] = {}
+    barrier = threading.Barrier(len(picks))
 
-        from playwright.sync_api import sync_playwright
+    def send(who: str) -> None:
+        s = answer(room.seance, poll, who, room.url, picks[who])
+        barrier.wait()
+        start[who] = time.time()
+        room.post(who, [s])
+        measures.posted.append(time.time() - start[who])
 
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            page = browser.new_context(locale="fr-FR", bypass_csp=True).new_page()
-            page.goto(url + "/hub/login")
-            page.fill("#username_input", "formateur")
-            page.fill("#password_input", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_load_state()
-            response = page.goto(projection)
-            if response is None or response.status != 200:
-                status = response.status if response else "none"
-                raise SystemExit(f"the projection page answered HTTP {status}: {projection}")
-            page.wait_for_function("document.getElementById('sondage') !== null", timeout=60_000)
-            page.evaluate(WATCH_DATA if source == "donnees" else WATCH_DOM)
+    threads = [threading.Thread(target=send, args=(who,)) for who in picks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(start.values())
 
-            def log() -> list[list]:
-                return page.evaluate("window.__banc")
 
-            def first(
-                question: str,
-                since: float,
-                timeout: float,
-                *,
-                count: int | None = None,
-                revealed: bool = False,
-            ) -> float | None:
-                """When (page clock, s) the projection first showed `question` after `since`
-                (with `count` answers, revealed), or None after `timeout` seconds."""
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline:
-                    for t, q, n, rv in log():
-                        if (
-                            t / 1000 >= since - 0.5
-                            and q == question
-                            and (count is None or n == count)
-                            and (rv or not revealed)
-                        ):
-                            return t / 1000
-                    time.sleep(0.05)
-                return None
+def one_round(r: int, room: Room, view: Projection, rng: random.Random, m: Measures) -> None:
+    """The trainer launches question r, the room answers, the trainer reveals the answer."""
+    question = f"Question {r} : quel jour la permanence est-elle ouverte ?"
+    spec = {"type": "choix-unique", "question": question, "options": OPTIONS, "correct": [1]}
+    t0 = time.time()
+    poll = seance_ops.launch_poll(room.settings, room.seance.code, spec)
+    shown = view.first(question, t0, 30)
+    if shown is None:
+        raise SystemExit(f"round {r}: the projection never showed the question")
+    m.launch_shown.append(shown - t0)
+    if view.source == "dom" and view.first(question, t0, 5, count=0) is None:
+        view.read_data_instead(question, t0, r)
+    picks = {who: str(rng.choice([0, 1, 1, 2, 3])) for who in room.auths}
+    sends = answer_all_at_once(room, poll, picks, m)
+    entries = view.counts_until(question, len(sends), 60)
+    this_round = []
+    for rank, sent in enumerate(sends, start=1):
+        seen = next((t for t, n in entries if n >= rank), None)
+        if seen is None:
+            m.missing += 1
+        else:
+            this_round.append(seen - sent)
+    m.latencies += this_round
+    m.slowest.append(max(this_round, default=float("nan")))
+    # the trainer reveals the answer (what the room sees next)
+    t1 = time.time()
+    seance_ops.reveal_poll(room.settings, room.seance.code)
+    shown = view.first(question, t1, 30, revealed=True)
+    if shown is not None:
+        m.reveal_shown.append(shown - t1)
 
-            stats = (
-                "async () => (await fetch('../../statistiques', "
-                "{credentials: 'same-origin', headers: {'X-XSRFToken': XSRF}})).json()"
-            )
-            stats_before = page.evaluate(stats)
-            for r in range(1, args.rounds + 1):
-                question = f"Question {r} : quel jour la permanence est-elle ouverte ?"
-                spec = {"type": "choix-unique", "question": question, "options": OPTIONS}
-                spec["correct"] = [1]
-                t0 = time.time()
-                poll = seance_ops.launch_poll(settings, seance.code, spec)
-                shown = first(question, t0, 30)
-                if shown is None:
-                    raise SystemExit(f"round {r}: the projection never showed the question")
-                launch_shown.append(shown - t0)
-                if source == "dom" and first(question, t0, 5, count=0) is None:
-                    # the page shows the question but no count that can be read: use its data instead
-                    print("the projection's DOM gives no answer count: reading donnees instead")
-                    source = "donnees"
-                    page.evaluate(WATCH_DATA)
-                    if first(question, t0, 30, count=0) is None:
-                        raise SystemExit(f"round {r}: no answer count in donnees either")
 
-                start: dict[str, float] = {}
-                barrier = threading.Barrier(len(learners))
-                picks = {who: str(rng.choice([0, 1, 1, 2, 3])) for who in learners}
+def run_seance(room: Room, args, m: Measures) -> None:
+    """The trainer's browser on the projection while the rounds run."""
+    from playwright.sync_api import sync_playwright
 
-                def send(
-                    who: str,
-                    poll: Poll = poll,
-                    barrier: threading.Barrier = barrier,
-                    start: dict = start,
-                    picks: dict = picks,
-                ) -> None:
-                    s = answer(seance, poll, who, url, picks[who])
-                    barrier.wait()
-                    start[who] = time.time()
-                    post(who, [s])
-                    posted.append(time.time() - start[who])
+    rng = random.Random(15)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = open_projection(browser, room)
+        view = Projection(page, m.source)
+        m.stats_before = view.stats()
+        for r in range(1, args.rounds + 1):
+            one_round(r, room, view, rng, m)
+        m.stats_after = view.stats()
+        m.source = view.source
+        page.evaluate("window.__bancStop = true")
+        m.shown_names = [who for who in room.auths if who in page.content()]
+        browser.close()
 
-                threads = [threading.Thread(target=send, args=(who,)) for who in learners]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                sends = sorted(start.values())
-                deadline = time.monotonic() + 60
-                entries: list[tuple[float, int]] = []
-                while time.monotonic() < deadline:
-                    entries = [
-                        (t / 1000, n)
-                        for t, q, n, _rv in log()
-                        if q == question and isinstance(n, int)
-                    ]
-                    if entries and max(n for _t, n in entries) >= len(sends):
-                        break
-                    time.sleep(0.05)
-                this_round = []
-                for rank, sent in enumerate(sends, start=1):
-                    seen = next((t for t, n in entries if n >= rank), None)
-                    if seen is None:
-                        missing += 1
-                    else:
-                        this_round.append(seen - sent)
-                latencies += this_round
-                slowest.append(max(this_round, default=float("nan")))
-                # the trainer reveals the answer (what the room sees next)
-                t1 = time.time()
-                seance_ops.reveal_poll(settings, seance.code)
-                shown = first(question, t1, 30, revealed=True)
-                if shown is not None:
-                    reveal_shown.append(shown - t1)
-            stats_after = page.evaluate(stats)
-            page.evaluate("window.__bancStop = true")
-            shown_names = [who for who in learners if who in page.content()]
-            browser.close()
-        seance_ops.close_seance(settings, seance.code)
-    shutil.rmtree(work, ignore_errors=True)  # kept when something failed: its hub.log says why
 
+def print_report(args, m: Measures) -> None:
     total = args.learners * args.rounds
     refresh = DEFAULT_DASHBOARD_REFRESH
     where = (
         "the projection's DOM (« N réponses reçues »)"
-        if source == "dom"
+        if m.source == "dom"
         else "the projection's data (donnees, sondage.reponses)"
     )
     print(
         f"{args.learners} learners answering at once, {args.rounds} questions, {total} answers; "
         f"count read from {where}"
     )
-    if not latencies:
+    if not m.latencies:
         raise SystemExit("no answer was ever shown on the projection")
-    latencies.sort()
-    med, high = statistics.median(latencies), p95(latencies)
+    m.latencies.sort()
+    med, high = statistics.median(m.latencies), p95(m.latencies)
     print(
-        f"answer → projection: median {fmt(med)}, p95 {fmt(high)}, max {fmt(latencies[-1])} "
-        f"over {len(latencies)} answers (target {TARGET:.0f} s: p95 / 5 s = {high / TARGET:.2f})"
+        f"answer → projection: median {fmt(med)}, p95 {fmt(high)}, max {fmt(m.latencies[-1])} "
+        f"over {len(m.latencies)} answers (target {TARGET:.0f} s: p95 / 5 s = {high / TARGET:.2f})"
     )
-    print("  slowest answer of each question: " + ", ".join(fmt(s) for s in slowest))
-    if missing:
-        print(f"  {missing} answer(s) never shown within 60 s")
-    if shown_names:
-        print(f"  the projection showed learners' names: {', '.join(shown_names)}")
+    print("  slowest answer of each question: " + ", ".join(fmt(s) for s in m.slowest))
+    if m.missing:
+        print(f"  {m.missing} answer(s) never shown within 60 s")
+    if m.shown_names:
+        print(f"  the projection showed learners' names: {', '.join(m.shown_names)}")
     print(
-        f"  of which the POST through the gate to Ralph (all at once): median {fmt(statistics.median(posted))}"
+        f"  of which the POST through the gate to Ralph (all at once): median {fmt(statistics.median(m.posted))}"
     )
-    reads = stats_after["lectures"] - stats_before["lectures"]
-    computed = stats_after["calculs"] - stats_before["calculs"]
-    cpu = stats_after["secondes_cpu"] - stats_before["secondes_cpu"]
+    reads = m.stats_after["lectures"] - m.stats_before["lectures"]
+    computed = m.stats_after["calculs"] - m.stats_before["calculs"]
+    cpu = m.stats_after["secondes_cpu"] - m.stats_before["secondes_cpu"]
     print(
         f"  the dashboard service meanwhile: {reads} reads of the LRS, {computed} views computed, "
         f"{1000 * cpu / max(1, computed):.0f} ms of CPU per view (room + séance)"
     )
     print(
-        f"question launched → shown on the projection: median {fmt(statistics.median(launch_shown))}, "
-        f"max {fmt(max(launch_shown))}"
+        f"question launched → shown on the projection: median {fmt(statistics.median(m.launch_shown))}, "
+        f"max {fmt(max(m.launch_shown))}"
     )
-    if reveal_shown:
+    if m.reveal_shown:
         print(
-            f"answer revealed → shown on the projection: median {fmt(statistics.median(reveal_shown))}, "
-            f"max {fmt(max(reveal_shown))}"
+            f"answer revealed → shown on the projection: median {fmt(statistics.median(m.reveal_shown))}, "
+            f"max {fmt(max(m.reveal_shown))}"
         )
     print(
         "stock: no tool shows a notebook's live answers (nbgrader knows nothing until submission, "
@@ -428,6 +428,23 @@ def main() -> None:
         f"median ≈ {refresh / 2:.1f} s, p95 ≈ {0.95 * refresh:.1f} s  "
         f"(séance: median {fmt(med)}, p95 {fmt(high)})"
     )
+
+
+def main() -> None:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="incubo-bench-seance-"))
+    hub_dir, course_dir = work / "hub", work / "cours"
+    for d in (hub_dir, course_dir):
+        d.mkdir()
+    make_course(course_dir, hub_dir)
+    lrs_keys.gate_secret(hub_dir)  # before the hub starts: the gate and this process share it
+    measures = Measures(source=args.source)
+    with services_hub(work, hub_dir, course_dir) as hub:
+        room = open_room(hub.url, hub.gate, hub_dir, course_dir, args)
+        run_seance(room, args, measures)
+        seance_ops.close_seance(room.settings, room.seance.code)
+    shutil.rmtree(work, ignore_errors=True)  # kept when something failed: its hub.log says why
+    print_report(args, measures)
 
 
 if __name__ == "__main__":

@@ -262,11 +262,30 @@ def build(
         and not (course_dir / build_nbgrader.GRADEBOOK).exists()
     ):
         stamps = {}  # the gradebook is gone: every assignment must be recorded again
+    for plan in other_plans + plans:
+        plan.digest = _digest(plan, config_bytes)
+    names = (source_name, release_name)
+    todo = _modules_to_build(plans, stamps, course_dir, names, force, report)
+    if report.skipped:
+        console.info(f"Inchangés, non reconstruits : {', '.join(report.skipped)}.")
+    if not todo:
+        _nothing_to_build(course_dir, plans, other_plans, stamps, names)
+        return report
+    _build_modules(course_dir, cfg, db_url, names, todo, (plans, other_plans), stamps)
+    report.built = [p.module.id for p in todo]
+    console.success(
+        f"{len(report.built)} module(s) construit(s) dans {course_dir} : {', '.join(report.built)}."
+    )
+    return report
+
+
+def _modules_to_build(
+    plans: list[ModulePlan], stamps: dict, course_dir: Path, names, force: bool, report
+) -> list[ModulePlan]:
+    """The modules whose sources changed, whose released files were saved over, or all with `force`."""
+    source_name, release_name = names
     todo: list[ModulePlan] = []
-    for plan in other_plans:
-        plan.digest = _digest(plan, config_bytes)
     for plan in plans:
-        plan.digest = _digest(plan, config_bytes)
         mid = plan.module.id
         fresh = stamps.get(mid, {}).get("empreinte") == plan.digest
         release = course_dir / release_name / mid
@@ -283,20 +302,29 @@ def build(
                 report.skipped.append(mid)
         else:
             todo.append(plan)
-    if report.skipped:
-        console.info(f"Inchangés, non reconstruits : {', '.join(report.skipped)}.")
-    if not todo:
-        build_leaks.check_across_modules(
-            _built_modules(
-                course_dir, None, [], plans + other_plans, stamps, (source_name, release_name)
-            )
-        )
-        course_dir.mkdir(parents=True, exist_ok=True)
-        build_nbgrader.write_config_if_absent(course_dir)
-        build_catalogue.write_catalogue(course_dir, plans)
-        console.success(f"Rien à reconstruire : le cours est à jour dans {course_dir}.")
-        return report
+    return todo
 
+
+def _nothing_to_build(course_dir: Path, plans, other_plans, stamps: dict, names) -> None:
+    """The course is up to date: still checked across modules, its config and catalogue written."""
+    build_leaks.check_across_modules(
+        _built_modules(course_dir, None, [], plans + other_plans, stamps, names)
+    )
+    course_dir.mkdir(parents=True, exist_ok=True)
+    build_nbgrader.write_config_if_absent(course_dir)
+    build_catalogue.write_catalogue(course_dir, plans)
+    console.success(f"Rien à reconstruire : le cours est à jour dans {course_dir}.")
+
+
+def _build_modules(
+    course_dir: Path, cfg, db_url: str, names, todo: list[ModulePlan], all_plans, stamps: dict
+) -> None:
+    """Build `todo` in a folder beside the course, check it, then swap it in (nothing half-built).
+
+    `all_plans`: the plans built from these sources, and those of the course's other parcours.
+    """
+    source_name, release_name = names
+    plans, other_plans = all_plans
     made_parent = not course_dir.parent.exists()
     course_dir.parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(course_dir)
@@ -328,13 +356,11 @@ def build(
             build_checks.check_no_leak([release], regions, work)
             _check_release_matches(plan, release)
         build_leaks.check_across_modules(
-            _built_modules(
-                course_dir, work, todo, plans + other_plans, stamps, (source_name, release_name)
-            )
+            _built_modules(course_dir, work, todo, plans + other_plans, stamps, names)
         )
         if own_db:
             build_nbgrader.check_gradebook_unchanged(course_dir, stamp)
-        _swap(work, course_dir, [p.module.id for p in todo], (source_name, release_name))
+        _swap(work, course_dir, [p.module.id for p in todo], names)
         if own_db:
             build_nbgrader.install_gradebook(course_dir, work, stamp)
         else:  # an external gradebook (PostgreSQL…): let nbgrader record the assignments there too
@@ -358,11 +384,6 @@ def build(
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report.built = [p.module.id for p in todo]
-    console.success(
-        f"{len(report.built)} module(s) construit(s) dans {course_dir} : {', '.join(report.built)}."
-    )
-    return report
 
 
 def _built_modules(

@@ -78,36 +78,29 @@ class Located:
 
 def check_unique_modules(parcours: Iterable[Parcours]) -> None:
     """Module ids are nbgrader assignment names: unique across all parcours."""
-    seen: dict[str, Located] = {}
-    for p in parcours:
-        for m in p.modules:
-            if m.id in seen:
-                first = seen[m.id]
-                raise source_error(
-                    p.file,
-                    m.line,
-                    f"le module « {m.id} » existe déjà dans {where(first.path, first.line)} ; "
-                    "changez l'un des deux identifiants.",
-                    "id-duplique",
-                )
-            seen[m.id] = Located(p.file, m.line)
+    _check_unique(
+        ((m.id, Located(p.file, m.line)) for p in parcours for m in p.modules),
+        "le module « {id} » existe déjà dans {first} ; changez l'un des deux identifiants.",
+    )
 
 
 def check_unique_exercises(notebooks: Iterable[SourceNotebook]) -> None:
     """Exercise ids are grade ids, statement ids and gradebook keys: unique everywhere."""
+    _check_unique(
+        ((ex.id, Located(nb.path, ex.answer_line)) for nb in notebooks for ex in nb.exercises),
+        "l'exercice « {id} » existe déjà dans {first} ; donnez-lui un autre identifiant.",
+    )
+
+
+def _check_unique(ids: Iterable[tuple[str, Located]], message: str) -> None:
+    """The second place an id stands is refused, naming the first."""
     seen: dict[str, Located] = {}
-    for nb in notebooks:
-        for ex in nb.exercises:
-            if ex.id in seen:
-                first = seen[ex.id]
-                raise source_error(
-                    nb.path,
-                    ex.answer_line,
-                    f"l'exercice « {ex.id} » existe déjà dans {where(first.path, first.line)} ; "
-                    "donnez-lui un autre identifiant.",
-                    "id-duplique",
-                )
-            seen[ex.id] = Located(nb.path, ex.answer_line)
+    for ident, place in ids:
+        if ident in seen:
+            first = seen[ident]
+            text = message.format(id=ident, first=where(first.path, first.line))
+            raise source_error(place.path, place.line, text, "id-duplique")
+        seen[ident] = place
 
 
 def check_references(

@@ -8,7 +8,6 @@ submissions exist) apply before anything real is touched.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from incubo import course_layout
 from incubo.errors import IncuboError
+from incubo.gradebook import alembic_head, in_process_alembic_head  # noqa: F401 - one stamp
 
 log = logging.getLogger(__name__)
 
@@ -141,32 +141,6 @@ def _nbgrader_path() -> None:
     path = os.environ.get("PATH", "")
     if bindir not in path.split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + path
-
-
-def alembic_head() -> str:
-    """The schema revision nbgrader stamps a new gradebook with, read in this process.
-
-    nbgrader's `get_alembic_version` runs `alembic heads` in a subprocess that imports the whole
-    of nbgrader again (about 2 s of CPU) each time a gradebook is created: every first build of a
-    course directory, every `incubo demo-data`. Alembic's script directory gives the same revision.
-    """
-    import nbgrader
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
-
-
-@contextlib.contextmanager
-def in_process_alembic_head():
-    """While inside, a gradebook nbgrader creates is stamped by `alembic_head` (no subprocess)."""
-    import nbgrader.api
-
-    stock = nbgrader.api.get_alembic_version
-    nbgrader.api.get_alembic_version = alembic_head
-    try:
-        yield
-    finally:
-        nbgrader.api.get_alembic_version = stock
 
 
 class _Collect(logging.Handler):

@@ -165,39 +165,7 @@ async def run_notebook(
             raise DeadKernelError("guard")
         for index, cell in enumerate(nb.cells):
             position["index"] = index
-            is_test = (
-                cell.cell_type == "code"
-                and nbutils.is_grade(cell)
-                and not nbutils.is_solution(cell)
-            )
-            suspicious = False
-            if is_test:
-                if not await _probe(ep, result, probe_timeout):
-                    raise DeadKernelError("probe")
-                suspicious = bool(result.tamper)
-            t0 = time.monotonic()
-            await ep.async_execute_cell(cell, index, store_history=True)
-            if (
-                cell.cell_type == "code"
-                and time.monotonic() - t0 >= cell_timeout
-                and any(
-                    o.get("ename") == "CellTimeoutError"
-                    for o in cell.get("outputs", [])
-                    if o.get("output_type") == "error"
-                )
-            ):
-                result.timeouts.append(
-                    cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {index + 1}"
-                )
-            if suspicious and not has_error(cell):
-                grade_id = cell.metadata["nbgrader"].get("grade_id", str(index))
-                result.neutralised.append(grade_id)
-                cell.outputs.append(
-                    error_output(
-                        "ContournementDetecte",
-                        "Les tests ont été neutralisés : environnement modifié.",
-                    )
-                )
+            await _run_cell(ep, cell, index, result, cell_timeout, probe_timeout)
         position["index"] = len(nb.cells)
         await _probe(ep, result, probe_timeout)
 
@@ -236,6 +204,46 @@ async def run_notebook(
     ep.set_widgets_metadata()
     result.seconds = time.monotonic() - started
     return result
+
+
+async def _run_cell(
+    ep: GradingExecute,
+    cell,
+    index: int,
+    result: ExecutionResult,
+    cell_timeout: float,
+    probe_timeout: float,
+) -> None:
+    """One cell; a test cell is preceded by a probe, and neutralised if the kernel was tampered with."""
+    is_test = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+    suspicious = False
+    if is_test:
+        if not await _probe(ep, result, probe_timeout):
+            raise DeadKernelError("probe")
+        suspicious = bool(result.tamper)
+    t0 = time.monotonic()
+    await ep.async_execute_cell(cell, index, store_history=True)
+    if (
+        cell.cell_type == "code"
+        and time.monotonic() - t0 >= cell_timeout
+        and any(
+            o.get("ename") == "CellTimeoutError"
+            for o in cell.get("outputs", [])
+            if o.get("output_type") == "error"
+        )
+    ):
+        result.timeouts.append(
+            cell.metadata.get("nbgrader", {}).get("grade_id") or f"cellule {index + 1}"
+        )
+    if suspicious and not has_error(cell):
+        grade_id = cell.metadata["nbgrader"].get("grade_id", str(index))
+        result.neutralised.append(grade_id)
+        cell.outputs.append(
+            error_output(
+                "ContournementDetecte",
+                "Les tests ont été neutralisés : environnement modifié.",
+            )
+        )
 
 
 REASONS_NOT_RUN = {

@@ -95,6 +95,42 @@ def job(
         "app.kubernetes.io/part-of": "incubo",
         "incubo.occitanie/devoir": _name(assignment),
     }
+    container = _container(assignment, students, options, memory_mi)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": f"incubo-correction-{_name(assignment)}-{index:03d}",
+            "namespace": options.namespace,
+            "labels": labels,
+        },
+        "spec": {
+            "backoffLimit": 2,  # a retried Pod skips what is already graded
+            "activeDeadlineSeconds": deadline,
+            "ttlSecondsAfterFinished": 7 * 24 * 3600,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "containers": [container],
+                    "volumes": [
+                        {
+                            "name": "partage",
+                            "persistentVolumeClaim": {"claimName": options.shared_claim},
+                        },
+                        {"name": "travail", "emptyDir": {"sizeLimit": "3Gi"}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _container(assignment: str, students: list[str], options: JobOptions, memory_mi: int) -> dict:
+    """The grading container: the script, its environment, resources, privileges and mounts."""
     env = [
         {"name": "DEVOIR", "value": assignment},
         {"name": "ETUDIANTS", "value": " ".join(students)},
@@ -137,37 +173,7 @@ def job(
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": f"incubo-correction-{_name(assignment)}-{index:03d}",
-            "namespace": options.namespace,
-            "labels": labels,
-        },
-        "spec": {
-            "backoffLimit": 2,  # a retried Pod skips what is already graded
-            "activeDeadlineSeconds": deadline,
-            "ttlSecondsAfterFinished": 7 * 24 * 3600,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "containers": [container],
-                    "volumes": [
-                        {
-                            "name": "partage",
-                            "persistentVolumeClaim": {"claimName": options.shared_claim},
-                        },
-                        {"name": "travail", "emptyDir": {"sizeLimit": "3Gi"}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}},
-                    ],
-                },
-            },
-        },
-    }
+    return container
 
 
 def network_policy(options: JobOptions) -> dict:

@@ -20,18 +20,27 @@ from pathlib import Path
 
 
 def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
-    import builtins
-    import json
-    import os
+    """Watch what the submission does (audit hook), snapshot the interpreter, publish report()."""
     import sys
     import types
 
     ip = get_ipython()  # noqa: F821 - given by the caller
+    events = {}
+    counters = {"processus": 0}
+    sys.addaudithook(_incubo_audit_hook(cfg, events, counters))
+    snapshot = _incubo_snapshot(ip)
+    module = types.ModuleType("_incubo_guard")
+    module.report = lambda report=_incubo_report: report(ip, snapshot, events, counters)
+    sys.modules["_incubo_guard"] = module
+
+
+def _incubo_audit_hook(cfg, events, counters):  # pragma: no cover - runs in the kernel
+    """The audit hook: forbidden reads, writes outside the working copy, sockets, processes."""
+    import os
+
     forbidden = [p.rstrip("/") for p in cfg["forbidden"]]
     workdir = cfg["workdir"].rstrip("/")
     write_ok = [workdir, "/tmp", "/dev", "/proc/self"]
-    events = {}
-    counters = {"processus": 0}
     watched = frozenset(
         {
             "open", "os.listdir", "os.scandir", "os.chdir", "glob.glob", "sqlite3.connect", "shutil.copyfile",
@@ -95,7 +104,17 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
         except Exception:
             pass
 
-    sys.addaudithook(hook)
+    return hook
+
+
+def _incubo_snapshot(ip):  # pragma: no cover - runs in the kernel
+    """What a submission could replace to fool the grader, as it is before the first cell.
+
+    The modules report() uses are kept here too: imported later, a submission could fake them.
+    """
+    import builtins
+    import json
+    import sys
 
     # names IPython and ipykernel themselves swap at every execution
     managed = {
@@ -136,43 +155,59 @@ def _incubo_install(cfg):  # pragma: no cover - runs in the kernel
         "input_transformers_post": list(ip.input_transformers_post),
         "input_transformers_cleanup": list(getattr(ip, "input_transformers_cleanup", [])),
     }
+    return {
+        "modules": (builtins, json, sys),
+        "builtins": builtins_snap,
+        "shell_cls": shell_cls,
+        "shell": shell_snap,
+        "kernel": kernel,
+        "kernel_snap": kernel_snap,
+        "traceback": tb_snap,
+        "lists": lists,
+    }
 
-    def report():
-        tamper, warn = [], []
-        for n, v in builtins_snap.items():
-            if builtins.__dict__.get(n) is not v:
-                tamper.append(f"builtins.{n}")
-        for m, v in shell_snap.items():
-            if m in vars(ip) or getattr(shell_cls, m, None) is not v:
-                tamper.append(f"shell.{m}")
-        if kernel is not None:
-            if (
-                "do_execute" in vars(kernel)
-                or getattr(type(kernel), "do_execute", None) is not kernel_snap["do_execute"]
-            ):
-                tamper.append("kernel.do_execute")
-            if (getattr(kernel, "shell_handlers", {}) or {}).get(
-                "execute_request"
-            ) is not kernel_snap["handler"]:
-                tamper.append("kernel.shell_handlers")
-        for name, snap in lists.items():
-            now = list(getattr(ip, name, []))
-            if len(now) != len(snap) or any(a is not b for a, b in zip(now, snap, strict=False)):
-                tamper.append(f"shell.{name}")
-        if sys.gettrace() is not None:
-            tamper.append("sys.settrace")
-        if sys.getprofile() is not None:
-            tamper.append("sys.setprofile")
+
+def _incubo_report(ip, snap, events, counters):  # pragma: no cover - runs in the kernel
+    """JSON: what changed since the snapshot (tamper, warn) and what the audit hook saw."""
+    builtins, json, sys = snap["modules"]
+    builtins_snap, shell_cls, shell_snap = snap["builtins"], snap["shell_cls"], snap["shell"]
+    kernel, kernel_snap, tb_snap, lists = (
+        snap["kernel"],
+        snap["kernel_snap"],
+        snap["traceback"],
+        snap["lists"],
+    )
+    tamper, warn = [], []
+    for n, v in builtins_snap.items():
+        if builtins.__dict__.get(n) is not v:
+            tamper.append(f"builtins.{n}")
+    for m, v in shell_snap.items():
+        if m in vars(ip) or getattr(shell_cls, m, None) is not v:
+            tamper.append(f"shell.{m}")
+    if kernel is not None:
         if (
-            "showtraceback" in vars(ip)
-            or getattr(shell_cls, "showtraceback", None) is not tb_snap["showtraceback"]
+            "do_execute" in vars(kernel)
+            or getattr(type(kernel), "do_execute", None) is not kernel_snap["do_execute"]
         ):
-            warn.append("shell.showtraceback")
-        return json.dumps({"tamper": tamper, "warn": warn, "events": events, "counters": counters})
-
-    module = types.ModuleType("_incubo_guard")
-    module.report = report
-    sys.modules["_incubo_guard"] = module
+            tamper.append("kernel.do_execute")
+        if (getattr(kernel, "shell_handlers", {}) or {}).get("execute_request") is not kernel_snap[
+            "handler"
+        ]:
+            tamper.append("kernel.shell_handlers")
+    for name, saved in lists.items():
+        now = list(getattr(ip, name, []))
+        if len(now) != len(saved) or any(a is not b for a, b in zip(now, saved, strict=False)):
+            tamper.append(f"shell.{name}")
+    if sys.gettrace() is not None:
+        tamper.append("sys.settrace")
+    if sys.getprofile() is not None:
+        tamper.append("sys.setprofile")
+    if (
+        "showtraceback" in vars(ip)
+        or getattr(shell_cls, "showtraceback", None) is not tb_snap["showtraceback"]
+    ):
+        warn.append("shell.showtraceback")
+    return json.dumps({"tamper": tamper, "warn": warn, "events": events, "counters": counters})
 
 
 #: The expression a probe evaluates (as a silent user expression).

@@ -261,8 +261,6 @@ def _number(value) -> float | None:
 
 def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
     """Read, check and convert one course notebook; raise IncuboError with file and line."""
-    import nbformat
-
     text, nb = _read(path)
     lines = text.split("\n")
     meta = _check_meta(path, lines, nb)
@@ -274,134 +272,161 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
     heading = ""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            titles = [
-                t.lstrip("#").strip() for t in cell.source.splitlines() if re.match(r"#{1,6} ", t)
-            ]
-            heading = titles[-1] if titles else heading
+            heading = _last_heading(cell.source) or heading
         start = _locate(lines, cell.source, cursor)
         cursor = start + max(1, cell.source.count("\n") + 1) if cell.source else cursor
         first = start + 1
-        md = cell.metadata
-        ex_id, role = md.get("exercice"), md.get("role")
+        ex_id, role = cell.metadata.get("exercice"), cell.metadata.get("role")
         cell_line = _directive_line(lines, start) if cell.cell_type == "code" else first
         if role is not None or ex_id is not None:
-            if cell.cell_type != "code":
-                raise source_error(
-                    path,
-                    cell_line,
-                    "« exercice » et « role » ne vont que sur une cellule de code.",
-                    "cellule-invalide",
-                )
-            if not ex_id or not isinstance(ex_id, str):
-                raise source_error(
-                    path,
-                    cell_line,
-                    "cette cellule a un « role » mais pas d'« exercice: » qui la nomme.",
-                    "cellule-invalide",
-                )
-            if not ID_RE.match(ex_id):
-                raise source_error(
-                    path,
-                    cell_line,
-                    f"l'identifiant « {ex_id} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
-                    "id-invalide",
-                )
-            if role not in ROLES:
-                hint = suggestion(str(role), ROLES) if role else ""
-                raise source_error(
-                    path,
-                    cell_line,
-                    f"« role » doit valoir reponse ou tests (ici : {role!r}).{hint}",
-                    "cellule-invalide",
-                )
+            _check_labels(path, cell, cell_line, ex_id, role)
         if cell.cell_type == "code":
             code_lines.extend((first + i, t) for i, t in enumerate(cell.source.split("\n")))
         found, has_solution = _scan_markers(path, first, cell, role)
         regions.extend(found)
-        if role is None:
-            continue
         if role == "reponse":
-            if ex_id in exercises:
-                raise source_error(
-                    path,
-                    cell_line,
-                    f"l'exercice « {ex_id} » a déjà une cellule réponse ligne {exercises[ex_id].answer_line}.",
-                    "id-duplique",
-                )
-            if not has_solution:
-                raise source_error(
-                    path,
-                    cell_line,
-                    "cette cellule réponse n'a pas de région ### BEGIN SOLUTION / ### END SOLUTION.",
-                    "marqueurs",
-                )
-            indices = md.get("indices", [])
-            if not isinstance(indices, list) or not all(isinstance(h, str) for h in indices):
-                raise source_error(
-                    path,
-                    cell_line,
-                    "« indices » doit être une liste de phrases.",
-                    "cellule-invalide",
-                )
-            policy = None
-            if "solution" in md:
-                try:
-                    policy = SolutionPolicy.parse(md["solution"])
-                except ValueError:
-                    raise source_error(
-                        path,
-                        cell_line,
-                        "« solution » doit valoir jamais, toujours ou apres-N-essais.",
-                        "cellule-invalide",
-                    ) from None
-            exercises[ex_id] = SourceExercise(
-                ex_id,
-                stem,
+            _answer_cell(path, cell, cell_line, exercises, has_solution, stem, heading)
+        elif role is not None:
+            _tests_cell(path, cell, cell_line, exercises)
+    _check_every_exercise_has_tests(path, exercises)
+    _finish_notebook(nb, {**meta, "parcours": parcours, "module": module, "notebook": stem})
+    return SourceNotebook(path, stem, meta, nb, list(exercises.values()), regions, code_lines)
+
+
+def _last_heading(markdown: str) -> str:
+    """The last Markdown heading of a cell (the title an exercise below it takes), or ""."""
+    titles = [t.lstrip("#").strip() for t in markdown.splitlines() if re.match(r"#{1,6} ", t)]
+    return titles[-1] if titles else ""
+
+
+def _without_labels(md: dict) -> dict:
+    """A cell's metadata without incubo's labels (nbgrader's take their place)."""
+    return {
+        k: v
+        for k, v in md.items()
+        if k not in ("exercice", "role", "indices", "solution", "points")
+    }
+
+
+def _check_labels(path: Path, cell, cell_line: int, ex_id, role) -> None:
+    """« exercice » and « role » only on a code cell, with a valid id and a known role."""
+    if cell.cell_type != "code":
+        raise source_error(
+            path,
+            cell_line,
+            "« exercice » et « role » ne vont que sur une cellule de code.",
+            "cellule-invalide",
+        )
+    if not ex_id or not isinstance(ex_id, str):
+        raise source_error(
+            path,
+            cell_line,
+            "cette cellule a un « role » mais pas d'« exercice: » qui la nomme.",
+            "cellule-invalide",
+        )
+    if not ID_RE.match(ex_id):
+        raise source_error(
+            path,
+            cell_line,
+            f"l'identifiant « {ex_id} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
+            "id-invalide",
+        )
+    if role not in ROLES:
+        hint = suggestion(str(role), ROLES) if role else ""
+        raise source_error(
+            path,
+            cell_line,
+            f"« role » doit valoir reponse ou tests (ici : {role!r}).{hint}",
+            "cellule-invalide",
+        )
+
+
+def _answer_cell(
+    path: Path, cell, cell_line: int, exercises: dict, has_solution: bool, stem: str, heading: str
+) -> None:
+    """An exercise's answer cell: checked, added to `exercises`, its labels turned into nbgrader's."""
+    md, ex_id = cell.metadata, cell.metadata["exercice"]
+    if ex_id in exercises:
+        raise source_error(
+            path,
+            cell_line,
+            f"l'exercice « {ex_id} » a déjà une cellule réponse ligne {exercises[ex_id].answer_line}.",
+            "id-duplique",
+        )
+    if not has_solution:
+        raise source_error(
+            path,
+            cell_line,
+            "cette cellule réponse n'a pas de région ### BEGIN SOLUTION / ### END SOLUTION.",
+            "marqueurs",
+        )
+    indices = md.get("indices", [])
+    if not isinstance(indices, list) or not all(isinstance(h, str) for h in indices):
+        raise source_error(
+            path,
+            cell_line,
+            "« indices » doit être une liste de phrases.",
+            "cellule-invalide",
+        )
+    policy = None
+    if "solution" in md:
+        try:
+            policy = SolutionPolicy.parse(md["solution"])
+        except ValueError:
+            raise source_error(
+                path,
                 cell_line,
-                indices=list(indices),
-                politique=policy,
-                solution=_without_markers(cell.source, drop_hidden=False),
-                titre=heading,
-            )
-            cell.metadata = {
-                k: v
-                for k, v in md.items()
-                if k not in ("exercice", "role", "indices", "solution", "points")
-            }
-            cell.metadata["nbgrader"] = _nbgrader_meta(
-                f"{ex_id}-reponse", solution=True, grade=False, locked=False
-            )
-        else:
-            ex = exercises.get(ex_id)
-            if ex is None:
-                raise source_error(
-                    path,
-                    cell_line,
-                    f"cette cellule de tests de « {ex_id} » n'a pas de cellule « role: reponse » avant elle.{suggestion(ex_id, exercises)}",
-                    "tests-sans-reponse",
-                )
-            if ex.tests_line is not None:
-                raise source_error(
-                    path,
-                    cell_line,
-                    f"l'exercice « {ex_id} » a déjà une cellule de tests ligne {ex.tests_line}.",
-                    "id-duplique",
-                )
-            points = _number(md.get("points", 1))
-            if points is None:
-                raise source_error(
-                    path, cell_line, "« points » doit être un nombre positif.", "cellule-invalide"
-                )
-            ex.tests_line, ex.points = cell_line, points
-            ex.tests_visibles = _without_markers(cell.source, drop_hidden=True)
-            cell.metadata = {
-                k: v
-                for k, v in md.items()
-                if k not in ("exercice", "role", "indices", "solution", "points")
-            }
-            cell.metadata["nbgrader"] = _nbgrader_meta(
-                ex_id, solution=False, grade=True, locked=True, points=points
-            )
+                "« solution » doit valoir jamais, toujours ou apres-N-essais.",
+                "cellule-invalide",
+            ) from None
+    exercises[ex_id] = SourceExercise(
+        ex_id,
+        stem,
+        cell_line,
+        indices=list(indices),
+        politique=policy,
+        solution=_without_markers(cell.source, drop_hidden=False),
+        titre=heading,
+    )
+    cell.metadata = _without_labels(md)
+    cell.metadata["nbgrader"] = _nbgrader_meta(
+        f"{ex_id}-reponse", solution=True, grade=False, locked=False
+    )
+
+
+def _tests_cell(path: Path, cell, cell_line: int, exercises: dict) -> None:
+    """An exercise's tests cell, after its answer: points checked, labels turned into nbgrader's."""
+    md, ex_id = cell.metadata, cell.metadata["exercice"]
+    ex = exercises.get(ex_id)
+    if ex is None:
+        raise source_error(
+            path,
+            cell_line,
+            f"cette cellule de tests de « {ex_id} » n'a pas de cellule « role: reponse » avant elle.{suggestion(ex_id, exercises)}",
+            "tests-sans-reponse",
+        )
+    if ex.tests_line is not None:
+        raise source_error(
+            path,
+            cell_line,
+            f"l'exercice « {ex_id} » a déjà une cellule de tests ligne {ex.tests_line}.",
+            "id-duplique",
+        )
+    points = _number(md.get("points", 1))
+    if points is None:
+        raise source_error(
+            path, cell_line, "« points » doit être un nombre positif.", "cellule-invalide"
+        )
+    ex.tests_line, ex.points = cell_line, points
+    ex.tests_visibles = _without_markers(cell.source, drop_hidden=True)
+    cell.metadata = _without_labels(md)
+    cell.metadata["nbgrader"] = _nbgrader_meta(
+        ex_id, solution=False, grade=True, locked=True, points=points
+    )
+
+
+def _check_every_exercise_has_tests(path: Path, exercises: dict) -> None:
+    """A graded exercise without tests would give its points to anyone: refused at build."""
     for ex in exercises.values():
         if ex.tests_line is None:
             raise source_error(
@@ -410,6 +435,13 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
                 f"l'exercice noté « {ex.id} » n'a pas de cellule de tests (ajoutez une cellule « exercice: {ex.id} » et « role: tests »).",
                 "reponse-sans-tests",
             )
+
+
+def _finish_notebook(nb, incubo_meta: dict) -> None:
+    """The « démarrer » cell, nbgrader's notebook metadata, stable cell ids, no outputs."""
+    import nbformat
+
+    stem = incubo_meta["notebook"]
     first_cell = nbformat.v4.new_code_cell(demarrer_source(stem))
     first_cell.metadata = {
         "nbgrader": _nbgrader_meta(FIRST_CELL_ID, solution=False, grade=False, locked=True),
@@ -427,11 +459,10 @@ def read_source(path: Path, *, parcours: str, module: str) -> SourceNotebook:
     nb.metadata.pop("jupytext", None)
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     nb.metadata.setdefault("language_info", {"name": "python"})
-    nb.metadata["incubo"] = {**meta, "parcours": parcours, "module": module, "notebook": stem}
+    nb.metadata["incubo"] = incubo_meta
     nb.nbformat, nb.nbformat_minor = 4, 5
     for i, cell in enumerate(nb.cells):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         cell["id"] = grade_id if grade_id else f"cellule-{i}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    return SourceNotebook(path, stem, meta, nb, list(exercises.values()), regions, code_lines)

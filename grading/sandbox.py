@@ -255,86 +255,36 @@ class SandboxPlan:
         """
         if not self.isolate:
             return self.rlimit_prefix()
-        args = [
-            BWRAP,
-            "--unshare-ipc",
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-        ]
-        args += ["--die-with-parent", "--new-session", "--hostname", "correction"]
-        # in a PID namespace the kernel's parent is pid 1: ipykernel would think it was orphaned
-        args += ["--unsetenv", "JPY_PARENT_PID"]
-        if uid is not None:
-            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
-            args += ["--unshare-user-try"]
-        args += ["--ro-bind", "/usr", "/usr"]
-        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-            path = Path("/") / top
-            if path.is_symlink():
-                args += ["--symlink", os.readlink(path), str(path)]
-            elif path.exists():
-                args += ["--ro-bind", str(path), str(path)]
-        for name in ETC_FILES:
-            if (Path("/etc") / name).exists():
-                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        made: set[str] = {"/", "/usr", "/etc", "/tmp"}
-
-        def parents(path: str) -> list[str]:
-            out = []
-            for parent in reversed(Path(path).parents):
-                p = str(parent)
-                if p not in made:
-                    made.add(p)
-                    out += ["--perms", "0755", "--dir", p]
-            return out
-
+        dirs = _Folders()
+        args = [BWRAP, *_namespaces(uid), *_system_binds()]
         # /tmp lives in memory: bounded like the kernel's own memory. Mounted before the
         # Python paths, which may themselves lie under /tmp (a checkout or venv there).
         tmp_size = str(self.limits.memory_mib * 1024 * 1024)
-        args += [
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--perms",
-            "1777",
-            "--size",
-            tmp_size,
-            "--tmpfs",
-            "/tmp",
-        ]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]
+        args += self._python_binds(dirs)
+        args += dirs.parents(str(runtime_dir)) + ["--bind", str(runtime_dir), str(runtime_dir)]
+        args += dirs.parents(str(mountpoint))
+        args += ["--bind", str(workdir), str(mountpoint), "--chdir", str(mountpoint)]
+        args += ["--", *_inside(lifeline, uid)]
+        return args + self.rlimit_prefix()
+
+    def _python_binds(self, dirs: _Folders) -> list[str]:
+        """Python and its packages shown read-only; the course never, even when Python lives in it."""
+        args: list[str] = []
         course = str(self.course_root)
         for path in python_paths():
             if path == course or path.startswith(course + "/"):
                 continue  # never show the course, even when Python lives in it
             if path.startswith(("/usr/", "/etc/")):
                 continue
-            args += parents(path) + ["--ro-bind", path, path]
-            made.add(path)
+            args += dirs.parents(path) + ["--ro-bind", path, path]
+            dirs.made.add(path)
         for path in python_paths():
             if course.startswith(path.rstrip("/") + "/"):
                 args += ["--tmpfs", course]  # the course lies under a shown folder: hide it
                 break
-        args += parents(str(runtime_dir)) + ["--bind", str(runtime_dir), str(runtime_dir)]
-        args += parents(str(mountpoint)) + [
-            "--bind",
-            str(workdir),
-            str(mountpoint),
-            "--chdir",
-            str(mountpoint),
-        ]
-        args += ["--"]
-        if lifeline is not None:
-            watchdog = [sys.executable, "-I", "-S", "-c", WATCHDOG]
-            args += watchdog + [str(lifeline), str(-1 if uid is None else uid)]
-        if uid is not None:
-            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-            args += [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-            args += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        return args + self.rlimit_prefix()
+        return args
 
     def environment(self, mountpoint: Path) -> dict[str, str]:
         """The kernel's environment: what nbgrader's kernels see that matters, and no secrets."""
@@ -427,3 +377,61 @@ def uid_alive(uid: int) -> bool:
             except OSError:
                 continue
     return False
+
+
+class _Folders:
+    """The folders bwrap has made so far inside the sandbox; `parents` makes the missing ones."""
+
+    def __init__(self) -> None:
+        self.made: set[str] = {"/", "/usr", "/etc", "/tmp"}
+
+    def parents(self, path: str) -> list[str]:
+        out = []
+        for parent in reversed(Path(path).parents):
+            p = str(parent)
+            if p not in self.made:
+                self.made.add(p)
+                out += ["--perms", "0755", "--dir", p]
+        return out
+
+
+def _namespaces(uid: int | None) -> list[str]:
+    """bwrap's namespaces and session; the capabilities to change user when there is one to become."""
+    args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    args += ["--hostname", "correction"]
+    # in a PID namespace the kernel's parent is pid 1: ipykernel would think it was orphaned
+    args += ["--unsetenv", "JPY_PARENT_PID"]
+    if uid is not None:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user-try"]
+    return args
+
+
+def _system_binds() -> list[str]:
+    """/usr, the top-level links or folders into it, and the few /etc files a kernel reads."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES:
+        if (Path("/etc") / name).exists():
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _inside(lifeline: int | None, uid: int | None) -> list[str]:
+    """What runs inside bwrap before the kernel: the watchdog, then the change to the grading user."""
+    args: list[str] = []
+    if lifeline is not None:
+        watchdog = [sys.executable, "-I", "-S", "-c", WATCHDOG]
+        args += watchdog + [str(lifeline), str(-1 if uid is None else uid)]
+    if uid is not None:
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        args += [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+        args += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    return args

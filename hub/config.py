@@ -102,11 +102,13 @@ def configure_auth(c, settings: HubSettings) -> None:
     c.Authenticator.allow_all = True  # anyone the login accepts is a learner
     if settings.auth == "demo":
         from incubo.hub.auth_demo import DemoAuthenticator
+        from incubo.hub.trainers import passwords_file
 
         c.JupyterHub.authenticator_class = DemoAuthenticator
         c.DemoAuthenticator.password = settings.demo_password
         c.DemoAuthenticator.formateurs = list(settings.formateurs)
         c.DemoAuthenticator.course_id = settings.course_id
+        c.DemoAuthenticator.passwords_file = str(passwords_file(settings.hub_dir))
     else:
         cls = _optional("proconnect", "ProConnectAuthenticator")
         if cls is None:
@@ -158,6 +160,7 @@ def configure_state(c, settings: HubSettings) -> None:
     c.JupyterHub.cookie_secret_file = str(settings.cookie_secret_file)
     c.JupyterHub.cleanup_servers = False
     c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.jinja_environment_options = {"extensions": ["incubo.hub.page_text.FrenchPage"]}
     c.JupyterHub.template_vars = {"incubo_cours": settings.course_id}
     c.JupyterHub.shutdown_on_logout = False
     tornado = dict(c.JupyterHub.tornado_settings) if "tornado_settings" in c.JupyterHub else {}

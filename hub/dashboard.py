@@ -16,7 +16,6 @@ views are recomputed with the room's, from the same statements.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hmac
 import json
@@ -29,11 +28,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
-from tornado import httpclient, web
-from tornado.httputil import url_concat
+from tornado import web
 
-from incubo import xapi
-from incubo.hub import room_view
+from incubo import lrs, xapi
+from incubo.hub import pages, room_view
 
 if TYPE_CHECKING:
     from incubo.hub.seance_service import Seances
@@ -42,8 +40,6 @@ log = logging.getLogger(__name__)
 
 #: The page asks again at once after each answer; an answer waits at most this long for news.
 LONG_POLL_SECONDS = 20.0
-#: Pause after a failed request from the page.
-PAGE_RETRY_MS = 2000
 WAKE_HEADER = "X-Incubo-Reveil"
 #: Reading Ralph's file backend costs about 0.1–0.2 s of CPU for a session's statements: at most one read a second.
 MIN_READ_INTERVAL = 1.0
@@ -57,46 +53,30 @@ class LrsReader:
     """Reads the room's statements through the gate, incrementally, and keeps them by id."""
 
     def __init__(self, url: str, auth: str) -> None:
-        base = url.rstrip("/")
-        self.url = base if base.endswith("/xAPI/statements") else base + "/xAPI/statements"
-        self.origin = "{0.scheme}://{0.netloc}".format(urlparse(self.url))
-        self.header = "Basic " + base64.b64encode(auth.encode()).decode()
+        self.url = lrs.statements_endpoint(url)
+        self.auth = auth
         self.statements: dict[str, dict[str, Any]] = {}
         self.latest: datetime | None = None
         self.last_full = 0.0
-        self.client = httpclient.AsyncHTTPClient()
-
-    async def _get(self, url: str) -> dict[str, Any]:
-        request = httpclient.HTTPRequest(
-            url,
-            headers={"Authorization": self.header, "X-Experience-API-Version": "1.0.3"},
-            request_timeout=20,
-        )
-        response = await self.client.fetch(request)
-        return json.loads(response.body)
 
     async def update(self) -> int:
         """Fetch what is new; returns how many statements were not known yet."""
-        query: dict[str, str] = {"limit": str(PAGE_SIZE)}
         full = self.latest is None or time.monotonic() - self.last_full > FULL_RESYNC_SECONDS
-        if not full and self.latest is not None:
-            query["since"] = (self.latest - LATE_MARGIN).isoformat()
-        else:
+        since = None if full or self.latest is None else self.latest - LATE_MARGIN
+        if since is None:
             self.last_full = time.monotonic()
-        url: str | None = url_concat(self.url, query)
+        found = await lrs.read_statements_async(
+            self.url, auth=self.auth, since=since, limit=PAGE_SIZE, retries=0
+        )
         new = 0
-        while url:
-            body = await self._get(url)
-            for stmt in body.get("statements") or []:
-                sid = stmt.get("id")
-                if sid and sid not in self.statements:
-                    self.statements[sid] = stmt
-                    new += 1
-                    t = xapi.timestamp_of(stmt)
-                    if t is not None and (self.latest is None or t > self.latest):
-                        self.latest = t
-            more = body.get("more")
-            url = (self.origin + more) if more else None
+        for stmt in found:
+            sid = stmt.get("id")
+            if sid and sid not in self.statements:
+                self.statements[sid] = stmt
+                new += 1
+                t = xapi.timestamp_of(stmt)
+                if t is not None and (self.latest is None or t > self.latest):
+                    self.latest = t
         return new
 
 
@@ -244,11 +224,7 @@ class StatsHandler(HubOAuthenticated, web.RequestHandler):
 def make_app(
     room: Room, prefix: str, wake_token: str, *, gate_secret: bytes | None = None
 ) -> web.Application:
-    page = (
-        (Path(__file__).with_name("dashboard.html"))
-        .read_text(encoding="utf-8")
-        .replace("__RETRY_MS__", str(PAGE_RETRY_MS))
-    )
+    page = pages.page("dashboard.html")
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     handlers: list[tuple] = [
         (prefix, PageHandler, {"page": page}),

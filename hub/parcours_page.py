@@ -11,20 +11,16 @@ released into the learner's home (their `incubo_exercices.json`).
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from jupyter_server.base.handlers import JupyterHandler
-from tornado import httpclient, web
-from tornado.httputil import url_concat
+from tornado import web
 
-from incubo import exercise_data
+from incubo import exercise_data, lrs
 from incubo.exercise_data import FILE_NAME as SIDECAR
 
 log = logging.getLogger(__name__)
@@ -61,24 +57,7 @@ def module_folders(home: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 async def own_statements(url: str, auth: str) -> list[dict[str, Any]]:
     """Every statement the LRS gives these credentials (through the gate: the learner's own only)."""
-    base = url.rstrip("/")
-    endpoint = base if base.endswith("/xAPI/statements") else base + "/xAPI/statements"
-    origin = "{0.scheme}://{0.netloc}".format(urlparse(endpoint))
-    headers = {
-        "Authorization": "Basic " + base64.b64encode(auth.encode()).decode(),
-        "X-Experience-API-Version": "1.0.3",
-    }
-    client = httpclient.AsyncHTTPClient()
-    found: list[dict[str, Any]] = []
-    next_url: str | None = url_concat(endpoint, {"limit": "1000"})
-    while next_url:
-        response = await client.fetch(
-            httpclient.HTTPRequest(next_url, headers=headers, request_timeout=15)
-        )
-        body = json.loads(response.body)
-        found += body.get("statements") or []
-        next_url = origin + body["more"] if body.get("more") else None
-    return found
+    return await lrs.read_statements_async(url, auth=auth, timeout=15)
 
 
 def _plural(n: int, word: str) -> str:
@@ -87,7 +66,7 @@ def _plural(n: int, word: str) -> str:
 
 def render(modules: list[tuple[Path, dict[str, Any]]], statements: list[dict[str, Any]]) -> str:
     """The page's body: next step, then one card per module."""
-    from incubo.widgets.progress import module_progress
+    from incubo.progress import module_progress
 
     if not modules:
         return "<h2>Mes modules</h2><p>Aucun module n'est encore arrivé dans votre espace : votre formateur doit d'abord le publier.</p>"

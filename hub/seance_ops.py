@@ -194,10 +194,7 @@ def end_poll(settings: HubSettings, code: str) -> Seance:
 
 def seance_statements(settings: HubSettings, seance: Seance) -> list[dict[str, Any]]:
     """The séance's statements, read from the room's LRS (through the gate, trainers' read-only account)."""
-    import json
-
-    import requests
-
+    from incubo import lrs
     from incubo.hub import lrs_keys
 
     try:
@@ -208,31 +205,14 @@ def seance_statements(settings: HubSettings, seance: Seance) -> list[dict[str, A
             f"Le LRS de la salle est introuvable dans {settings.hub_dir} : démarrez d'abord le hub (« incubo hub »).",
             code="lrs-absent",
         ) from None
-    user, _, password = lrs_keys.reader_auth(
-        lrs_keys.gate_secret(settings.hub_dir), "formateurs"
-    ).partition(":")
-    found: list[dict[str, Any]] = []
-    params: dict[str, str] | None = {"registration": seance.registration, "limit": "1000"}
-    origin = url.split("/services/", 1)[0]
-    while url:
-        try:
-            r = requests.get(
-                url,
-                params=params,
-                auth=(user, password),
-                headers={"X-Experience-API-Version": "1.0.3"},
-                timeout=30,
-            )
-        except requests.RequestException:
+    auth = lrs_keys.reader_auth(lrs_keys.gate_secret(settings.hub_dir), "formateurs")
+    try:
+        return lrs.read_statements(url, auth=auth, query={"registration": seance.registration})
+    except lrs.LrsError as err:
+        if err.status is None:
             raise SeanceError(
                 "Le LRS de la salle ne répond pas : le hub est-il démarré ?", code="lrs-absent"
             ) from None
-        if r.status_code != 200:
-            raise SeanceError(
-                f"Le LRS de la salle a refusé la lecture (HTTP {r.status_code}).", code="lrs-refus"
-            )
-        body = r.json()
-        found += body.get("statements") or []
-        more = body.get("more")
-        url, params = (origin + more, None) if more else ("", None)
-    return found
+        raise SeanceError(
+            f"Le LRS de la salle a refusé la lecture (HTTP {err.status}).", code="lrs-refus"
+        ) from None

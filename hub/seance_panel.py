@@ -24,7 +24,6 @@ The server runs as the learner: it can read only what the learner can.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -38,6 +37,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import httpclient, web
 
 import incubo.exchange
+from incubo import lrs
 from incubo.exchange import VIEW_DIR
 from incubo.exercise_data import FILE_NAME as SIDECAR
 
@@ -117,7 +117,7 @@ class Source:
             return
         headers = {"Accept": "application/json"}
         if auth:
-            headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+            headers["Authorization"] = lrs.basic_auth(auth)
         try:
             response = await httpclient.AsyncHTTPClient().fetch(
                 httpclient.HTTPRequest(

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +35,8 @@ from tornado import web
 
 from incubo import exercise_data, seance
 from incubo.errors import IncuboError
-from incubo.hub import lrs_keys, room_view
+from incubo.hub import lrs_keys, pages, room_view
+from incubo.seance import typed_spec
 from incubo.seance_view import seance_view
 
 if TYPE_CHECKING:
@@ -70,41 +70,16 @@ class Seances:
         self.statements: list[dict[str, Any]] = []
         self._learner: tuple[float, tuple, bytes] | None = None
         self._banks: dict[str, tuple[float, list[dict[str, str]]]] = {}
-        self._files: dict[str, tuple[tuple, seance.Seance]] = {}
         self._exercises: dict[str, tuple[int, dict[str, str]]] = {}
 
-    # --- the store ---
+    # --- the store (its one cache is the core's: `incubo.seance.all_seances`) ---
     def store_signature(self) -> tuple:
-        """Changes whenever a séance file is written (os.replace gives a new inode and mtime)."""
-        folder = self.hub_dir / "seances"
-        try:
-            return tuple(
-                sorted(
-                    (p.name, p.stat().st_mtime_ns, p.stat().st_ino) for p in folder.glob("*.json")
-                )
-            )
-        except OSError:
-            return ()
+        """Changes whenever a séance file is written."""
+        return seance.store_signature(self.hub_dir)
 
     def seances(self, signature: tuple) -> dict[str, seance.Seance]:
-        """Every séance of the store by code; a file is parsed again only when it changed.
-
-        Called each time the room's view is recomputed (at most once a second): without this, the
-        whole séance history of the hub was read and parsed each time.
-        """
-        folder = self.hub_dir / "seances"
-        files: dict[str, tuple[tuple, seance.Seance]] = {}
-        for name, mtime, inode in signature:
-            cached = self._files.get(name)
-            if cached is None or cached[0] != (mtime, inode):
-                try:
-                    cached = ((mtime, inode), seance.read_file(folder / name))
-                except (OSError, ValueError, TypeError) as err:
-                    log.warning("unreadable séance %s: %s", name, err)
-                    continue
-            files[name] = cached
-        self._files = files
-        return {s.code: s for _, s in files.values()}
+        """Every séance of the store by code; a file is parsed again only when it changed."""
+        return {s.code: s for s in seance.all_seances(self.hub_dir, signature)}
 
     def load(self, code: str) -> seance.Seance | None:
         try:
@@ -307,48 +282,6 @@ def modules_for_panel(course_dir: Path | None) -> list[dict[str, str]]:
         for m, info in sorted(room_view.course_modules(course_dir).items())
         if (release / m).is_dir()
     ]
-
-
-# --- a poll typed on the spot ---
-def typed_spec(body: dict[str, Any]) -> dict[str, Any]:
-    """The panel's form → `launch_poll`'s spec: options one per line; a choice's correct answer
-    given by its number (« 2 », « 1, 3 », the first is 1) or its text, sent as 0-based indexes."""
-    kind = str(body.get("type") or "").strip()
-    raw_options = body.get("options") or []
-    if isinstance(raw_options, str):
-        raw_options = raw_options.splitlines()
-    options = [" ".join(str(o).split()) for o in raw_options if str(o).strip()]
-    correct: Any = body.get("correct")
-    if isinstance(correct, str):
-        correct = correct.strip() or None
-    if kind.startswith("choix") and correct is not None and options:
-        correct = _option_indexes(correct, options)
-    return {
-        "type": kind,
-        "question": str(body.get("question") or ""),
-        "options": options,
-        "correct": correct,
-    }
-
-
-def _option_indexes(correct: Any, options: list[str]) -> list[int]:
-    """Option numbers (« 2 », « 1, 3 ») or texts → 0-based indexes."""
-    items = correct if isinstance(correct, list) else re.split(r"[,;]", str(correct))
-    out: list[int] = []
-    for item in (" ".join(str(i).split()) for i in items):
-        if not item:
-            continue
-        if item.isdigit() and 1 <= int(item) <= len(options):
-            out.append(int(item) - 1)
-        elif item in options:
-            out.append(options.index(item))
-        else:
-            raise IncuboError(
-                f"La bonne réponse « {item} » n'est ni le numéro (de 1 à {len(options)}) ni le texte "
-                "d'une des réponses proposées.",
-                code="sondage-invalide",
-            )
-    return sorted(set(out))
 
 
 # --- handlers ---
@@ -590,7 +523,7 @@ class OptionalHandler(LearnerHandler):
 
 def routes(prefix: str, room: Room, seances: Seances, secret: bytes) -> list[tuple]:
     """The séance's routes, to add to the dashboard app."""
-    page = Path(__file__).with_name("projection.html").read_text(encoding="utf-8")
+    page = pages.page("projection.html")
     both = {"room": room, "seances": seances}
     base = prefix + "seance/"
     return [

@@ -26,9 +26,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tornado import httpclient, web
-from tornado.httputil import url_concat
 
-from incubo import exercise_data, xapi
+from incubo import exercise_data, lrs, xapi
 from incubo.exercise_data import FILE_NAME as SIDECAR
 from incubo.hub.lrs_keys import identify
 from incubo.released import strip_release, strip_solutions  # noqa: F401 - kept here for callers
@@ -118,21 +117,17 @@ class SolutionHandler(web.RequestHandler):
             return httpclient.HTTPResponse(request, 599, error=err)
 
     async def _own_statements(self) -> list[dict[str, Any]] | None:
-        found: list[dict[str, Any]] = []
         # no `verb` filter: Ralph 5.1's file backend compares it to a URL object and never matches
-        url: str | None = url_concat(self.gate_url, {"limit": "1000"})
-        origin = "{0.scheme}://{0.netloc}".format(urlparse(self.gate_url))
-        while url:
-            response = await self._lrs("GET", url)
-            if response.code != 200:
-                return None
-            body = json.loads(response.body)
-            found += body.get("statements") or []
-            url = origin + body["more"] if body.get("more") else None
-        return found
+        try:
+            return await lrs.read_statements_async(
+                self.gate_url, authorization=self.request.headers["Authorization"], timeout=15
+            )
+        except lrs.LrsError:
+            return None
 
     async def post(self) -> None:
-        from incubo.widgets.verification import decode_solution, solution_refusal
+        from incubo.exercise_data import decode_solution
+        from incubo.solution_policy import exercise_refusal as solution_refusal
 
         who = identify(self.secret, self.request.headers.get("Authorization"))
         if who is None or who.reader:

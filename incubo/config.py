@@ -8,6 +8,7 @@ settings live in the `# --- hub ---` block at the end.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -23,6 +24,8 @@ DEFAULT_ACTIVITY_BASE = "https://incubo.occitanie.local"
 DEFAULT_LRS_PAGE_SIZE = 1000
 #: Seconds between two refreshes of the trainer's dashboard.
 DEFAULT_DASHBOARD_REFRESH = 30.0
+#: Questions a day in « Ma révision du jour » (incubo.review).
+DEFAULT_REVISION_MAX = 5
 
 _TRUE = ("1", "true", "oui", "yes")
 
@@ -105,6 +108,35 @@ class Settings:
     )
     workspace: Path | None = _var(
         "INCUBO_WORKSPACE", "the learner's workspace `incubo lab` opens (else ~/espace-incubo)"
+    )
+    revision_max: int = _var(
+        "INCUBO_REVISION_MAX",
+        "questions a day in « Ma révision du jour » (spaced review)",
+        DEFAULT_REVISION_MAX,
+    )
+    recherche_base: str = _var(
+        "INCUBO_RECHERCHE_BASE",
+        "legal basis of the research use: opposition (included unless the agent objects) "
+        "or consentement (excluded unless the agent agrees)",
+        "opposition",
+    )
+    conservation_mois: int = _var(
+        "INCUBO_CONSERVATION_MOIS",
+        "months learning statements are kept (`incubo rgpd purger` deletes older ones)",
+        24,
+    )
+    rgpd_contact: str = _var(
+        "INCUBO_RGPD_CONTACT", "whom agents write to about their data (shown in the notice)", ""
+    )
+    rgpd_dir: Path | None = _var(
+        "INCUBO_RGPD_DIR",
+        "the RGPD store: choices, acknowledgements, erasure register "
+        "(else <hub dir>/rgpd on a hub, ~/.incubo/rgpd on one machine)",
+    )
+    lrs_fs_dir: Path | None = _var(
+        "INCUBO_LRS_FS_DIR",
+        "the data folder of Ralph's file backend, which erasure and purge rewrite "
+        "(else <hub dir>/lrs/donnees on a hub)",
     )
 
     @property
@@ -225,6 +257,7 @@ class ProConnectSettings:
     callback_url: str = ""  # PROCONNECT_CALLBACK_URL, e.g. https://hub/hub/oauth_callback
     post_logout_url: str = ""  # PROCONNECT_POST_LOGOUT_URL, exactly as registered
     acr_values: str = "eidas1"  # PROCONNECT_ACR_VALUES
+    sirets: tuple[str, ...] = ()  # PROCONNECT_SIRETS: only these administrations (empty: all)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ProConnectSettings:
@@ -236,10 +269,11 @@ class ProConnectSettings:
             callback_url=env.get("PROCONNECT_CALLBACK_URL", ""),
             post_logout_url=env.get("PROCONNECT_POST_LOGOUT_URL", ""),
             acr_values=env.get("PROCONNECT_ACR_VALUES", "") or "eidas1",
+            sirets=tuple(x.replace(" ", "") for x in _env_list(env.get("PROCONNECT_SIRETS"))),
         )
 
 
-# --- hub services (h13-services: LRS gate, room dashboard, solutions) ---
+# --- hub services (LRS gate, room dashboard, solutions) ---
 
 ENV_HUB_DIR = "INCUBO_HUB_DIR"
 #: Where the LRS gate finds Ralph (set by the hub for its services).
@@ -356,8 +390,8 @@ def ralph_python() -> Path:
     return Path(value).expanduser() if value else project_root() / ".venv-ralph" / "bin" / "python"
 
 
-# --- hub: the room (h12-hub) ---
-# Everything `incubo hub`, the TLJH plugin and Z2JH read (h12-hub; see docs and hub/config.py).
+# --- hub: the room ---
+# Everything `incubo hub`, the TLJH plugin and Z2JH read (see docs/contracts.md and hub/config.py).
 
 #: Where the hub keeps its state when INCUBO_HUB_DIR is not set (the VM layout of deploy/README.md).
 DEFAULT_HUB_DIR = Path("/srv/incubo/hub")
@@ -448,10 +482,24 @@ def hub_dir(value: str | os.PathLike | None = None, env=None) -> Path:
     return Path(raw).expanduser().resolve() if raw else DEFAULT_HUB_DIR
 
 
+#: The hub's internal ports (its API, the proxy's API) chosen by `incubo hub` when the defaults were
+#: taken, remembered in the hub folder so every command of this room finds them.
+INTERNAL_PORTS_FILE = "ports-internes.json"
+
+
+def internal_ports(state: Path) -> dict[str, int]:
+    try:
+        data = json.loads((state / INTERNAL_PORTS_FILE).read_text())
+        return {k: int(v) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
 def hub_settings(env=None, **overrides) -> HubSettings:
     """Read the hub settings from `env` (default: os.environ); keyword arguments win."""
     env = os.environ if env is None else env
     state = hub_dir(overrides.pop("hub_dir", None), env)
+    internal = internal_ports(state)
     values = dict(
         hub_dir=state,
         auth=env.get("INCUBO_HUB_AUTH", "demo").strip().lower() or "demo",
@@ -463,8 +511,8 @@ def hub_settings(env=None, **overrides) -> HubSettings:
         course_id=env.get("INCUBO_COURSE_ID", "").strip() or "incubo",
         ip=env.get("INCUBO_HUB_IP", "").strip() or "127.0.0.1",
         port=_env_int(env, "INCUBO_HUB_PORT", 8000),
-        hub_port=_env_int(env, "INCUBO_HUB_API_PORT", 8081),
-        proxy_api_port=_env_int(env, "INCUBO_HUB_PROXY_API_PORT", 8001),
+        hub_port=_env_int(env, "INCUBO_HUB_API_PORT", internal.get("hub", 8081)),
+        proxy_api_port=_env_int(env, "INCUBO_HUB_PROXY_API_PORT", internal.get("proxy-api", 8001)),
         public_url=env.get("INCUBO_HUB_PUBLIC_URL", "").strip(),
         home_base=Path(env.get("INCUBO_HUB_HOME_BASE", "").strip() or "/home"),
         spawner=env.get("INCUBO_HUB_SPAWNER", "").strip().lower() or "unix",

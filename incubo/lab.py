@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
 from incubo import config, console, processes
 from incubo.errors import IncuboError
+from incubo.net import port_is_free  # noqa: F401 - also lab.port_is_free for its callers
 
 #: JupyterLab settings every learner gets (language, no news, no update check).
 LAB_OVERRIDES = {
@@ -36,19 +36,6 @@ def install_overrides() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n", encoding="utf-8")
     return target
-
-
-def port_is_free(ip: str, port: int) -> bool:
-    """True when nothing listens on ip:port (JupyterLab would otherwise stop with an English error)."""
-    with socket.socket(
-        socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM
-    ) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            return False
-    return True
 
 
 def command(

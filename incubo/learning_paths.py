@@ -101,9 +101,31 @@ def _check_data(folder: Path, path: Path, line: int | None, name: str) -> None:
 def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -> LearningPath:
     """Read and check `<folder>/parcours.yml` (keys, ids; with `check_files`, notebooks and data that exist)."""
     folder = Path(folder)
+    path, data = _read_parcours_file(folder)
+    lines = data.get("__lines__", {})
+    policy, duree, order = _parcours_fields(path, data, lines)
+    modules = _read_modules(folder, path, data["modules"], lines, check_files)
+    parcours = LearningPath(
+        id=folder.name,
+        folder=folder,
+        title=str(data["titre"]),
+        modules=modules,
+        audience=str(data.get("public") or ""),
+        duration=duree,
+        objectives=_str_list(path, lines.get("objectifs"), data.get("objectifs"), "objectifs"),
+        solution=policy,
+        data_files=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
+    )
+    parcours.order = order
+    for name in parcours.data_files if check_files else []:
+        _check_data(folder, path, lines.get("donnees"), name)
+    return parcours
+
+
+def _read_parcours_file(folder: Path) -> tuple[Path, dict]:
+    """parcours.yml read: the folder's name an id, the file there, known keys, titre and modules given."""
     path = folder / FILE_NAME
-    pid = folder.name
-    if not ID_RE.match(pid):
+    if not ID_RE.match(folder.name):
         raise source_error(
             folder,
             None,
@@ -119,139 +141,121 @@ def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -
         )
     data = load_yaml(path, with_lines=True)
     if not isinstance(data, dict):
-        raise source_error(
-            path,
-            1,
-            "le fichier doit décrire le parcours par des clés (titre, modules…).",
-            "parcours-invalide",
+        raise _invalid(
+            path, 1, "le fichier doit décrire le parcours par des clés (titre, modules…)."
         )
-    lines = data.get("__lines__", {})
-    for key in data:
-        if key not in PARCOURS_KEYS | {"__line__", "__lines__"}:
-            raise source_error(
+    _check_keys(path, data, PARCOURS_KEYS, ("titre", "modules"), "la clé", "du parcours")
+    return path, data
+
+
+def _invalid(path: Path, line: int | None, message: str):
+    """The error for a parcours.yml that says something wrong (file and line, code parcours-invalide)."""
+    return source_error(path, line, message, "parcours-invalide")
+
+
+def _check_keys(path: Path, raw: dict, known, required, key_words: str, of_what: str) -> None:
+    """Every key of `raw` known (with the closest one suggested), every required key given."""
+    lines = raw.get("__lines__", {})
+    for key in raw:
+        if key not in known | {"__line__", "__lines__"}:
+            raise _invalid(
                 path,
                 lines.get(key),
-                f"la clé « {key} » est inconnue.{suggestion(str(key), PARCOURS_KEYS)}",
-                "parcours-invalide",
+                f"{key_words} « {key} » est inconnue.{suggestion(str(key), known)}",
             )
-    for key in ("titre", "modules"):
-        if not data.get(key):
-            raise source_error(
-                path,
-                data.get("__line__"),
-                f"il manque la clé « {key} » du parcours.",
-                "parcours-invalide",
-            )
+    for key in required:
+        if not raw.get(key):
+            raise _invalid(path, raw.get("__line__"), f"il manque la clé « {key} » {of_what}.")
+
+
+def _parcours_fields(path: Path, data: dict, lines: dict):
+    """The parcours' solution policy, duration (minutes) and order, checked."""
     try:
         policy = SolutionPolicy.parse(data.get("solution", DEFAULT_POLICY))
     except ValueError:
-        raise source_error(
+        raise _invalid(
             path,
             lines.get("solution"),
             "« solution » doit valoir jamais, toujours ou apres-N-essais (par exemple apres-2-essais).",
-            "parcours-invalide",
         ) from None
     duree = data.get("duree")
     if duree is not None and not isinstance(duree, int | float):
-        raise source_error(
+        raise _invalid(path, lines.get("duree"), "« duree » doit être un nombre de minutes.")
+    order = data.get("ordre")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        raise _invalid(
             path,
-            lines.get("duree"),
-            "« duree » doit être un nombre de minutes.",
-            "parcours-invalide",
+            lines.get("ordre"),
+            "« ordre » doit être un nombre entier (1 pour le premier parcours).",
         )
-    raw_modules = data["modules"]
+    return policy, duree, order
+
+
+def _read_modules(
+    folder: Path, path: Path, raw_modules, lines: dict, check_files: bool
+) -> list[Module]:
+    """The parcours' modules, in order, ids unique."""
     if not isinstance(raw_modules, list):
-        raise source_error(
-            path,
-            lines.get("modules"),
-            "« modules » doit être une liste de modules (- id: …).",
-            "parcours-invalide",
+        raise _invalid(
+            path, lines.get("modules"), "« modules » doit être une liste de modules (- id: …)."
         )
     modules: list[Module] = []
     seen: dict[str, int | None] = {}
     for raw in raw_modules:
-        if not isinstance(raw, dict):
-            raise source_error(
-                path,
-                lines.get("modules"),
-                "chaque module doit avoir les clés id, titre et notebooks.",
-                "parcours-invalide",
-            )
-        mline = raw.get("__line__")
-        mlines = raw.get("__lines__", {})
-        for key in raw:
-            if key not in MODULE_KEYS | {"__line__", "__lines__"}:
-                raise source_error(
-                    path,
-                    mlines.get(key),
-                    f"la clé de module « {key} » est inconnue.{suggestion(str(key), MODULE_KEYS)}",
-                    "parcours-invalide",
-                )
-        for key in ("id", "titre", "notebooks"):
-            if not raw.get(key):
-                raise source_error(
-                    path, mline, f"il manque la clé « {key} » de ce module.", "parcours-invalide"
-                )
-        mid = str(raw["id"])
-        if not ID_RE.match(mid):
-            raise source_error(
-                path,
-                mlines.get("id"),
-                f"l'identifiant de module « {mid} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
-                "id-invalide",
-            )
-        if mid in seen:
-            raise source_error(
-                path,
-                mlines.get("id"),
-                f"le module « {mid} » est déjà déclaré ligne {seen[mid]}.",
-                "id-duplique",
-            )
-        seen[mid] = mlines.get("id")
-        notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
-        known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
-        for name in notebooks if check_files else []:
-            if not (folder / f"{name}.md").is_file():
-                raise source_error(
-                    path,
-                    mlines.get("notebooks"),
-                    f"le notebook « {name} » n'existe pas (fichier {name}.md attendu dans {where(folder)}).{suggestion(name, known)}",
-                    "notebook-inconnu",
-                )
-        if len(set(notebooks)) != len(notebooks):
+        modules.append(_read_module(folder, path, raw, lines, seen, check_files))
+    return modules
+
+
+def _read_module(
+    folder: Path, path: Path, raw, lines: dict, seen: dict[str, int | None], check_files: bool
+) -> Module:
+    """One module of parcours.yml: its keys, a new id, its notebooks and data files."""
+    if not isinstance(raw, dict):
+        raise _invalid(
+            path, lines.get("modules"), "chaque module doit avoir les clés id, titre et notebooks."
+        )
+    mline = raw.get("__line__")
+    mlines = raw.get("__lines__", {})
+    _check_keys(
+        path, raw, MODULE_KEYS, ("id", "titre", "notebooks"), "la clé de module", "de ce module"
+    )
+    mid = str(raw["id"])
+    if not ID_RE.match(mid):
+        raise source_error(
+            path,
+            mlines.get("id"),
+            f"l'identifiant de module « {mid} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
+            "id-invalide",
+        )
+    if mid in seen:
+        raise source_error(
+            path,
+            mlines.get("id"),
+            f"le module « {mid} » est déjà déclaré ligne {seen[mid]}.",
+            "id-duplique",
+        )
+    seen[mid] = mlines.get("id")
+    notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
+    known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
+    for name in notebooks if check_files else []:
+        if not (folder / f"{name}.md").is_file():
             raise source_error(
                 path,
                 mlines.get("notebooks"),
-                "un même notebook est cité deux fois dans ce module.",
-                "id-duplique",
+                f"le notebook « {name} » n'existe pas (fichier {name}.md attendu dans {where(folder)}).{suggestion(name, known)}",
+                "notebook-inconnu",
             )
-        donnees = _str_list(path, mlines.get("donnees"), raw.get("donnees"), "donnees")
-        for name in donnees if check_files else []:
-            _check_data(folder, path, mlines.get("donnees"), name)
-        modules.append(Module(mid, str(raw["titre"]), notebooks, donnees, mline))
-    parcours = LearningPath(
-        id=pid,
-        folder=folder,
-        title=str(data["titre"]),
-        modules=modules,
-        audience=str(data.get("public") or ""),
-        duration=duree,
-        objectives=_str_list(path, lines.get("objectifs"), data.get("objectifs"), "objectifs"),
-        solution=policy,
-        data_files=_str_list(path, lines.get("donnees"), data.get("donnees"), "donnees"),
-    )
-    order = data.get("ordre")
-    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+    if len(set(notebooks)) != len(notebooks):
         raise source_error(
             path,
-            lines.get("ordre"),
-            "« ordre » doit être un nombre entier (1 pour le premier parcours).",
-            "parcours-invalide",
+            mlines.get("notebooks"),
+            "un même notebook est cité deux fois dans ce module.",
+            "id-duplique",
         )
-    parcours.order = order
-    for name in parcours.data_files if check_files else []:
-        _check_data(folder, path, lines.get("donnees"), name)
-    return parcours
+    donnees = _str_list(path, mlines.get("donnees"), raw.get("donnees"), "donnees")
+    for name in donnees if check_files else []:
+        _check_data(folder, path, mlines.get("donnees"), name)
+    return Module(mid, str(raw["titre"]), notebooks, donnees, mline)
 
 
 def find_learning_paths(courses: str | os.PathLike) -> list[Path]:

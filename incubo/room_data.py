@@ -8,7 +8,6 @@ the room's folder, and on one machine the learner's own journal.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from incubo import xapi
 from incubo.config import settings
 from incubo.course_layout import CourseLayout
+from incubo.events import read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +79,17 @@ def read_statements(sources: Path | list[Path] | None) -> list[dict[str, Any]]:
             paths.append(source)
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        stmt = json.loads(line)
-                    except ValueError:
-                        continue
-                    ident = stmt.get("id") if isinstance(stmt, dict) else None
-                    if ident:
-                        if ident in seen:
-                            continue
-                        seen.add(ident)
-                    out.append(stmt)
+            statements = read_jsonl(path)
         except OSError:
             log.warning("unreadable journal %s", path)
+            continue
+        for stmt in statements:
+            ident = stmt.get("id") if isinstance(stmt, dict) else None
+            if ident:
+                if ident in seen:
+                    continue
+                seen.add(ident)
+            out.append(stmt)
     return out
 
 

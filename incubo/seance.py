@@ -19,7 +19,9 @@ import fcntl
 import json
 import logging
 import os
+import re
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -305,7 +307,6 @@ def save(hub_dir: Path, seance: Seance) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(seance.to_dict(), fh, ensure_ascii=False, indent=1)
     os.replace(tmp, path)
-    _cache.clear()
     return path
 
 
@@ -313,17 +314,61 @@ def read_file(path: Path) -> Seance:
     return Seance.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def all_seances(hub_dir: Path) -> list[Seance]:
-    """Every séance of this hub, oldest first (unreadable files are logged and skipped)."""
-    found = []
+#: store_signature's last answer per folder: (folder mtime, when computed, signature), all in ns.
+_signatures: dict[str, tuple[int, int, tuple]] = {}
+#: A folder unchanged since this long before a signature was taken cannot hide a write from it.
+RACY_NS = 2_000_000_000
+
+
+def store_signature(hub_dir: Path) -> tuple:
+    """(name, mtime, inode) of every séance file: changes whenever `save` writes one (os.replace).
+
+    Cheap when nothing changed: while the folder's mtime is the one seen when the signature was
+    taken, and that was more than `RACY_NS` before (a write in the same clock tick would not have
+    moved it: git's « racily clean » rule), one `stat` of the folder answers.
+    """
     folder = seances_dir(hub_dir)
-    if not folder.is_dir():
-        return []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            found.append(read_file(path))
-        except (OSError, ValueError, TypeError) as exc:
-            log.warning("unreadable séance %s: %s", path, exc)
+    try:
+        folder_mtime = folder.stat().st_mtime_ns
+        known = _signatures.get(str(folder))
+        if known is not None and known[0] == folder_mtime and known[1] - folder_mtime > RACY_NS:
+            return known[2]
+        taken = time.time_ns()
+        files = []
+        for p in folder.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError):  # removed since the listing
+                st = p.stat()
+                files.append((p.name, st.st_mtime_ns, st.st_ino))
+    except OSError:
+        return ()
+    signature = tuple(sorted(files))
+    _signatures[str(folder)] = (folder_mtime, taken, signature)
+    return signature
+
+
+#: The store's one cache: file path → ((mtime, inode), the séance parsed from it).
+_files: dict[str, tuple[tuple[int, int], Seance]] = {}
+
+
+def all_seances(hub_dir: Path, signature: tuple | None = None) -> list[Seance]:
+    """Every séance of this hub, oldest first (unreadable files are logged and skipped).
+
+    A file is parsed again only when it changed (`store_signature`, computed here when not
+    given): the dashboard asks once a second. The séances returned are shared: to change
+    one, `load` it (a fresh copy) and `save` it.
+    """
+    folder = seances_dir(hub_dir)
+    found = []
+    for name, mtime, inode in store_signature(hub_dir) if signature is None else signature:
+        path = str(folder / name)
+        cached = _files.get(path)
+        if cached is None or cached[0] != (mtime, inode):
+            try:
+                cached = _files[path] = ((mtime, inode), read_file(folder / name))
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("unreadable séance %s: %s", path, exc)
+                continue
+        found.append(cached[1])
     return sorted(found, key=lambda s: s.opened_at)
 
 
@@ -353,26 +398,22 @@ def current(hub_dir: Path) -> Seance | None:
     return next((s for s in reversed(all_seances(hub_dir)) if s.is_open), None)
 
 
-#: registration_at's cache: the folder's mtime → [(start, end, registration)].
-_cache: dict[tuple[str, int], list[tuple[datetime, datetime | None, str]]] = {}
+#: registration_at's windows, for the store's signature they were computed from.
+_windows_of: dict[tuple[str, tuple], list[tuple[datetime, datetime | None, str]]] = {}
 
 
 def _windows(hub_dir: Path) -> list[tuple[datetime, datetime | None, str]]:
-    folder = seances_dir(hub_dir)
-    try:
-        stamp = folder.stat().st_mtime_ns
-    except OSError:
-        return []
-    key = (str(folder), stamp)
-    if key not in _cache:
-        _cache.clear()
+    signature = store_signature(hub_dir)
+    key = (str(seances_dir(hub_dir)), signature)
+    if key not in _windows_of:
+        _windows_of.clear()
         windows = []
-        for s in all_seances(hub_dir):
+        for s in all_seances(hub_dir, signature):
             start = parse_time(s.opened_at)
             if start is not None:
                 windows.append((start, parse_time(s.closed_at), s.registration))
-        _cache[key] = windows
-    return _cache[key]
+        _windows_of[key] = windows
+    return _windows_of[key]
 
 
 def registration_at(hub_dir: Path, when: datetime | None) -> str | None:
@@ -566,3 +607,45 @@ def new_seance(
         optional=info.optional,
         k=k or default_k(),
     )
+
+
+# --- a poll typed on the spot (the dashboard form and `incubo seance sondage`) ---
+def typed_spec(body: dict[str, Any]) -> dict[str, Any]:
+    """The panel's form → `launch_poll`'s spec: options one per line; a choice's correct answer
+    given by its number (« 2 », « 1, 3 », the first is 1) or its text, sent as 0-based indexes."""
+    kind = str(body.get("type") or "").strip()
+    raw_options = body.get("options") or []
+    if isinstance(raw_options, str):
+        raw_options = raw_options.splitlines()
+    options = [" ".join(str(o).split()) for o in raw_options if str(o).strip()]
+    correct: Any = body.get("correct")
+    if isinstance(correct, str):
+        correct = correct.strip() or None
+    if kind.startswith("choix") and correct is not None and options:
+        correct = _option_indexes(correct, options)
+    return {
+        "type": kind,
+        "question": str(body.get("question") or ""),
+        "options": options,
+        "correct": correct,
+    }
+
+
+def _option_indexes(correct: Any, options: list[str]) -> list[int]:
+    """Option numbers (« 2 », « 1, 3 ») or texts → 0-based indexes."""
+    items = correct if isinstance(correct, list) else re.split(r"[,;]", str(correct))
+    out: list[int] = []
+    for item in (" ".join(str(i).split()) for i in items):
+        if not item:
+            continue
+        if item.isdigit() and 1 <= int(item) <= len(options):
+            out.append(int(item) - 1)
+        elif item in options:
+            out.append(options.index(item))
+        else:
+            raise IncuboError(
+                f"La bonne réponse « {item} » n'est ni le numéro (de 1 à {len(options)}) ni le texte "
+                "d'une des réponses proposées.",
+                code="sondage-invalide",
+            )
+    return sorted(set(out))

@@ -11,6 +11,8 @@ computable from the others.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from incubo import xapi
@@ -68,6 +70,26 @@ def latest_answers(seance: Seance, poll: Poll, statements: list[dict[str, Any]])
     return {who: response for who, (_t, response) in latest.items()}
 
 
+def option_counts(poll: Poll, responses: Iterable[str]) -> list[int]:
+    """How many answers picked each option of a choice poll (option indexes joined by « [,] »)."""
+    picked: Counter[int] = Counter()
+    for response in responses:
+        picked.update(
+            {int(p) for p in str(response).split(CHOICE_SEPARATOR) if p.strip().isdigit()}
+        )
+    return [picked.get(i, 0) for i in range(len(poll.options))]
+
+
+def word_groups(responses: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """A word poll's answers grouped (`normalise_word`): key → (the form most wrote, how many)."""
+    typed: dict[str, Counter[str]] = {}
+    for raw in responses:
+        key = normalise_word(str(raw))
+        if key:
+            typed.setdefault(key, Counter())[" ".join(str(raw).split())] += 1
+    return {key: (forms.most_common(1)[0][0], sum(forms.values())) for key, forms in typed.items()}
+
+
 def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> dict[str, Any]:
     answers = latest_answers(seance, poll, statements)
     k = seance.k
@@ -84,12 +106,7 @@ def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> d
         "bonne_reponse": poll.answer_text() if poll.revealed else None,
     }
     if poll.kind.startswith("choix"):
-        picked: Counter[int] = Counter()
-        for response in answers.values():
-            for part in response.split(CHOICE_SEPARATOR):
-                if part.strip().isdigit():
-                    picked[int(part)] += 1
-        counts = [picked.get(i, 0) for i in range(len(poll.options))]
+        counts = option_counts(poll, answers.values())
         shown = (
             partition(counts, k)
             if poll.kind == "choix-unique"
@@ -105,20 +122,56 @@ def poll_view(seance: Seance, poll: Poll, statements: list[dict[str, Any]]) -> d
             for i, text in enumerate(poll.options)
         ]
     else:
-        groups: Counter[str] = Counter()
-        label: dict[str, str] = {}
-        for response in answers.values():
-            key = normalise_word(response)
-            groups[key] += 1
-            label.setdefault(key, response)
-        shown_words = [(w, c) for w, c in groups.most_common() if c >= k]
+        groups = word_groups(answers.values())
+        shown_words = sorted(
+            ((label, c) for label, c in groups.values() if c >= k), key=lambda g: -g[1]
+        )
         rest = n - sum(c for _w, c in shown_words)
-        view["mots"] = [{"mot": label[w], "reponses": c} for w, c in shown_words]
+        view["mots"] = [{"mot": label, "reponses": c} for label, c in shown_words]
         view["autres"] = rest if rest == 0 or rest >= k else small(k)
     if poll.revealed and poll.correct not in (None, []):
         right = sum(1 for r in answers.values() if poll.is_correct(r))
         view["justes"] = binary(right, n, k)
     return view
+
+
+@dataclass
+class StepCount:
+    """How many participants opened a step, and passed it (raw counts: protect before publishing)."""
+
+    notebook: str
+    exercises: int
+    opened: int
+    passed: int
+
+
+def step_counts(
+    seance: Seance,
+    exercises: dict[str, str],
+    participants: set[str],
+    opened: dict[str, set[str]],
+    passed: dict[str, set[str]],
+) -> list[StepCount]:
+    """The séance's figures per step, the one rule for the projection, `incubo seance etat` and the report.
+
+    `exercises`: exercise id → notebook; `opened`: notebook → who opened it (`experienced`);
+    `passed`: who → the module's exercises they passed. A step is passed by passing every
+    exercise it holds; a step without exercises (a lesson) is passed by opening it.
+    Steps first, then the optional notebooks, each once.
+    """
+    by_notebook: dict[str, set[str]] = defaultdict(set)
+    for ex, nb in exercises.items():
+        by_notebook[nb].add(ex)
+    out = []
+    for nb in dict.fromkeys([*seance.steps, *seance.optional]):
+        needed = by_notebook.get(nb, set())
+        who_opened = opened.get(nb, set()) & participants
+        if needed:
+            done = sum(1 for who in participants if needed <= passed.get(who, set()))
+        else:
+            done = len(who_opened)
+        out.append(StepCount(nb, len(needed), len(who_opened), done))
+    return out
 
 
 def seance_view(
@@ -140,26 +193,19 @@ def seance_view(
             _p, module, ex = xapi.located(s)
             if ex and module == seance.module:
                 passed[who].add(ex)
-    by_notebook: dict[str, set[str]] = defaultdict(set)
-    for ex, nb in (exercises or {}).items():
-        by_notebook[nb].add(ex)
-    steps = []
     unlocked = set(seance.unlocked)
-    for nb in [*seance.steps, *seance.optional]:
-        needed = by_notebook.get(nb, set())
-        if needed:
-            done = sum(1 for who in participants if needed <= passed[who])
-        else:
-            done = len(opened[nb] & participants)
-        steps.append({
-            "notebook": nb,
-            "titre": seance.step_titles.get(nb, nb),
-            "debloquee": nb in unlocked or nb in seance.optional,
-            "optionnelle": nb in seance.optional,
-            "exercices": len(needed),
-            "ouverte_par": binary(len(opened[nb] & participants), n, k),
-            "reussie_par": binary(done, n, k),
-        })  # fmt: skip
+    steps = [
+        {
+            "notebook": c.notebook,
+            "titre": seance.step_titles.get(c.notebook, c.notebook),
+            "debloquee": c.notebook in unlocked or c.notebook in seance.optional,
+            "optionnelle": c.notebook in seance.optional,
+            "exercices": c.exercises,
+            "ouverte_par": binary(c.opened, n, k),
+            "reussie_par": binary(c.passed, n, k),
+        }
+        for c in step_counts(seance, exercises or {}, participants, opened, passed)
+    ]
     current = seance.current_poll
     return {
         "code": seance.code,

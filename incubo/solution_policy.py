@@ -75,3 +75,9 @@ class SolutionPolicy:
             left = self.attempts - real_attempts
             return f"La solution s'affichera après {self.attempts} essais vérifiés (encore {left} essai{'s' if left > 1 else ''})."
         return None
+
+
+def exercise_refusal(exercise: dict[str, Any], real_attempts: int) -> str | None:
+    """Why an exercise's solution cannot be shown yet (French), or None: the notebook's and the hub's one rule."""
+    policy = SolutionPolicy.from_dict(exercise.get("politique_solution"))
+    return policy.refusal(real_attempts, has_solution=bool(exercise.get("solution")))

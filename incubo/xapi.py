@@ -1,7 +1,7 @@
 """The one place that builds xAPI 1.0.3 learning statements.
 
 Widgets, grading, apps and reports all go through here, so reports read
-one vocabulary (see DESIGN.md, « Learning events »). Sending and storing
+one vocabulary (docs/contracts.md, « Learning events »). Sending and storing
 statements is `incubo.events`' job, not this module's.
 """
 

@@ -9,7 +9,9 @@ there, so that the reports read demo data with the same code as real data:
 - `evenements/demo.jsonl`: xAPI statements built by `incubo.xapi.statement()`;
 - `gradebook.db`: an nbgrader gradebook (see `demo_gradebook`);
 - `seances/<CODE>.json` and `evenements/seances-demo.jsonl`: a few live séances of the
-  room and what their participants did (see `demo_seances`).
+  room and what their participants did (see `demo_seances`);
+- `evenements/revisions-demo.jsonl`: « Ma révision du jour » over 90 days after each learner's
+  first lesson, scheduled by FSRS, answered under a known forgetting model (see `demo_reviews`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from incubo import console, course_layout, xapi
 from incubo.errors import IncuboError
+from incubo.reports import demo_reviews
 from incubo.reports.course_shape import CourseShape, read_shape
 
 log = logging.getLogger(__name__)
@@ -201,21 +204,10 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
     first = t
     parcours = shape.parcours[0]
     base_likert = 2.3 + 0.5 * learner.ability
-    initial = {}
-    for item in SELF_ASSESSMENT:
-        value = max(1, min(5, round(base_likert + rng.gauss(0, 0.8))))
-        initial[item] = value
-        t += timedelta(seconds=rng.randint(5, 40))
-        w.emit(
-            learner,
-            t,
-            "answered",
-            parcours=parcours,
-            kind="questionnaire",
-            ident=item,
-            result={"response": str(value)},
-            extensions={"questionnaire-moment": "debut"},
-        )
+    t, initial = _questionnaire(
+        learner, w, parcours, t, "debut",
+        lambda item: max(1, min(5, round(base_likert + rng.gauss(0, 0.8)))),
+    )  # fmt: skip
     done = 0
     modules = [m for m in shape.modules if m.parcours == parcours]
     for index, module in enumerate(modules):
@@ -227,151 +219,122 @@ def simulate(learner: Learner, shape: CourseShape, w: _Writer, seed: int) -> Non
                 rng.randint(2, 9) if rng.random() > 0.12 else rng.randint(21, 42)
             )  # sometimes a long pause, then a return
             t = t.replace(hour=rng.randint(8, 16)) + timedelta(days=gap)
-        for lesson in module.lessons:
-            w.emit(
-                learner,
-                t,
-                "experienced",
-                parcours=parcours,
-                module=module.id,
-                kind="lecon",
-                ident=lesson,
-            )
-            t += timedelta(minutes=rng.randint(5, 15))
-        if rng.random() < 0.06 + 0.05 * max(0.0, -learner.engagement):
-            break  # opened the module's lessons, never tried its exercises
-        for q in module.quiz:
-            ok = rng.random() < _sigmoid(1.0 + learner.ability)
-            w.emit(
-                learner,
-                t,
-                "answered",
-                parcours=parcours,
-                module=module.id,
-                kind="quiz",
-                ident=q,
-                result={"success": ok, "response": "a" if ok else "b"},
-            )
-            t += timedelta(seconds=rng.randint(20, 90))
-        for nb in module.exercise_notebooks:
-            w.emit(
-                learner,
-                t,
-                "experienced",
-                parcours=parcours,
-                module=module.id,
-                kind="lecon",
-                ident=nb,
-            )
-            t += timedelta(minutes=rng.randint(1, 3))
-        scores: dict[str, float] = {}
-        stopped = False
-        for ex in module.exercises:
-            if scores and rng.random() < 0.07:
-                stopped = True  # left in the middle of the exercises
-                break
-            d = _difficulty(ex.id, seed)
-            hints = 0
-            passed = False
-            for attempt in range(1, 7):
-                if attempt > 1 and hints < max(ex.hints, 1) and rng.random() < 0.55:
-                    hints += 1
-                    w.emit(
-                        learner,
-                        t,
-                        "asked",
-                        parcours=parcours,
-                        module=module.id,
-                        kind="exercice",
-                        ident=ex.id,
-                        extensions={"hint-number": hints},
-                    )
-                    t += timedelta(seconds=rng.randint(30, 120))
-                t += timedelta(seconds=rng.randint(40, 400))
-                passed = rng.random() < _sigmoid(
-                    learner.ability - d + 0.5 * (attempt - 1) + 0.4 * hints
-                )
-                verdict = "correct" if passed else rng.choice(["incorrect", "incorrect", "erreur"])
-                w.emit(
-                    learner,
-                    t,
-                    "attempted",
-                    parcours=parcours,
-                    module=module.id,
-                    kind="exercice",
-                    ident=ex.id,
-                    result={"success": passed},
-                    extensions={"verdict": verdict, "attempt": attempt},
-                )
-                if passed or (attempt >= 2 and rng.random() < 0.2):
-                    break
-            t += timedelta(seconds=rng.randint(2, 10))
-            if passed:
-                w.emit(
-                    learner,
-                    t,
-                    "passed",
-                    parcours=parcours,
-                    module=module.id,
-                    kind="exercice",
-                    ident=ex.id,
-                    result={"success": True},
-                    extensions={"attempt": attempt},
-                )
-            else:
-                w.emit(
-                    learner,
-                    t,
-                    "failed",
-                    parcours=parcours,
-                    module=module.id,
-                    kind="exercice",
-                    ident=ex.id,
-                    result={"success": False},
-                    extensions={"attempt": attempt},
-                )
-            scores[ex.id] = ex.points if passed else (ex.points / 2 if rng.random() < 0.3 else 0.0)
-        if stopped:
+        t, outcome = _work_through_module(learner, w, parcours, module, t, seed)
+        if outcome == "left":
             break
-        if rng.random() < 0.9:  # submitted and autograded
-            t += timedelta(minutes=rng.randint(1, 30))
-            learner.scores[module.id] = scores
-            learner.submitted_at[module.id] = t
-            for ex in module.exercises:
-                w.emit(
-                    learner,
-                    t,
-                    "scored",
-                    parcours=parcours,
-                    module=module.id,
-                    kind="exercice",
-                    ident=ex.id,
-                    result=dict(
-                        score=xapi.score(scores[ex.id], ex.points),
-                        success=scores[ex.id] >= ex.points,
-                    ),
-                )
-        if sum(1 for s in scores.values() if s > 0) * 2 >= len(module.exercises):
-            t += timedelta(seconds=rng.randint(5, 60))
-            w.emit(learner, t, "completed", parcours=parcours, module=module.id)
-            done += 1
+        done += outcome == "completed"
     learner.span = (first, t)
     if done == len(modules) or rng.random() < 0.35 * done / max(len(modules), 1):
         t += timedelta(days=rng.randint(0, 10))
         gain = 0.1 + 1.0 * done / max(len(modules), 1)
-        for item in SELF_ASSESSMENT:
-            value = max(1, min(5, round(initial[item] + gain + rng.gauss(0, 1.0))))
-            t += timedelta(seconds=rng.randint(5, 40))
-            w.emit(
-                learner,
-                t,
-                "answered",
-                parcours=parcours,
-                kind="questionnaire",
-                ident=item,
-                result={"response": str(value)},
-                extensions={"questionnaire-moment": "fin"},
-            )
+        _questionnaire(
+            learner, w, parcours, t, "fin",
+            lambda item: max(1, min(5, round(initial[item] + gain + rng.gauss(0, 1.0)))),
+        )  # fmt: skip
+
+
+def _questionnaire(learner, w: _Writer, parcours: str, t: datetime, moment: str, value_of):
+    """The self-assessment at the start or the end: one answer per item; (time after, answers)."""
+    answers = {}
+    for item in SELF_ASSESSMENT:
+        answers[item] = value = value_of(item)
+        t += timedelta(seconds=w.rng.randint(5, 40))
+        w.emit(
+            learner,
+            t,
+            "answered",
+            parcours=parcours,
+            kind="questionnaire",
+            ident=item,
+            result={"response": str(value)},
+            extensions={"questionnaire-moment": moment},
+        )
+    return t, answers
+
+
+def _work_through_module(learner, w: _Writer, parcours: str, module, t: datetime, seed: int):
+    """Lessons, quiz, exercises, submission of one module: (time after, "left", "completed" or "continued")."""
+    rng = w.rng
+    for lesson in module.lessons:
+        w.emit(
+            learner,
+            t,
+            "experienced",
+            parcours=parcours,
+            module=module.id,
+            kind="lecon",
+            ident=lesson,
+        )
+        t += timedelta(minutes=rng.randint(5, 15))
+    if rng.random() < 0.06 + 0.05 * max(0.0, -learner.engagement):
+        return t, "left"  # opened the module's lessons, never tried its exercises
+    for q in module.quiz:
+        ok = rng.random() < _sigmoid(1.0 + learner.ability)
+        w.emit(
+            learner, t, "answered", parcours=parcours, module=module.id, kind="quiz", ident=q,
+            result={"success": ok, "response": "a" if ok else "b"},
+        )  # fmt: skip
+        t += timedelta(seconds=rng.randint(20, 90))
+    for nb in module.exercise_notebooks:
+        w.emit(
+            learner, t, "experienced", parcours=parcours, module=module.id, kind="lecon", ident=nb
+        )
+        t += timedelta(minutes=rng.randint(1, 3))
+    scores: dict[str, float] = {}
+    for ex in module.exercises:
+        if scores and rng.random() < 0.07:
+            return t, "left"  # left in the middle of the exercises
+        t, scores[ex.id] = _exercise(learner, w, parcours, module.id, ex, t, seed)
+    if rng.random() < 0.9:  # submitted and autograded
+        t += timedelta(minutes=rng.randint(1, 30))
+        _submitted(learner, w, parcours, module, scores, t)
+    if sum(1 for s in scores.values() if s > 0) * 2 >= len(module.exercises):
+        t += timedelta(seconds=rng.randint(5, 60))
+        w.emit(learner, t, "completed", parcours=parcours, module=module.id)
+        return t, "completed"
+    return t, "continued"
+
+
+def _exercise(learner, w: _Writer, parcours: str, module: str, ex, t: datetime, seed: int):
+    """Attempts (with hints) until passed or given up; (time after, score the grader will give)."""
+    rng = w.rng
+    d = _difficulty(ex.id, seed)
+    hints = 0
+    passed = False
+    where = dict(parcours=parcours, module=module, kind="exercice", ident=ex.id)
+    for attempt in range(1, 7):
+        if attempt > 1 and hints < max(ex.hints, 1) and rng.random() < 0.55:
+            hints += 1
+            w.emit(learner, t, "asked", **where, extensions={"hint-number": hints})
+            t += timedelta(seconds=rng.randint(30, 120))
+        t += timedelta(seconds=rng.randint(40, 400))
+        passed = rng.random() < _sigmoid(learner.ability - d + 0.5 * (attempt - 1) + 0.4 * hints)
+        verdict = "correct" if passed else rng.choice(["incorrect", "incorrect", "erreur"])
+        w.emit(
+            learner, t, "attempted", **where, result={"success": passed},
+            extensions={"verdict": verdict, "attempt": attempt},
+        )  # fmt: skip
+        if passed or (attempt >= 2 and rng.random() < 0.2):
+            break
+    t += timedelta(seconds=rng.randint(2, 10))
+    w.emit(
+        learner, t, "passed" if passed else "failed", **where, result={"success": passed},
+        extensions={"attempt": attempt},
+    )  # fmt: skip
+    return t, ex.points if passed else (ex.points / 2 if rng.random() < 0.3 else 0.0)
+
+
+def _submitted(learner, w: _Writer, parcours: str, module, scores: dict, t: datetime) -> None:
+    """The module submitted and autograded at `t`: its scores kept, one « scored » per exercise."""
+    learner.scores[module.id] = scores
+    learner.submitted_at[module.id] = t
+    for ex in module.exercises:
+        w.emit(
+            learner, t, "scored", parcours=parcours, module=module.id, kind="exercice", ident=ex.id,
+            result=dict(
+                score=xapi.score(scores[ex.id], ex.points), success=scores[ex.id] >= ex.points
+            ),
+        )  # fmt: skip
 
 
 def _check_course_dir(course_dir: Path) -> dict:
@@ -438,34 +401,22 @@ def generate(
         out = csv.writer(fh)
         out.writerow(LEARNER_COLUMNS)
         out.writerows(p.row() for p in people)
-    events = course_dir / EVENTS_DIR / DEMO_EVENTS_FILE
-    events.parent.mkdir(exist_ok=True)
-    tmp = events.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        writer = _Writer(fh, rng)
-        bar = (
-            console.progress_bar(len(people), "Apprenants simulés", "apprenant")
-            if progress
-            else None
-        )
-        for person in people:
-            simulate(person, shape, writer, seed)
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
-        if statements and writer.count < statements:
-            revisit(people, writer, statements - writer.count, shape.parcours[0])
-        elif statements and writer.count > statements:
-            log.warning("%d statements simulated, more than the %d asked", writer.count, statements)
-    tmp.replace(events)
+    count = _write_events(course_dir, shape, people, rng, seed, statements, progress)
     summary = {
         "learners": learners,
         "seed": seed,
-        "statements": writer.count,
+        "statements": count,
         "shape": shape.origin,
         "files": [LEARNERS_FILE, f"{EVENTS_DIR}/{DEMO_EVENTS_FILE}"],
     }
+    reviews_file = course_dir / EVENTS_DIR / demo_reviews.EVENTS_FILE
+    if statements:  # a benchmark's exact count: no review histories
+        reviews_file.unlink(missing_ok=True)
+    else:
+        events = course_dir / EVENTS_DIR / DEMO_EVENTS_FILE
+        made_reviews = demo_reviews.generate(course_dir, people, events, seed)
+        summary["review_statements"] = made_reviews["statements"]
+        summary["files"].append(made_reviews["file"])
     from incubo.reports import demo_seances
 
     demo_seances.remove(course_dir, previous.get("seances", []))
@@ -487,3 +438,31 @@ def generate(
     )
     log.info("demo data: %s", summary)
     return summary
+
+
+def _write_events(
+    course_dir: Path, shape, people: list, rng, seed: int, statements: int | None, progress: bool
+) -> int:
+    """Every learner simulated into the events file (padded to `statements` if given); the count."""
+    events = course_dir / EVENTS_DIR / DEMO_EVENTS_FILE
+    events.parent.mkdir(exist_ok=True)
+    tmp = events.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        writer = _Writer(fh, rng)
+        bar = (
+            console.progress_bar(len(people), "Apprenants simulés", "apprenant")
+            if progress
+            else None
+        )
+        for person in people:
+            simulate(person, shape, writer, seed)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        if statements and writer.count < statements:
+            revisit(people, writer, statements - writer.count, shape.parcours[0])
+        elif statements and writer.count > statements:
+            log.warning("%d statements simulated, more than the %d asked", writer.count, statements)
+    tmp.replace(events)
+    return writer.count

@@ -28,7 +28,7 @@ def _open_gradebook(url: str, course_id: str):
     """nbgrader's `Gradebook`, created without nbgrader's `alembic heads` subprocess."""
     from nbgrader.api import Gradebook
 
-    from incubo.grading.build_nbgrader import in_process_alembic_head
+    from incubo.gradebook import in_process_alembic_head
 
     with in_process_alembic_head():
         return Gradebook(url, course_id=course_id)

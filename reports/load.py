@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from incubo import xapi
+from incubo import authority, xapi
 from incubo.errors import IncuboError
 from incubo.reports import privacy, sources
 
@@ -84,12 +84,16 @@ class Data:
     key: bytes = field(repr=False)
     filters: dict = field(default_factory=dict)
     _grades_loaded: bool = False
+    #: People left out by their research choice (`incubo.rgpd`): how many, and the rule.
+    excluded: int = 0
+    research_base: str = "opposition"
+    _rule: object = field(default=None, repr=False)
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(query, params or []).df()
 
     def scalar(self, query: str, params: list | None = None):
-        return self.con.execute(query, params or []).fetchone()[0]
+        return self.con.execute(query, params or []).fetchall()[0][0]  # all: no result left open
 
     @property
     def has_learners(self) -> bool:
@@ -190,10 +194,17 @@ def open_data(
         _load_learners(con, src.learners_file, key)
     if cohorte:
         _filter_cohort(data, cohorte)
+    _apply_research_choices(data)
     if registration and not data.n_statements:
         raise IncuboError(
             "Aucune trace d'activité ne porte l'enregistrement de cette séance dans les sources lues.",
             code="seance-vide",
+        )
+    if not data.n_statements and data.research_base == "consentement" and data.excluded:
+        raise IncuboError(
+            "Aucun des agents de ces données n'a donné son accord pour la recherche "
+            "(INCUBO_RECHERCHE_BASE=consentement) : le rapport serait vide.",
+            code="aucun-consentement",
         )
     if not data.n_statements:
         raise IncuboError(
@@ -209,7 +220,10 @@ def _pseudonymise_statement(stmt: dict, key: bytes) -> dict:
         "objectType": "Agent",
         "account": {"homePage": PSEUDO_HOMEPAGE, "name": privacy.pseudonym(name, key)},
     }
-    stmt.pop("authority", None)
+    graded = authority.by_grader(stmt)
+    stmt.pop("authority", None)  # a learner's authority names them: never kept
+    if graded:  # the room's grader names nobody: research still tells a grade from a claim
+        stmt["authority"] = authority.grader_authority(PSEUDO_HOMEPAGE)
     return stmt
 
 
@@ -301,6 +315,42 @@ def _load_learners(con, path: Path, key: bytes) -> None:
     con.unregister("learners_df")
 
 
+def _apply_research_choices(data: Data) -> None:
+    """Leave out every agent the research may not use (`incubo.rgpd`), and count them.
+
+    The one place where people leave the research tables: statements and learners here,
+    grades when they load. Choices are recorded by name; the tables hold pseudonyms of the
+    same key, so the names are turned into pseudonyms here and compared.
+    """
+    from incubo import rgpd
+
+    rule = rgpd.research_rule()
+    data.research_base = rule.base
+    if rule.base == "opposition" and not rule.objected:
+        return
+    data._rule = rule  # the table `rgpd_listed` exists from here on
+    con = data.con
+    has_learners = data.has_learners
+    present = "SELECT learner FROM statements" + (
+        " UNION SELECT learner FROM learners" if has_learners else ""
+    )
+    if rule.base == "opposition":
+        listed = sorted(privacy.pseudonym(a, data.key) for a in rule.objected)
+        cond = "learner IN (SELECT learner FROM rgpd_listed)"
+    else:
+        listed = sorted(privacy.pseudonym(a, data.key) for a in rule.consented)
+        cond = "learner NOT IN (SELECT learner FROM rgpd_listed)"
+    con.execute("CREATE TEMP TABLE rgpd_listed (learner VARCHAR)")
+    if listed:
+        con.executemany("INSERT INTO rgpd_listed VALUES (?)", [[p] for p in listed])
+    data.excluded = int(
+        data.scalar(f"SELECT count(DISTINCT learner) FROM ({present}) WHERE {cond}")
+    )
+    con.execute(f"DELETE FROM statements WHERE {cond}").fetchall()
+    if has_learners:
+        con.execute(f"DELETE FROM learners WHERE {cond}").fetchall()
+
+
 def _filter_cohort(data: Data, cohorte: str) -> None:
     con = data.con
     in_file = data.has_learners and data.scalar(
@@ -343,6 +393,12 @@ def _load_grades(data: Data) -> None:
     cond = []
     if data.filters.get("parcours"):
         cond.append("module IN (SELECT DISTINCT module FROM statements WHERE module IS NOT NULL)")
+    if data._rule is not None:
+        cond.append(  # research choices (`_apply_research_choices`)
+            "learner NOT IN (SELECT learner FROM rgpd_listed)"
+            if data.research_base == "opposition"
+            else "learner IN (SELECT learner FROM rgpd_listed)"
+        )
     if data.filters.get("cohorte") and data.has_learners:
         cond.append("learner IN (SELECT learner FROM learners)")
     where = ("WHERE " + " AND ".join(cond)) if cond else ""

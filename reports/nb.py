@@ -166,8 +166,18 @@ def heading(data, title: str) -> None:
         f"relier à son nom sans une clé gardée à part ; aucun nom, courriel ni identifiant n’apparaît. Tout groupe "
         f"de moins de {data.k} personnes est masqué (« &lt; {data.k} »), et d’autres cases sont masquées si besoin "
         f"(« supprimé ») pour qu’aucun total ne le révèle. Les termes techniques sont expliqués dans la section "
-        f"« Méthode », à la fin.</p>"
+        f"« Méthode », à la fin.</p>" + exclusion_note(data)
     )
+
+
+def exclusion_note(data) -> str:
+    """How many agents the research choices left out (`incubo.rgpd`), « < k » when few."""
+    from incubo.rgpd import excluded_sentence
+
+    sentence = excluded_sentence(
+        getattr(data, "excluded", 0), data.k, getattr(data, "research_base", "opposition")
+    )
+    return f"<p class='incubo-note incubo-exclus'>{html.escape(sentence)}</p>"
 
 
 def _date_fr(value: str) -> str:

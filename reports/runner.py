@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from incubo import rgpd
 from incubo.config import project_root, settings
 from incubo.errors import IncuboError, suggestion
 from incubo.reports import params as params_mod
@@ -126,6 +127,7 @@ def run(
     if demo:
         os.environ[privacy.ENV_DEMO] = "1"  # the kernel inherits it
     privacy.load_key(demo)
+    rgpd.research_rule()  # a wrong INCUBO_RECHERCHE_BASE is refused before any kernel
     k = int(values.get("k", declared.get("k", {}).get("default") or threshold.MIN_K))
     notice = threshold.check(k, demo=demo, derogation=derogation_k)
     src = _check_data(values, course_dir)

@@ -6,7 +6,8 @@ steps, polls). Definitions, also stated in the report:
 
 - a *participant* has at least one statement of the séance;
 - a participant *opened* a step (a notebook) with an `experienced` statement on it; *passed*
-  it by passing every exercise it holds (as on the room's projection, `incubo.seance_view`);
+  it by passing every exercise it holds (computed once, for the projection too:
+  `incubo.seance_view.step_counts`; a step without exercises has no « passed » row here);
 - a poll's answer is the participant's last `answered` statement on the poll's activity
   (`Poll.activity`), its `result.response` being the option index(es) joined by « [,] », a
   number or a word;
@@ -19,7 +20,6 @@ did a thing or not: publishing one side with the total would reveal the other).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -73,25 +73,38 @@ def _learners(data: Data, where: str, params: list) -> set[str]:
 
 
 def steps(data: Data, seance, exercises: dict[str, str]) -> tuple[Protected, Protected | None]:
-    """Participants who opened each step, and who passed each step that holds exercises."""
+    """Participants who opened each step, and who passed each step that holds exercises.
+
+    The counts are the projection's (`incubo.seance_view.step_counts`), read from the
+    pseudonymised table; only their publication (k-protected tables) is the report's.
+    """
+    from collections import defaultdict
+
+    from incubo.seance_view import step_counts
+
+    rows = data.sql(
+        "SELECT DISTINCT learner, verb, kind, item, module FROM statements "
+        "WHERE (verb = 'experienced' AND kind = 'lecon') "
+        "OR (verb = 'passed' AND kind = 'exercice' AND module = ?)",
+        [seance.module],
+    )
+    opened: dict[str, set[str]] = defaultdict(set)
+    passed: dict[str, set[str]] = defaultdict(set)
+    for who, verb, item in zip(rows["learner"], rows["verb"], rows["item"], strict=True):
+        if verb == "experienced":
+            opened[item].add(who)
+        else:
+            passed[who].add(item)
+    counts = step_counts(seance, exercises, _learners(data, "true", []), opened, passed)
     n = participants(data)
-    opened: dict[str, int] = {}
-    passed: dict[str, int] = {}
-    for step in list(seance.steps) + [o for o in seance.optional if o not in seance.steps]:
-        own = [ex for ex, nb in exercises.items() if nb == step]
-        who = _learners(data, "verb = 'experienced' AND kind = 'lecon' AND item = ?", [step])
-        opened[step] = len(who)
-        if own:
-            done = data.sql(
-                "SELECT learner FROM statements WHERE verb = 'passed' AND kind = 'exercice' "
-                "AND module = ? AND item IN (SELECT unnest(?::VARCHAR[])) "
-                "GROUP BY learner HAVING count(DISTINCT item) = ?",
-                [seance.module, own, len(own)],
-            )
-            passed[step] = len(done)
-    opened_t = yes_no(opened, n, data.k, "ont ouvert", "n'ont pas ouvert", "étape")
+    opened_t = yes_no(
+        {c.notebook: c.opened for c in counts}, n, data.k, "ont ouvert", "n'ont pas ouvert", "étape"
+    )
+    with_exercises = {c.notebook: c.passed for c in counts if c.exercises}
     passed_t = (
-        yes_no(passed, n, data.k, "ont tout réussi", "pas tout réussi", "étape") if passed else None
+        yes_no(with_exercises, n, data.k, "ont tout réussi", "pas tout réussi", "étape")
+        if with_exercises
+        else None
     )
     return opened_t, passed_t
 
@@ -140,15 +153,6 @@ def _last_answers(data: Data, seance, poll) -> pd.Series:
     return rows.set_index("learner")["response"].fillna("")
 
 
-def _indexes(response: str, n_options: int) -> set[int]:
-    found = set()
-    for part in str(response).split("[,]"):
-        part = part.strip()
-        if part.isdigit() and int(part) < n_options:
-            found.add(int(part))
-    return found
-
-
 def _number(response: str) -> float | None:
     try:
         return float(str(response).strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
@@ -173,9 +177,10 @@ def poll_result(data: Data, seance, poll) -> PollResult:
     k = data.k
     correct = poll.correct
     if poll.kind in ("choix-unique", "choix-multiple"):
+        from incubo.seance_view import option_counts
+
         labels = [_option_label(i, t) for i, t in enumerate(poll.options)]
-        chosen = [_indexes(r, len(labels)) for r in answers]
-        counts = {lab: sum(1 for c in chosen if i in c) for i, lab in enumerate(labels)}
+        counts = dict(zip(labels, option_counts(poll, answers), strict=True))
         right = [labels[i] for i in (correct or []) if 0 <= i < len(labels)]
         if poll.kind == "choix-unique":
             series = pd.Series(counts, name="réponses", dtype=int).rename_axis("réponse")
@@ -195,14 +200,11 @@ def poll_result(data: Data, seance, poll) -> PollResult:
         ).rename_axis("réponse")
         return PollResult(poll, n, protect(series, k), [right_label], median, poll.answer_text())
     # a word: words given by k people or more are shown (as most of them wrote it), the others together
-    typed: dict[str, Counter] = {}
-    for raw in answers:
-        key = _word(raw)
-        if key:
-            typed.setdefault(key, Counter())[" ".join(str(raw).split()).lower()] += 1
-    counts = {key: sum(forms.values()) for key, forms in typed.items()}
-    shown = {typed[w].most_common(1)[0][0]: c for w, c in sorted(counts.items()) if c >= k}
-    rest = sum(c for c in counts.values() if c < k)
+    from incubo.seance_view import word_groups
+
+    groups = word_groups(answers)
+    shown = {label: c for _key, (label, c) in sorted(groups.items()) if c >= k}
+    rest = sum(c for _label, c in groups.values() if c < k)
     series = pd.Series({**shown, OTHER_WORDS: rest}, dtype=int)
     series = series.rename("réponses").rename_axis("réponse")
     right = [w for w in shown if correct and _word(w) == _word(str(correct))]

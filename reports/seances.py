@@ -195,5 +195,5 @@ def heading(data, seance, title: str) -> None:
         "peut pas relier à son nom sans une clé gardée à part ; aucun nom, courriel ni identifiant "
         f"n’apparaît. Tout groupe de moins de {k} personnes est masqué (« &lt; {k} »), et d’autres cases "
         "le sont si besoin (« supprimé ») pour qu’aucun total ne le révèle. Les termes techniques sont "
-        "expliqués dans la section « Méthode », à la fin.</p>"
+        "expliqués dans la section « Méthode », à la fin.</p>" + nb.exclusion_note(data)
     )

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin
 
 from incubo import course_layout, lrs
 from incubo.config import course_dir as resolve_course_dir
@@ -150,41 +149,17 @@ def fetch_lrs(
 
     `query`: xAPI filters the LRS applies (`{"registration": …}` for one séance).
     """
-    import requests
-
-    config = settings()
-    endpoint = lrs.statements_endpoint(url)
-    headers = lrs.headers(config)  # the same version header and Basic auth as `incubo events`
     count = 0
-    next_url: str | None = endpoint
-    params: dict | None = {"limit": limit or config.lrs_page_size, **(query or {})}
     with open(out, "w", encoding="utf-8") as fh:
-        while next_url:
-            try:
-                resp = requests.get(next_url, params=params, headers=headers, timeout=timeout)
-            except requests.RequestException as exc:
-                raise IncuboError(
-                    f"Le LRS {url} est injoignable ({type(exc).__name__}).", code="lrs-injoignable"
-                ) from None
-            if resp.status_code in (401, 403):
-                raise IncuboError(
-                    f"Le LRS {url} refuse l'accès : vérifiez INCUBO_LRS_AUTH (utilisateur:mot-de-passe).",
-                    code="lrs-acces",
-                )
-            if resp.status_code != 200:
-                raise IncuboError(f"Le LRS {url} a répondu {resp.status_code}.", code="lrs-erreur")
-            body = resp.json()
-            for stmt in body.get("statements", []):
-                fh.write(
-                    json.dumps(transform(stmt), ensure_ascii=False, separators=(",", ":")) + "\n"
-                )
-                count += 1
-            more = body.get("more")
-            next_url = urljoin(endpoint, more) if more else None
-            if pages is not None:
-                pages -= 1
-                if pages <= 0:
-                    break
-            params = None
+        # the same version header and Basic auth (INCUBO_LRS_AUTH) as `incubo events`
+        for stmt in lrs.iter_statements(
+            url,
+            query=query,
+            limit=limit or settings().lrs_page_size,
+            pages=pages,
+            timeout=timeout,
+        ):
+            fh.write(json.dumps(transform(stmt), ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
     log.info("fetched %d statements from %s", count, url)
     return count

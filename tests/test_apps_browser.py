@@ -12,7 +12,7 @@ from harness import BIN, free_port, http_ok, isolated_env, running, wait_for
 
 pytestmark = pytest.mark.browser
 
-APPS = ["explorateur", "quiz-du-jour", "tableau-de-bord", "mon-parcours"]
+APPS = ["explorateur", "quiz-du-jour", "tableau-de-bord", "mon-parcours", "revision-du-jour"]
 TIMEOUT = 60_000
 
 
@@ -92,6 +92,7 @@ def test_home_page_lists_the_apps_in_french(page, server):
         "Le quiz du jour",
         "Tableau de bord de la salle",
         "Mon parcours",
+        "Ma révision du jour",
     ):
         assert page.get_by_role("link", name=title).count() == 1
     page.goto(server["url"] + "/voila/render/inexistant.ipynb")

@@ -1,6 +1,8 @@
 """A session in the room, end to end, in Chromium through the proxy (issue 12, point 7).
 
-One hub for the module; one test per step, in the order of a real session:
+One hub, one scenario test whose steps run in the order of a real session
+(each needs what the one before left: a login, a run, a submission), each
+named in the output and in the failure it raises:
 the trainer releases a module, two learners log in for real, find it in their
 home, run a lesson cell, click « Vérifier » on an exercise and submit from
 nbgrader's Assignment List; the trainer opens the formgrader, collects,
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -112,9 +115,10 @@ def accept_dialog(page) -> str:
     for _ in range(5):
         if not (dialog.count() and dialog.first.is_visible()):
             break
-        texts.append(dialog.first.inner_text())
+        shown = dialog.first.element_handle()
+        texts.append(shown.inner_text())
         dialog.first.locator("button.jp-mod-accept").last.click()
-        page.wait_for_timeout(2_000)  # the dialog may come back while the kernel connects
+        shown.wait_for_element_state("hidden", timeout=30_000)  # another may follow: look again
     else:
         raise AssertionError(f"a JupyterLab dialog stays open: {texts[-1]!r}")
     return " | ".join(texts)
@@ -130,14 +134,14 @@ def assignment_list(room, page, name: str):
     return widget
 
 
-def test_01_login_page_french_and_accessible(room, pages):
+def login_page_french_and_accessible(room, pages):
     page = pages[room.learners[0]]
     page.goto(f"{room.hub.url}/hub/login")
     assert page.locator("html").get_attribute("lang") == "fr"
     no_axe_violation(page)
 
 
-def test_02_learners_log_in_and_find_the_course(room, pages):
+def learners_log_in_and_find_the_course(room, pages):
     first, *others = room.learners
     page = pages[first]
     page.route("**/progress", lambda route: route.abort())  # hold the waiting page to check it
@@ -156,7 +160,7 @@ def test_02_learners_log_in_and_find_the_course(room, pages):
         assert "02-exercices.ipynb" in listing.inner_text()
 
 
-def test_03_learners_run_a_lesson_cell(room, pages):
+def learners_run_a_lesson_cell(room, pages):
     for name in room.learners:
         page = pages[name]
         notebook = open_in_lab(room, page, name, f"incubo/{MODULE}/01-lecon.ipynb")
@@ -165,7 +169,7 @@ def test_03_learners_run_a_lesson_cell(room, pages):
         )
 
 
-def test_04_learners_click_verifier_on_an_exercise(room, pages):
+def learners_click_verifier_on_an_exercise(room, pages):
     for name in room.learners:
         page = pages[name]
         notebook = open_in_lab(room, page, name, f"incubo/{MODULE}/02-exercices.ipynb")
@@ -183,7 +187,7 @@ def test_04_learners_click_verifier_on_an_exercise(room, pages):
         )
 
 
-def test_05_learners_submit_from_the_assignment_list(room, pages):
+def learners_submit_from_the_assignment_list(room, pages):
     for name in room.learners:
         page = pages[name]
         widget = assignment_list(room, page, name)
@@ -194,7 +198,7 @@ def test_05_learners_submit_from_the_assignment_list(room, pages):
         ).first.wait_for(timeout=60_000)
 
 
-def test_06_learners_see_no_instructor_tools(room, pages):
+def learners_see_no_instructor_tools(room, pages):
     page = pages[room.learners[0]]
     config = json.loads(page.locator("#jupyter-config-data").text_content())
     disabled = set(config.get("disabledExtensions", []))
@@ -205,7 +209,7 @@ def test_06_learners_see_no_instructor_tools(room, pages):
     assert r.status == 404
 
 
-def test_07_trainer_opens_the_formgrader(room, pages):
+def trainer_opens_the_formgrader(room, pages):
     page = pages[room.trainer]
     room.hub.login(page, room.trainer)
     page.wait_for_url(f"**/user/{room.trainer}/**", timeout=LAB_TIMEOUT)
@@ -219,7 +223,7 @@ def test_07_trainer_opens_the_formgrader(room, pages):
     page.get_by_text(MODULE).first.wait_for()
 
 
-def test_08_trainer_collects_grades_and_releases_feedback(room):
+def trainer_collects_grades_and_releases_feedback(room, pages):
     for step in (["collect", MODULE], ["autograde", MODULE], ["feedback", MODULE, "--release"]):
         done = incubo("grade", *step, "--course-dir", room.course, env=room.hub.env)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -228,7 +232,7 @@ def test_08_trainer_collects_grades_and_releases_feedback(room):
         assert (room.course / "feedback" / name / MODULE / "02-exercices.html").is_file()
 
 
-def test_09_each_learner_reads_their_own_feedback(room, pages):
+def each_learner_reads_their_own_feedback(room, pages):
     for name, other in (room.learners, room.learners[::-1]):
         page = pages[name]
         widget = assignment_list(room, page, name)
@@ -248,7 +252,7 @@ def test_09_each_learner_reads_their_own_feedback(room, pages):
         assert name in text and other not in text
 
 
-def test_10_learner_refused_formgrader_and_other_learner(room, pages):
+def learner_refused_formgrader_and_other_learner(room, pages):
     name, other = room.learners
     page = pages[name]
     response = page.goto(f"{room.hub.url}/services/incubo/")
@@ -265,7 +269,7 @@ def test_10_learner_refused_formgrader_and_other_learner(room, pages):
         assert "total = 12 + 30" not in page.content()
 
 
-def test_11_hub_home_and_error_pages_accessible(room, pages):
+def hub_home_and_error_pages_accessible(room, pages):
     page = pages[room.learners[0]]
     page.goto(f"{room.hub.url}/hub/home")
     no_axe_violation(page)
@@ -273,3 +277,30 @@ def test_11_hub_home_and_error_pages_accessible(room, pages):
     assert response.status == 404
     no_axe_violation(page)
     assert requests.get(f"{room.hub.url}/hub/login", timeout=30).status_code == 200
+
+
+SESSION = (
+    login_page_french_and_accessible,
+    learners_log_in_and_find_the_course,
+    learners_run_a_lesson_cell,
+    learners_click_verifier_on_an_exercise,
+    learners_submit_from_the_assignment_list,
+    learners_see_no_instructor_tools,
+    trainer_opens_the_formgrader,
+    trainer_collects_grades_and_releases_feedback,
+    each_learner_reads_their_own_feedback,
+    learner_refused_formgrader_and_other_learner,
+    hub_home_and_error_pages_accessible,
+)
+
+
+def test_a_session_in_the_room(room, pages):
+    """The steps of a session in order; the first that fails is named, the later ones not run."""
+    for number, step in enumerate(SESSION, 1):
+        title = f"step {number}/{len(SESSION)}: {step.__name__.replace('_', ' ')}"
+        started = time.monotonic()
+        try:
+            step(room, pages)
+        except Exception as error:
+            raise AssertionError(f"{title} failed: {error}") from error
+        print(f"{title} ({time.monotonic() - started:.1f} s)", flush=True)

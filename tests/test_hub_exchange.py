@@ -25,7 +25,15 @@ from incubo.exchange import ExchangeLayout
 MODULE = "es-01-calculs"
 SOLVED = "total = 12 + 30"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix accounts")
+
+@pytest.fixture(autouse=True, scope="module")
+def as_root():
+    """The only test of isolation between learners: it must run, so not being root fails it."""
+    if os.geteuid() != 0:
+        pytest.fail(
+            "L'isolement entre apprenants n'est pas vérifié : ce test crée de vrais comptes Unix, "
+            "lancez-le en root (comme le fait .ci/run)."
+        )
 
 
 def run_as(

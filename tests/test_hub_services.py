@@ -332,3 +332,111 @@ def test_lrs_down_during_the_session_learners_go_on_and_nothing_is_lost_or_doubl
     assert {i: counts[i] for i in journal} == {i: 1 for i in journal}, (
         "every statement exactly once"
     )
+
+
+HISTORY = """
+import os
+from datetime import UTC, datetime, timedelta
+from incubo import events, xapi
+now = datetime.now(UTC)
+def at(days, minutes=0):
+    return (now - timedelta(days=days, minutes=minutes)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def answered(q, when):
+    events.record(xapi.statement("answered", parcours="essai", module="essai-01", kind="quiz", ident=q,
+                                 result={"success": True}, timestamp=when))
+for i, q in enumerate(["q-cellule", "q-types", "q-total"]):
+    answered(q, at(5, 30 - i))  # right five days ago: due today
+for days in (15, 3):
+    answered("q-prefecture", at(days))  # right twice: not due for days
+assert events.wait_delivered(30)
+os.remove(events.events_file())  # a lost home: the schedule must come from the LRS
+"""
+FRENCH_DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+FRENCH_MONTHS = (
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+)
+
+
+def tab_to(page, condition: str, what: str, tries: int = 40) -> None:
+    for _ in range(tries):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            f"(() => {{ const e = document.activeElement; return !!e && ({condition}); }})()"
+        ):
+            return
+    pytest.fail(f"{what} not reachable with Tab")
+
+
+def test_my_daily_review_on_the_hub_by_keyboard_scheduled_by_fsrs_from_the_lrs(room, browser):
+    from datetime import date, datetime, timedelta
+
+    from fsrs import Card, Rating, Scheduler
+
+    b = learner(room, "B")
+    run(b, HISTORY)
+    ctx = browser.new_context(locale="fr-FR")
+    page = ctx.new_page()
+    room.login(page, b.name)
+    page.wait_for_load_state()
+    page.goto(room.url + "/hub/home")
+    page.click("#ma-revision")  # beside « Mon parcours » on the hub's home page
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/user/{b.name}/incubo/revision"), page.url
+    assert not axe_violations(page)
+    button = "e.tagName === 'BUTTON' && e.innerText.trim() === 'Valider'"
+    # 1. choix-unique « Comment exécuter une cellule ? »: the first option is right
+    page.get_by_role("heading", name="Question 1 sur 3").wait_for()
+    tab_to(page, "e.type === 'radio'", "a radio button")
+    page.keyboard.press("Space")
+    tab_to(page, button, "« Valider »")
+    page.keyboard.press("Enter")
+    page.get_by_text("Bonne réponse.", exact=True).wait_for()
+    assert not axe_violations(page)
+    tab_to(page, "e.innerText === 'Question suivante'", "« Question suivante »")
+    page.keyboard.press("Enter")
+    # 2. choix-multiple « Lesquels sont des nombres ? »: 42 and 3.5
+    page.get_by_role("heading", name="Question 2 sur 3").wait_for()
+    tab_to(page, "e.type === 'checkbox'", "a check box")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    tab_to(page, button, "« Valider »")
+    page.keyboard.press("Enter")
+    page.get_by_text("Bonne réponse.", exact=True).wait_for()
+    tab_to(page, "e.innerText === 'Question suivante'", "« Question suivante »")
+    page.keyboard.press("Enter")
+    # 3. nombre « Combien font 12 + 30 ? »: typed, Enter sends the form
+    page.get_by_role("heading", name="Question 3 sur 3").wait_for()
+    tab_to(page, "e.type === 'text'", "the answer field")
+    page.keyboard.type("42")
+    page.keyboard.press("Enter")
+    page.get_by_text("Bonne réponse.", exact=True).wait_for()
+    tab_to(page, "e.innerText === 'Voir mon bilan'", "« Voir mon bilan »")
+    page.keyboard.press("Enter")
+    summary = page.locator(".bilan")
+    summary.wait_for()
+    assert not axe_violations(page)
+
+    # FSRS itself, fed with B's answers as the LRS holds them
+    def mine():
+        return [s for s in stored(room) if s["actor"]["account"]["name"] == b.name
+                and s["verb"]["id"].endswith("/answered") and "/quiz/" in s["object"]["id"]]  # fmt: skip
+
+    wait_for(lambda: len(mine()) == 8, timeout=60, what="B's three answers in the LRS")
+    sched = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+    cards: dict[str, Card] = {}
+    for stmt in sorted(mine(), key=lambda s: s["timestamp"]):
+        key = stmt["object"]["id"]
+        when = datetime.fromisoformat(stmt["timestamp"].replace("Z", "+00:00"))
+        rating = Rating.Good if stmt["result"]["success"] else Rating.Again
+        cards[key] = sched.review_card(cards.get(key) or Card(card_id=1), rating, when)[0]
+    day = max(
+        min(c.due.astimezone().date() for c in cards.values()), date.today() + timedelta(days=1)
+    )
+    expected = (
+        f"3 sur 3 — prochaine révision {FRENCH_DAYS[day.weekday()]} {day.day}"
+        f"{'er' if day.day == 1 else ''} {FRENCH_MONTHS.split()[day.month - 1]}"
+    )
+    assert expected in summary.inner_text(), (expected, summary.inner_text())
+    assert day > date.today() + timedelta(days=1)  # not just « tomorrow »: FSRS's own interval
+    ctx.close()

@@ -286,7 +286,10 @@ def test_first_screen_is_the_french_home_page_without_instructor_tools(lab, page
     # says « Inactif »; the toolbar's indicator says « idle » before any kernel), still « saved »
     kernel = page.locator("#jp-main-statusbar [title^='Changer de noyau pour']")
     kernel.filter(has_text="| Inactif").wait_for(timeout=90_000)
-    page.wait_for_timeout(1_500)  # what a kernel's first messages would change, if anything
+    # JupyterLab writes the kernel's language into the notebook when its kernel_info reply comes,
+    # before the kernel's « idle » that the status bar shows; the tabs render that change at the
+    # next animation frames: wait for two, then read them
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").all_inner_texts()
     assert not dirty, f"notebooks marqués modifiés dès l'ouverture : {dirty}"
     # file names are not cut in the side panel

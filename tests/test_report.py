@@ -20,7 +20,7 @@ from harness import ROOT, assert_french_error, incubo, isolated_env
 from scipy.stats import pointbiserialr, rankdata
 from scipy.stats import wilcoxon as scipy_wilcoxon
 
-REPORTS = ["progression", "exercices", "autoevaluation", "engagement"]
+REPORTS = ["progression", "exercices", "autoevaluation", "engagement", "memorisation"]
 KEY = "cle-de-test-secrete-0123456789abcdef"
 FIXTURES = ROOT / "tests" / "fixtures" / "reports"
 
@@ -241,6 +241,30 @@ def test_cli_help_notebook_of_papermill_works(env):
     assert result.returncode == 0 and "k: int (default 5)" in result.stdout
 
 
+def test_memorisation_publishes_no_group_under_k_and_fits_a_forgetting_curve(demo):
+    """Spaced review on demo data: recall by interval, module and parcours, due reviews done."""
+    _course, out, _results = demo
+    page = (out / "memorisation.html").read_text(encoding="utf-8")
+    found = tables(page)
+    for ident in ("rappel-intervalle", "rappel-module", "rappel-parcours", "revisions-dues"):
+        assert found.get(ident), ident
+        for label, row in found[ident].items():
+            agents = row["apprenants"]
+            if agents in ("< 5", "supprimé"):
+                assert all(v in ("< 5", "supprimé") for c, v in row.items() if c != "apprenants"), (
+                    ident,
+                    label,
+                    row,
+                )
+            else:
+                assert num(agents) >= 5, (ident, label, row)
+    assert "1 jour" in found["rappel-intervalle"]
+    assert set(found["revisions-dues"]) == {"faite à temps", "faite en retard", "pas faite"}
+    text = visible_text(page)
+    assert re.search(r"demi-vie de [\d,]+ jours", text), text[:3000]
+    assert "Choix de recherche : 0 apprenant(s) exclu(s)" in text
+
+
 # --- key numbers on the hand-made cohort --------------------------------------------------------
 
 
@@ -437,7 +461,7 @@ def test_failing_cell_names_the_cell_and_keeps_the_executed_notebook(hand):
             [
                 "Rapport inconnu",
                 "« progression »",
-                "autoevaluation, engagement, exercices, progression",
+                "autoevaluation, engagement, exercices, memorisation, progression",
             ],
         ),
         (["progression", "-p", "kk", "3"], ["Paramètre inconnu", "« k »"]),

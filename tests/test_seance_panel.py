@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
-from harness import BIN, ROOT, free_port, http_ok, running
+from harness import BIN, ROOT, free_port, http_ok, running, wait_for
 
 from incubo import xapi
 from incubo.hub import seance_panel
@@ -391,8 +391,10 @@ def test_the_servers_api_proxies_the_service_and_checks_answers(lab):
     assert service.calls and service.calls[-1] == "/services/tableau-de-bord/seance/apprenant"
     assert requests.get(f"{lab['url']}/incubo/seance", timeout=10).status_code == 403
     service.seance = make_seance(polls=[poll("nombre")], active_poll="q1")
-    time.sleep(seance_panel.CACHE_SECONDS + 0.1)
-    state = api(lab).json()["seance"]
+    # the panel's cache forgets the empty answer after CACHE_SECONDS: the séance shows then
+    state = wait_for(
+        lambda: api(lab).json()["seance"], timeout=seance_panel.CACHE_SECONDS + 10, what="la séance"
+    )
     assert state["code"] == "KT7MQA" and state["sondage"]["type"] == "nombre"
     assert "correct" not in state["sondage"]
     assert state["chemins"] == {"01-lecon": f"{COURSE}/{MODULE}/01-lecon.ipynb"}

@@ -133,6 +133,9 @@ def test_a_long_history_is_not_read_again_each_second(settings, monkeypatch):
         seance_ops.close_seance(settings, seance_ops.open_seance(settings, MODULE).code)
     s = seance_ops.open_seance(settings, MODULE, step_by_step=True)
     seances = seance_service.Seances(settings)
+    monkeypatch.setattr(
+        seance, "_files", {}
+    )  # the store's one cache, as in a dashboard just started
     reads = []
     real = seance.read_file
     monkeypatch.setattr(seance, "read_file", lambda path: reads.append(path.name) or real(path))

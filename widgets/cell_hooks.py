@@ -120,10 +120,7 @@ def _post_run_cell(result: Any) -> None:
 def install(shell: Any = None) -> bool:
     """Register the hooks once per IPython session."""
     try:
-        if shell is None:
-            from IPython import get_ipython
-
-            shell = get_ipython()
+        shell = session.ipython_shell(shell)
         if shell is None:
             return False
         for name, hook in (("pre_run_cell", _pre_run_cell), ("post_run_cell", _post_run_cell)):

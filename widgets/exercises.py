@@ -167,12 +167,11 @@ def reveal_solution(ex_id: str) -> tuple[bool, str]:
 
 def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
     """Ask the hub's solutions service, which checks the policy against this learner's attempts in the LRS."""
-    import base64
     import json
     import urllib.error
     import urllib.request
 
-    from incubo import config, events
+    from incubo import config, events, lrs
 
     url = config.solutions_url()
     if not url:
@@ -181,10 +180,9 @@ def _solution_from_server(module: str, ex_id: str) -> tuple[bool, str]:
             "La solution est gardée sur le serveur, qui n'est pas joignable d'ici : demandez à votre formateur.",
         )
     events.wait_delivered(10)  # the attempts just made must be in the LRS before it counts them
-    auth = base64.b64encode(config.settings().lrs_auth.encode()).decode()
     request = urllib.request.Request(
         url, data=json.dumps({"module": module, "exercice": ex_id}).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
+        headers=lrs.headers(json_body=True),
     )  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=15) as resp:

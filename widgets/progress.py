@@ -10,88 +10,17 @@ from __future__ import annotations
 
 import html
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
+from incubo.progress import ModuleProgress, module_progress
 from incubo.widgets import session, ui
 
+__all__ = ["ModuleProgress", "Progression", "module_progress", "parcours_progress"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ModuleProgress:
-    module: str
-    exercises_done: int
-    exercises: int
-    quiz_done: int
-    quiz: int
-    lessons_seen: int
-    lessons: int
-    completed: bool
-
-    @property
-    def done(self) -> int:
-        return self.exercises_done + self.quiz_done + self.lessons_seen
-
-    @property
-    def total(self) -> int:
-        return self.exercises + self.quiz + self.lessons
-
-    @property
-    def ratio(self) -> float:
-        return (
-            1.0
-            if self.completed and not self.total
-            else (self.done / self.total if self.total else 0.0)
-        )
-
-
-def _quiz_ids(folder: Path) -> list[str]:
-    try:
-        from incubo.widgets.quiz import load_bank
-
-        return [str(q.get("id")) for q in load_bank(folder) if q.get("id")]
-    except Exception:
-        return []
-
-
-def _in_module(iri: str, module_iri: str) -> bool:
-    return iri.endswith(module_iri) or (module_iri + "/") in iri
-
-
-def module_progress(
-    folder: Path, sidecar: dict[str, Any], statements: list[dict[str, Any]]
-) -> ModuleProgress:
-    module = str(sidecar.get("module") or folder.name)
-    parcours = str(sidecar.get("parcours") or session.NO_PARCOURS)
-    module_iri = f"/parcours/{parcours}/module/{module}"
-    mine = [s for s in statements if _in_module(str(s.get("object", {}).get("id", "")), module_iri)]
-    passed = {session.object_tail(s) for s in mine if session.verb_of(s) == "passed"}
-    quiz_ok = {
-        session.object_tail(s)
-        for s in mine
-        if session.verb_of(s) == "answered" and (s.get("result") or {}).get("success")
-    }
-    seen = {session.object_tail(s) for s in mine if session.verb_of(s) == "experienced"}
-    exercises = list((sidecar.get("exercices") or {}).keys())
-    quiz = _quiz_ids(folder)
-    lessons = list((sidecar.get("notebooks") or {}).keys())
-    return ModuleProgress(
-        module=module,
-        exercises_done=sum(f"exercice/{e}" in passed for e in exercises),
-        exercises=len(exercises),
-        quiz_done=sum(f"quiz/{q}" in quiz_ok for q in quiz),
-        quiz=len(quiz),
-        lessons_seen=sum(f"lecon/{n}" in seen for n in lessons),
-        lessons=len(lessons),
-        completed=any(
-            session.verb_of(s) == "completed" and session.object_tail(s) == f"module/{module}"
-            for s in statements
-        ),
-    )
 
 
 def parcours_progress(

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.progress import NO_PARCOURS  # noqa: F401 - one name for the core and the widgets
 from incubo.quiz_bank import MODULE_COPY as QUIZ_BANK  # noqa: F401 - the quiz widget names the file
 
 log = logging.getLogger(__name__)
-
-NO_PARCOURS = "hors-parcours"
 
 
 def grading() -> bool:
@@ -190,3 +189,12 @@ def _ext(stmt: dict[str, Any], name: str) -> Any:
 verb_of = _verb
 object_tail = _object_tail
 extension_of = _ext
+
+
+def ipython_shell(shell: Any = None) -> Any:
+    """`shell`, else the running IPython's, else None (outside IPython)."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    return shell

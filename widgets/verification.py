@@ -171,7 +171,6 @@ def _not_attempted(missing: list[str]) -> Verdict:
 
 def solution_refusal(exercise: dict[str, Any], real_attempts: int) -> str | None:
     """Why the solution cannot be shown yet (French), or None when it can: the core's one rule."""
-    from incubo.solution_policy import SolutionPolicy
+    from incubo.solution_policy import exercise_refusal
 
-    policy = SolutionPolicy.from_dict(exercise.get("politique_solution"))
-    return policy.refusal(real_attempts, has_solution=bool(exercise.get("solution")))
+    return exercise_refusal(exercise, real_attempts)

@@ -32,6 +32,7 @@ APP_NOTEBOOKS = (
     "quiz-du-jour.ipynb",
     "tableau-de-bord.ipynb",
     "mon-parcours.ipynb",
+    "revision-du-jour.ipynb",
 )
 #: Browser uploads travel in one websocket message; the explorer accepts files up to 60 MB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -42,7 +43,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "apps",
         parents=[common],
-        help="servir les applications sans code (explorer un tableau, quiz du jour, tableau de bord, mon parcours)",
+        help="servir les applications sans code (explorer un tableau, quiz du jour, tableau de bord, mon parcours, ma révision du jour)",
     )
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port d'écoute (défaut : {DEFAULT_PORT})"
@@ -170,16 +171,13 @@ def environment(ctx: Context) -> dict[str, str]:
 
 def _check_port_free(ip: str, port: int) -> None:
     """Voila says so only in English in its log; say it in French before starting."""
-    import socket
+    from incubo.net import port_is_free
 
-    with socket.socket() as sock:
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            raise IncuboError(
-                f"Le port {port} est déjà utilisé sur {ip} : arrêtez l'autre serveur ou choisissez un autre port avec --port.",
-                code="port-occupe",
-            ) from None
+    if not port_is_free(ip, port):
+        raise IncuboError(
+            f"Le port {port} est déjà utilisé sur {ip} : arrêtez l'autre serveur ou choisissez un autre port avec --port.",
+            code="port-occupe",
+        )
 
 
 def run(args, ctx: Context) -> int:

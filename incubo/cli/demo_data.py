@@ -14,7 +14,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         help="créer une cohorte fictive (apprenants, notes, traces d'activité) dans le dossier de cours",
         description="Écrit dans le dossier de cours (--course-dir, sinon ./_build/cours) une cohorte fictive "
         "reproductible : apprenants.csv, evenements/demo.jsonl (traces d'activité), gradebook.db (notes) "
-        "et quelques séances en salle (seances/, evenements/seances-demo.jsonl), et affiche le chemin de "
+        "quelques séances en salle (seances/, evenements/seances-demo.jsonl) et des révisions espacées "
+        "(evenements/revisions-demo.jsonl), et affiche le chemin de "
         "chaque fichier.",
     )
     p.add_argument(
@@ -52,6 +53,8 @@ def run(args, ctx: Context) -> int:
         "gradebook.db": "notes fictives des devoirs",
         "evenements/seances-demo.jsonl": f"{summary.get('seance_statements', 0)} traces d'activité "
         "pendant des séances en salle",
+        "evenements/revisions-demo.jsonl": f"{summary.get('review_statements', 0)} réponses de "
+        "« Ma révision du jour » (révisions espacées)",
         "seances/": "séances fictives (codes : " + ", ".join(summary.get("seances", [])) + ")",
     }
     lines = [
@@ -61,6 +64,10 @@ def run(args, ctx: Context) -> int:
     console.success(f"Cohorte fictive écrite (graine {summary['seed']}) :\n" + "\n".join(lines))
     where = "" if ctx.course_dir == course_dir(None) else f" --course-dir {ctx.course_dir}"
     console.info(f"Pour un rapport sur ces données : incubo report progression --demo{where}.")
+    if summary.get("review_statements"):
+        console.info(
+            f"Pour la mémorisation (révisions espacées) : incubo report memorisation --demo{where}."
+        )
     if summary.get("seances"):
         console.info(
             f"Pour le bilan d'une séance : incubo report seance --demo -p seance {summary['seances'][0]}"

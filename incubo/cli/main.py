@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "demo_data",
     "hub",
     "seance",
+    "rgpd",
 ]
 
 

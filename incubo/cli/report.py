@@ -18,7 +18,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "nom",
         metavar="NOM",
-        help="nom du rapport (progression, exercices, autoevaluation, engagement, seance)",
+        help="nom du rapport (progression, exercices, autoevaluation, engagement, seance, memorisation)",
     )
     p.add_argument(
         "-p",

@@ -144,7 +144,7 @@ def sondage(args, ctx: Context) -> int:
     if args.question:
         spec = {"question_id": args.question}
     else:
-        from incubo.hub.seance_service import typed_spec  # the dashboard form's reading, shared
+        from incubo.seance import typed_spec  # the dashboard form's reading, shared
 
         spec = typed_spec(
             {

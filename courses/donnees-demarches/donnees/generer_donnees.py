@@ -187,6 +187,15 @@ def stamp(d: datetime | None) -> str:
     return d.strftime("%Y-%m-%d %H:%M:%S") if d else ""
 
 
+#: The first names of PRENOMS that take « Mme ».
+PRENOMS_FEMININS = frozenset(
+    {
+        "Marie", "Nathalie", "Isabelle", "Sylvie", "Catherine", "Françoise", "Christine",
+        "Sandrine", "Valérie", "Sophie", "Céline", "Karima", "Léa",
+    }
+)  # fmt: skip
+
+
 def make_dossiers() -> list[dict]:
     random.seed(SEED)
     feries = holidays()
@@ -197,26 +206,7 @@ def make_dossiers() -> list[dict]:
     for i in range(N_DOSSIERS):
         commune = random.choices(communes, weights)[0]
         prenom, nom = random.choice(PRENOMS), random.choice(NOMS)
-        civ = (
-            "Mme"
-            if prenom
-            in {
-                "Marie",
-                "Nathalie",
-                "Isabelle",
-                "Sylvie",
-                "Catherine",
-                "Françoise",
-                "Christine",
-                "Sandrine",
-                "Valérie",
-                "Sophie",
-                "Céline",
-                "Karima",
-                "Léa",
-            }
-            else "M."
-        )
+        civ = "Mme" if prenom in PRENOMS_FEMININS else "M."
         depot = first + timedelta(
             days=random.randint(0, 295), hours=random.randint(0, 9), minutes=random.randint(0, 59)
         )

@@ -1,0 +1,156 @@
+"""« Mes données » inside each learner's own server (`/user/<name>/incubo/mes-donnees`).
+
+A Jupyter server extension like « Mon parcours » (`incubo.hub.parcours_page`): the
+information notice (its current version), and « Télécharger mes données »: the learner's
+own statements as JSON and as a CSV for a French spreadsheet, read through the LRS gate
+with the server's own credentials (the gate gives a learner nothing but their own; the
+page keeps only the learner's actor all the same), or from their journal on one machine.
+
+Recording the notice's acknowledgement and the research choice needs a writer with the
+hub's authority (the store is `<hub>/rgpd`, root's): not in this page yet.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+
+log = logging.getLogger(__name__)
+
+PAGE = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Mes données</title>
+<style>
+ body {{ font-family: Marianne, Arial, sans-serif; margin: 0; color: #161616; line-height: 1.5; font-size: 1.1rem; }}
+ header {{ background: #000091; color: #fff; padding: .6rem 1.2rem; }} header h1 {{ margin: 0; }}
+ main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }} h2 {{ color: #000091; }}
+ a {{ color: #000091; }} a:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
+ .notice {{ border: 1px solid #929292; padding: .4rem 1rem; }} .version {{ color: #3a3a3a; font-size: .95rem; }}
+</style></head>
+<body><header><h1>Mes données</h1></header>
+<main>
+<section aria-labelledby="titre-notice"><h2 id="titre-notice">Ce qu'incubo enregistre, et vos droits</h2>
+<div class="notice">{notice}</div>
+<p class="version">Version de la notice : {version}.</p></section>
+<section aria-labelledby="titre-export"><h2 id="titre-export">Télécharger mes données</h2>
+<p>{count}</p>
+<ul>
+<li><a href="{base}/traces.csv" download>Mes traces pour un tableur (CSV, {count_short})</a></li>
+<li><a href="{base}/traces.json" download>Mes traces au format xAPI (JSON)</a></li>
+</ul>
+<p>Vos notes et les retours sur vos devoirs sont dans votre espace (dossiers des modules).
+Pour obtenir tout ce qu'incubo garde à votre sujet, le faire effacer, ou changer votre choix
+pour la recherche, écrivez à : {contact}.</p></section>
+<p><a href="{lab}">Revenir à JupyterLab</a></p>
+</main></body></html>
+"""
+
+
+def notice_html(text: str) -> str:
+    """The notice's Markdown as plain HTML: headings, paragraphs, bold; everything escaped."""
+    out = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        block = html.escape(block.strip())
+        block = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", block, flags=re.S)
+        heading = re.match(r"#+\s+(.*)", block)
+        out.append(f"<h3>{heading.group(1)}</h3>" if heading else f"<p>{block}</p>")
+    return "\n".join(out)
+
+
+async def my_statements(user: str) -> list[dict[str, Any]]:
+    """The learner's own statements: through the gate on a hub, from their journal otherwise."""
+    import asyncio
+
+    from incubo import events, xapi
+    from incubo.rgpd_places import read_lrs
+
+    url = events.lrs_url()
+    if url:
+        found = await asyncio.to_thread(lambda: list(read_lrs(url, timeout=15)))
+    else:
+        found = events.read_jsonl()
+    return [s for s in found if xapi.learner_of(s) == user]
+
+
+def _user() -> str:
+    from incubo import xapi
+
+    return xapi.learner_of({"actor": xapi.actor()})
+
+
+class MyDataHandler(JupyterHandler):
+    @web.authenticated
+    async def get(self, what: str | None = None) -> None:
+        from incubo import rgpd
+        from incubo.config import settings
+
+        user = _user()
+        self.set_header("Cache-Control", "no-store")
+        try:
+            statements = await my_statements(user)
+        except Exception as err:  # noqa: BLE001 - the LRS down must not break the page
+            log.warning("Mes données: LRS unreadable: %s", err)
+            statements = None
+        if what in ("traces.csv", "traces.json"):
+            if statements is None:
+                raise web.HTTPError(503, "Le LRS ne répond pas : réessayez dans un instant.")
+            self.set_header("Content-Disposition", f'attachment; filename="mes-{what}"')
+            if what == "traces.json":
+                self.set_header("Content-Type", "application/json; charset=utf-8")
+                self.finish(json.dumps(statements, ensure_ascii=False, indent=1))
+            else:
+                self.set_header("Content-Type", "text/csv; charset=utf-8")
+                self.finish(statements_csv(statements))
+            return
+        notice = rgpd.notice()
+        count = (
+            "Vos traces ne peuvent pas être lues pour l'instant (le LRS ne répond pas)."
+            if statements is None
+            else f"incubo garde {len(statements)} traces de vos actions."
+        )
+        self.finish(
+            PAGE.format(
+                notice=notice_html(notice.text),
+                version=html.escape(notice.version),
+                count=count,
+                count_short=f"{len(statements or [])} lignes",
+                base=self.base_url.rstrip("/") + "/incubo/mes-donnees",
+                contact=html.escape(
+                    settings().rgpd_contact or "votre formateur ou le responsable de la formation"
+                ),
+                lab=self.base_url + "lab",
+            )
+        )
+
+
+def statements_csv(statements: list[dict[str, Any]]) -> bytes:
+    """The statements as the export's `traces.csv` (French spreadsheet: `;`, BOM, decimal comma)."""
+    import pandas as pd
+
+    from incubo.rgpd_export import _numeric, _row
+    from incubo.spreadsheet import csv_bytes
+
+    rows = [_row(s) for s in statements]
+    return csv_bytes(_numeric(pd.DataFrame(rows, columns=list(_row({}).keys()))))
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "incubo.hub.rgpd_page"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    base = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(
+        ".*$",
+        [
+            (base + "incubo/mes-donnees/?", MyDataHandler),
+            (base + r"incubo/mes-donnees/(traces\.csv|traces\.json)", MyDataHandler),
+        ],
+    )
+    serverapp.log.info("« Mes données » at %sincubo/mes-donnees", base)

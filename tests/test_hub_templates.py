@@ -1,0 +1,96 @@
+"""The room's pages extend JupyterHub's own templates: each renders, in French, with no copied page.
+
+Rendered with the loader JupyterHub builds (our folder first, its own under the
+"templates/" prefix) and the extension hub/config.py installs; no hub is started.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
+
+from incubo.hub import page_text
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = ROOT / "hub" / "templates"
+UPSTREAM = Path(sys.prefix) / "share" / "jupyterhub" / "templates"
+
+CONTEXT = dict(
+    base_url="/hub/",
+    prefix="/",
+    logo_url="",
+    login_url="/hub/login",
+    logout_url="/hub/logout",
+    authenticator_login_url="/hub/login",
+    static_url=lambda path, **_: f"/hub/static/{path}",
+    xsrf_token="jeton",
+    parsed_scopes={"admin-ui"},
+    services=[{"name": "tableau", "href": "/services/tableau/"}],
+    announcement="",
+    version_hash="",
+    no_spawner_check=True,
+    user=None,
+)
+LEARNER = SimpleNamespace(
+    name="agent-1",
+    json_escaped_name="agent-1",
+    url="/user/agent-1/",
+    spawner=SimpleNamespace(options_form=None),
+)
+
+
+def environment() -> Environment:
+    loader = ChoiceLoader(
+        [
+            FileSystemLoader([str(OURS)]),
+            PrefixLoader({"templates": FileSystemLoader([str(UPSTREAM)])}, "/"),
+        ]
+    )
+    return Environment(loader=loader, autoescape=True, extensions=[page_text.FrenchPage])
+
+
+def test_page_extends_jupyterhub_page_and_is_french():
+    html = environment().get_template("page.html").render(CONTEXT, user=LEARNER)
+    source = (OURS / "page.html").read_text(encoding="utf-8")
+    assert source.startswith('{% extends "templates/page.html" %}')
+    assert len(source.splitlines()) < 100, "page.html copies JupyterHub's page again"
+    assert '<html lang="fr">' in html
+    for french in (
+        "Activez-le dans votre navigateur",
+        "Erreur",
+        'aria-label="Fermer"',
+        "Administration",
+    ):
+        assert french in html, french
+    for english in ('lang="en"', "requires JavaScript", ">Error<", ">Token<", 'aria-label="Close"'):
+        assert english not in html, english
+    # JupyterHub's utils.js shows ajax errors in #error-dialog: the id must stay
+    assert 'id="error-dialog"' in html
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in OURS.glob("*.html")))
+def test_every_room_template_renders(name):
+    html = (
+        environment()
+        .get_template(name)
+        .render(
+            CONTEXT,
+            user=LEARNER,
+            default_server=SimpleNamespace(active=True),
+            url="/user/agent-1/",
+            status_code=404,
+            status_message="Not Found",
+            message="",
+            login_error="",
+        )
+    )
+    assert '<html lang="fr">' in html
+
+
+def test_a_reworded_jupyterhub_page_fails_loudly():
+    with pytest.raises(ValueError, match="lang"):
+        page_text.translate_page("<html lang='en-GB'>")

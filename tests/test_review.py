@@ -1,0 +1,96 @@
+"""« Ma révision du jour »'s schedule, rebuilt from the agent's own statements (incubo.review)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fsrs import Card, Rating
+
+from incubo import review, xapi
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def bank(parcours: str, module: str, *ids: str) -> list[review.BankQuestion]:
+    return [review.BankQuestion(parcours, module, {"id": i, "question": f"{i} ?"}) for i in ids]
+
+
+def answered(module: str, qid: str, success: bool, when: datetime) -> dict:
+    return xapi.statement(
+        "answered",
+        parcours="p",
+        module=module,
+        kind="quiz",
+        ident=qid,
+        result={"success": success},
+        actor_name="agent",
+        timestamp=when.isoformat().replace("+00:00", "Z"),
+    )
+
+
+def test_a_wrong_answer_brings_the_card_back_sooner_than_a_right_one():
+    questions = bank("p", "m1", "q-juste", "q-faux")
+    statements = [answered("m1", "q-juste", True, T0), answered("m1", "q-faux", False, T0)]
+    cards = review.cards(statements)
+    right, wrong = cards[("p", "m1", "q-juste")], cards[("p", "m1", "q-faux")]
+    assert wrong.due < right.due
+    # the same as FSRS itself gives for those answers
+    sched = review.scheduler()
+    assert right.due == sched.review_card(Card(card_id=1), Rating.Good, T0)[0].due
+    assert wrong.due == sched.review_card(Card(card_id=1), Rating.Again, T0)[0].due
+    # on the day the wrong one is due, it is asked again and the right one is not
+    day = wrong.due + timedelta(hours=1)
+    todo = review.plan(questions, statements, now=day).todo
+    assert [q.id for q in todo] == ["q-faux"]
+    # a second answer the same day is not a second review
+    again = [*statements, answered("m1", "q-juste", False, T0 + timedelta(minutes=1))]
+    assert review.cards(again)[("p", "m1", "q-juste")].due == right.due
+
+
+def test_an_agent_with_no_history_gets_their_current_modules_questions():
+    questions = bank("p", "m1", "a", "b") + bank("p", "m2", *"cdefgh")
+    fresh = review.plan(questions, [], now=T0, limit=5)
+    assert [q.id for q in fresh.todo] == ["a", "b"]  # first module, nothing due, new questions
+    assert fresh.next_day is None and fresh.summary() == "Rien à réviser aujourd'hui"
+    # an agent who opened a lesson of m2: m2 is their current module, at most 5 a day
+    lesson = xapi.statement(
+        "experienced", parcours="p", module="m2", kind="lecon", ident="l1", actor_name="agent"
+    )
+    working = review.plan(questions, [lesson], limit=5)
+    assert [q.id for q in working.todo] == list("cdefg")
+
+
+def test_due_questions_come_first_then_the_summary_names_the_fsrs_day():
+    questions = bank("p", "m1", "a", "b", "c") + bank("p", "m2", "d", "e")
+    past = T0 - timedelta(days=10)
+    lesson = xapi.statement(
+        "experienced", parcours="p", module="m2", kind="lecon", ident="l1", actor_name="agent",
+        timestamp=past.isoformat().replace("+00:00", "Z"),
+    )  # fmt: skip
+    history = [answered("m1", q, True, past) for q in "abc"] + [lesson]
+    day = review.plan(questions, history, now=T0, limit=4)
+    assert [q.id for q in day.todo] == ["a", "b", "c", "d"]  # three due, then one new of m2
+    answers = [answered("m1", "a", True, T0), answered("m1", "b", False, T0)]
+    later = review.plan(questions, history + answers, now=T0 + timedelta(minutes=5), limit=4)
+    assert [q.id for q in later.todo] == ["c", "d"]
+    assert [(q.id, ok) for q, ok in later.done] == [("a", True), ("b", False)]
+    # « b » wrong: due tomorrow (FSRS), and that is the next review day
+    expected = review.cards(history + answers)[("p", "m1", "b")].due.astimezone().date()
+    assert later.next_day == expected
+    assert later.summary() == f"1 sur 2 — prochaine révision {review.french_day(expected)}"
+    assert review.french_day(datetime(2026, 12, 10).date()) == "jeudi 10 décembre"
+
+
+def test_an_exercise_failed_comes_back_as_its_quiz_question():
+    linked = review.BankQuestion(
+        "p", "m1", {"id": "q-somme", "question": "?", "exercice": "ex-somme"}
+    )
+    other = bank("p", "m1", "q-autre")
+    failed = xapi.statement(
+        "failed", parcours="p", module="m1", kind="exercice", ident="ex-somme", actor_name="agent",
+        timestamp=T0.isoformat().replace("+00:00", "Z"),
+    )  # fmt: skip
+    history = review.reviews([failed], [linked, *other])
+    assert history == {("p", "m1", "q-somme"): [(T0, False)]}
+    tomorrow = review.plan([linked, *other], [failed], now=T0 + timedelta(days=1, hours=1))
+    assert [q.id for q in tomorrow.todo][0] == "q-somme"  # due first, before the new question
