@@ -263,7 +263,7 @@ async def fetch_optional(home: Path, course: str, state: dict[str, Any]) -> list
         target = dest / f"{name}.ipynb"
         if "/" in name or name.startswith(".") or os.path.lexists(target):
             continue
-        headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
+        headers = {"Authorization": lrs.basic_auth(auth)}
         try:
             response = await httpclient.AsyncHTTPClient().fetch(
                 httpclient.HTTPRequest(
