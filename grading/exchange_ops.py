@@ -11,13 +11,23 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from incubo.errors import IncuboError, suggestion
-from incubo.exchange import ExchangeLayout, copy_tree_nofollow, safe_name, write_file_atomic
+from incubo.exchange import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_SUBMISSION_BYTES,
+    ExchangeLayout,
+    copy_tree_nofollow,
+    read_small,
+    safe_name,
+    write_file_atomic,
+)
 from incubo.released import strip_release
 
 log = logging.getLogger(__name__)
@@ -104,6 +114,8 @@ class CollectSummary:
     collected: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: One French sentence per file left out (a link, a FIFO, a file over the caps), learner first.
+    skipped: list[str] = field(default_factory=list)
 
 
 def collect_module(course_dir: Path, layout: ExchangeLayout, module: str) -> CollectSummary:
@@ -116,30 +128,51 @@ def collect_module(course_dir: Path, layout: ExchangeLayout, module: str) -> Col
         learner = learner_dir.name
         if learner_dir.is_symlink() or not learner_dir.is_dir() or not safe_name(learner):
             continue
-        latest: tuple[datetime, Path] | None = None
-        for entry in learner_dir.iterdir():
-            parsed = _parse_entry(entry.name)
-            if parsed is None or parsed[0] != module or entry.is_symlink() or not entry.is_dir():
-                continue
-            if latest is None or parsed[1] > latest[0]:
-                latest = (parsed[1], entry)
+        try:
+            latest = _latest_submission(learner_dir, module)
+        except OSError as exc:
+            summary.skipped.append(f"{learner} : dossier de rendu illisible ({exc.strerror}).")
+            continue
         if latest is None:
             continue
         dest = course_dir / "submitted" / learner / module
-        stamp = _read_small(latest[1] / "timestamp.txt")
-        if dest.is_dir() and stamp and _read_small(dest / "timestamp.txt") == stamp:
+        stamp = read_small(latest, "timestamp.txt", base=layout.inbound)
+        if dest.is_dir() and stamp and read_small(dest, "timestamp.txt") == stamp:
             summary.unchanged.append(learner)
             continue
         tmp = Path(tempfile.mkdtemp(dir=_mkdir(dest.parent), prefix=".tmp-"))
         try:
-            copy_tree_nofollow(latest[1], tmp / module, ignore=(".ipynb_checkpoints",))
+            report = copy_tree_nofollow(
+                latest, tmp / module, base=layout.inbound, ignore=(".ipynb_checkpoints",),
+                max_file=MAX_FILE_BYTES, max_total=MAX_SUBMISSION_BYTES, max_files=MAX_FILES,
+            )  # fmt: skip
             if dest.exists():
                 shutil.rmtree(dest)
             os.replace(tmp / module, dest)
+        except OSError as exc:
+            summary.skipped.append(f"{learner} : copie non ramassée ({exc.strerror}).")
+            continue
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        summary.skipped += [f"{learner} : {line}" for line in report.skipped]
         summary.collected.append(learner)
+    for line in summary.skipped:
+        log.warning("collect %s: %s", module, line)
     return summary
+
+
+def _latest_submission(learner_dir: Path, module: str) -> Path | None:
+    """The learner's latest submission folder of `module` (names only: nothing is followed)."""
+    latest: tuple[datetime, str] | None = None
+    for name in os.listdir(learner_dir):
+        parsed = _parse_entry(name)
+        if parsed is None or parsed[0] != module:
+            continue
+        if not stat.S_ISDIR(os.lstat(learner_dir / name).st_mode):
+            continue
+        if latest is None or parsed[1] > latest[0]:
+            latest = (parsed[1], name)
+    return learner_dir / latest[1] if latest else None
 
 
 def release_feedback(
@@ -162,25 +195,22 @@ def release_feedback(
         pages = sorted((student_dir / module).glob("*.html"))
         if not pages or not safe_name(learner):
             continue
-        secret = _read_small(course_dir / "submitted" / learner / module / "submission_secret.txt")
+        secret = read_small(course_dir / "submitted" / learner / module, "submission_secret.txt")
         target = layout.feedback_of(learner)
         if not secret or not target.is_dir():
             log.warning(
                 "no submission secret or feedback folder for %s, %s: skipped", learner, module
             )
             continue
-        for page in pages:
-            name = notebook_hash(secret=secret, notebook_id=page.stem) + ".html"
-            write_file_atomic(target, name, page.read_bytes())
+        try:
+            for page in pages:
+                name = notebook_hash(secret=secret, notebook_id=page.stem) + ".html"
+                write_file_atomic(target, name, page.read_bytes())
+        except OSError as exc:  # the learner turned their folder into something else: theirs only
+            log.warning("feedback of %s for %s not written: %s", module, learner, exc)
+            continue
         released.append(learner)
     return released
-
-
-def _read_small(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")[:4096].strip()
-    except OSError:
-        return ""
 
 
 def _mkdir(path: Path) -> Path:

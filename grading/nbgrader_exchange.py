@@ -56,6 +56,8 @@ class Collect(_Private, ExchangeCollect):
         from incubo.grading.exchange_ops import collect_module
 
         summary = self._run(collect_module)
+        for line in summary.skipped:
+            self.log.warning(line)
         self.log.info(
             "Collected %d submission(s) of %s", len(summary.collected), self.coursedir.assignment_id
         )

@@ -33,7 +33,7 @@ def _layout(settings: HubSettings):
 
 
 def release(settings: HubSettings, seance: Seance) -> Path | None:
-    """Put the séance's unlocked notebooks (and optional ones) on the exchange for every learner.
+    """Put the séance's unlocked notebooks on the exchange for every learner (optional ones: see below).
 
     Once the séance is closed, the whole module goes back (no manifest): latecomers get it all.
     """
@@ -44,7 +44,9 @@ def release(settings: HubSettings, seance: Seance) -> Path | None:
         log.warning("no exchange in %s: the séance's module is not released", lay.course)
         return None
     if seance.is_open:
-        notebooks = [*seance.unlocked, *seance.optional]
+        # optional notebooks stay off the learner-readable exchange: the séance service hands
+        # each one to a learner who has passed the unlocked steps' exercises (seance_service)
+        notebooks = list(seance.unlocked)
     else:  # the séance is over: the whole module, for whoever comes later
         notebooks = [*seance.steps, *seance.optional]
     dest = release_module(settings.course_dir, lay, seance.module, force=True, notebooks=notebooks)

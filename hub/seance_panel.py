@@ -246,6 +246,48 @@ def sync_module(home: Path, course: str, state: dict[str, Any], *, optional_too:
     return copied
 
 
+async def fetch_optional(home: Path, course: str, state: dict[str, Any]) -> list[str]:
+    """Ask the room's séance service for each optional notebook the learner lacks; return those written.
+
+    The service checks in the LRS that this learner passed the unlocked steps; a refusal leaves
+    nothing behind (asked again at the next turn).
+    """
+    url = (os.environ.get(ENV_SEANCE_URL) or "").strip()
+    auth = (os.environ.get("INCUBO_LRS_AUTH") or "").strip()
+    module = str(state.get("module") or "")
+    if not url or not auth or not module or "/" in module or module.startswith("."):
+        return []
+    dest = module_folder(home, course, module)
+    written = []
+    for name in [_stem(str(n)) for n in state.get("optionnels") or []]:
+        target = dest / f"{name}.ipynb"
+        if "/" in name or name.startswith(".") or os.path.lexists(target):
+            continue
+        headers = {"Authorization": lrs.basic_auth(auth)}
+        try:
+            response = await httpclient.AsyncHTTPClient().fetch(
+                httpclient.HTTPRequest(
+                    f"{url.rstrip('/')}/apprenant/optionnel/{name}",
+                    headers=headers,
+                    request_timeout=10,
+                )
+            )
+        except Exception as err:  # refused (not earned in the LRS yet) or unreachable: next turn
+            log.info("séance: optional notebook %s not handed out (%s)", name, err)
+            continue
+        dest.mkdir(parents=True, exist_ok=True)
+        tmp = dest / f".{name}.ipynb.partiel"
+        tmp.write_bytes(response.body)
+        try:
+            os.link(tmp, target)  # the learner's own file, if any appeared meanwhile, wins
+            written.append(target.name)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return written
+
+
 def module_folder(home: Path, course: str, module: str) -> Path:
     return home / course / module
 
@@ -325,6 +367,8 @@ class Learner:
         copied = await loop.run_in_executor(
             None, lambda: sync_module(home, course, state, optional_too=earned)
         )
+        if earned:  # optional notebooks are not on the exchange: the room's service hands them out
+            copied += await fetch_optional(home, course, state)
         if copied:
             log.info("séance %s: copied %s", state.get("code"), ", ".join(copied))
         folder = module_folder(home, course, str(state.get("module")))

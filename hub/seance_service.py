@@ -10,6 +10,7 @@ Routes added to `incubo.hub.dashboard`'s app (under `/services/tableau-de-bord/`
 | `GET seance/<CODE>/projection` | trainers | the page for the room's screen |
 | `GET seance/<CODE>/donnees?depuis=N` | trainers | its k-protected view (long poll) |
 | `GET seance/apprenant` | learners' servers (Basic, own LRS credentials) | what a learner's lab shows |
+| `GET seance/apprenant/optionnel/<nb>` | the same | an optional notebook, once the learner passed the unlocked steps |
 
 The work itself is `incubo.hub.seance_ops`' (the command line calls the same
 functions): this module only checks who asks, turns a form into a spec, and
@@ -65,6 +66,8 @@ class Seances:
         self.current: dict[str, Any] | None = None
         self.watched: dict[str, float] = {}
         self.signature: tuple = ()
+        #: The room's statements at the last recompute (who passed what, for optional notebooks).
+        self.statements: list[dict[str, Any]] = []
         self._learner: tuple[float, tuple, bytes] | None = None
         self._banks: dict[str, tuple[float, list[dict[str, str]]]] = {}
         self._exercises: dict[str, tuple[int, dict[str, str]]] = {}
@@ -95,6 +98,7 @@ class Seances:
     # --- views ---
     def recompute(self, statements: list[dict[str, Any]]) -> None:
         """The view of the open séance and of those a projection asked for lately (their statements only)."""
+        self.statements = statements
         self.signature = self.store_signature()
         self._learner = None
         now = time.monotonic()
@@ -155,6 +159,36 @@ class Seances:
                 log.exception("séance store check failed")
 
     # --- learners ---
+    def optional_notebook(self, learner: str, name: str) -> tuple[int, bytes | str]:
+        """(200, the notebook) once `learner` passed every exercise of the unlocked steps; else (status, why).
+
+        Optional notebooks are never on the learner-readable exchange while the séance runs.
+        """
+        open_one = self.open_seance(self.store_signature())
+        stem = name[: -len(".ipynb")] if name.endswith(".ipynb") else name
+        if open_one is None or stem not in open_one.optional:
+            return 404, "Ce notebook n'est pas un notebook optionnel de la séance en cours."
+        exercises = self.exercises(open_one.module)
+        needed = {ex for ex, nb in exercises.items() if nb in open_one.unlocked}
+        marker = f"/module/{open_one.module}/exercice/"
+        passed = {
+            str((s.get("object") or {}).get("id", "")).rsplit(marker, 1)[-1]
+            for s in self.statements
+            if ((s.get("actor") or {}).get("account") or {}).get("name") == learner
+            and str((s.get("verb") or {}).get("id", "")).endswith("/passed")
+            and marker in str((s.get("object") or {}).get("id", ""))
+        }
+        if not needed or not needed <= passed:
+            return (
+                403,
+                "Terminez d'abord les exercices des étapes ouvertes : ce notebook s'ouvre ensuite.",
+            )
+        path = Path(self.settings.course_dir) / "release" / open_one.module / f"{stem}.ipynb"
+        try:
+            return 200, path.read_bytes()
+        except OSError:
+            return 404, "Ce notebook est introuvable sur le serveur : prévenez votre formateur."
+
     def learner_body(self) -> bytes:
         """`{"seance": null | learner_state}` as bytes: read again only when the store changed."""
         now = time.monotonic()
@@ -465,6 +499,28 @@ class LearnerHandler(web.RequestHandler):
         self.finish(json.dumps({"erreur": message}, ensure_ascii=False))
 
 
+class OptionalHandler(LearnerHandler):
+    """`GET seance/apprenant/optionnel/<notebook>`: an optional notebook, for a learner who earned it."""
+
+    def get(self, name: str) -> None:  # type: ignore[override]
+        self.set_header("Cache-Control", "no-store")
+        caller = lrs_keys.identify(self.secret, self.request.headers.get("Authorization"))
+        if caller is None or caller.reader:
+            status, body = (
+                401,
+                "Identifiants absents ou refusés : seul le serveur d'un apprenant peut le demander.",
+            )
+        else:
+            status, body = self.seances.optional_notebook(caller.name, name)
+        self.set_status(status)
+        if status == 200:
+            self.set_header("Content-Type", "application/x-ipynb+json")
+            self.finish(body)
+            return
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"erreur": body}, ensure_ascii=False))
+
+
 def routes(prefix: str, room: Room, seances: Seances, secret: bytes) -> list[tuple]:
     """The séance's routes, to add to the dashboard app."""
     page = pages.page("projection.html")
@@ -474,6 +530,11 @@ def routes(prefix: str, room: Room, seances: Seances, secret: bytes) -> list[tup
         (base + "etat", StateHandler, both),
         (base + "ouvrir", OpenHandler, both),
         (base + "apprenant", LearnerHandler, {"seances": seances, "secret": secret}),
+        (
+            base + r"apprenant/optionnel/([A-Za-z0-9_][A-Za-z0-9_.-]{0,120})",
+            OptionalHandler,
+            {"seances": seances, "secret": secret},
+        ),
         (base + CODE + "/(fermer|etape-suivante|sondage|reveler)", ActionHandler, both),
         (base + CODE + "/projection", ProjectionHandler, dict(both, page=page)),
         (base + CODE + "/donnees", ProjectionDataHandler, both),

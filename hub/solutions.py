@@ -50,6 +50,24 @@ def source_exercise(
     return (sidecar, exercise) if isinstance(exercise, dict) else None
 
 
+def released_to_learners(hub_dir: Path, module: str, exercise: dict[str, Any]) -> bool:
+    """Whether the exercise's notebook is on the exchange's outbound side (released, step unlocked).
+
+    A module not released yet, a séance's step not unlocked yet: nothing of it is served.
+    The hub has one course; its exchange is `<hub_dir>/exchange/<course>/outbound/`.
+    """
+    if not module or "/" in module or module.startswith("."):
+        return False
+    notebook = Path(str(exercise.get("notebook") or "")).stem
+    for outbound in (Path(hub_dir) / "exchange").glob("*/outbound"):
+        folder = outbound / module
+        if not folder.is_dir():
+            continue
+        if not notebook or (folder / f"{notebook}.ipynb").is_file():
+            return True
+    return False
+
+
 def real_attempts(statements: list[dict[str, Any]], module: str, ex_id: str) -> int:
     """Checks that were real attempts (not « nothing written yet ») at one exercise."""
     return sum(
@@ -62,8 +80,11 @@ def real_attempts(statements: list[dict[str, Any]], module: str, ex_id: str) -> 
 
 
 class SolutionHandler(web.RequestHandler):
-    def initialize(self, secret: bytes, gate_url: str, course_dir: Path, homepage: str) -> None:
+    def initialize(
+        self, secret: bytes, gate_url: str, course_dir: Path, homepage: str, hub_dir: Path
+    ) -> None:
         self.secret = secret
+        self.hub_dir = hub_dir
         self.gate_url = gate_url.rstrip("/") + "/xAPI/statements"
         self.course_dir = course_dir
         self.homepage = homepage
@@ -122,6 +143,11 @@ class SolutionHandler(web.RequestHandler):
             self.answer(400, detail="Demande de solution illisible.")
             return
         found = source_exercise(self.course_dir, module, ex_id)
+        if found is not None and not released_to_learners(self.hub_dir, module, found[1]):
+            log.info("solution of %s/%s asked by %s before its release", module, ex_id, who.name)
+            found = (
+                None  # not released yet: answered as an unknown exercise, nothing of it comes out
+            )
         if found is None:
             self.answer(
                 404,
@@ -176,6 +202,7 @@ def main() -> None:
             "gate_url": s.lrs_url,
             "course_dir": s.course_dir,
             "homepage": s.homepage,
+            "hub_dir": s.hub_dir,
         }
         app = web.Application([(prefix + "?", SolutionHandler, args)])
         bind = urlparse(s.bind_url)

@@ -26,10 +26,9 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 import stat
-import tempfile
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -83,54 +82,225 @@ class ExchangeLayout:
         )
 
 
-def copy_tree_nofollow(src: Path, dest: Path, *, ignore: tuple[str, ...] = ()) -> int:
-    """Copy regular files and folders of `src` into `dest`, skipping links, FIFOs and devices.
+#: Collect's caps: a submission is a few notebooks; anything bigger is left where it is, and said.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
+MAX_FILES = 2000
+MAX_DEPTH = 16
+_NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
 
-    Used when a privileged process (root, a trainer) reads a folder a learner
-    controls: a planted symbolic link must never make it copy a file the
-    learner may not read (a source notebook, another learner's work).
-    Returns the number of files copied.
+
+@dataclass
+class CopyReport:
+    """What a copy out of a learner's folder took, and what it left (one French sentence each)."""
+
+    files: int = 0
+    size: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def skip(self, where: str, why: str) -> None:
+        self.skipped.append(f"« {where} » ignoré : {why}.")
+
+
+def open_dir_nofollow(path: Path, base: Path | None = None) -> int:
+    """A descriptor on the folder `path`, refusing a link at every level below `base`.
+
+    `base` (by default `path`'s parent) is a folder nobody but root and the
+    trainers controls, such as the exchange's `inbound/`; it is resolved as
+    usual, then each level under it is opened relative to the one above with
+    O_NOFOLLOW.
     """
-    import fnmatch
-
-    count = 0
-    dest.mkdir(parents=True, exist_ok=True)
-    fd = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    path = Path(os.path.abspath(path))
+    base = Path(os.path.abspath(base)) if base is not None else path.parent
+    rel = path.relative_to(base).parts
+    fd = os.open(os.path.realpath(base), _DIR_FLAGS)
     try:
-        entries = sorted(os.listdir(fd))
+        for part in rel:
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_regular_nofollow(name: str, dir_fd: int) -> tuple[int, os.stat_result] | None:
+    """A descriptor on the regular file `name` of `dir_fd`, or None (a link, a FIFO, a device...).
+
+    O_NONBLOCK: opening a FIFO never waits for a writer; fstat then says what was opened.
+    """
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    return fd, st
+
+
+def read_small(folder: Path, name: str, limit: int = 4096, *, base: Path | None = None) -> str:
+    """At most `limit` bytes of the regular file `folder/name`, never through a link ('' otherwise)."""
+    try:
+        dfd = open_dir_nofollow(folder, base)
+    except OSError:
+        return ""
+    try:
+        opened = open_regular_nofollow(name, dfd)
+    finally:
+        os.close(dfd)
+    if opened is None:
+        return ""
+    with os.fdopen(opened[0], "rb") as f:
+        return f.read(limit).decode("utf-8", errors="replace").strip()
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "c'est un lien symbolique"
+    if stat.S_ISFIFO(mode):
+        return "c'est un tube nommé (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "c'est un périphérique"
+    if stat.S_ISSOCK(mode):
+        return "c'est une socket"
+    return "ce n'est ni un fichier ordinaire ni un dossier"
+
+
+def copy_tree_nofollow(
+    src: Path,
+    dest: Path,
+    *,
+    base: Path | None = None,
+    ignore: tuple[str, ...] = (),
+    max_file: int = sys.maxsize,
+    max_total: int = sys.maxsize,
+    max_files: int = sys.maxsize,
+) -> CopyReport:
+    """Copy the regular files and folders of `src` into `dest`; skip, and say, everything else.
+
+    Used when a privileged process (root, the grader) reads a folder a learner
+    controls: every level is opened relative to its parent's descriptor with
+    O_NOFOLLOW, so no planted link (at any depth, or swapped in mid-copy) makes
+    it read a file the learner may not read; FIFOs and devices are never opened
+    for reading; files over `max_file` bytes, and whatever would take the copy
+    over `max_total` bytes or `max_files` files, are left out.
+    """
+    report = CopyReport()
+    fd = open_dir_nofollow(src, base)
+    try:
+        _copy_level(fd, "", dest, ignore, report, (max_file, max_total, max_files))
     finally:
         os.close(fd)
-    for name in entries:
+    return report
+
+
+def _copy_level(fd: int, rel: str, dest: Path, ignore, report: CopyReport, caps) -> None:
+    import fnmatch
+
+    max_file, max_total, max_files = caps
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in sorted(os.listdir(fd)):
+        where = f"{rel}{name}"
         if any(fnmatch.fnmatch(name, pattern) for pattern in ignore):
             continue
-        path = src / name
-        st = os.lstat(path)
+        try:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            continue
         if stat.S_ISDIR(st.st_mode):
-            count += copy_tree_nofollow(path, dest / name, ignore=ignore)
-        elif stat.S_ISREG(st.st_mode):
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            except OSError as exc:
-                log.warning("skipped %s: %s", path, exc)
+            if where.count("/") >= MAX_DEPTH or report.files >= max_files:
+                report.skip(where, "dossier trop profond ou copie déjà trop nombreuse")
                 continue
-            with os.fdopen(fd, "rb") as fin, open(dest / name, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-            count += 1
-        else:
-            log.warning("skipped %s: not a regular file nor a folder", path)
-    return count
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:
+                report.skip(where, "dossier remplacé pendant la copie")
+                continue
+            try:
+                _copy_level(child, where + "/", dest / name, ignore, report, caps)
+            finally:
+                os.close(child)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            report.skip(where, _kind(st.st_mode))
+            continue
+        if report.files >= max_files:
+            report.skip(where, f"la copie compte déjà {max_files} fichiers")
+            continue
+        opened = open_regular_nofollow(name, fd)
+        if opened is None:
+            report.skip(where, "remplacé pendant la copie par autre chose qu'un fichier ordinaire")
+            continue
+        ffd, fst = opened
+        with os.fdopen(ffd, "rb") as fin:
+            if fst.st_size > max_file:
+                report.skip(
+                    where, f"trop gros ({_mib(fst.st_size)}, au plus {_mib(max_file)} par fichier)"
+                )
+                continue
+            if report.size + fst.st_size > max_total:
+                report.skip(where, f"la copie dépasserait {_mib(max_total)} au total")
+                continue
+            out = os.open(dest / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+            with os.fdopen(out, "wb") as fout:
+                copied = _copy_capped(fin, fout, min(max_file, max_total - report.size))
+        if copied is None:
+            (dest / name).unlink()
+            report.skip(where, "a grossi pendant la copie au-delà de la limite")
+            continue
+        report.files += 1
+        report.size += copied
+
+
+def _copy_capped(fin, fout, limit: int) -> int | None:
+    """Copy at most `limit` bytes; None when there was more."""
+    copied = 0
+    while chunk := fin.read(1024 * 1024):
+        copied += len(chunk)
+        if copied > limit:
+            return None
+        fout.write(chunk)
+    return copied
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} Mio".replace(".", ",")
 
 
 def write_file_atomic(folder: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
-    """Write `folder/name` through a new temporary file and a rename (never follows a planted link)."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    """Write `folder/name` through a new temporary file and a rename, relative to the folder's descriptor.
+
+    The folder may belong to a learner (their feedback folder): no path below
+    it is ever followed; the mode is set on the open descriptor (a learner who
+    swaps the temporary file for a link changes nothing but their own folder).
+    """
+    dfd = open_dir_nofollow(folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        for _ in range(100):
+            tmp = f".tmp-{os.urandom(6).hex()}"
+            try:
+                fd = os.open(
+                    tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=dfd
+                )
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name in {folder}")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                os.fchmod(f.fileno(), mode)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+    finally:
+        os.close(dfd)
     return folder / name

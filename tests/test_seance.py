@@ -38,10 +38,8 @@ def test_a_step_by_step_seance_releases_one_step_at_a_time(tmp_path):
     assert uuid.UUID(s.registration)
     assert (s.steps, s.optional) == (["01-lecon", "02-exercices"], ["03-plus-loin"])
     outbound = settings.hub_dir / "exchange" / "incubo" / "outbound" / MODULE
-    assert sorted(p.name for p in outbound.glob("*.ipynb")) == [
-        "01-lecon.ipynb",
-        "03-plus-loin.ipynb",
-    ]
+    # the optional notebook is not on the learner-readable exchange (the séance service hands it out)
+    assert sorted(p.name for p in outbound.glob("*.ipynb")) == ["01-lecon.ipynb"]
     # the state is root's alone: a poll's answer is in it before it is revealed
     assert os.stat(store.seances_dir(settings.hub_dir)).st_mode & 0o077 == 0
     assert os.stat(store.seances_dir(settings.hub_dir) / f"{s.code}.json").st_mode & 0o077 == 0

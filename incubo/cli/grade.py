@@ -233,6 +233,8 @@ def run_collect(args, ctx: Context) -> int:
 
     _check_course(ctx)
     summary = collect_module(ctx.course_dir, _exchange(ctx), args.assignment)
+    for line in summary.skipped:  # links, FIFOs, files over the caps: left in the exchange
+        console.warning(line)
     if not summary.collected and not summary.unchanged:
         console.warning(f"Aucune copie rendue pour « {args.assignment} » pour l'instant.")
     console.success(
