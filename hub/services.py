@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from incubo.config import room_services_settings
-from incubo.hub import lrs_keys
+from incubo.hub import lrs_keys, privileges
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,9 @@ def configure_services(c: Any, settings: Any) -> None:
     }
     if layout.bind_ip != "127.0.0.1":
         base_env["INCUBO_SERVICE_BIND_IP"] = layout.bind_ip
+    unprivileged = _run_unprivileged(settings)
+    if unprivileged:  # the launcher finds the same accounts and folders as the hub
+        base_env.update(privileges.account_env(settings))
     services: list[dict[str, Any]] = []
     if not ralph:
         log.warning(
@@ -125,7 +128,9 @@ def configure_services(c: Any, settings: Any) -> None:
                     "--homepage",
                     homepage,
                 ],  # fmt: skip
-                "environment": {"PYTHONUNBUFFERED": "1"},
+                "environment": dict(base_env, PYTHONUNBUFFERED="1")
+                if unprivileged
+                else {"PYTHONUNBUFFERED": "1"},
                 "cwd": str(folder),
             }
         ]
@@ -170,6 +175,9 @@ def configure_services(c: Any, settings: Any) -> None:
             "display": False,
         },
     ]
+    if unprivileged:
+        for service in services:
+            service["command"] = privileges.launcher("services", service["command"])
     c.JupyterHub.services.extend(services)
     c.JupyterHub.load_roles.append(
         {
@@ -195,6 +203,13 @@ def configure_services(c: Any, settings: Any) -> None:
         )
     c.Spawner.environment.update(learner_env)
     log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+
+
+def _run_unprivileged(settings: Any) -> bool:
+    """A hub that runs as root on its machine starts its services as the services account."""
+    from incubo.config import HubSettings
+
+    return isinstance(settings, HubSettings) and os.geteuid() == 0
 
 
 def _seance_env(course_id: str, homepage: str) -> dict[str, str]:
