@@ -133,14 +133,21 @@ def configure_formgrader(c, settings) -> None:
     course_id = settings.course_id
     port = int(getattr(settings, "formgrader_port", 0) or free_port())
     bindir = Path(sys.executable).parent
+    as_root = os.geteuid() == 0 and hasattr(settings, "grader_user")
+    python = (
+        privileges.unprivileged_python(settings, sys.executable, "hub")
+        if as_root
+        else sys.executable
+    )
     command = [
-        str(bindir / "jupyterhub-singleuser"),
+        python,
+        "-m",
+        "jupyterhub.singleuser",
         f"--ServerApp.root_dir={settings.course_dir}",
         "--ServerApp.terminals_enabled=False",
         "--LabApp.news_url=",
         "--ServerApp.shutdown_no_activity_timeout=0",
     ]
-    as_root = os.geteuid() == 0 and hasattr(settings, "grader_user")
     service = {
         "name": course_id,
         "url": f"http://127.0.0.1:{port}",

@@ -67,6 +67,55 @@ def launcher(role: str, command: list[str]) -> list[str]:
     return [sys.executable, "-m", "incubo.hub.privileges", role, "--", *command]
 
 
+def unprivileged_python(settings: HubSettings, python: str | os.PathLike, name: str) -> str:
+    """An interpreter of the virtual environment of `python` that the room's accounts can execute.
+
+    The hub's Python may live where only root goes (pyenv under /root): then a small view in
+    `<hub>/python-<name>`, the system interpreter of the same version over the environment's
+    packages (as incubo.hub.pythonenv does for learners).
+    """
+    from incubo.hub.pythonenv import usable_by_others
+
+    path = Path(python)
+    if usable_by_others(path):
+        return str(path)
+    prefix = path.parent.parent
+    try:
+        cfg = (prefix / "pyvenv.cfg").read_text(encoding="utf-8")
+    except OSError:
+        return str(path)
+    version = next(
+        (line.split("=", 1)[1].strip() for line in cfg.splitlines() if line.startswith("version")),
+        "",
+    )
+    short = "python" + ".".join(version.split(".")[:2])
+    system, site = Path("/usr/bin") / short, prefix / "lib" / short / "site-packages"
+    if not (version and usable_by_others(system) and usable_by_others(site)):
+        return str(path)
+    view = Path(settings.hub_dir) / f"python-{name}"
+    links = {
+        view / "bin" / "python3": system,
+        view / "bin" / "python": Path("python3"),
+        view / "lib" / short / "site-packages": site,
+        view / "share": prefix / "share",
+        view / "etc": prefix / "etc",
+    }
+    for link, target in links.items():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink() and os.readlink(link) == str(target):
+            continue
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+    (view / "pyvenv.cfg").write_text(
+        f"home = {system.parent}\ninclude-system-site-packages = false\nversion = {version}\n",
+        encoding="utf-8",
+    )
+    for folder in (view, view / "bin", view / "lib", view / "lib" / short):
+        folder.chmod(0o755)
+    return str(view / "bin" / "python3")
+
+
 def account_of(role: str, settings: HubSettings) -> str:
     return settings.grader_user if role == "correcteur" else settings.service_user
 

@@ -107,8 +107,12 @@ def configure_services(c: Any, settings: Any) -> None:
     if layout.bind_ip != "127.0.0.1":
         base_env["INCUBO_SERVICE_BIND_IP"] = layout.bind_ip
     unprivileged = _run_unprivileged(settings)
+    own_python = sys.executable
     if unprivileged:  # the launcher finds the same accounts and folders as the hub
         base_env.update(privileges.account_env(settings))
+        own_python = privileges.unprivileged_python(settings, sys.executable, "hub")
+        if python is not None:
+            python = Path(privileges.unprivileged_python(settings, python, "ralph"))
     services: list[dict[str, Any]] = []
     if not ralph:
         log.warning(
@@ -146,7 +150,7 @@ def configure_services(c: Any, settings: Any) -> None:
             {
                 "name": "lrs",
                 "url": f"http://{host}:{ports['lrs']}",
-                "command": [sys.executable, "-m", "incubo.hub.lrs_gate"],
+                "command": [own_python, "-m", "incubo.hub.lrs_gate"],
                 "environment": gate_env,
             }
         )
@@ -157,7 +161,7 @@ def configure_services(c: Any, settings: Any) -> None:
         {
             "name": DASHBOARD,
             "url": f"http://{host}:{ports[DASHBOARD]}",
-            "command": [sys.executable, "-m", "incubo.hub.dashboard"],
+            "command": [own_python, "-m", "incubo.hub.dashboard"],
             "environment": dict(
                 reader_env,
                 INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs"),
@@ -170,7 +174,7 @@ def configure_services(c: Any, settings: Any) -> None:
         {
             "name": "solutions",
             "url": f"http://{host}:{ports['solutions']}",
-            "command": [sys.executable, "-m", "incubo.hub.solutions"],
+            "command": [own_python, "-m", "incubo.hub.solutions"],
             "environment": reader_env,
             "display": False,
         },

@@ -157,12 +157,31 @@ def _check_course(ctx: Context) -> None:
         )
 
 
+def _as_owner_of(path) -> None:
+    """Run as root on the hub machine, become the account that owns `path` (once, at the edge).
+
+    The hub gives the course directory to its grader account and the exchange's outbound
+    folder to its services account (incubo.hub.privileges): what reads learners' submissions
+    or writes for them never runs as root. A root-owned folder (a laptop, a test) changes nothing.
+    """
+    import os
+
+    if os.geteuid() != 0:
+        return
+    from incubo.hub.privileges import drop_to, owner_of
+
+    owner = owner_of(path)
+    if owner is not None:
+        drop_to(owner.pw_name)
+
+
 def run_autograde(args, ctx: Context) -> int:
     from incubo import console
     from incubo.errors import IncuboError
     from incubo.grading.autograde import autograde
 
     _check_course(ctx)
+    _as_owner_of(ctx.course_dir)
     if ctx.debug:
         import logging
 
@@ -189,6 +208,7 @@ def run_feedback(args, ctx: Context) -> int:
     from incubo.grading.feedback import generate_feedback
 
     _check_course(ctx)
+    _as_owner_of(ctx.course_dir)
     written = generate_feedback(ctx.course_dir, args.assignment, student=args.student)
     console.success(f"{len(written)} retour(s) écrit(s) dans {ctx.course_dir / 'feedback'}.")
     if args.release:
@@ -220,7 +240,9 @@ def run_release(args, ctx: Context) -> int:
     from incubo.grading.exchange_ops import release_module
 
     _check_course(ctx)
-    dest = release_module(ctx.course_dir, _exchange(ctx), args.assignment, force=args.force)
+    exchange = _exchange(ctx)
+    _as_owner_of(exchange.outbound)  # the services account: a séance unlocks notebooks there too
+    dest = release_module(ctx.course_dir, exchange, args.assignment, force=args.force)
     console.success(
         f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit à sa prochaine connexion."
     )
@@ -232,7 +254,9 @@ def run_collect(args, ctx: Context) -> int:
     from incubo.grading.exchange_ops import collect_module
 
     _check_course(ctx)
-    summary = collect_module(ctx.course_dir, _exchange(ctx), args.assignment)
+    exchange = _exchange(ctx)
+    _as_owner_of(ctx.course_dir)
+    summary = collect_module(ctx.course_dir, exchange, args.assignment)
     if not summary.collected and not summary.unchanged:
         console.warning(f"Aucune copie rendue pour « {args.assignment} » pour l'instant.")
     console.success(
