@@ -202,6 +202,17 @@ def drop_to(name: str) -> pwd.struct_passwd:
     return entry
 
 
+def run_command_as(name: str) -> None:
+    """Run this `incubo` command again as `name` (root on the hub; never returns).
+
+    In the same process the interpreter may be out of the account's reach (pyenv under
+    /root): it starts again from one the account can execute, with the same arguments.
+    """
+    python = unprivileged_python(hub_settings(), sys.executable, "hub")
+    drop_to(name)
+    os.execv(python, [python, "-m", "incubo", *sys.argv[1:]])
+
+
 def owner_of(path: Path) -> pwd.struct_passwd | None:
     """The non-root account that owns `path` (a hub's course directory), if any."""
     try:

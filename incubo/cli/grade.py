@@ -168,11 +168,11 @@ def _as_owner_of(path) -> None:
 
     if os.geteuid() != 0:
         return
-    from incubo.hub.privileges import drop_to, owner_of
+    from incubo.hub.privileges import owner_of, run_command_as
 
     owner = owner_of(path)
     if owner is not None:
-        drop_to(owner.pw_name)
+        run_command_as(owner.pw_name)
 
 
 def run_autograde(args, ctx: Context) -> int:
