@@ -7,8 +7,11 @@ configuration is loaded):
 
 | account (setting) | runs | owns |
 | --- | --- | --- |
-| grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader, `incubo grade` on the hub | the course directory (group: services, 0750) |
-| services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | LRS gate, Ralph, dashboard (séances), solutions, proxy | `<hub>/lrs/` (0700), `<hub>/seances/` (0700), the exchange's `outbound/` (0755) |
+| root | JupyterHub, `incubo hub` (supervises), the launchers below until they drop | `<hub>/` 0755; `cookie_secret`, `proxy_token`, `service_token`, `jupyterhub.sqlite` 0600; `logs/` 0700 |
+| grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader; `incubo grade autograde / collect / feedback` run by root on the hub | the course directory, group: the services account's, 0750 |
+| services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | proxy, LRS gate, Ralph, dashboard (séances), solutions; `incubo grade release` and `incubo seance` run by root on the hub | `<hub>/lrs/` 0700 (secrets, Ralph's data), `<hub>/seances/` 0700, the exchange's `outbound/` 0755 |
+| each learner `jupyter-<name>` | their server and kernels | their home 0700, their `inbound/` and `feedback/` folders (group: trainers) |
+| throw-away uid (root's autograde) or the grader (through bubblewrap's user namespace) | sandboxed grading kernels | their working copy |
 
 The grader belongs to the trainers' group (`INCUBO_HUB_GROUPE_FORMATEURS`),
 which may enter learners' submission and feedback folders. The hub's own
@@ -211,6 +214,21 @@ def run_command_as(name: str) -> None:
     python = unprivileged_python(hub_settings(), sys.executable, "hub")
     drop_to(name)
     os.execv(python, [python, "-m", "incubo", *sys.argv[1:]])
+
+
+def as_owner_of(path: Path) -> None:
+    """Run as root on the hub machine: become the account that owns `path`, once, at the edge.
+
+    The hub gives the course directory to its grader account, the séance store and the
+    exchange's outbound folder to its services account: a root `incubo` command that reads
+    learners' submissions or writes where a service writes runs as that account. A folder
+    root owns (a laptop, a test) changes nothing.
+    """
+    if os.geteuid() != 0:
+        return
+    owner = owner_of(path)
+    if owner is not None:
+        run_command_as(owner.pw_name)
 
 
 def owner_of(path: Path) -> pwd.struct_passwd | None:

@@ -158,21 +158,10 @@ def _check_course(ctx: Context) -> None:
 
 
 def _as_owner_of(path) -> None:
-    """Run as root on the hub machine, become the account that owns `path` (once, at the edge).
+    """As root on the hub: this command runs as the account that owns `path` (incubo.hub.privileges)."""
+    from incubo.hub.privileges import as_owner_of
 
-    The hub gives the course directory to its grader account and the exchange's outbound
-    folder to its services account (incubo.hub.privileges): what reads learners' submissions
-    or writes for them never runs as root. A root-owned folder (a laptop, a test) changes nothing.
-    """
-    import os
-
-    if os.geteuid() != 0:
-        return
-    from incubo.hub.privileges import owner_of, run_command_as
-
-    owner = owner_of(path)
-    if owner is not None:
-        run_command_as(owner.pw_name)
+    as_owner_of(path)
 
 
 def run_autograde(args, ctx: Context) -> int:
