@@ -137,10 +137,11 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     os.close(fd)
     for folder, dirs, files in os.walk(root, followlinks=False):
-        os.lchown(folder, uid, gid)
-        for name in dirs + files:
+        for path in [folder, *(os.path.join(folder, name) for name in dirs + files)]:
             with contextlib.suppress(FileNotFoundError):
-                os.lchown(os.path.join(folder, name), uid, gid)
+                st = os.lstat(path)
+                if (st.st_uid, st.st_gid) != (uid, gid):  # a restart changes little
+                    os.lchown(path, uid, gid)
 
 
 def _own(path: Path, uid: int, gid: int, mode: int) -> None:
@@ -152,7 +153,7 @@ def _own(path: Path, uid: int, gid: int, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def prepare_ownership(settings: HubSettings) -> None:
+def prepare_ownership(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> None:
     """Give the course directory to the grader and the services' folders to the services account."""
     from incubo.hub import lrs_keys
     from incubo.seance import seances_dir
@@ -160,9 +161,11 @@ def prepare_ownership(settings: HubSettings) -> None:
     grader = pwd.getpwnam(settings.grader_user)
     service = pwd.getpwnam(settings.service_user)
     course = Path(settings.course_dir)
-    if course.is_dir():
+    if "correcteur" in roles and course.is_dir():
         # the services read it (solutions, dashboard, séances); learners and trainers' servers do not
         _own(course, grader.pw_uid, service.pw_gid, 0o750)
+    if "services" not in roles:
+        return
     lrs = lrs_keys.lrs_dir(settings.hub_dir)  # secrets made by the hub's configuration first
     lrs_keys.gate_secret(settings.hub_dir)
     lrs_keys.ralph_password(settings.hub_dir)
@@ -174,7 +177,7 @@ def prepare_ownership(settings: HubSettings) -> None:
     _own(outbound, service.pw_uid, service.pw_gid, 0o755)  # a séance unlocks notebooks there
 
 
-def prepare_room(settings: HubSettings) -> None:
+def prepare_room(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> None:
     """Accounts, then ownership: what `incubo hub` and every service's launcher do as root."""
     import fcntl
 
@@ -185,7 +188,7 @@ def prepare_room(settings: HubSettings) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the services' launchers start together
         prepare_accounts(settings)
-        prepare_ownership(settings)
+        prepare_ownership(settings, roles)
     finally:
         os.close(lock)
 
@@ -256,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     role, command = argv[0], argv[2:]
     if os.geteuid() == 0:
         settings = hub_settings()
-        prepare_room(settings)
+        prepare_room(settings, (role,))  # what the hub's configuration made as root since
         drop_to(account_of(role, settings))
     os.execvp(command[0], command)
     return 127  # pragma: no cover

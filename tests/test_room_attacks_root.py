@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create 
 #: What may run as root in a room: `incubo hub` (it supervises) and JupyterHub (accounts, spawns).
 ROOT_ALLOWED = ("incubo hub", "jupyterhub -f")
 #: Each process of the room that reads learners' requests or data, by a piece of its command line.
+MODULE, MODULE_FIXTURE = "essai-01", Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
 ROOM_PARTS = {
     "proxy": "configurable-http-proxy",
     "passerelle LRS": "incubo.hub.lrs_gate",
@@ -44,6 +47,8 @@ ROOM_PARTS = {
 def room():
     course = shared_tmp("incubo-cours-") / "cours"
     make_course(course)
+    for side in ("source", "release"):  # a module of the build, exercises and all
+        shutil.copytree(MODULE_FIXTURE, course / side / MODULE)
     trainer = unique_name("f")
     with start_hub(formateurs=[trainer], course_dir=course) as hub:
         hub.wait_running()
@@ -131,6 +136,29 @@ print(json.dumps(out))
         assert seen[str(path)] == "PermissionError", (str(path), seen[str(path)])
     for path in targets:
         assert seen[f"cat {path}"] != 0, path
+
+
+def test_roots_commands_on_the_hub_run_as_the_rooms_accounts(room):
+    """Attack: root writing where a service writes (the exchange's outbound, the séance store)
+    would follow what a compromised service planted there, and leave files the service can no
+    longer replace; root parsing submissions would give their parser root's rights."""
+    services = pwd.getpwnam(room.env["INCUBO_HUB_COMPTE_SERVICES"]).pw_uid
+    grader = pwd.getpwnam(room.env["INCUBO_HUB_COMPTE_CORRECTEUR"]).pw_uid
+    released = incubo("grade", "release", MODULE, "--course-dir", room.course_dir, env=room.env)
+    assert released.returncode == 0, released.stderr
+    module = room.hub_dir / "exchange" / "incubo" / "outbound" / MODULE
+    assert {p.stat().st_uid for p in [module, *module.rglob("*")]} == {services}
+    opened = incubo("seance", "ouvrir", MODULE, "--course-dir", room.course_dir, env=room.env)
+    assert opened.returncode == 0, opened.stderr
+    store = room.hub_dir / "seances"
+    assert {p.stat().st_uid for p in store.glob("*.json")} == {services}
+    code = next(p.stem for p in store.glob("*.json"))
+    closed = incubo("seance", "fermer", code, "--course-dir", room.course_dir, env=room.env)
+    assert closed.returncode == 0, closed.stderr
+    collected = incubo("grade", "collect", MODULE, "--course-dir", room.course_dir, env=room.env)
+    assert collected.returncode == 0, collected.stderr
+    assert room.course_dir.stat().st_uid == grader
+    assert {p.stat().st_uid for p in room.course_dir.rglob("*")} == {grader}
 
 
 def _trainer_formgrader(room) -> requests.Session:
