@@ -103,6 +103,9 @@ def running_proxy(settings: HubSettings) -> int | None:
     )
     if PROXY not in cmdline or not wanted:
         return None
+    with contextlib.suppress(psutil.Error):
+        if os.geteuid() == 0 and settings.spawner == "unix" and proc.uids().real == 0:
+            return None  # left by an older incubo that ran it as root: replaced (labs reconnect)
     token = private_file(settings.proxy_token_file)
     return pid if _proxy_api_ok(settings, token) else None
 
