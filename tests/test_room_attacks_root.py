@@ -216,3 +216,17 @@ def test_autograde_as_root_without_its_sandbox_refuses(tmp_path):
         env=dict(os.environ, PATH=f"{BIN}:/usr/bin:/bin"),
     )
     assert_french_error(missing, "root", "bubblewrap")
+
+
+def test_on_the_hub_autograde_without_its_sandbox_refuses_too(room):
+    """Attack: on the hub, autograde runs as the grader; without a sandbox a submission would get
+    the grader's rights (every grade, every submission). Refused before anything runs."""
+    limits = room.course_dir / "incubo_grading.yml"
+    limits.write_text("isolation: false\n")
+    try:
+        refused = incubo(
+            "grade", "autograde", MODULE, "--course-dir", room.course_dir, env=room.env
+        )
+    finally:
+        limits.unlink()
+    assert_french_error(refused, "sans bac à sable", room.env["INCUBO_HUB_COMPTE_CORRECTEUR"])

@@ -164,12 +164,42 @@ def _as_owner_of(path) -> None:
     as_owner_of(path)
 
 
+def _sandbox_for_owner(ctx: Context) -> None:
+    """As root on the hub, before becoming the grader: its kernels must get a sandbox.
+
+    Without one, learners' code would run with the grader's rights (the gradebook, every
+    submission): refused, in French, like root without a sandbox (grading.autograde).
+    """
+    import os
+
+    if os.geteuid() != 0:
+        return
+    from incubo.errors import IncuboError
+    from incubo.grading.limits import load_limits
+    from incubo.grading.sandbox import bwrap_works
+    from incubo.hub.privileges import owner_of
+
+    owner = owner_of(ctx.course_dir)
+    if owner is None:
+        return
+    if not (load_limits(ctx.course_dir).isolation and bwrap_works(owner.pw_uid, owner.pw_gid)):
+        raise IncuboError(
+            f"Refusé : la correction tournerait sous le compte « {owner.pw_name} » sans bac à sable, "
+            "et le code des apprenants aurait ses droits (carnet de notes, copies). Installez bubblewrap "
+            "(« apt-get install bubblewrap »), autorisez les espaces de noms utilisateur "
+            "(sysctl kernel.unprivileged_userns_clone=1) et laissez « isolation: true » dans "
+            "incubo_grading.yml.",
+            code="correction-sans-bac-a-sable",
+        )
+
+
 def run_autograde(args, ctx: Context) -> int:
     from incubo import console
     from incubo.errors import IncuboError
     from incubo.grading.autograde import autograde
 
     _check_course(ctx)
+    _sandbox_for_owner(ctx)
     _as_owner_of(ctx.course_dir)
     if ctx.debug:
         import logging
