@@ -21,6 +21,10 @@ only unique per identity provider); the name given at the first login is
 kept even if the e-mail later changes. The mapping lives in the hub's own
 database (SQLite in the hub folder, or PostgreSQL on Kubernetes, where the
 hub has no disk of its own), in a table of its own.
+
+A hub name is handed out first come, so it never carries a right: trainers
+are recognised by their e-mail or `sub` (`incubo.hub.trainers`), never by the
+name this module gives them.
 """
 
 from __future__ import annotations

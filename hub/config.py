@@ -92,11 +92,13 @@ def configure_auth(c, settings: HubSettings) -> None:
     c.Authenticator.allow_all = True  # anyone the login accepts is a learner
     if settings.auth == "demo":
         from incubo.hub.auth_demo import DemoAuthenticator
+        from incubo.hub.trainers import passwords_file
 
         c.JupyterHub.authenticator_class = DemoAuthenticator
         c.DemoAuthenticator.password = settings.demo_password
         c.DemoAuthenticator.formateurs = list(settings.formateurs)
         c.DemoAuthenticator.course_id = settings.course_id
+        c.DemoAuthenticator.passwords_file = str(passwords_file(settings.hub_dir))
     else:
         from incubo.hub.proconnect import ProConnectAuthenticator
 

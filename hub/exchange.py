@@ -136,10 +136,9 @@ def write_role_configs(settings) -> Path:
 
 
 def is_trainer(spawner, settings) -> bool:
-    group = f"formgrade-{settings.course_id}"
-    if any(getattr(g, "name", g) == group for g in getattr(spawner.user, "groups", []) or []):
-        return True
-    return spawner.user.name in tuple(getattr(settings, "formateurs", ()) or ())
+    from incubo.hub import trainers
+
+    return trainers.is_trainer(spawner.user, settings.course_id)
 
 
 def role_config_path(settings):

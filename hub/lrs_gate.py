@@ -6,7 +6,14 @@ client what that client wrote. The gate enforces the room's rule instead:
 
 - a learner (credentials from `incubo.hub.lrs_keys`) may write only
   statements whose actor is `account {homePage: <hub URL>, name: <own hub
-  name>}`: anything else gets HTTP 403 and nothing is stored;
+  name>}`, never a grade nor a claimed authority (`incubo.hub.lrs_rules`):
+  anything else gets HTTP 403 and nothing is stored;
+- the gate sets every statement's `authority` itself: the learner's, or the
+  room's grader's for `incubo grade autograde` (`incubo.authority`), so a
+  reader tells a grade from a learner's claim;
+- bodies over 1 MiB (413), requests of more than 1,000 statements (413) and
+  a learner going faster than their rate (429 with `Retry-After`) are refused
+  before anything is parsed or stored (`incubo.hub.lrs_limits`);
 - a learner reading statements gets only their own (the `agent` filter is
   forced to them; a single statement fetched by id must be theirs);
 - readers (`formateurs`, `recherche`) read everything and write nothing;
@@ -32,39 +39,37 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tornado import httpclient, web
+from tornado.httpserver import HTTPServer
 from tornado.httputil import url_concat
 
 from incubo import xapi
 from incubo.events import FINAL_REFUSAL_HEADER
 from incubo.hub.lrs_keys import Caller, identify, wake_token
+from incubo.hub.lrs_limits import Limits, RateLimiter
+from incubo.hub.lrs_rules import (
+    Refusal,
+    actor_is,
+    grader_refusal,
+    learner_refusal,
+    own_agent,
+    set_authority,
+)
+
+__all__ = ["Gate", "actor_is", "make_app", "own_agent"]
 
 log = logging.getLogger(__name__)
 
 XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
 WAKE_HEADER = "X-Incubo-Reveil"
 FORWARD_TIMEOUT = 20.0
-
-
-def own_agent(homepage: str, name: str) -> dict[str, Any]:
-    """The actor every statement of learner `name` must carry."""
-    return {"objectType": "Agent", "account": {"homePage": homepage, "name": name}}
-
-
-def actor_is(stmt: Any, homepage: str, name: str) -> bool:
-    """Whether `stmt`'s actor is exactly learner `name` of this hub (no mbox, no group, no other home)."""
-    if not isinstance(stmt, dict):
-        return False
-    actor = stmt.get("actor")
-    if not isinstance(actor, dict) or actor.get("objectType", "Agent") != "Agent":
-        return False
-    if any(k in actor for k in ("mbox", "mbox_sha1sum", "openid", "member")):
-        return False
-    account = actor.get("account")
-    return (
-        isinstance(account, dict)
-        and account.get("name") == name
-        and str(account.get("homePage", "")).rstrip("/") == homepage.rstrip("/")
-    )
+TOO_BIG = (
+    "Refusé : la requête dépasse {taille}. Envoyez les déclarations en plusieurs fois "
+    "(la file d'attente du notebook le fait d'elle-même)."
+)
+TOO_FAST = (
+    "Trop de requêtes en peu de temps vers le LRS de la salle : réessayez dans {n} s "
+    "(les déclarations d'un notebook restent en attente et partent d'elles-mêmes)."
+)
 
 
 #: Context extension that keeps a registration a séance's replaced (a cohort's, usually).
@@ -116,7 +121,10 @@ class Gate:
         prefix: str,
         wake_url: str = "",
         hub_dir: Path | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        self.limits = limits or Limits()
+        self.rate = RateLimiter(self.limits)
         self.hub_dir = hub_dir  # where the séances are (None: no séance tagging)
         self.wake_url = wake_url
         self.wake_headers = {WAKE_HEADER: wake_token(secret)}
@@ -192,13 +200,6 @@ class BaseHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({"detail": message}, ensure_ascii=False))
 
-    def caller(self) -> Caller | None:
-        found = identify(self.gate.secret, self.request.headers.get("Authorization"))
-        if found is None:
-            self.set_header("WWW-Authenticate", 'Basic realm="LRS de la salle"')
-            self.refuse(401, "Identifiants absents ou refusés par le LRS de la salle.")
-        return found
-
     def relay(self, response: httpclient.HTTPResponse, body: bytes | None = None) -> None:
         if response.code == 599:  # Ralph unreachable: a temporary error the spool retries
             self.refuse(
@@ -234,51 +235,142 @@ class HeartbeatHandler(BaseHandler):
         self.relay(await self.gate.ralph("GET", "/__heartbeat__"))
 
 
+@web.stream_request_body
 class StatementsHandler(BaseHandler):
+    """`/xAPI/statements`: the body is read in chunks, kept only up to the limit.
+
+    Every early refusal (credentials, rate, size) is decided when the headers
+    arrive but answered once the body is read: a client still sending would
+    otherwise see its connection reset instead of the French sentence.
+    """
+
+    def prepare(self) -> None:
+        limits = self.gate.limits
+        self._held: tuple[int, str, dict[str, str]] | None = None
+        self._chunks: list[bytes] = []
+        self._size = 0
+        connection = self.request.connection
+        settable = hasattr(connection, "set_max_body_size")
+        if settable:  # past the size set here, tornado answers 400 and closes the connection
+            connection.set_max_body_size(limits.max_body)
+            connection.set_body_timeout(60.0)
+        self.who: Caller | None = identify(
+            self.gate.secret, self.request.headers.get("Authorization")
+        )
+        if self.who is None:
+            self._hold(
+                401,
+                "Identifiants absents ou refusés par le LRS de la salle.",
+                {"WWW-Authenticate": 'Basic realm="LRS de la salle"'},
+            )
+            return
+        if not self.who.reader:
+            wait = self.gate.rate.request(self.who.name)
+            if wait:  # (not logged: a flood of these would fill the log)
+                self._hold(429, TOO_FAST.format(n=wait), {"Retry-After": str(wait)})
+                return
+        if settable:  # a known caller within their rate: a longer body is read on to answer 413
+            connection.set_max_body_size(limits.drain_cap)
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limits.max_body:
+            self._too_big()
+
+    def _hold(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        if self._held is None:
+            self._held = (status, message, headers or {})
+            self._chunks = []
+
+    def _too_big(self) -> None:
+        log.warning("refused a body over %d bytes from %s", self.gate.limits.max_body, self.who)
+        size = self.gate.limits.max_body
+        taille = f"{size // 2**20} Mio" if size % 2**20 == 0 else f"{size} octets"
+        self._hold(413, TOO_BIG.format(taille=taille), {FINAL_REFUSAL_HEADER: "taille"})
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._held is not None:
+            return  # read to the end only to answer cleanly; never kept
+        if self._size > self.gate.limits.max_body:
+            self._too_big()
+            return
+        self._chunks.append(chunk)
+
+    def _answered(self) -> bool:
+        """Send the refusal decided earlier, if any."""
+        if self._held is None:
+            return False
+        status, message, headers = self._held
+        for name, value in headers.items():
+            self.set_header(name, value)
+        self.refuse(status, message)
+        return True
+
     async def post(self) -> None:
         await self._write("POST")
 
     async def put(self) -> None:
         await self._write("PUT")
 
+    def _refuse_with(self, refusal: Refusal, count: int) -> None:
+        who = self.who
+        log.warning("refused %d statement(s) from %s: %s", count, who.name, refusal.reason)
+        self.set_header(FINAL_REFUSAL_HEADER, refusal.reason)  # the spool sets these aside
+        self.refuse(refusal.status, refusal.message)
+
     async def _write(self, method: str) -> None:
-        who = self.caller()
-        if who is None:
+        if self._answered():
             return
-        if who.reader:
+        who = self.who
+        if who.reader and not who.grader:
             self.refuse(403, "Ce compte du LRS est en lecture seule.")
             return
         try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
+            body = json.loads(b"".join(self._chunks) or b"null")
+        except (ValueError, RecursionError):  # RecursionError: brackets nested 100,000 deep
             self.refuse(400, "Le corps de la requête n'est pas du JSON valide.")
             return
         statements = body if isinstance(body, list) else [body]
-        if not statements or not all(actor_is(s, self.gate.homepage, who.name) for s in statements):
-            log.warning(
-                "refused %d statement(s) from %s: actor is someone else", len(statements), who.name
-            )
-            self.set_header(
-                FINAL_REFUSAL_HEADER, "acteur"
-            )  # the spool sets these aside, the rest flows
+        limit = self.gate.limits.max_statements
+        if len(statements) > limit:
+            self.set_header(FINAL_REFUSAL_HEADER, "nombre")
             self.refuse(
-                403,
-                "Refusé : une déclaration ne peut être enregistrée qu'au nom de la personne connectée.",
+                413,
+                f"Refusé : {len(statements)} déclarations dans une seule requête, "
+                f"au plus {limit} : envoyez-les en plusieurs fois.",
             )
             return
+        homepage = self.gate.homepage
+        if who.grader:
+            refusal = grader_refusal(statements, homepage)
+        else:
+            refusal = (
+                learner_refusal(statements, homepage, who.name)
+                if statements
+                else Refusal(400, "Aucune déclaration dans la requête.", "vide")
+            )
+        if refusal is not None:
+            self._refuse_with(refusal, len(statements))
+            return
+        if not who.grader:
+            wait = self.gate.rate.statements(who.name, len(statements))
+            if wait:
+                self.set_header("Retry-After", str(wait))
+                self.refuse(429, TOO_FAST.format(n=wait))
+                return
+        set_authority(statements, homepage, None if who.grader else who.name)
+        self.gate.tag_seance(statements)  # same ids: Ralph still deduplicates a retry
+        # what was checked is what is stored: never the bytes as sent
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         query = {k: self.get_argument(k) for k in self.request.arguments}
-        payload = self.request.body
-        if self.gate.tag_seance(statements):  # same ids: Ralph still deduplicates a retry
-            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         response = await self.gate.ralph(method, "/xAPI/statements/", query, payload)
         self.relay(response)
         if response.code in (200, 204):
             asyncio.ensure_future(self.gate.wake_dashboard())
 
     async def get(self) -> None:
-        who = self.caller()
-        if who is None:
+        if self._answered():
             return
+        who = self.who
         query = {k: self.get_argument(k) for k in self.request.arguments}
         if who.reader:
             self.relay(
@@ -344,6 +436,19 @@ def make_app(gate: Gate) -> web.Application:
     )
 
 
+def listen(gate: Gate, port: int, host: str) -> HTTPServer:
+    """Serve the gate: bodies beyond `max_body` are never read whole (only `/xAPI/statements`
+    reads on, up to `drain_cap`, to answer 413); slow or idle connections are closed."""
+    return make_app(gate).listen(
+        port,
+        host,
+        xheaders=True,
+        max_body_size=gate.limits.max_body,
+        body_timeout=60.0,
+        idle_connection_timeout=120.0,
+    )
+
+
 def main() -> None:
     """Entry point of the `lrs` hub service (`python -m incubo.hub.lrs_gate`)."""
     from incubo.config import service_settings
@@ -363,7 +468,7 @@ def main() -> None:
             s.hub_dir,
         )
         bind = urlparse(s.bind_url)
-        make_app(gate).listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
+        listen(gate, bind.port or 80, bind.hostname or "127.0.0.1")
         log.info("LRS gate on %s, Ralph at %s", s.bind_url, s.ralph_url)
         await asyncio.Event().wait()
 

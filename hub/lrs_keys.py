@@ -6,7 +6,9 @@ password is an HMAC of the hub user name under a secret kept in
 keep in sync: the gate recomputes the HMAC to know who is calling, and a
 learner cannot derive anyone else's password. Readers (trainers, research)
 get a password from the same secret under another label, so a learner whose
-hub name happens to be `formateurs` still only gets a learner's rights.
+hub name happens to be `formateurs` still only gets a learner's rights. So
+does the room's grader (`correcteur`, `incubo grade autograde` on the hub):
+the one account that may write grading statements about any learner.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import secrets
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
+
+from incubo.authority import GRADER
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,15 @@ def reader_password(secret: bytes, reader: str) -> str:
     return _mac(secret, "lecteur", reader)
 
 
+def grader_password(secret: bytes) -> str:
+    return _mac(secret, "correcteur", GRADER)
+
+
+def grader_auth(secret: bytes) -> str:
+    """`user:password` of the room's grader (written for `incubo grade autograde` by the hub)."""
+    return f"{GRADER}:{grader_password(secret)}"
+
+
 def wake_token(secret: bytes) -> str:
     """What the gate shows the dashboard to say « something new was stored »."""
     return _mac(secret, "reveil", "tableau-de-bord")
@@ -98,10 +111,15 @@ def reader_auth(secret: bytes, reader: str) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent a request: a learner (their hub user name) or a reader."""
+    """Who sent a request: a learner (their hub user name), a reader, or the grader.
+
+    `reader` means « not a learner »: every service that serves learners only
+    refuses it. The grader is a reader that may also write grading statements.
+    """
 
     name: str
     reader: bool = False
+    grader: bool = False
 
 
 def identify(secret: bytes, authorization: str | None) -> Caller | None:
@@ -115,6 +133,8 @@ def identify(secret: bytes, authorization: str | None) -> Caller | None:
     user, sep, password = raw.rpartition(":")  # the password (hex) has no colon; a name might
     if not sep or not user:
         return None
+    if user == GRADER and hmac.compare_digest(password, grader_password(secret)):
+        return Caller(user, reader=True, grader=True)
     if user in READERS and hmac.compare_digest(password, reader_password(secret, user)):
         return Caller(user, reader=True)
     if hmac.compare_digest(password, learner_password(secret, user)):

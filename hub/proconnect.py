@@ -12,12 +12,15 @@ its logout never reaches ProConnect's `end_session`. This subclass of
 - the ID token's signature, `iss`, `aud`, expiry and `nonce` checked, the
   userinfo JWT's signature, `iss` and `aud` checked (keys from the JWKS,
   refetched on an unknown key id), its `sub` equal to the ID token's;
+- only the administrations of PROCONNECT_SIRETS when it is set (the `siret`
+  claim; others get a French refusal and no hub user);
 - the hub name from the e-mail by the rule of `incubo.hub.agents`, stable per
   `(sub, idp_id)`;
 - given name, usual name, SIRET, e-mail in the encrypted `auth_state`, the
-  administration as hub group `administration-<siret>`; trainers
-  (INCUBO_HUB_FORMATEURS, names or e-mails) in `formgrade-<course_id>`,
-  everyone in `nbgrader-<course_id>`;
+  administration as hub group `administration-<siret>`; trainers in
+  `formgrade-<course_id>` (`incubo.hub.trainers`: INCUBO_HUB_FORMATEURS lists
+  their verified e-mails or ProConnect `sub`, never a hub name, which is
+  handed out first come), everyone in `nbgrader-<course_id>`;
 - logout: the hub session is closed, then the browser goes to ProConnect's
   `end_session` with `id_token_hint`, `state` and `post_logout_redirect_uri`.
 """
@@ -44,6 +47,7 @@ from tornado.httpclient import HTTPClientError
 from traitlets import List, Unicode, default
 
 from incubo.config import ProConnectSettings, hub_settings
+from incubo.hub import trainers
 from incubo.hub.agents import AgentDirectory
 from incubo.hub.oidc import OIDCError, Provider
 
@@ -154,7 +158,14 @@ class ProConnectAuthenticator(OAuthenticator):
         "incubo", config=True, help="nbgrader course id, names the trainer and learner groups."
     )
     formateurs = List(
-        Unicode(), config=True, help="Trainers (INCUBO_HUB_FORMATEURS): hub user names or e-mails."
+        Unicode(),
+        config=True,
+        help="Trainers (INCUBO_HUB_FORMATEURS): verified e-mails or ProConnect `sub`, never hub names.",
+    )
+    sirets = List(
+        Unicode(),
+        config=True,
+        help="PROCONNECT_SIRETS: the administrations (SIRET) whose agents may log in; empty: all.",
     )
     agents_db_url = Unicode(
         config=True,
@@ -171,6 +182,10 @@ class ProConnectAuthenticator(OAuthenticator):
     @default("formateurs")
     def _formateurs_default(self) -> list[str]:
         return list(hub_settings().formateurs)
+
+    @default("sirets")
+    def _sirets_default(self) -> list[str]:
+        return list(self._settings().sirets)
 
     @default("course_id")
     def _course_id_default(self) -> str:
@@ -313,6 +328,7 @@ class ProConnectAuthenticator(OAuthenticator):
                 )
         except OIDCError as error:
             raise _refuse(error) from error
+        self._check_siret(user)
         idp_id = str(user.get("idp_id") or id_claims.get("idp_id") or "")
         name = self.agents.hub_name(str(user["sub"]), idp_id, user["email"])
         agent = {
@@ -338,9 +354,26 @@ class ProConnectAuthenticator(OAuthenticator):
         """The hub session stands on its own: ProConnect's 60-second access token cannot be reused."""
         return True
 
-    def is_trainer(self, name: str, email: str | None) -> bool:
-        wanted = {w.strip().lower() for w in self.formateurs if w.strip()}
-        return name.lower() in wanted or bool(email and email.lower() in wanted)
+    def _check_siret(self, user: dict) -> None:
+        """PROCONNECT_SIRETS set: an agent of another administration is refused before any hub name."""
+        allowed = {s.strip() for s in self.sirets if s.strip()}
+        siret = str(user.get("siret") or "").replace(" ", "")
+        if allowed and siret not in allowed:
+            shown = f" (SIRET {siret})" if siret else ""
+            raise _refuse(
+                OIDCError(
+                    f"Votre administration{shown} n'a pas accès à cette salle : seuls les agents des "
+                    "administrations inscrites peuvent s'y connecter. Si vous devriez y avoir accès, "
+                    "prévenez votre formateur ou l'équipe informatique.",
+                    f"siret {siret!r} not in PROCONNECT_SIRETS",
+                )
+            )  # 401 as every refused login: the hub's error page then shows this sentence
+
+    def is_trainer(self, auth_state: dict) -> bool:
+        """Listed by verified e-mail or `sub` (`incubo.hub.trainers`); the hub name never counts."""
+        return trainers.listed_agent(
+            self.formateurs, email=auth_state.get("email"), sub=auth_state.get("sub")
+        )
 
     def groups_for(self, name: str, auth_state: dict) -> list[str]:
         """Learner group for all, trainer group for trainers, one group per administration (SIRET).
@@ -348,9 +381,7 @@ class ProConnectAuthenticator(OAuthenticator):
         With `Authenticator.manage_groups` (set by `incubo.hub.config`) the hub applies them at
         each login, so removing someone from INCUBO_HUB_FORMATEURS takes effect at their next login.
         """
-        groups = [f"nbgrader-{self.course_id}"]
-        if self.is_trainer(name, auth_state.get("email")):
-            groups.append(f"formgrade-{self.course_id}")
+        groups = trainers.room_groups(self.course_id, trainer=self.is_trainer(auth_state))
         if auth_state.get("siret"):
             groups.append(f"administration-{auth_state['siret']}")
         return groups

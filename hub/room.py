@@ -45,6 +45,101 @@ def preflight(settings: HubSettings) -> None:
         )
 
 
+def _port_free(port: int, ip: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check_ports(settings: HubSettings) -> HubSettings:
+    """The ports this room needs, free or already this room's; internal ones chosen once if taken.
+
+    The public port is the administrator's choice: taken by something else, one French sentence
+    saying which and how to choose another. The hub's and the proxy's internal ports (8081, 8001 by
+    default) are nobody's business: when taken (a second room on this machine), free ones are chosen
+    and remembered in the hub folder (`ports-internes.json`) for every later command of this room.
+    """
+    import dataclasses
+    import json
+
+    from incubo.config import INTERNAL_PORTS_FILE
+    from incubo.hub.local import running_proxy
+
+    ours = running_proxy(settings) is not None  # our proxy holds the public port and its API
+    if not ours and not _port_free(settings.port, settings.ip if settings.ip != "0.0.0.0" else ""):
+        raise IncuboError(
+            f"Le port {settings.port} est déjà pris sur cette machine (une autre salle, un autre service ?) : "
+            "choisissez-en un autre avec « incubo hub --port 8100 » (ou INCUBO_HUB_PORT).",
+            code="hub-port-pris",
+        )
+    explicit = {"hub": "INCUBO_HUB_API_PORT", "proxy-api": "INCUBO_HUB_PROXY_API_PORT"}
+    wanted = {"hub": settings.hub_port, "proxy-api": settings.proxy_api_port}
+    changed = False
+    for name, port in wanted.items():
+        if _port_free(port) or (ours and name == "proxy-api"):
+            continue
+        if os.environ.get(explicit[name]):
+            raise IncuboError(
+                f"Le port interne {port} ({explicit[name]}) est déjà pris sur cette machine : "
+                f"retirez {explicit[name]} pour qu'incubo en choisisse un libre, ou indiquez-en un autre.",
+                code="hub-port-pris",
+            )
+        wanted[name], changed = _free_port(), True
+    if changed:
+        path = settings.hub_dir / INTERNAL_PORTS_FILE
+        path.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
+        log.info("internal ports taken by another program: using %s (%s)", wanted, path)
+    return dataclasses.replace(settings, hub_port=wanted["hub"], proxy_api_port=wanted["proxy-api"])
+
+
+def check_reachable(settings: HubSettings) -> None:
+    """Learners' accounts must traverse the hub folder (the exchange is inside) and the homes' folder."""
+    from incubo.hub.pythonenv import usable_by_others
+
+    if settings.spawner != "unix":
+        return
+    for label, folder in (
+        ("du hub", settings.hub_dir),
+        ("des dossiers personnels", settings.home_base),
+    ):
+        blocked = next(
+            (p for p in [folder, *folder.parents] if p.exists() and not p.stat().st_mode & 0o001),
+            None,
+        )
+        if blocked is not None and not usable_by_others(folder):
+            raise IncuboError(
+                f"Le dossier {label} « {folder} » n'est pas accessible aux comptes des apprenants : "
+                f"« {blocked} » leur est fermé. Ouvrez-le en traversée (« chmod o+x {blocked} ») ou choisissez "
+                "un autre emplacement, puis relancez.",
+                code="hub-dossier-inaccessible",
+            )
+
+
+def _warn_without_lrs() -> None:
+    from incubo.config import room_services_settings
+    from incubo.hub.services import ralph_python
+
+    if not room_services_settings().ralph_url and ralph_python() is None:
+        console.warning(
+            "Le LRS Ralph n'est pas installé (« make ralph », ou INCUBO_RALPH_PYTHON) : la salle démarre sans "
+            "lui, les traces restent dans le journal de chaque apprenant et le tableau de bord reste vide."
+        )
+
+
 def running_hub(settings: HubSettings) -> int | None:
     """The pid of a JupyterHub still running with this hub folder (its pid file), if any."""
     import psutil
@@ -58,6 +153,21 @@ def running_hub(settings: HubSettings) -> int | None:
     return None
 
 
+def _die_with_us():
+    """A preexec_fn: SIGTERM to the child when `incubo hub` dies, whatever kills it."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    parent = os.getpid()
+
+    def run() -> None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return run
+
+
 def hub_command() -> list[str]:
     return [sys.executable, "-m", "jupyterhub", "-f", str(HERE / "jupyterhub_config.py")]
 
@@ -69,6 +179,14 @@ def serve(settings: HubSettings, env: dict[str, str]) -> int:
 
     preflight(settings)
     prepare_hub_dir(settings)
+    check_reachable(settings)
+    settings = check_ports(settings)
+    _warn_without_lrs()
+    env = dict(
+        env,
+        INCUBO_HUB_API_PORT=str(settings.hub_port),
+        INCUBO_HUB_PROXY_API_PORT=str(settings.proxy_api_port),
+    )
     private_file(settings.service_token_file)  # the hub reads it; so do warm-up and this loop
     if settings.spawner == "unix":
         from incubo.hub.privileges import prepare_room
@@ -88,7 +206,11 @@ def serve(settings: HubSettings, env: dict[str, str]) -> int:
         f"État du hub et journaux : {settings.hub_dir}. Ctrl+C arrête le hub ; les serveurs des apprenants continuent."
     )
     proc = subprocess.Popen(
-        hub_command(), env=dict(os.environ, **env), cwd=settings.hub_dir, start_new_session=True
+        hub_command(),
+        env=dict(os.environ, **env),
+        cwd=settings.hub_dir,
+        start_new_session=True,
+        preexec_fn=_die_with_us(),  # `incubo hub` killed outright: JupyterHub stops, and its services
     )
     received: list[int] = []
 

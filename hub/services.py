@@ -17,6 +17,7 @@ still running after a hub restart keep reaching the gate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -55,6 +56,11 @@ def service_ports(hub_dir: Path, fixed: dict[str, int] | None = None) -> dict[st
     return wanted
 
 
+def lifeline(command: list[str]) -> list[str]:
+    """`command` run through `incubo.hub.lifeline`: it gets SIGTERM when the hub dies."""
+    return [sys.executable, "-m", "incubo.hub.lifeline", *command]
+
+
 def ralph_python() -> Path | None:
     """Ralph's Python: `INCUBO_RALPH_PYTHON`, else the checkout's `.venv-ralph` (`make ralph`)."""
     from incubo.config import ralph_python as configured
@@ -78,6 +84,21 @@ def hub_url(settings: Any) -> str:
 def parcours_page_config() -> Path:
     """A Jupyter config folder that turns on « Mon parcours » in each learner's server."""
     return Path(__file__).with_name("jupyter-config")
+
+
+def _grader_access(hub_dir: Path, settings: Any, secret: bytes, port: int, homepage: str) -> None:
+    """Where `incubo grade autograde` on this machine finds the gate, as the grader (its account's file)."""
+    import pwd
+
+    from incubo.authority import GraderAccess, write_access
+
+    owner = None
+    if os.geteuid() == 0:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(_get(settings, "grader_user") or "incubo-correcteur")
+            owner = (entry.pw_uid, entry.pw_gid)
+    url = f"http://127.0.0.1:{port}/services/lrs/"
+    write_access(hub_dir, GraderAccess(url, lrs_keys.grader_auth(secret), homepage), owner)
 
 
 def configure_services(c: Any, settings: Any) -> None:
@@ -146,6 +167,7 @@ def configure_services(c: Any, settings: Any) -> None:
         )
         if layout.ralph_auth:
             gate_env["INCUBO_RALPH_AUTH"] = layout.ralph_auth
+        _grader_access(hub_dir, settings, secret, ports["lrs"], homepage)
         services.append(
             {
                 "name": "lrs",
@@ -179,9 +201,12 @@ def configure_services(c: Any, settings: Any) -> None:
             "display": False,
         },
     ]
-    if unprivileged:
-        for service in services:
-            service["command"] = privileges.launcher("services", service["command"])
+    for service in services:  # every service dies with the hub, even killed outright
+        if unprivileged:  # the lifeline after the drop: a change of user clears PR_SET_PDEATHSIG
+            lifeline_cmd = [own_python, "-m", "incubo.hub.lifeline", *service["command"]]
+            service["command"] = privileges.launcher("services", lifeline_cmd)
+        else:
+            service["command"] = lifeline(service["command"])
     c.JupyterHub.services.extend(services)
     c.JupyterHub.load_roles.append(
         {

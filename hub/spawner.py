@@ -10,29 +10,18 @@ put the released modules in the home before the server starts.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import logging
+import os
 import pwd
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Unicode
 
-from incubo.hub import accounts
+from incubo.hub import accounts, limits, trainers
+from incubo.hub.exchange import prepare_learner
 
 log = logging.getLogger(__name__)
-
-
-def _prepare_learner():
-    """`incubo.hub.exchange.prepare_learner` when that module provides it (h12-exchange)."""
-    try:
-        module = importlib.import_module("incubo.hub.exchange")
-    except ModuleNotFoundError as exc:
-        if exc.name == "incubo.hub.exchange":
-            return None
-        raise
-    return getattr(module, "prepare_learner", None)
 
 
 class IncuboSpawner(LocalProcessSpawner):
@@ -53,12 +42,26 @@ class IncuboSpawner(LocalProcessSpawner):
         return hub_settings()
 
     def is_trainer(self) -> bool:
-        from incubo.config import hub_settings
+        """Membership of `formgrade-<course>`, as the login set it (never the name)."""
+        return trainers.is_trainer(self.user, self.settings.course_id)
 
-        return self.user.name in hub_settings().formateurs
+    @property
+    def limits(self) -> limits.Limits:
+        return limits.limits_from_env()
+
+    @property
+    def cgroups(self) -> limits.Cgroups:
+        return limits.Cgroups(self.settings.hub_dir)
 
     def make_preexec_fn(self, name):
-        return set_user_setuid(self.unix_user)
+        """Join the learner's control group and cap memory (`incubo.hub.limits`), then become the learner."""
+        groups = self.cgroups
+        return limits.preexec(
+            groups if groups.available() else None,
+            self.unix_user,
+            self.limits,
+            set_user_setuid(self.unix_user),
+        )
 
     def user_env(self, env):
         entry = pwd.getpwnam(self.unix_user)
@@ -66,7 +69,26 @@ class IncuboSpawner(LocalProcessSpawner):
         env["LOGNAME"] = entry.pw_name
         env["HOME"] = entry.pw_dir
         env["SHELL"] = entry.pw_shell or "/bin/bash"
+        room = self.limits  # what the learner's kernels say when a limit stops a cell
+        env["INCUBO_LIMITE_MEMOIRE"] = str(room.memory)
+        env["INCUBO_LIMITE_MEMOIRE_TEXTE"] = limits.human_size(room.memory)
+        env["INCUBO_LIMITE_PROCESSUS"] = str(room.processes)
+        env["MALLOC_ARENA_MAX"] = limits.MALLOC_ARENA_MAX
+        env["JUPYTER_PATH"] = os.pathsep.join(
+            [str(limits.KERNELS_DIR), *filter(None, [env.get("JUPYTER_PATH")])]
+        )
         return env
+
+    def prepare_limits(self, unix_user: str) -> None:
+        """The learner's control group, made before the server starts (root)."""
+        groups = self.cgroups
+        if groups.available():
+            groups.prepare(unix_user, self.limits)
+        else:
+            self.log.warning(
+                "cgroups not writable here: %s's server runs without memory/process limits",
+                unix_user,
+            )
 
     async def move_certs(self, paths):  # internal SSL is not used in a room; keep it explicit
         raise NotImplementedError("internal_ssl is not supported by IncuboSpawner")
@@ -87,16 +109,16 @@ class IncuboSpawner(LocalProcessSpawner):
 
     async def start(self):
         unix_user, home = await self.ensure_account()
-        prepare = _prepare_learner()
-        if prepare is not None:
-            if inspect.iscoroutinefunction(prepare):
-                await prepare(self, unix_user, home, self.settings)
-            else:  # it runs commands as the learner: off the event loop, or 30 logins wait in line
-                settings = self.settings
-                await asyncio.get_running_loop().run_in_executor(
-                    None, prepare, self, unix_user, home, settings
-                )
+        settings = self.settings  # prepare_learner runs commands as the learner: off the event loop
+        await asyncio.get_running_loop().run_in_executor(
+            None, prepare_learner, self, unix_user, home, settings
+        )
+        await asyncio.get_running_loop().run_in_executor(None, self.prepare_limits, unix_user)
         self.log.info(
             "starting %s's server as Unix user %s (home %s)", self.user.name, unix_user, home
         )
         return await super().start()
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        self.cgroups.remove(self.unix_user)  # empty once the server and its kernels are gone

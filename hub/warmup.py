@@ -67,8 +67,9 @@ def warm(
         )
     names = [n.strip().lower() for n in names if n.strip()]
     if not names:
-        formateurs = set(settings.formateurs)
-        names = [u["name"] for u in api.users() if u["name"] not in formateurs]
+        from incubo.hub import trainers
+
+        names = [u["name"] for u in api.users() if not trainers.is_trainer(u, settings.course_id)]
     if not names:
         console.info(
             "Aucun apprenant à préchauffer : donnez leurs identifiants (incubo hub prechauffer NOM…)."

@@ -8,6 +8,7 @@ settings live in the `# --- hub ---` block at the end.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -225,6 +226,7 @@ class ProConnectSettings:
     callback_url: str = ""  # PROCONNECT_CALLBACK_URL, e.g. https://hub/hub/oauth_callback
     post_logout_url: str = ""  # PROCONNECT_POST_LOGOUT_URL, exactly as registered
     acr_values: str = "eidas1"  # PROCONNECT_ACR_VALUES
+    sirets: tuple[str, ...] = ()  # PROCONNECT_SIRETS: only these administrations (empty: all)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ProConnectSettings:
@@ -236,6 +238,7 @@ class ProConnectSettings:
             callback_url=env.get("PROCONNECT_CALLBACK_URL", ""),
             post_logout_url=env.get("PROCONNECT_POST_LOGOUT_URL", ""),
             acr_values=env.get("PROCONNECT_ACR_VALUES", "") or "eidas1",
+            sirets=tuple(x.replace(" ", "") for x in _env_list(env.get("PROCONNECT_SIRETS"))),
         )
 
 
@@ -457,10 +460,24 @@ def hub_dir(value: str | os.PathLike | None = None, env=None) -> Path:
     return Path(raw).expanduser().resolve() if raw else DEFAULT_HUB_DIR
 
 
+#: The hub's internal ports (its API, the proxy's API) chosen by `incubo hub` when the defaults were
+#: taken, remembered in the hub folder so every command of this room finds them.
+INTERNAL_PORTS_FILE = "ports-internes.json"
+
+
+def internal_ports(state: Path) -> dict[str, int]:
+    try:
+        data = json.loads((state / INTERNAL_PORTS_FILE).read_text())
+        return {k: int(v) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
 def hub_settings(env=None, **overrides) -> HubSettings:
     """Read the hub settings from `env` (default: os.environ); keyword arguments win."""
     env = os.environ if env is None else env
     state = hub_dir(overrides.pop("hub_dir", None), env)
+    internal = internal_ports(state)
     values = dict(
         hub_dir=state,
         auth=env.get("INCUBO_HUB_AUTH", "demo").strip().lower() or "demo",
@@ -472,8 +489,8 @@ def hub_settings(env=None, **overrides) -> HubSettings:
         course_id=env.get("INCUBO_COURSE_ID", "").strip() or "incubo",
         ip=env.get("INCUBO_HUB_IP", "").strip() or "127.0.0.1",
         port=_env_int(env, "INCUBO_HUB_PORT", 8000),
-        hub_port=_env_int(env, "INCUBO_HUB_API_PORT", 8081),
-        proxy_api_port=_env_int(env, "INCUBO_HUB_PROXY_API_PORT", 8001),
+        hub_port=_env_int(env, "INCUBO_HUB_API_PORT", internal.get("hub", 8081)),
+        proxy_api_port=_env_int(env, "INCUBO_HUB_PROXY_API_PORT", internal.get("proxy-api", 8001)),
         public_url=env.get("INCUBO_HUB_PUBLIC_URL", "").strip(),
         home_base=Path(env.get("INCUBO_HUB_HOME_BASE", "").strip() or "/home"),
         spawner=env.get("INCUBO_HUB_SPAWNER", "").strip().lower() or "unix",

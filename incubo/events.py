@@ -11,6 +11,15 @@ the spool to the LRS (xAPI `POST /xAPI/statements`, Basic auth from
 the LRS has accepted it; ids are UUIDs fixed at creation, so a retry after a
 lost answer never stores a statement twice. Recording never raises and never
 waits for the network.
+
+What the LRS answers decides what happens to a batch: 429 (too fast) and
+other temporary answers keep it for later, after at least the server's
+`Retry-After`; a refusal of the statements themselves (400, 403 with the
+gate's final-refusal header, 409, 413) sends the batch again one statement
+at a time, and only the statement refused on its own is set aside in
+`refusees/`, never deleted. A batch never exceeds `MAX_BODY_BYTES` nor
+`MAX_STATEMENTS` (the room gate's limits); a single statement larger than
+that is set aside without being sent.
 """
 
 from __future__ import annotations
@@ -38,6 +47,11 @@ log.addHandler(
 )  # in a kernel, never print our warnings into the learner's notebook
 
 BATCH_SIZE = 50
+#: The largest request body the room's LRS gate accepts (1 MiB), and statements per request.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_STATEMENTS = 1000
+#: Longest wait a server's `Retry-After` may impose on the sender.
+RETRY_AFTER_MAX = 300.0
 HTTP_TIMEOUT = 5.0
 RETRY_MIN, RETRY_MAX = 1.0, 30.0
 EXIT_GRACE = 3.0  # seconds a finishing process (kernel, grading run) gives its last deliveries
@@ -186,6 +200,7 @@ class FlushReport:
     rejected: int = 0
     error: str | None = None
     rejected_reasons: list[str] = field(default_factory=list)
+    retry_after: float | None = None  # seconds the LRS asked us to wait (429)
 
 
 #: Client errors that say nothing about the statements themselves: keep them, retry later.
@@ -197,9 +212,26 @@ FINAL_REFUSAL_HEADER = "X-Incubo-Refus-Definitif"
 class _Unreachable(Exception):
     """The LRS could not be reached or answered with a temporary error."""
 
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after(headers) -> float | None:
+    """A `Retry-After` in seconds (the HTTP-date form is not used by our gate), bounded."""
+    raw = headers.get("Retry-After") if headers else None
+    try:
+        return min(max(float(raw), 0.0), RETRY_AFTER_MAX) if raw else None
+    except ValueError:
+        return None
+
+
+def _body(statements: list[dict[str, Any]]) -> bytes:
+    return json.dumps(statements, ensure_ascii=False).encode("utf-8")
+
 
 def _post(url: str, statements: list[dict[str, Any]]) -> int:
-    body = json.dumps(statements, ensure_ascii=False).encode("utf-8")
+    body = _body(statements)
     request = urllib.request.Request(
         url, data=body, method="POST", headers=lrs.headers(json_body=True)
     )
@@ -215,6 +247,10 @@ def _post(url: str, statements: list[dict[str, Any]]) -> int:
         if err.code in (401, 403):
             raise _Unreachable(
                 f"identifiants refusés par le LRS (HTTP {err.code}) : vérifiez INCUBO_LRS_AUTH"
+            ) from err
+        if err.code == 429:
+            raise _Unreachable(
+                "le LRS demande d'attendre (HTTP 429)", _retry_after(err.headers)
             ) from err
         raise _Unreachable(f"HTTP {err.code} {detail}") from err
     except (urllib.error.URLError, OSError, TimeoutError) as err:
@@ -232,15 +268,24 @@ def _reject(path: Path, reason: str, report: FlushReport) -> None:
 
 def _deliver(url: str, paths: list[Path], report: FlushReport) -> None:
     """Send `paths` as one batch; on a 400/409 fall back to one by one to isolate the culprit."""
-    statements, readable = [], []
+    statements, readable, size = [], [], 2
     for p in paths:
         try:
-            statements.append(json.loads(p.read_text(encoding="utf-8")))
-            readable.append(p)
+            stmt = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             continue  # delivered meanwhile by another process
         except ValueError:
             _reject(p, "fichier illisible", report)
+            continue
+        one = len(_body([stmt]))
+        if one > MAX_BODY_BYTES:  # the LRS would refuse it whatever we do: never send it
+            _reject(p, f"déclaration trop volumineuse ({one} octets)", report)
+            continue
+        if statements and (size + one > MAX_BODY_BYTES or len(statements) >= MAX_STATEMENTS):
+            break  # the rest waits for the next batch
+        statements.append(stmt)
+        readable.append(p)
+        size += one
     if not statements:
         return
     status = _post(url, statements)
@@ -281,6 +326,7 @@ def flush(*, max_seconds: float | None = None) -> FlushReport:
                     _deliver(url, batch, report)
                 except _Unreachable as err:
                     report.error = str(err)
+                    report.retry_after = err.retry_after
                     break
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -325,7 +371,11 @@ class _Sender(threading.Thread):
                     report.pending,
                     delay,
                 )
-                self._force.wait(delay)
+                # a 429's Retry-After is a floor: even retry_now() does not cut it short
+                floor = report.retry_after or 0.0
+                if floor:
+                    time.sleep(floor)
+                self._force.wait(max(0.0, delay - floor))
                 self._force.clear()
                 delay = min(delay * 2, RETRY_MAX)
                 continue

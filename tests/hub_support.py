@@ -7,6 +7,11 @@
         lab.run("print(1)")                         # executed in a kernel, as the learner
         hub.login(page, name)                       # the same in Chromium (Playwright page)
 
+Trainers (`formateurs=`) log in with their own password, set before the hub
+starts by `incubo hub formateur NAME` as an administrator would
+(`hub.trainer_passwords`); `hub.login` and `hub.lab` use it for them, the
+room password for everyone else.
+
 Everything lives in a temporary folder readable by the learners' accounts
 (pytest's own temporary folders are private to root, which would hide
 permission mistakes): hub state, homes, the course directory. Teardown stops
@@ -193,6 +198,10 @@ def execute(lab: LabClient, kernel_id: str, code: str, *, timeout: float = 180) 
                 out["stdout"] += msg["content"]["text"]
             elif kind == "error":
                 out["error"] = msg["content"]["ename"]
+            elif kind == "display_data":
+                out["display"] = out.get("display", "") + msg["content"]["data"].get(
+                    "text/plain", ""
+                )
             elif kind == "execute_reply":
                 replied = True
             elif kind == "status" and msg["content"]["execution_state"] == "idle":
@@ -214,6 +223,7 @@ class Hub:
         self.home_base = Path(env["INCUBO_HUB_HOME_BASE"])
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.trainer_passwords: dict[str, str] = {}
         self.runs = 0
         self._running_before = 0
 
@@ -284,8 +294,24 @@ class Hub:
     def new_user(self, prefix: str = "a") -> str:
         return unique_name(prefix)
 
-    def login(self, target, name: str, password: str = PASSWORD):
+    def set_trainer_password(self, name: str, password: str | None = None) -> str:
+        """`incubo hub formateur NAME` with the password on standard input, as an administrator does."""
+        password = password or f"formateur-{secrets.token_urlsafe(12)}"
+        proc = subprocess.run(
+            [str(BIN / "incubo"), "hub", "formateur", name],
+            input=password + "\n", env=self.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        self.trainer_passwords[name.strip().lower()] = password
+        return password
+
+    def password_of(self, name: str) -> str:
+        """What `name` types: a trainer's own password, else the room's."""
+        return self.trainer_passwords.get(name.strip().lower(), PASSWORD)
+
+    def login(self, target, name: str, password: str | None = None):
         """Log in through the hub's form: `target` is a requests.Session or a Playwright page."""
+        password = self.password_of(name) if password is None else password
         if isinstance(target, requests.Session):
             target.get(f"{self.url}/hub/login", timeout=30)
             xsrf = target.cookies.get("_xsrf", "")
@@ -301,7 +327,7 @@ class Hub:
         target.click("#login_submit")
         return target
 
-    def lab(self, name: str, password: str = PASSWORD, timeout: float = 240) -> LabClient:
+    def lab(self, name: str, password: str | None = None, timeout: float = 240) -> LabClient:
         """Log `name` in, wait for their server, open it (the OAuth round trip) and return a client."""
         session = requests.Session()
         r = self.login(session, name, password)
@@ -359,6 +385,9 @@ class Hub:
         for name in names:
             accounts.remove_account(name)  # nothing left to stop: useradd's lock, one by one
         remove_room_accounts(self.env)
+        from incubo.hub.limits import Cgroups
+
+        Cgroups(Path(self.env["INCUBO_HUB_DIR"])).remove_room()  # the learners' control groups
         shutil.rmtree(self.base, ignore_errors=True)
 
     def _room_processes(self, names: list[str]) -> list:
@@ -469,6 +498,9 @@ def start_hub(
     (base / "homes").chmod(0o755)
     hub = Hub(base, env, course_dir)
     try:
+        if env["INCUBO_HUB_AUTH"] == "demo":
+            for name in formateurs:
+                hub.set_trainer_password(name)
         if start:
             hub.start()
         yield hub

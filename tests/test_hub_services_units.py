@@ -157,3 +157,117 @@ def test_the_region_layout_uses_the_charts_ralph_and_fixed_ports(tmp_path, monke
     from incubo.config import service_settings
 
     assert service_settings().bind_url == "http://0.0.0.0:8101/services/lrs/"
+
+
+def test_the_grader_has_a_credential_of_its_own_that_no_learner_name_gives(tmp_path):
+    from incubo.authority import GRADER
+
+    secret = lrs_keys.gate_secret(tmp_path)
+
+    def basic(auth: str) -> str:
+        return "Basic " + base64.b64encode(auth.encode()).decode()
+
+    grader = lrs_keys.identify(secret, basic(lrs_keys.grader_auth(secret)))
+    assert grader == lrs_keys.Caller(GRADER, reader=True, grader=True)
+    # a learner whose hub name is « correcteur » is a learner, nothing more
+    namesake = lrs_keys.identify(secret, basic(lrs_keys.learner_auth(secret, GRADER)))
+    assert namesake == lrs_keys.Caller(GRADER)
+    assert lrs_keys.grader_auth(secret) != lrs_keys.learner_auth(secret, GRADER)
+
+
+def test_the_gate_rules_on_grades_and_authority():
+    from incubo import authority
+    from incubo.hub.lrs_rules import grader_refusal, learner_refusal, set_authority
+
+    def stmt(verb, who="alice", **extra):
+        s = xapi.statement(verb, parcours="p", module="m", kind="exercice", ident="e",
+                           actor_name=who, homepage=HOME)  # fmt: skip
+        s.update(extra)
+        return s
+
+    assert learner_refusal([stmt("passed"), stmt("attempted")], HOME, "alice") is None
+    assert learner_refusal([stmt("scored")], HOME, "alice").reason == "verbe-reserve"
+    void = dict(stmt("passed"), verb={"id": "http://adlnet.gov/expapi/verbs/voided"})
+    assert learner_refusal([void], HOME, "alice").reason == "verbe-reserve"
+    claimed = stmt("passed", authority=authority.grader_authority(HOME))
+    assert learner_refusal([claimed], HOME, "alice").reason == "autorite"
+    own = stmt("passed", authority=authority.learner_authority(HOME, "alice"))
+    assert learner_refusal([own], HOME, "alice") is None
+    assert learner_refusal([stmt("passed", who="bob")], HOME, "alice").reason == "acteur"
+    # the grader writes grades about this hub's learners, nothing else
+    assert grader_refusal([stmt("scored", "bob"), stmt("failed", "alice")], HOME) is None
+    assert grader_refusal([stmt("attempted")], HOME) is not None
+    other_hub = xapi.statement("scored", parcours="p", actor_name="bob", homepage="http://x")
+    assert grader_refusal([other_hub], HOME) is not None
+    # whatever was sent, the authority is the gate's
+    batch = [stmt("passed"), own]
+    set_authority(batch, HOME, "alice")
+    assert [authority.by_grader(s) for s in batch] == [False, False]
+    assert batch[0]["authority"]["account"] == {"homePage": HOME, "name": "alice"}
+    grades = [stmt("scored", "bob")]
+    set_authority(grades, HOME, None)
+    assert authority.by_grader(grades[0])
+    # no learner's authority looks like the grader's, whatever their name
+    assert not authority.by_grader({"authority": authority.learner_authority(HOME, "correcteur")})
+
+
+def test_a_token_bucket_lets_a_burst_through_then_says_how_long_to_wait():
+    from incubo.hub.lrs_limits import Limits, RateLimiter
+
+    limiter = RateLimiter(
+        Limits(burst=3, per_second=0.5, statements_burst=10, statements_per_second=1)
+    )
+    assert [limiter.request("alice") for _ in range(4)][:3] == [0, 0, 0]
+    assert limiter.request("alice") >= 1  # empty: about 2 s for the next token
+    assert limiter.request("bob") == 0  # each learner has a bucket of their own
+    assert limiter.statements("alice", 10) == 0
+    assert limiter.statements("alice", 5) >= 4
+    # more than a full bucket passes once, when full, and is paid back before anything else
+    assert limiter.statements("bob", 11) == 0
+    assert limiter.statements("bob", 1) >= 2
+
+
+def test_the_hub_writes_the_graders_access_and_grading_finds_it(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from traitlets.config import Config
+
+    from incubo import authority
+    from incubo.grading import statements
+    from incubo.hub.services import configure_services
+
+    for name in ("INCUBO_HUB_RALPH_URL", "INCUBO_HUB_SERVICES_PORTS", "INCUBO_LRS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INCUBO_RALPH_PYTHON", "/bin/true")  # a Ralph to manage (not started)
+    settings = SimpleNamespace(hub_dir=tmp_path, course_id="incubo", course_dir=tmp_path, url=HOME)
+    configure_services(Config(), settings)
+    path = tmp_path / authority.ACCESS_FILE
+    assert path.stat().st_mode & 0o777 == 0o600
+    access = authority.read_access(tmp_path)
+    ports = json.loads((tmp_path / "lrs" / "ports.json").read_text())
+    assert access.url == f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
+    assert access.auth == lrs_keys.grader_auth(lrs_keys.gate_secret(tmp_path))
+    assert access.homepage == HOME
+    monkeypatch.setenv("INCUBO_HUB_DIR", str(tmp_path))
+    assert statements.hub_access() == access
+    monkeypatch.setenv("INCUBO_LRS_URL", "http://lrs.example/")  # named explicitly: it wins
+    assert statements.hub_access() is None
+    # grade ids: stable, and keyed by the grader's secret on a hub
+    text = "ps1/alice/correct_squares/passed/abc"
+    assert statements.statement_id(access.password, text) == statements.statement_id(
+        access.password, text
+    )
+    assert statements.statement_id(access.password, text) != statements.statement_id(None, text)
+
+
+def test_research_copies_keep_who_vouched_for_a_grade_and_nobodys_name():
+    from incubo import authority
+    from incubo.reports.load import _pseudonymise_statement
+
+    grade = xapi.statement("scored", parcours="p", actor_name="jdupont", homepage=HOME)
+    grade["authority"] = authority.grader_authority(HOME)
+    claim = xapi.statement("passed", parcours="p", actor_name="jdupont", homepage=HOME)
+    claim["authority"] = authority.learner_authority(HOME, "jdupont")
+    out = [_pseudonymise_statement(s, b"k" * 32) for s in (grade, claim)]
+    assert [authority.by_grader(s) for s in out] == [True, False]
+    assert "jdupont" not in json.dumps(out) and HOME not in json.dumps(out)

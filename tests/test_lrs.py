@@ -301,6 +301,37 @@ def test_a_refused_statement_is_kept_aside_and_does_not_block_the_others(learner
     assert all(stored[i] == 1 for i in own_ids())
 
 
+def test_a_spool_never_sends_a_statement_over_the_limit_nor_a_batch_over_it(
+    learner, ralph, monkeypatch
+):
+    """One statement over 1 MiB is set aside unsent; statements that together exceed 1 MiB go in
+    several batches, all delivered once."""
+    sizes = []
+    post = events._post
+
+    def watched(url, statements):  # what goes on the wire, then the real request
+        sizes.append(len(events._body(statements)))
+        return post(url, statements)
+
+    monkeypatch.setattr(events, "_post", watched)
+    huge = xapi.statement("asked", parcours="essai", kind="exercice", ident="ex-addition-1")
+    huge["result"] = {"response": "x" * events.MAX_BODY_BYTES}
+    events._spool(huge)
+    big = []
+    for _ in range(5):  # ~300 kB each: one batch of 5 would be 1.5 MB
+        stmt = xapi.statement("answered", parcours="essai", kind="quiz", ident="q-total")
+        stmt["result"] = {"response": "y" * 300_000}
+        big.append(stmt)
+        events._spool(stmt)
+    events.ensure_sender().wake()  # the kernel's sender, as after any record()
+    assert events.wait_delivered(30)
+    [kept] = list(events.rejected_dir().glob("*.json"))
+    assert huge["id"] in kept.name
+    stored = Counter(ralph.stored_ids())
+    assert stored[huge["id"]] == 0 and [stored[s["id"]] for s in big] == [1] * 5
+    assert sizes and max(sizes) <= events.MAX_BODY_BYTES and len(sizes) >= 2
+
+
 def test_wrong_password_keeps_statements_and_says_so(tmp_path, ralph, session_env):
     env = dict(
         session_env,

@@ -9,9 +9,12 @@ Unix account the hub made for the name derived from their e-mail.
 
 from __future__ import annotations
 
+import contextlib
+import grp
 import html
 import re
 import secrets
+import sqlite3
 import stat
 from urllib.parse import parse_qs, urljoin, urlparse
 
@@ -52,8 +55,54 @@ AGENTS = {
         "siret": "13000000000033",
         "idp_id": "idp-interieur",
     },
+    # a trainer named by their ProConnect `sub`
+    f"sub-{TAG}-4": {
+        "email": f"paul.durand.{TAG}@culture.gouv.fr",
+        "given_name": "Paul",
+        "usual_name": "Durand",
+        "uid": "4",
+        "siret": "11000000000044",
+        "idp_id": "idp-culture",
+    },
+    # a learner whose e-mail's local part gives the hub name of a trainer (listed by that name
+    # as an old configuration did, and by e-mail), and who logs in first
+    f"sub-{TAG}-5": {
+        "email": f"chef.{TAG}@agriculture.gouv.fr",
+        "given_name": "Jean",
+        "usual_name": "Malin",
+        "uid": "5",
+        "siret": "11000000000055",
+        "idp_id": "idp-agriculture",
+    },
+    # the real trainer behind that name
+    f"sub-{TAG}-6": {
+        "email": f"chef.{TAG}@occitanie.gouv.fr",
+        "given_name": "Claire",
+        "usual_name": "Chef",
+        "uid": "6",
+        "siret": "13000000000033",
+        "idp_id": "idp-interieur",
+    },
+    # an agent of an administration outside PROCONNECT_SIRETS
+    f"sub-{TAG}-7": {
+        "email": f"hors.salle.{TAG}@ailleurs.gouv.fr",
+        "given_name": "Luc",
+        "usual_name": "Ailleurs",
+        "uid": "7",
+        "siret": "99999999999999",
+        "idp_id": "idp-ailleurs",
+    },
 }
-FIRST, SECOND, TRAINER = AGENTS
+FIRST, SECOND, TRAINER, TRAINER_BY_SUB, SQUATTER, CHEF, OUTSIDER = AGENTS
+#: INCUBO_HUB_FORMATEURS: e-mails and a `sub`, and a hub name (which must never count).
+FORMATEURS = [
+    AGENTS[TRAINER]["email"],
+    TRAINER_BY_SUB,
+    base_name(AGENTS[CHEF]["email"]),
+    AGENTS[CHEF]["email"].upper(),
+]
+#: PROCONNECT_SIRETS: every administration above but the outsider's.
+SIRETS = sorted({a["siret"] for k, a in AGENTS.items() if k != OUTSIDER})
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +122,9 @@ def room():
             "PROCONNECT_CLIENT_SECRET": provider.client_secret,
             "PROCONNECT_CALLBACK_URL": f"{hub_url}/hub/oauth_callback",
             "PROCONNECT_POST_LOGOUT_URL": f"{hub_url}/hub/login",
+            "PROCONNECT_SIRETS": ", ".join(SIRETS),
         }
-        with start_hub(formateurs=[AGENTS[TRAINER]["email"]], extra_env=env) as hub:
+        with start_hub(formateurs=FORMATEURS, extra_env=env) as hub:
             yield hub, provider
 
 
@@ -91,6 +141,15 @@ def proconnect_login(hub, login: str) -> tuple[requests.Session, requests.Respon
         timeout=120,
     )
     return session, back
+
+
+def hub_name_of(hub, login: str) -> str | None:
+    """The hub name given to the agent `login` (their `sub`), read from the hub's agents table."""
+    with contextlib.closing(sqlite3.connect(hub.hub_dir / "jupyterhub.sqlite")) as db:
+        row = db.execute(
+            "SELECT name FROM incubo_proconnect_agents WHERE sub = ?", (login,)
+        ).fetchone()
+    return row[0] if row else None
 
 
 def text_of(response: requests.Response) -> str:
@@ -177,7 +236,7 @@ def test_another_agent_gets_another_user_and_trainers_are_marked(room):
     assert f"{first}-2" in hub.hub_users()
     assert "administration-11000000000022" in hub.user_model(f"{first}-2")["groups"]
     proconnect_login(hub, TRAINER)
-    trainer = base_name(AGENTS[TRAINER]["email"])
+    trainer = hub_name_of(hub, TRAINER)
     assert "formgrade-incubo" in hub.user_model(trainer)["groups"]
 
 
@@ -215,3 +274,46 @@ def test_logout_reaches_end_session_with_the_three_parameters(room):
     assert parse_qs(urlparse(r.headers["Location"]).query)["id_token_hint"] == [
         ended["id_token_hint"]
     ]
+
+
+def test_attack_a_learner_named_like_a_trainer_gets_no_trainer_rights(room):
+    """The hub name comes first come from the e-mail's local part: it never makes a trainer."""
+    hub, _provider = room
+    _session, back = proconnect_login(hub, SQUATTER)  # before the trainer: takes the name
+    assert back.status_code == 200
+    squatter = hub_name_of(hub, SQUATTER)
+    assert squatter == base_name(AGENTS[CHEF]["email"]) and squatter in FORMATEURS
+    assert "formgrade-incubo" not in hub.user_model(squatter)["groups"]
+    session, _ = proconnect_login(hub, SQUATTER)
+    hub.wait_running()  # the dashboard service is up
+    r = session.get(f"{hub.url}/services/tableau-de-bord/", timeout=60)
+    assert r.status_code == 403
+    # the real trainer, recognised by e-mail (any case), gets the next name and the rights
+    proconnect_login(hub, CHEF)
+    chef = hub_name_of(hub, CHEF)
+    assert chef == f"{squatter}-2"
+    assert "formgrade-incubo" in hub.user_model(chef)["groups"]
+
+
+def test_attack_an_administration_outside_proconnect_sirets_is_refused(room):
+    hub, _provider = room
+    before = set(hub.hub_users())
+    session, back = proconnect_login(hub, OUTSIDER)
+    assert back.status_code == 401
+    message = text_of(back)
+    assert "n'a pas accès à cette salle" in message and "99999999999999" in message, message[-1500:]
+    assert set(hub.hub_users()) == before and hub_name_of(hub, OUTSIDER) is None
+    assert session.get(f"{hub.url}/hub/api/user", timeout=30).status_code in (401, 403)
+
+
+def test_a_trainer_named_by_sub_gets_the_group_and_the_unix_trainers_group(room):
+    hub, _provider = room
+    session, back = proconnect_login(hub, TRAINER_BY_SUB)
+    assert back.status_code == 200
+    name = hub_name_of(hub, TRAINER_BY_SUB)
+    assert "formgrade-incubo" in hub.user_model(name)["groups"]
+    open_lab(hub, session, name)  # the spawner reads the group: the account joins the trainers'
+    members = grp.getgrnam("incubo-formateurs").gr_mem
+    assert hub.unix_user(name) in members
+    learner = base_name(AGENTS[FIRST]["email"])
+    assert hub.unix_user(learner) not in members

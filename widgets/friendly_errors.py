@@ -96,6 +96,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "mémoire épuisée",
         "Le calcul demande plus de mémoire que disponible : travaillez sur moins de données.",
     ),
+    "BlockingIOError": (
+        "ressource indisponible",
+        "Le système refuse pour l'instant cette opération (trop de processus, ou une ressource occupée).",
+    ),
     "OSError": (
         "erreur du système de fichiers",
         "L'opération sur un fichier ou un dossier a échoué : vérifiez le chemin et les droits.",
@@ -131,8 +135,38 @@ def likely_cause(exc: BaseException) -> str:
         return ""
 
 
+def room_limit(exc: BaseException) -> str:
+    """On a room's hub, the French sentence for a limit of the learner's space that stopped this cell.
+
+    The hub gives each learner's space a memory and a process limit, enforced by the system
+    (`incubo.hub.limits`), and tells the server through `INCUBO_LIMITE_MEMOIRE` /
+    `INCUBO_LIMITE_PROCESSUS`; a cell that goes past one gets `MemoryError`, or `BlockingIOError`
+    when it starts a process.
+    """
+    import os
+
+    memory = os.environ.get("INCUBO_LIMITE_MEMOIRE_TEXTE", "")
+    processes = os.environ.get("INCUBO_LIMITE_PROCESSUS", "")
+    if isinstance(exc, MemoryError) and memory:
+        return (
+            f"Votre espace a atteint sa limite de mémoire ({memory}) : ce calcul a été arrêté, les autres "
+            "participants n'ont rien remarqué. Travaillez sur moins de données (par exemple les premières lignes "
+            "avec .head(1000)), ou redémarrez le noyau (menu Noyau › Redémarrer) pour libérer la mémoire."
+        )
+    if isinstance(exc, BlockingIOError) and processes:
+        return (
+            f"Votre espace a atteint sa limite de {processes} processus : aucun nouveau processus ne peut "
+            "démarrer, les autres participants n'ont rien remarqué. Arrêtez ce qui en lance en boucle, puis "
+            "redémarrez le noyau (menu Noyau › Redémarrer)."
+        )
+    return ""
+
+
 def explain_body(exc: BaseException) -> str:
     """Our sentence, then friendly-traceback's likely cause when it has one."""
+    limit = room_limit(exc)
+    if limit:
+        return limit
     _name, (_title, sentence) = _lookup(type(exc))
     cause = likely_cause(exc)
     return sentence + (f"\nCause probable : {cause}" if cause else "")
@@ -233,3 +267,12 @@ def install(shell: Any = None) -> bool:
     except Exception:
         log.debug("could not install friendly errors", exc_info=True)
         return False
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """`--ext incubo.widgets.friendly_errors`: the French explanations from the kernel's start.
+
+    The room's learners' kernels load it (`incubo.hub.limits` kernel spec), so that a limit of their
+    space stopping a cell is explained even in a notebook that never imported `incubo.widgets`.
+    """
+    install(shell)

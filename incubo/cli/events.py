@@ -39,6 +39,11 @@ def run_flush(args, ctx: Context) -> int:
     from incubo import console, events
 
     url = events.lrs_url()
+    if not url:  # on the hub's machine, the grader's spool goes to the room's gate
+        from incubo.grading.statements import use_hub_lrs
+
+        if use_hub_lrs() is not None:
+            url = events.lrs_url()
     if not url:
         n = len(events.pending_files())
         raise IncuboError(
@@ -58,6 +63,13 @@ def run_flush(args, ctx: Context) -> int:
     if report.rejected:
         console.warning(
             f"{_plural(report.rejected, 'déclaration')} refusée(s) par le LRS, conservée(s) dans {events.rejected_dir()}."
+        )
+    if report.error and report.retry_after:
+        raise IncuboError(
+            f"Le LRS {url} demande d'attendre {round(report.retry_after)} s."
+            f" {_plural(report.sent, 'déclaration')} envoyée(s), {_plural(report.pending, 'déclaration')}"
+            f" toujours en attente dans {events.spool_dir()} : relancez « incubo events flush » ensuite.",
+            code="lrs-trop-de-requetes",
         )
     if report.error:
         raise IncuboError(

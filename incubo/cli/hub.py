@@ -4,7 +4,8 @@
 room's configuration (`incubo.hub.config`); Ctrl+C or SIGTERM stops the hub
 only, so learners keep their servers and their open labs. `incubo hub
 prechauffer` starts the expected learners' servers before the session;
-`incubo hub arreter` stops everything at the end of the day.
+`incubo hub arreter` stops everything at the end of the day. `incubo hub
+formateur NOM` sets a trainer's own password (shared-password room).
 """
 
 from __future__ import annotations
@@ -50,6 +51,69 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     _room_options(stop)
     stop.set_defaults(func=arreter)
+    trainer = actions.add_parser(
+        "formateur",
+        parents=[common],
+        help="définir (ou changer) le mot de passe personnel d'un formateur",
+        description="Salle à mot de passe partagé : le mot de passe de la salle ne connecte jamais un "
+        "formateur. Cette commande, lancée en root sur la machine du hub, définit le mot de passe "
+        "personnel d'un formateur nommé dans INCUBO_HUB_FORMATEURS (lu sur l'entrée standard "
+        "quand elle n'est pas un terminal, sinon demandé deux fois).",
+    )
+    trainer.add_argument("nom", metavar="NOM", help="identifiant du formateur sur le hub")
+    trainer.set_defaults(func=formateur)
+    state = actions.add_parser(
+        "etat",
+        parents=[common],
+        help="la salle d'un coup d'œil : hub, proxy, services, apprenants, mémoire, traces en attente, disque",
+    )
+    state.add_argument(
+        "--json", action="store_true", help="le même état en JSON (pour la supervision)"
+    )
+    state.set_defaults(func=etat)
+    save = actions.add_parser(
+        "sauvegarder",
+        parents=[common],
+        help="archive complète de la salle (hub, LRS, échange, carnet de notes, séances, dossiers des apprenants)",
+        description="Écrit une archive de la salle dans DOSSIER, même pendant une séance.",
+    )
+    save.add_argument("dossier", metavar="DOSSIER", help="dossier où écrire l'archive")
+    save.add_argument(
+        "--garder",
+        type=int,
+        default=0,
+        metavar="N",
+        help="ne garder que les N archives les plus récentes",
+    )
+    save.set_defaults(func=sauvegarder)
+    restore = actions.add_parser(
+        "restaurer",
+        parents=[common],
+        help="restaurer une archive dans un dossier du hub neuf (INCUBO_HUB_DIR) et un dossier de cours neuf",
+    )
+    restore.add_argument(
+        "archive", metavar="ARCHIVE", help="archive écrite par « incubo hub sauvegarder »"
+    )
+    restore.set_defaults(func=restaurer)
+    setup = actions.add_parser(
+        "installer",
+        parents=[common],
+        help="installer la salle comme service système (systemd) : démarrage avec la machine, sauvegarde chaque nuit",
+    )
+    _room_options(setup)
+    setup.add_argument(
+        "--dossier-services",
+        metavar="DOSSIER",
+        help="où écrire les services (défaut : /etc/systemd/system)",
+    )
+    setup.add_argument(
+        "--garder",
+        type=int,
+        default=14,
+        metavar="N",
+        help="sauvegardes quotidiennes gardées (défaut : 14)",
+    )
+    setup.set_defaults(func=installer)
 
 
 def _room_options(p: argparse.ArgumentParser) -> None:
@@ -114,3 +178,82 @@ def arreter(args, ctx: Context) -> int:
     from incubo.hub import room
 
     return room.stop_all(settings_from(args, ctx))
+
+
+def read_password(stream=None) -> str:
+    """The new password: one line of standard input when it is not a terminal, else asked twice."""
+    import getpass
+    import sys
+
+    from incubo.errors import IncuboError
+
+    stream = stream or sys.stdin
+    if not stream.isatty():
+        return stream.readline().rstrip("\r\n")
+    first = getpass.getpass("Nouveau mot de passe du formateur : ")
+    if getpass.getpass("Le même, une seconde fois : ") != first:
+        raise IncuboError(
+            "Les deux mots de passe diffèrent : rien n'a changé, recommencez.",
+            code="formateur-confirmation",
+        )
+    return first
+
+
+def formateur(args, ctx: Context) -> int:
+    from incubo import console
+    from incubo.hub import trainers
+
+    settings = settings_from(args, ctx)
+    name = trainers.set_password(settings, args.nom, read_password())
+    console.success(
+        f"Mot de passe du formateur « {name} » enregistré : il se connecte au hub avec celui-ci, "
+        "jamais avec le mot de passe de la salle."
+    )
+    return 0
+
+
+def etat(args, ctx: Context) -> int:
+    import json
+
+    from incubo.hub import health
+
+    state = health.room_state(settings_from(args, ctx))
+    print(json.dumps(state, ensure_ascii=False, indent=1) if args.json else health.render(state))
+    return 0
+
+
+def sauvegarder(args, ctx: Context) -> int:
+    from pathlib import Path
+
+    from incubo.hub import backup
+
+    folder = Path(args.dossier).resolve()
+    backup.backup(settings_from(args, ctx), folder)
+    if args.garder > 0:
+        backup.prune(folder, args.garder)
+    return 0
+
+
+def restaurer(args, ctx: Context) -> int:
+    from pathlib import Path
+
+    from incubo.hub import backup
+
+    backup.restore(settings_from(args, ctx), Path(args.archive).resolve())
+    return 0
+
+
+def installer(args, ctx: Context) -> int:
+    import os
+    from pathlib import Path
+
+    from incubo.hub import units
+
+    settings = settings_from(args, ctx)
+    env = dict(os.environ, **settings_env(settings))
+    kwargs = {}
+    if args.dossier_services:
+        kwargs["unit_dir"] = Path(args.dossier_services).resolve()
+        kwargs["env_file"] = kwargs["unit_dir"] / "salle.env"
+    units.install(settings, env, keep=args.garder, **kwargs)
+    return 0

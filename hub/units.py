@@ -1,0 +1,146 @@
+"""`incubo hub installer`: the room under systemd on a VM — started at boot, restarted after a crash.
+
+As The Littlest JupyterHub does (`jupyterhub.service`, `traefik.service`), the
+room is a set of units; the init system supervises, not a loop of ours:
+
+| unit | what | runs as |
+| --- | --- | --- |
+| `incubo-hub.service` | `incubo hub` (JupyterHub, which starts the proxy and the room's services under their own accounts, and each learner's server in its own control group: `Delegate=yes`) | root (creates accounts) |
+| `incubo-sauvegarde.service` + `.timer` | `incubo hub sauvegarder`, every night, keeping the last N archives | root (reads every home) |
+
+`Restart=on-failure` brings the hub back after a crash; `KillMode=process`
+stops only the hub on `systemctl restart`, so learners keep their open labs
+(the proxy and their servers outlive it, as with `incubo hub` in a
+terminal); the services die with the hub (`incubo.hub.lifeline`). The
+settings are in one environment file, readable by root only (it holds the
+room password). Logs go to the journal (`journalctl -u incubo-hub`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from incubo import console
+from incubo.config import HubSettings
+from incubo.errors import IncuboError
+
+UNIT_DIR = Path("/etc/systemd/system")
+ENV_FILE = Path("/etc/incubo/salle.env")
+#: What the environment file keeps: every room setting the administrator exported.
+KEPT_PREFIXES = ("INCUBO_", "PROCONNECT_", "LANG")
+
+
+def _incubo_command() -> list[str]:
+    return [sys.executable, "-m", "incubo"]
+
+
+def environment_file(env: dict[str, str]) -> str:
+    lines = ["# Réglages de la salle incubo (écrit par « incubo hub installer »)."]
+    for key in sorted(env):
+        if key.startswith(KEPT_PREFIXES):
+            value = env[key].replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{key}="{value}"')
+    return "\n".join(lines) + "\n"
+
+
+def units(
+    settings: HubSettings, env_file: Path, *, keep: int = 14, at: str = "03:00"
+) -> dict[str, str]:
+    """The unit files' text, by file name."""
+    incubo = " ".join(shlex.quote(part) for part in _incubo_command())
+    backups = settings.hub_dir.parent / "sauvegardes"
+    common = f"EnvironmentFile={env_file}\nWorkingDirectory={settings.hub_dir}\n"
+    return {
+        "incubo-hub.service": (
+            "[Unit]\n"
+            "Description=incubo : JupyterHub de la salle de formation\n"
+            "After=network-online.target\nWants=network-online.target\n\n"
+            "[Service]\n"
+            "Type=simple\n"
+            f"{common}"
+            f"ExecStart={incubo} hub --course-dir {shlex.quote(str(settings.course_dir))}\n"
+            "Restart=on-failure\nRestartSec=5\n"
+            "KillMode=process\nTimeoutStopSec=60\n"
+            "Delegate=yes\n"
+            "StandardOutput=journal\nStandardError=journal\n\n"
+            "[Install]\nWantedBy=multi-user.target\n"
+        ),
+        "incubo-sauvegarde.service": (
+            "[Unit]\n"
+            "Description=incubo : sauvegarde quotidienne de la salle\n"
+            "After=incubo-hub.service\n\n"
+            "[Service]\n"
+            "Type=oneshot\n"
+            f"{common}"
+            f"ExecStart={incubo} hub sauvegarder {shlex.quote(str(backups))} --garder {keep} "
+            f"--course-dir {shlex.quote(str(settings.course_dir))}\n"
+            "Nice=10\nIOSchedulingClass=idle\n"
+        ),
+        "incubo-sauvegarde.timer": (
+            "[Unit]\nDescription=incubo : sauvegarde de la salle chaque nuit\n\n"
+            "[Timer]\n"
+            f"OnCalendar=*-*-* {at}:00\nPersistent=true\n\n"
+            "[Install]\nWantedBy=timers.target\n"
+        ),
+    }
+
+
+def _systemd_running() -> bool:
+    return Path("/run/systemd/system").is_dir()
+
+
+def install(
+    settings: HubSettings,
+    env: dict[str, str],
+    *,
+    unit_dir: Path = UNIT_DIR,
+    env_file: Path = ENV_FILE,
+    keep: int = 14,
+) -> list[Path]:
+    """Write the units and the environment file; enable and start them when systemd runs."""
+    if os.geteuid() != 0:
+        raise IncuboError(
+            "« incubo hub installer » écrit des services système : lancez-le en tant que root (sudo).",
+            code="hub-root",
+        )
+    if not settings.course_dir.is_dir():
+        raise IncuboError(
+            f"Le dossier de cours « {settings.course_dir} » n'existe pas. Lancez d'abord « incubo build ».",
+            code="cours-absent",
+        )
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(environment_file(env))
+    os.chmod(env_file, 0o600)
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in units(settings, env_file, keep=keep).items():
+        path = unit_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    if _systemd_running() and shutil.which("systemctl") and unit_dir == UNIT_DIR:
+        for cmd in (
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "incubo-hub.service", "incubo-sauvegarde.timer"],
+        ):
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                raise IncuboError(
+                    f"« {' '.join(cmd)} » a échoué : {proc.stderr.strip()}", code="hub-systemd"
+                )
+        console.success(
+            "La salle est installée comme service système : elle démarre avec la machine et redémarre "
+            "seule après une panne (journal : « journalctl -u incubo-hub »)."
+        )
+    else:
+        console.info(
+            f"Services écrits dans {unit_dir} ; systemd ne tourne pas ici : sur la VM de la salle, lancez "
+            "« systemctl daemon-reload && systemctl enable --now incubo-hub.service incubo-sauvegarde.timer »."
+        )
+    return written
