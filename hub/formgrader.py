@@ -148,11 +148,13 @@ def configure_formgrader(c, settings) -> None:
         "--LabApp.news_url=",
         "--ServerApp.shutdown_no_activity_timeout=0",
     ]
+    lifeline = [python, "-m", "incubo.hub.lifeline", *command]
     service = {
         "name": course_id,
         "url": f"http://127.0.0.1:{port}",
-        # as root: becomes the grader account (made at hub start), which owns the course directory
-        "command": privileges.launcher("correcteur", command) if as_root else command,
+        # as root: becomes the grader account (made at hub start), which owns the course directory;
+        # then dies with the hub like the other services (the lifeline after the change of user)
+        "command": privileges.launcher("correcteur", lifeline) if as_root else lifeline,
         "cwd": str(settings.course_dir),
         "oauth_no_confirm": True,
         "display": True,

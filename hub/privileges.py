@@ -8,7 +8,7 @@ configuration is loaded):
 | account (setting) | runs | owns |
 | --- | --- | --- |
 | root | JupyterHub, `incubo hub` (supervises), the launchers below until they drop | `<hub>/` 0755; `cookie_secret`, `proxy_token`, `service_token`, `jupyterhub.sqlite` 0600; `logs/` 0700 |
-| grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader; `incubo grade autograde / collect / feedback` run by root on the hub | the course directory, group: the services account's, 0750 |
+| grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader; `incubo grade autograde / collect / feedback` run by root on the hub | the course directory, group: the services account's, 0750; `<hub>/correction-lrs.json` 0600 (its credential at the gate) |
 | services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | proxy, LRS gate, Ralph, dashboard (séances), solutions; `incubo grade release` and `incubo seance` run by root on the hub | `<hub>/lrs/` 0700 (secrets, Ralph's data), `<hub>/seances/` 0700, the exchange's `outbound/` 0755 |
 | each learner `jupyter-<name>` | their server and kernels | their home 0700, their `inbound/` and `feedback/` folders (group: trainers) |
 | throw-away uid (root's autograde) or the grader (through bubblewrap's user namespace) | sandboxed grading kernels | their working copy |
@@ -164,6 +164,13 @@ def prepare_ownership(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> 
     if "correcteur" in roles and course.is_dir():
         # the services read it (solutions, dashboard, séances); learners and trainers' servers do not
         _own(course, grader.pw_uid, service.pw_gid, 0o750)
+    if "correcteur" in roles:  # its way to the LRS gate (written by the hub's configuration)
+        from incubo.authority import ACCESS_FILE
+
+        access = Path(settings.hub_dir) / ACCESS_FILE
+        if access.is_file() and not access.is_symlink():
+            os.lchown(access, grader.pw_uid, grader.pw_gid)
+            os.chmod(access, 0o600)
     if "services" not in roles:
         return
     lrs = lrs_keys.lrs_dir(settings.hub_dir)  # secrets made by the hub's configuration first
