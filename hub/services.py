@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from incubo.config import room_services_settings
+from incubo.config import DEFAULT_GRADER_USER, room_services_settings
 from incubo.hub import lrs_keys, privileges
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _grader_access(hub_dir: Path, settings: Any, secret: bytes, port: int, homep
     owner = None
     if os.geteuid() == 0:
         with contextlib.suppress(KeyError):
-            entry = pwd.getpwnam(_get(settings, "grader_user") or "incubo-correcteur")
+            entry = pwd.getpwnam(_get(settings, "grader_user") or DEFAULT_GRADER_USER)
             owner = (entry.pw_uid, entry.pw_gid)
     url = f"http://127.0.0.1:{port}/services/lrs/"
     write_access(hub_dir, GraderAccess(url, lrs_keys.grader_auth(secret), homepage), owner)
