@@ -130,6 +130,13 @@ class Autograder:
         self.coursedir = CourseDirectory(config=self.config)
         self.steps = pipeline.steps_from_config(self.config)
         isolate = self.limits.isolation and bwrap_works()
+        if is_root() and not isolate:
+            raise IncuboError(
+                "Refusé : la correction exécuterait le code des apprenants en tant que root sans bac à "
+                "sable. Installez bubblewrap (« apt-get install bubblewrap ») et laissez « isolation: "
+                "true » dans incubo_grading.yml, ou lancez la correction sous un compte sans privilèges.",
+                code="correction-root-sans-bac-a-sable",
+            )
         if self.limits.isolation and not isolate:
             console.warning(
                 "bubblewrap est absent ou ne peut pas créer de bac à sable ici : les noyaux tournent "

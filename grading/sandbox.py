@@ -130,12 +130,26 @@ def is_root() -> bool:
 
 
 @functools.cache
-def bwrap_works() -> bool:
-    """bubblewrap is installed and may create namespaces here (not always so in containers)."""
+def bwrap_works(uid: int | None = None, gid: int | None = None) -> bool:
+    """bubblewrap is installed and may create namespaces here (not always so in containers).
+
+    With `uid`/`gid` (asked as root): whether it does so for that unprivileged account, through
+    a user namespace (what `incubo grade` on the hub runs as, the course directory's owner).
+    """
     if not Path(BWRAP).exists():
         return False
-    cmd = [
+    prefix = []
+    if uid is not None:
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        prefix = [
+            setpriv,
+            f"--reuid={uid}",
+            f"--regid={gid if gid is not None else uid}",
+            "--clear-groups",
+        ]
+    cmd = prefix + [
         BWRAP,
+        *(["--unshare-user"] if uid is not None else []),
         "--unshare-net",
         "--unshare-pid",
         "--die-with-parent",
@@ -146,7 +160,7 @@ def bwrap_works() -> bool:
         "/bin/true",
     ]
     try:
-        return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
+        return subprocess.run(cmd, capture_output=True, timeout=20, cwd="/").returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 

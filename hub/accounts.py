@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 PREFIX = "jupyter-"
 MAX_LEN = 32
-#: Unix group of the trainers' accounts (may read the course directory).
-TRAINERS_GROUP = "incubo-formateurs"
 
 _lock = threading.Lock()  # useradd/groupadd lock /etc/passwd: one at a time in this process
+#: One writer of /etc/passwd among our processes (the hub, its services' launchers, the CLI).
+LOCK_FILE = Path("/run/lock") / "incubo-comptes.lock"
 
 
 class AccountError(RuntimeError):
@@ -65,7 +65,7 @@ def ensure_account(hub_user: str, home_base: Path | str = "/home") -> tuple[str,
     """The (unix name, home) of `hub_user`, creating the account with a private home if needed."""
     name = unix_name(hub_user)
     home = Path(home_base) / name
-    with _lock:
+    with _passwd_lock():
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
@@ -97,29 +97,102 @@ def ensure_account(hub_user: str, home_base: Path | str = "/home") -> tuple[str,
     return name, home
 
 
-def set_trainer(unix_user: str, trainer: bool) -> None:
-    """Put the account in (or out of) the trainers' Unix group."""
+@contextlib.contextmanager
+def _passwd_lock():
+    """This process's lock, then one shared by every process of ours that runs useradd."""
+    import fcntl
+
     with _lock:
+        folder = LOCK_FILE.parent if LOCK_FILE.parent.is_dir() else Path("/tmp")
+        with open(folder / LOCK_FILE.name, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
+
+def trainers_group() -> str:
+    """The trainers' Unix group (INCUBO_HUB_GROUPE_FORMATEURS): trainers' accounts and the grader."""
+    from incubo.config import hub_settings
+
+    return hub_settings().trainers_group
+
+
+def set_trainer(unix_user: str, trainer: bool, group: str | None = None) -> None:
+    """Put the account in (or out of) the trainers' Unix group (created by the hub at start)."""
+    group = group or trainers_group()
+    with _passwd_lock():
         try:
-            members = grp.getgrnam(TRAINERS_GROUP).gr_mem
+            members = grp.getgrnam(group).gr_mem
         except KeyError:
             if not trainer:
                 return
-            _run(["groupadd", "--force", TRAINERS_GROUP])
+            _run(["groupadd", "--force", "--system", group])
             members = []
         if trainer and unix_user not in members:
-            _run(["usermod", "--append", "--groups", TRAINERS_GROUP, unix_user])
+            _run(["usermod", "--append", "--groups", group, unix_user])
         elif not trainer and unix_user in members:
-            _run(["gpasswd", "--delete", unix_user, TRAINERS_GROUP])
+            _run(["gpasswd", "--delete", unix_user, group])
 
 
-def trainers_gid() -> int | None:
-    """The trainers' Unix group id, created if missing (the course directory belongs to it)."""
-    with _lock:
+def trainers_gid(group: str | None = None) -> int | None:
+    """The trainers' Unix group id, or None while the hub has not made it (never creates it)."""
+    try:
+        return grp.getgrnam(group or trainers_group()).gr_gid
+    except KeyError:
+        return None
+
+
+def ensure_group(name: str) -> int:
+    """The gid of the system group `name`, created if missing (at hub start, never at config load)."""
+    with _passwd_lock():
         with contextlib.suppress(KeyError):
-            return grp.getgrnam(TRAINERS_GROUP).gr_gid
-        _run(["groupadd", "--force", TRAINERS_GROUP])
-        return grp.getgrnam(TRAINERS_GROUP).gr_gid
+            return grp.getgrnam(name).gr_gid
+        _run(["groupadd", "--force", "--system", name])
+        return grp.getgrnam(name).gr_gid
+
+
+def ensure_system_account(name: str, groups: tuple[str, ...] = ()) -> pwd.struct_passwd:
+    """A system account of the room (grader, services): no login shell, its own group, private home.
+
+    Refuses an existing account that is root's or an administrator's. `groups` are
+    supplementary groups it must belong to (created if missing).
+    """
+    for group in groups:
+        ensure_group(group)
+    home = Path("/var/lib") / name
+    with _passwd_lock():
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            log.info("creating system account %s", name)
+            _run(
+                [
+                    "useradd", "--system", "--user-group", "--no-log-init",
+                    "--create-home", "--home-dir", str(home),
+                    "--shell", "/usr/sbin/nologin",
+                    "--comment", "incubo (compte de service de la salle)",
+                    name,
+                ]
+            )  # fmt: skip
+            entry = pwd.getpwnam(name)
+        if entry.pw_uid == 0 or entry.pw_gid == 0:
+            raise AccountError(f"Le compte Unix « {name} » est un compte administrateur : refusé.")
+        missing = [g for g in groups if name not in grp.getgrnam(g).gr_mem]
+        if missing:
+            _run(["usermod", "--append", "--groups", ",".join(missing), name])
+    home = Path(entry.pw_dir)
+    if not home.is_dir():
+        home.mkdir(parents=True)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    os.chmod(home, 0o700)
+    return entry
+
+
+def remove_group(name: str) -> None:
+    """Remove a group the hub made (tests' clean-up)."""
+    with _passwd_lock():
+        with contextlib.suppress(KeyError):
+            grp.getgrnam(name)
+            _run(["groupdel", name])
 
 
 def kill_processes(unix_user: str) -> None:
@@ -150,12 +223,12 @@ def remove_account(hub_user: str | None = None, *, unix_user: str | None = None)
     except KeyError:
         return
     kill_processes(name)
-    with _lock:
+    with _passwd_lock():
         _run(["userdel", "--remove", "--force", name])
         with contextlib.suppress(KeyError):
             grp.getgrnam(name)
             _run(["groupdel", name])
-    if home.exists() and home.name == name:
+    if home.exists() and home.name == name and home != Path("/"):
         import shutil
 
         shutil.rmtree(home, ignore_errors=True)

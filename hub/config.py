@@ -12,7 +12,6 @@ this machine needs (ports, the proxy process) is in `incubo.hub.local`.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import secrets
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from incubo.config import HubSettings, hub_settings
 from incubo.errors import IncuboError
+from incubo.hub.exchange import configure_exchange
+from incubo.hub.services import configure_services
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +81,6 @@ def prepare_hub_dir(settings: HubSettings) -> None:
             os.chmod(p, 0o600)
 
 
-def _optional(module: str, function: str):
-    """`incubo.hub.<module>.<function>` when another part has provided it, else None."""
-    try:
-        mod = importlib.import_module(f"incubo.hub.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"incubo.hub.{module}":
-            return None
-        raise
-    return getattr(mod, function, None)
-
-
 def _append(c, section: str, key: str, items: list) -> None:
     """Append to a list setting without dropping what others configured before."""
     current = list(c[section][key]) if key in c[section] else []
@@ -110,13 +100,9 @@ def configure_auth(c, settings: HubSettings) -> None:
         c.DemoAuthenticator.course_id = settings.course_id
         c.DemoAuthenticator.passwords_file = str(passwords_file(settings.hub_dir))
     else:
-        cls = _optional("proconnect", "ProConnectAuthenticator")
-        if cls is None:
-            raise IncuboError(
-                "La connexion ProConnect n'est pas encore disponible dans cette version.",
-                code="hub-proconnect",
-            )
-        c.JupyterHub.authenticator_class = cls
+        from incubo.hub.proconnect import ProConnectAuthenticator
+
+        c.JupyterHub.authenticator_class = ProConnectAuthenticator
 
 
 def configure_spawner(c, settings: HubSettings) -> None:
@@ -191,21 +177,6 @@ def configure_state(c, settings: HubSettings) -> None:
     )
 
 
-def secure_course_dir(settings: HubSettings) -> None:
-    """Learners must not read the sources, the gradebook or anything else of the course directory."""
-    course = settings.course_dir
-    if not course.is_dir() or settings.spawner != "unix":
-        return
-    from incubo.hub import accounts
-
-    st = course.stat()
-    if st.st_uid == 0:  # root's course: trainers' group may read it, nobody else
-        os.chown(course, 0, accounts.trainers_gid())
-        os.chmod(course, 0o750)
-    else:  # owned by a grader account (formgrader service): only take the others' rights away
-        os.chmod(course, st.st_mode & 0o770)
-
-
 def configure(c, settings: HubSettings | None = None) -> None:
     """Apply the whole room configuration to the JupyterHub config object `c`."""
     settings = settings or hub_settings()
@@ -213,11 +184,6 @@ def configure(c, settings: HubSettings | None = None) -> None:
     configure_state(c, settings)
     configure_auth(c, settings)
     configure_spawner(c, settings)
-    secure_course_dir(settings)
-    for module, function in (
-        ("exchange", "configure_exchange"),
-        ("services", "configure_services"),
-    ):
-        hook = _optional(module, function)
-        if hook is not None:
-            hook(c, settings)
+    # Nothing here creates an account or a group: the hub's start does (incubo.hub.privileges).
+    configure_exchange(c, settings)
+    configure_services(c, settings)

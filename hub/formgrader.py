@@ -11,14 +11,19 @@ let any learner's page frame the trainer's formgrader), the service opens on
 the formgrader page itself (`JUPYTERHUB_DEFAULT_URL=/formgrader`): the
 Course List's link and `/services/<course>/` show it as a whole tab.
 
-The service runs as root, like the trainer's `incubo grade` commands, because
-the course directory (sources, gradebook) is root's and unreadable to learners.
+The service runs as the grader account (`incubo-correcteur`, which owns the
+course directory: see `incubo.hub.privileges`), never root, and without
+terminals. nbgrader's « Autograde » would run learners' code in-process, out
+of any sandbox: this module is also a small server extension that answers
+it, and the formgrader's « Release » (one writer of the exchange's outbound:
+the services account), with a French sentence naming the incubo command.
 Grade with `incubo grade autograde` (sandboxed); the formgrader is for
 reviewing, manual grading and feedback.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import sys
@@ -27,6 +32,16 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PLUGINS = "incubo.grading.nbgrader_exchange"
+#: nbgrader formgrader actions answered by a French sentence instead: (handler class, message).
+REFUSED = {
+    "AutogradeHandler": "La correction automatique ne se lance pas depuis le formgrader : elle exécuterait "
+    "le code des apprenants hors de tout bac à sable. Sur la machine du hub, lancez "
+    "« incubo grade autograde DEVOIR » (après « incubo grade collect DEVOIR »).",
+    "ReleaseHandler": "La distribution d'un module ne se fait pas depuis le formgrader : sur la machine du "
+    "hub, lancez « incubo grade release MODULE ».",
+    "UnReleaseHandler": "Le retrait d'un module distribué ne se fait pas depuis le formgrader : sur la "
+    "machine du hub, redistribuez-le avec « incubo grade release MODULE --force ».",
+}
 
 
 def free_port() -> int:
@@ -51,7 +66,42 @@ def service_config_dir(settings) -> Path:
         f"c.ExchangeFactory.release_feedback = '{PLUGINS}.ReleaseFeedback'\n",
         encoding="utf-8",
     )
+    server = {
+        "ServerApp": {
+            "terminals_enabled": False,
+            "jpserver_extensions": {"incubo.hub.formgrader": True},
+        }
+    }
+    (folder / "jupyter_server_config.json").write_text(
+        json.dumps(server, indent=1), encoding="utf-8"
+    )
     return folder
+
+
+def _refusal(message: str):
+    """A formgrader API method that answers `message` (403) instead of acting."""
+
+    def refuse(self, *args, **kwargs) -> None:
+        self.set_status(403)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"success": False, "error": message, "message": message}))
+
+    return refuse
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    """In the formgrader service: refuse nbgrader's in-process autograde and release (see REFUSED)."""
+    from nbgrader.server_extensions.formgrader import apihandlers
+
+    for name, message in REFUSED.items():
+        handler = getattr(apihandlers, name, None)
+        if handler is not None:
+            handler.post = _refusal(message)
+    serverapp.log.info("incubo: formgrader autograde and release answered by incubo's commands")
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "incubo.hub.formgrader"}]
 
 
 def roles(course_id: str) -> list[dict]:
@@ -76,19 +126,35 @@ def roles(course_id: str) -> list[dict]:
 
 
 def configure_formgrader(c, settings) -> None:
+    import os
+
+    from incubo.hub import privileges
+
     course_id = settings.course_id
     port = int(getattr(settings, "formgrader_port", 0) or free_port())
     bindir = Path(sys.executable).parent
+    as_root = os.geteuid() == 0 and hasattr(settings, "grader_user")
+    python = (
+        privileges.unprivileged_python(settings, sys.executable, "hub")
+        if as_root
+        else sys.executable
+    )
+    command = [
+        python,
+        "-m",
+        "jupyterhub.singleuser",
+        f"--ServerApp.root_dir={settings.course_dir}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.news_url=",
+        "--ServerApp.shutdown_no_activity_timeout=0",
+    ]
+    lifeline = [python, "-m", "incubo.hub.lifeline", *command]
     service = {
         "name": course_id,
         "url": f"http://127.0.0.1:{port}",
-        "command": [
-            str(bindir / "jupyterhub-singleuser"),
-            "--allow-root",
-            f"--ServerApp.root_dir={settings.course_dir}",
-            "--LabApp.news_url=",
-            "--ServerApp.shutdown_no_activity_timeout=0",
-        ],
+        # as root: becomes the grader account (made at hub start), which owns the course directory;
+        # then dies with the hub like the other services (the lifeline after the change of user)
+        "command": privileges.launcher("correcteur", lifeline) if as_root else lifeline,
         "cwd": str(settings.course_dir),
         "oauth_no_confirm": True,
         "display": True,
@@ -97,6 +163,7 @@ def configure_formgrader(c, settings) -> None:
             "JUPYTER_CONFIG_PATH": str(service_config_dir(settings)),
             "LANG": "fr_FR.UTF-8",
             "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+            **(privileges.account_env(settings) if as_root else {}),
         },
     }
     services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []

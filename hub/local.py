@@ -103,6 +103,9 @@ def running_proxy(settings: HubSettings) -> int | None:
     )
     if PROXY not in cmdline or not wanted:
         return None
+    with contextlib.suppress(psutil.Error):
+        if os.geteuid() == 0 and settings.spawner == "unix" and proc.uids().real == 0:
+            return None  # left by an older incubo that ran it as root: replaced (labs reconnect)
     token = private_file(settings.proxy_token_file)
     return pid if _proxy_api_ok(settings, token) else None
 
@@ -126,6 +129,27 @@ def stop_proxy(settings: HubSettings) -> bool:
     return True
 
 
+def _unprivileged(settings: HubSettings) -> dict:
+    """Popen options that start the proxy as the services account when `incubo hub` runs as root.
+
+    The proxy parses every request of the room: it never needs root (its ports are above 1024;
+    in front of it, a reverse proxy on 443 is IT's). The account is made at hub start.
+    """
+    if os.geteuid() != 0 or settings.spawner != "unix":
+        return {}
+    if settings.port < 1024:
+        raise IncuboError(
+            f"Le port {settings.port} est réservé à root : le proxy de la salle tourne sous un compte "
+            "sans privilèges. Choisissez INCUBO_HUB_PORT au-dessus de 1023 (un serveur web frontal "
+            "peut écouter sur 443).",
+            code="hub-port-privilegie",
+        )
+    import pwd
+
+    entry = pwd.getpwnam(settings.service_user)  # made at hub start (incubo.hub.privileges)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def ensure_proxy(settings: HubSettings, *, timeout: float = 30) -> int:
     """Reuse the proxy left by the previous run, or start one detached from this terminal."""
     pid = running_proxy(settings)
@@ -145,6 +169,9 @@ def ensure_proxy(settings: HubSettings, *, timeout: float = 30) -> int:
         "--error-target", f"{hub}/hub/error",
     ]  # fmt: skip
     env = dict(os.environ, CONFIGPROXY_AUTH_TOKEN=token)
+    options = _unprivileged(settings)
+    if options:
+        env.update(HOME="/", USER=settings.service_user, LOGNAME=settings.service_user)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "proxy.log", "ab") as out:
         proc = subprocess.Popen(
@@ -154,6 +181,8 @@ def ensure_proxy(settings: HubSettings, *, timeout: float = 30) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            cwd="/",
+            **options,
         )
     _pid_file(settings).write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout

@@ -171,6 +171,11 @@ def serve(settings: HubSettings, env: dict[str, str]) -> int:
         INCUBO_HUB_PROXY_API_PORT=str(settings.proxy_api_port),
     )
     private_file(settings.service_token_file)  # the hub reads it; so do warm-up and this loop
+    if settings.spawner == "unix":
+        from incubo.hub.privileges import prepare_room
+
+        # the system accounts (grader, services) and what they own, before anything runs as them
+        prepare_room(settings)
     ensure_proxy(settings)
     old = running_hub(settings)
     if old:

@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from incubo.config import room_services_settings
-from incubo.hub import lrs_keys
+from incubo.config import DEFAULT_GRADER_USER, room_services_settings
+from incubo.hub import lrs_keys, privileges
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def _grader_access(hub_dir: Path, settings: Any, secret: bytes, port: int, homep
     owner = None
     if os.geteuid() == 0:
         with contextlib.suppress(KeyError):
-            entry = pwd.getpwnam(_get(settings, "grader_user") or "incubo-correcteur")
+            entry = pwd.getpwnam(_get(settings, "grader_user") or DEFAULT_GRADER_USER)
             owner = (entry.pw_uid, entry.pw_gid)
     url = f"http://127.0.0.1:{port}/services/lrs/"
     write_access(hub_dir, GraderAccess(url, lrs_keys.grader_auth(secret), homepage), owner)
@@ -127,6 +127,13 @@ def configure_services(c: Any, settings: Any) -> None:
     }
     if layout.bind_ip != "127.0.0.1":
         base_env["INCUBO_SERVICE_BIND_IP"] = layout.bind_ip
+    unprivileged = _run_unprivileged(settings)
+    own_python = sys.executable
+    if unprivileged:  # the launcher finds the same accounts and folders as the hub
+        base_env.update(privileges.account_env(settings))
+        own_python = privileges.unprivileged_python(settings, sys.executable, "hub")
+        if python is not None:
+            python = Path(privileges.unprivileged_python(settings, python, "ralph"))
     services: list[dict[str, Any]] = []
     if not ralph:
         log.warning(
@@ -146,7 +153,9 @@ def configure_services(c: Any, settings: Any) -> None:
                     "--homepage",
                     homepage,
                 ],  # fmt: skip
-                "environment": {"PYTHONUNBUFFERED": "1"},
+                "environment": dict(base_env, PYTHONUNBUFFERED="1")
+                if unprivileged
+                else {"PYTHONUNBUFFERED": "1"},
                 "cwd": str(folder),
             }
         ]
@@ -163,7 +172,7 @@ def configure_services(c: Any, settings: Any) -> None:
             {
                 "name": "lrs",
                 "url": f"http://{host}:{ports['lrs']}",
-                "command": [sys.executable, "-m", "incubo.hub.lrs_gate"],
+                "command": [own_python, "-m", "incubo.hub.lrs_gate"],
                 "environment": gate_env,
             }
         )
@@ -174,7 +183,7 @@ def configure_services(c: Any, settings: Any) -> None:
         {
             "name": DASHBOARD,
             "url": f"http://{host}:{ports[DASHBOARD]}",
-            "command": [sys.executable, "-m", "incubo.hub.dashboard"],
+            "command": [own_python, "-m", "incubo.hub.dashboard"],
             "environment": dict(
                 reader_env,
                 INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs"),
@@ -187,13 +196,17 @@ def configure_services(c: Any, settings: Any) -> None:
         {
             "name": "solutions",
             "url": f"http://{host}:{ports['solutions']}",
-            "command": [sys.executable, "-m", "incubo.hub.solutions"],
+            "command": [own_python, "-m", "incubo.hub.solutions"],
             "environment": reader_env,
             "display": False,
         },
     ]
     for service in services:  # every service dies with the hub, even killed outright
-        service["command"] = lifeline(service["command"])
+        if unprivileged:  # the lifeline after the drop: a change of user clears PR_SET_PDEATHSIG
+            lifeline_cmd = [own_python, "-m", "incubo.hub.lifeline", *service["command"]]
+            service["command"] = privileges.launcher("services", lifeline_cmd)
+        else:
+            service["command"] = lifeline(service["command"])
     c.JupyterHub.services.extend(services)
     c.JupyterHub.load_roles.append(
         {
@@ -219,6 +232,13 @@ def configure_services(c: Any, settings: Any) -> None:
         )
     c.Spawner.environment.update(learner_env)
     log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+
+
+def _run_unprivileged(settings: Any) -> bool:
+    """A hub that runs as root on its machine starts its services as the services account."""
+    from incubo.config import HubSettings
+
+    return isinstance(settings, HubSettings) and os.geteuid() == 0
 
 
 def _seance_env(course_id: str, homepage: str) -> dict[str, str]:

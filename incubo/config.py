@@ -395,6 +395,12 @@ def ralph_python() -> Path:
 
 #: Where the hub keeps its state when INCUBO_HUB_DIR is not set (the VM layout of deploy/README.md).
 DEFAULT_HUB_DIR = Path("/srv/incubo/hub")
+#: System account that owns the course directory and runs the formgrader (never root).
+DEFAULT_GRADER_USER = "incubo-correcteur"
+#: System account of the services that parse learners' requests (LRS gate, Ralph, dashboard, proxy).
+DEFAULT_SERVICE_USER = "incubo-services"
+#: Unix group of the trainers' accounts and of the grader (enters learners' exchange folders).
+DEFAULT_TRAINERS_GROUP = "incubo-formateurs"
 
 
 def _env_list(value: str | None) -> tuple[str, ...]:
@@ -444,6 +450,9 @@ class HubSettings:
     python: str = (
         ""  # INCUBO_HUB_PYTHON: interpreter of learners' servers (else incubo.hub.pythonenv)
     )
+    grader_user: str = DEFAULT_GRADER_USER  # INCUBO_HUB_COMPTE_CORRECTEUR: owns the course directory, runs the formgrader
+    service_user: str = DEFAULT_SERVICE_USER  # INCUBO_HUB_COMPTE_SERVICES: runs the LRS gate, Ralph, dashboard, solutions, proxy
+    trainers_group: str = DEFAULT_TRAINERS_GROUP  # INCUBO_HUB_GROUPE_FORMATEURS: trainers' Unix accounts and the grader
 
     @property
     def cookie_secret_file(self) -> Path:
@@ -518,6 +527,10 @@ def hub_settings(env=None, **overrides) -> HubSettings:
         spawner=env.get("INCUBO_HUB_SPAWNER", "").strip().lower() or "unix",
         proxy_cmd=env.get("INCUBO_HUB_PROXY_CMD", "").strip(),
         python=env.get("INCUBO_HUB_PYTHON", "").strip(),
+        grader_user=env.get("INCUBO_HUB_COMPTE_CORRECTEUR", "").strip() or DEFAULT_GRADER_USER,
+        service_user=env.get("INCUBO_HUB_COMPTE_SERVICES", "").strip() or DEFAULT_SERVICE_USER,
+        trainers_group=env.get("INCUBO_HUB_GROUPE_FORMATEURS", "").strip()
+        or DEFAULT_TRAINERS_GROUP,
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return HubSettings(**values)

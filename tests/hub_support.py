@@ -49,6 +49,27 @@ def unique_name(prefix: str = "a") -> str:
     return f"{prefix}{secrets.token_hex(3)}"
 
 
+def room_accounts() -> dict[str, str]:
+    """Unique names for the grader, the services account and the trainers' group of one hub."""
+    tag = secrets.token_hex(3)
+    return {
+        "INCUBO_HUB_COMPTE_CORRECTEUR": f"incubo-c{tag}",
+        "INCUBO_HUB_COMPTE_SERVICES": f"incubo-s{tag}",
+        "INCUBO_HUB_GROUPE_FORMATEURS": f"incubo-f{tag}",
+    }
+
+
+def remove_room_accounts(env: dict[str, str]) -> None:
+    """Remove what `room_accounts` named (its processes first), whatever the hub made of it."""
+    from incubo.hub import accounts
+
+    for key in ("INCUBO_HUB_COMPTE_CORRECTEUR", "INCUBO_HUB_COMPTE_SERVICES"):
+        if env.get(key):
+            accounts.remove_account(unix_user=env[key])
+    if env.get("INCUBO_HUB_GROUPE_FORMATEURS"):
+        accounts.remove_group(env["INCUBO_HUB_GROUPE_FORMATEURS"])
+
+
 def shared_tmp(prefix: str) -> Path:
     """A temporary folder others may traverse (0755), unlike pytest's 0700 ones."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
@@ -363,14 +384,15 @@ class Hub:
         self._kill_room(names)
         for name in names:
             accounts.remove_account(name)  # nothing left to stop: useradd's lock, one by one
+        remove_room_accounts(self.env)
         from incubo.hub.limits import Cgroups
 
         Cgroups(Path(self.env["INCUBO_HUB_DIR"])).remove_room()  # the learners' control groups
         shutil.rmtree(self.base, ignore_errors=True)
 
     def _room_processes(self, names: list[str]) -> list:
-        """The hub and its descendants (services), the proxy, every process of its accounts, and
-        whatever names this hub's folders or runs with its INCUBO_HUB_DIR (services run as root)."""
+        """The hub and its descendants (services), the proxy, every process of its accounts (learners,
+        grader, services), and whatever names this hub's folders or runs with its INCUBO_HUB_DIR."""
         import pwd
 
         import psutil
@@ -389,9 +411,12 @@ class Hub:
                         if proc.status() != psutil.STATUS_ZOMBIE:
                             found[proc.pid] = proc
         uids = set()
-        for name in names:
+        system = [
+            self.env.get(k) for k in ("INCUBO_HUB_COMPTE_CORRECTEUR", "INCUBO_HUB_COMPTE_SERVICES")
+        ]
+        for unix in [self.unix_user(name) for name in names] + [u for u in system if u]:
             with contextlib.suppress(KeyError):
-                uids.add(pwd.getpwnam(self.unix_user(name)).pw_uid)
+                uids.add(pwd.getpwnam(unix).pw_uid)
         marks = (
             str(self.base),
             str(self.course_dir),
@@ -465,6 +490,8 @@ def start_hub(
         INCUBO_HUB_API_PORT=str(free_port()),
         INCUBO_HUB_PROXY_API_PORT=str(free_port()),
         INCUBO_COURSE_DIR=str(course_dir),
+        # the room's system accounts and trainers' group: unique, removed at teardown
+        **room_accounts(),
     )
     env.update(extra_env or {})
     (base / "homes").mkdir()

@@ -660,12 +660,16 @@ def test_unknown_student_is_a_french_error(base_course, tmp_path):
 
 
 def test_without_bubblewrap_the_scores_are_the_same(tmp_path, base_course, graded, monkeypatch):
-    """Where bubblewrap cannot run (some containers), limits still apply and scores do not change."""
+    """Where bubblewrap cannot run (some containers), an unprivileged grader's limits still apply
+    and scores do not change. As root it is refused (tests/test_room_attacks_root.py): here the
+    grader is told it is not root, to compare the scores with the sandbox off."""
+    from incubo.grading import autograde as module
     from incubo.grading.autograde import autograde
 
     monkeypatch.setenv("INCUBO_EVENTS_FILE", str(tmp_path / "evenements.jsonl"))
     course = copy_course(base_course, tmp_path / "cours")
     (course / "incubo_grading.yml").write_text("isolation: false\n")
+    monkeypatch.setattr(module, "is_root", lambda: False)
     summary = autograde(course, cohort.ASSIGNMENT, workers=2, show_progress=False)
     assert summary.graded == len(CLEAN) and not summary.errors and not summary.flagged
     assert grades(course) == grades(graded[1])

@@ -313,7 +313,7 @@ def test_a_trainer_named_by_sub_gets_the_group_and_the_unix_trainers_group(room)
     name = hub_name_of(hub, TRAINER_BY_SUB)
     assert "formgrade-incubo" in hub.user_model(name)["groups"]
     open_lab(hub, session, name)  # the spawner reads the group: the account joins the trainers'
-    members = grp.getgrnam("incubo-formateurs").gr_mem
+    members = grp.getgrnam(hub.env["INCUBO_HUB_GROUPE_FORMATEURS"]).gr_mem  # unique per hub
     assert hub.unix_user(name) in members
     learner = base_name(AGENTS[FIRST]["email"])
     assert hub.unix_user(learner) not in members

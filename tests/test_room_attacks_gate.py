@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pwd
 import sqlite3
 import sys
 import time
@@ -386,6 +388,13 @@ def test_on_a_real_hub_grades_reach_its_lrs_as_the_graders_and_a_forgery_does_no
             timeout=120,
             what="Ralph behind the hub's gate",
         )
+        # root's `incubo grade` on the hub runs as the grader account (incubo.hub.privileges):
+        # its journal of statements goes where that account may write
+        grader = pwd.getpwnam(hub.env["INCUBO_HUB_COMPTE_CORRECTEUR"])
+        journal = base / "journal-correcteur"
+        journal.mkdir()
+        os.chown(journal, grader.pw_uid, grader.pw_gid)
+        hub.env["INCUBO_EVENTS_FILE"] = str(journal / "evenements.jsonl")
         result = incubo(
             "grade", "autograde", cohort.ASSIGNMENT, "--course-dir", course, env=hub.env
         )

@@ -157,12 +157,50 @@ def _check_course(ctx: Context) -> None:
         )
 
 
+def _as_owner_of(path) -> None:
+    """As root on the hub: this command runs as the account that owns `path` (incubo.hub.privileges)."""
+    from incubo.hub.privileges import as_owner_of
+
+    as_owner_of(path)
+
+
+def _sandbox_for_owner(ctx: Context) -> None:
+    """As root on the hub, before becoming the grader: its kernels must get a sandbox.
+
+    Without one, learners' code would run with the grader's rights (the gradebook, every
+    submission): refused, in French, like root without a sandbox (grading.autograde).
+    """
+    import os
+
+    if os.geteuid() != 0:
+        return
+    from incubo.errors import IncuboError
+    from incubo.grading.limits import load_limits
+    from incubo.grading.sandbox import bwrap_works
+    from incubo.hub.privileges import owner_of
+
+    owner = owner_of(ctx.course_dir)
+    if owner is None:
+        return
+    if not (load_limits(ctx.course_dir).isolation and bwrap_works(owner.pw_uid, owner.pw_gid)):
+        raise IncuboError(
+            f"Refusé : la correction tournerait sous le compte « {owner.pw_name} » sans bac à sable, "
+            "et le code des apprenants aurait ses droits (carnet de notes, copies). Installez bubblewrap "
+            "(« apt-get install bubblewrap »), autorisez les espaces de noms utilisateur "
+            "(sysctl kernel.unprivileged_userns_clone=1) et laissez « isolation: true » dans "
+            "incubo_grading.yml.",
+            code="correction-sans-bac-a-sable",
+        )
+
+
 def run_autograde(args, ctx: Context) -> int:
     from incubo import console
     from incubo.errors import IncuboError
     from incubo.grading.autograde import autograde
 
     _check_course(ctx)
+    _sandbox_for_owner(ctx)
+    _as_owner_of(ctx.course_dir)
     if ctx.debug:
         import logging
 
@@ -189,6 +227,7 @@ def run_feedback(args, ctx: Context) -> int:
     from incubo.grading.feedback import generate_feedback
 
     _check_course(ctx)
+    _as_owner_of(ctx.course_dir)
     written = generate_feedback(ctx.course_dir, args.assignment, student=args.student)
     console.success(f"{len(written)} retour(s) écrit(s) dans {ctx.course_dir / 'feedback'}.")
     if args.release:
@@ -220,7 +259,9 @@ def run_release(args, ctx: Context) -> int:
     from incubo.grading.exchange_ops import release_module
 
     _check_course(ctx)
-    dest = release_module(ctx.course_dir, _exchange(ctx), args.assignment, force=args.force)
+    exchange = _exchange(ctx)
+    _as_owner_of(exchange.outbound)  # the services account: a séance unlocks notebooks there too
+    dest = release_module(ctx.course_dir, exchange, args.assignment, force=args.force)
     console.success(
         f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit à sa prochaine connexion."
     )
@@ -232,7 +273,9 @@ def run_collect(args, ctx: Context) -> int:
     from incubo.grading.exchange_ops import collect_module
 
     _check_course(ctx)
-    summary = collect_module(ctx.course_dir, _exchange(ctx), args.assignment)
+    exchange = _exchange(ctx)
+    _as_owner_of(ctx.course_dir)
+    summary = collect_module(ctx.course_dir, exchange, args.assignment)
     for line in summary.skipped:  # links, FIFOs, files over the caps: left in the exchange
         console.warning(line)
     if not summary.collected and not summary.unchanged:

@@ -88,8 +88,12 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 def _settings(ctx: Context):
     from incubo.config import hub_settings
+    from incubo.hub.privileges import as_owner_of
+    from incubo.seance import seances_dir
 
-    return hub_settings(course_dir=ctx.course_dir)
+    settings = hub_settings(course_dir=ctx.course_dir)
+    as_owner_of(seances_dir(settings.hub_dir))  # as root on the hub: as its services account
+    return settings
 
 
 def ouvrir(args, ctx: Context) -> int:
