@@ -272,6 +272,9 @@ def stop_all(settings: HubSettings) -> int:
     if settings.spawner == "unix":
         for name in names:  # servers the hub no longer tracks (or when it is not running)
             accounts.kill_processes(accounts.unix_name(name))
+    from incubo.hub.limits import Cgroups
+
+    Cgroups(settings.hub_dir).remove_room()  # the learners' control groups, empty now
     stopped = stop_proxy(settings)
     console.success(
         "Salle arrêtée : serveurs des apprenants, hub" + (" et proxy." if stopped else ".")
