@@ -90,3 +90,19 @@ def page(browser):
         yield p
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _learner_environments_left_as_found():
+    """The learners' Python environments the hub tests build (`incubo.hub.pythonenv.ENVS`, a
+    machine-wide cache of real rooms) are removed at the end: the machine is left as found."""
+    from incubo.hub.pythonenv import ENVS
+
+    before = set(ENVS.iterdir()) if ENVS.is_dir() else set()
+    parent_existed = ENVS.parent.exists()
+    yield
+    if ENVS.is_dir():
+        for made in set(ENVS.iterdir()) - before:
+            shutil.rmtree(made, ignore_errors=True)
+    if not parent_existed:
+        shutil.rmtree(ENVS.parent, ignore_errors=True)
