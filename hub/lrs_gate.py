@@ -30,7 +30,6 @@ retry is deduplicated by Ralph itself.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ from tornado import httpclient, web
 from tornado.httpserver import HTTPServer
 from tornado.httputil import url_concat
 
-from incubo import xapi
+from incubo import lrs, xapi
 from incubo.events import FINAL_REFUSAL_HEADER
 from incubo.hub.lrs_keys import Caller, identify, wake_token
 from incubo.hub.lrs_limits import Limits, RateLimiter
@@ -130,7 +129,7 @@ class Gate:
         self.wake_headers = {WAKE_HEADER: wake_token(secret)}
         self.secret = secret
         self.ralph_url = ralph_url.rstrip("/")
-        self.ralph_header = "Basic " + base64.b64encode(ralph_auth.encode()).decode()
+        self.ralph_header = lrs.basic_auth(ralph_auth)
         self.homepage = homepage
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.client = httpclient.AsyncHTTPClient()
