@@ -22,24 +22,10 @@ import ipywidgets as w
 from incubo import course_layout, exercise_data, quiz_bank
 from incubo.apps.common import course_dir, courses_dir, header, home, show
 from incubo.errors import IncuboError
+from incubo.review import FRENCH_DAYS as DAYS
+from incubo.review import FRENCH_MONTHS as MONTHS
 
 log = logging.getLogger(__name__)
-
-DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from hashlib import sha256
 from pathlib import Path
 
 from incubo.authority import GRADER
+from incubo.secret_files import private_secret
 
 log = logging.getLogger(__name__)
 
@@ -40,35 +41,16 @@ def lrs_dir(hub_dir: Path) -> Path:
     return folder
 
 
-def _private_file(path: Path, make: bytes) -> bytes:
-    """Read `path`, creating it with `make` (mode 0600, atomically) the first time."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(make)
-    try:
-        os.link(tmp, path)  # never replaces a secret another process wrote first
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_bytes()
-
-
 def gate_secret(hub_dir: Path) -> bytes:
     """The secret every credential derives from (made once per hub)."""
-    return _private_file(lrs_dir(hub_dir) / SECRET_FILE, secrets.token_hex(32).encode())
+    return private_secret(lrs_dir(hub_dir) / SECRET_FILE).encode()
 
 
 def ralph_password(hub_dir: Path) -> str:
     """The password of the gate's own account at Ralph (Ralph is never reached with a learner's)."""
-    return _private_file(
-        lrs_dir(hub_dir) / "mot-de-passe-ralph", secrets.token_urlsafe(24).encode()
-    ).decode()
+    return private_secret(
+        lrs_dir(hub_dir) / "mot-de-passe-ralph", lambda: secrets.token_urlsafe(24)
+    )
 
 
 def _mac(secret: bytes, label: str, name: str) -> str:
