@@ -15,15 +15,12 @@ both show what `plan()` returns and judge answers with `incubo.quiz_check`.
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urljoin
 
 from fsrs import Card, Rating, Scheduler
 
@@ -298,16 +295,10 @@ def lrs_statements(timeout: float = 15.0) -> list[dict[str, Any]]:
     endpoint = lrs.configured_endpoint()
     if not endpoint:
         return []
-    headers = lrs.headers()
-    found: list[dict[str, Any]] = []
-    next_url: str | None = endpoint + "?" + urlencode({"limit": settings().lrs_page_size})
-    while next_url:
-        request = urllib.request.Request(next_url, headers=headers)
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            body = json.loads(resp.read())
-        found += body.get("statements") or []
-        next_url = urljoin(endpoint, body["more"]) if body.get("more") else None
-    return found
+    try:
+        return lrs.read_statements(endpoint, timeout=timeout)
+    except lrs.LrsError as exc:
+        raise OSError(exc.message) from None
 
 
 def own_statements() -> list[dict[str, Any]]:

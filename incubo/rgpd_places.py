@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin
 
 from incubo import course_layout, lrs, xapi
 from incubo.config import hub_dir, hub_settings, settings
@@ -114,36 +113,11 @@ def places(course_dir: Path) -> Places:
 
 
 def read_lrs(endpoint: str, *, timeout: float = 30) -> Iterator[dict]:
-    """Every statement of the LRS, page by page (`more`); a French error when it cannot be read."""
-    import requests
-
-    config = settings()
-    headers = lrs.headers(config)
-    url: str | None = endpoint
-    params: dict | None = {"limit": config.lrs_page_size}
-    while url:
-        try:
-            resp = requests.get(url, params=params, headers=headers, timeout=timeout)
-        except requests.RequestException as exc:
-            raise IncuboError(
-                f"Le LRS {endpoint} est injoignable ({type(exc).__name__}) : rien n'a été modifié ; "
-                "relancez la commande quand il répond.",
-                code="lrs-injoignable",
-            ) from None
-        if resp.status_code in (401, 403):
-            raise IncuboError(
-                f"Le LRS {endpoint} refuse l'accès : vérifiez INCUBO_LRS_AUTH ; rien n'a été modifié.",
-                code="lrs-acces",
-            )
-        if resp.status_code != 200:
-            raise IncuboError(
-                f"Le LRS {endpoint} a répondu {resp.status_code} : rien n'a été modifié.",
-                code="lrs-erreur",
-            )
-        body = resp.json()
-        yield from body.get("statements", [])
-        more = body.get("more")
-        url, params = (urljoin(endpoint, more) if more else None), None
+    """Every statement of the LRS, page by page (the core client); a French error when it cannot be read."""
+    try:
+        yield from lrs.iter_statements(endpoint, timeout=timeout)
+    except lrs.LrsError as exc:
+        raise IncuboError(f"{exc.message} Rien n'a été modifié.", code=exc.code) from None
 
 
 def read_file(path: Path) -> Iterator[dict]:
