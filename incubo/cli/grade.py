@@ -280,7 +280,7 @@ def _exchange(ctx: Context):
 
 def run_release(args, ctx: Context) -> int:
     from incubo import console
-    from incubo.grading.exchange_ops import release_module
+    from incubo.exchange import release_module
 
     _check_course(ctx)
     exchange = _exchange(ctx)
