@@ -1,4 +1,4 @@
-"""The trainer's side of the room's exchange: release a module, collect, return feedback.
+"""The trainer's side of the room's exchange: collect, return feedback (the release is the core's).
 
 Works on the private layout of `incubo.exchange` (one folder per learner).
 The learner's folder name, not the file name they wrote, says whose
@@ -17,83 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from incubo.errors import IncuboError, suggestion
 from incubo.exchange import (
     MAX_FILE_BYTES,
     MAX_FILES,
     MAX_SUBMISSION_BYTES,
     ExchangeLayout,
+    check_exchange,
     copy_tree_nofollow,
     read_small,
     safe_name,
     write_file_atomic,
 )
-from incubo.released import strip_release
 
 log = logging.getLogger(__name__)
-
-
-def _check_exchange(layout: ExchangeLayout) -> None:
-    if not layout.course.is_dir():
-        raise IncuboError(
-            f"L'échange du hub {layout.course} n'existe pas : démarrez le hub une fois (« incubo hub ») "
-            "ou indiquez son dossier avec INCUBO_HUB_DIR.",
-            code="echange-introuvable",
-        )
-
-
-def release_module(
-    course_dir: Path,
-    layout: ExchangeLayout,
-    module: str,
-    *,
-    force: bool = False,
-    notebooks: list[str] | None = None,
-) -> Path:
-    """Copy `release/<module>/` to the exchange's outbound folder, readable by every learner.
-
-    `notebooks`, when given, are the only notebooks released (a séance run step by step: the
-    later steps stay off the exchange until the trainer unlocks them); other files go as usual.
-    """
-    src = course_dir / "release" / module
-    if not src.is_dir():
-        known = sorted(p.name for p in (course_dir / "release").glob("*") if p.is_dir())
-        raise IncuboError(
-            f"Le module « {module} » n'est pas dans {course_dir / 'release'}.{suggestion(module, known)} "
-            "Lancez d'abord « incubo build ».",
-            code="module-inconnu",
-        )
-    _check_exchange(layout)
-    dest = layout.outbound / module
-    if dest.exists() and not force:
-        raise IncuboError(
-            f"Le module « {module} » est déjà distribué. Ajoutez --force pour le remplacer "
-            "(les copies déjà récupérées par les apprenants ne changent pas).",
-            code="deja-distribue",
-        )
-    layout.outbound.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=layout.outbound, prefix=".tmp-"))
-    try:
-        copy_tree_nofollow(src, tmp / module, ignore=(".ipynb_checkpoints", "__pycache__", "*.pyc"))
-        if notebooks is not None:
-            for nb in (tmp / module).glob("*.ipynb"):
-                if nb.stem not in notebooks:
-                    nb.unlink()
-        strip_release(
-            tmp / module
-        )  # learners' homes never get a solution: the hub's service serves them
-        for folder, _dirs, files in os.walk(tmp):
-            os.chmod(folder, 0o755)
-            for name in files:
-                os.chmod(os.path.join(folder, name), 0o644)
-        if dest.exists():
-            old = tmp / ".ancien"
-            os.replace(dest, old)
-        os.replace(tmp / module, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    log.info("released %s to %s", module, dest)
-    return dest
 
 
 def _parse_entry(name: str) -> tuple[str, datetime] | None:
@@ -120,7 +56,7 @@ class CollectSummary:
 
 def collect_module(course_dir: Path, layout: ExchangeLayout, module: str) -> CollectSummary:
     """Copy each learner's latest submission of `module` to `submitted/<learner>/<module>/`."""
-    _check_exchange(layout)
+    check_exchange(layout)
     summary = CollectSummary()
     if not layout.inbound.is_dir():
         return summary
@@ -185,7 +121,7 @@ def release_feedback(
     """
     from nbgrader.utils import notebook_hash
 
-    _check_exchange(layout)
+    check_exchange(layout)
     released: list[str] = []
     feedback_root = course_dir / "feedback"
     for student_dir in sorted(feedback_root.glob("*")) if feedback_root.is_dir() else []:

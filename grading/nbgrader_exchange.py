@@ -41,7 +41,7 @@ class _Private:
 
 class ReleaseAssignment(_Private, ExchangeReleaseAssignment):
     def start(self):
-        from incubo.grading.exchange_ops import release_module
+        from incubo.exchange import release_module
 
         dest = self._run(
             lambda course, lay, module: release_module(course, lay, module, force=self.force)

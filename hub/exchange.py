@@ -68,7 +68,7 @@ def layout(settings) -> ExchangeLayout:
 
 
 def trainers_gid() -> int:
-    """Gid of the trainers' Unix group (h12-hub's accounts module owns it)."""
+    """Gid of the trainers' Unix group (`incubo.hub.accounts` owns it; 0 when it does not exist)."""
     from incubo.hub import accounts
 
     gid = accounts.trainers_gid()

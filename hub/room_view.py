@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,39 @@ def room_view(
 ) -> dict[str, Any]:
     """The dashboard's whole content as plain data (the page renders it)."""
     now = now or datetime.now(UTC)
-    learners: dict[str, dict[str, Any]] = {}
-    passed: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    checks: list[tuple[datetime, dict[str, Any]]] = []
-    mods = {m: dict(v) for m, v in modules.items()}
+    room = _read(statements, modules)
+    # a failed check is recorded twice (`attempted` with its verdict, then `failed`): count it once
+    checks_only = [s for s in statements if xapi.verb_of(s) != "failed"]
+    stuck = data.stuck_learners(checks_only, window_minutes=window_minutes, now=now)
+    return {
+        "mis_a_jour": now.astimezone().strftime("%H:%M:%S"),
+        "personnes": _people(room, {s.learner for s in stuck}, now),
+        "bloques": _stuck_rows(stuck, room.modules, now),
+        "modules": _module_summary(room),
+        "verifications": _feed(room.checks),
+        "nombre_declarations": len(statements),
+    }
+
+
+@dataclass
+class _Room:
+    """The statements read once: modules met, each learner's last action and passed exercises."""
+
+    modules: dict[str, dict[str, Any]]  # module id → {titre, exercices}, grown by what the LRS saw
+    learners: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # who → last, last_stmt, checks
+    passed: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    checks: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+
+    def done(self, who: str, module: str) -> int:
+        """How many of `module`'s exercises `who` passed."""
+        return sum(1 for m, _e in self.passed[who] if m == module)
+
+
+def _read(statements: list[dict[str, Any]], modules: dict[str, dict[str, Any]]) -> _Room:
+    room = _Room({m: dict(v) for m, v in modules.items()})
+    mods = room.modules
     for s in statements:
         who = xapi.learner_of(s)
         t = xapi.timestamp_of(s)
@@ -90,28 +120,27 @@ def room_view(
             mods[module] = {"titre": module, "exercices": []}
         if module and ex and ex not in mods[module]["exercices"]:
             mods[module]["exercices"] = [*mods[module]["exercices"], ex]
-        row = learners.setdefault(who, {"last": None, "last_stmt": None, "checks": 0})
+        row = room.learners.setdefault(who, {"last": None, "last_stmt": None, "checks": 0})
         if t is not None and (row["last"] is None or t > row["last"]):
             row["last"], row["last_stmt"] = t, s
         if verb == "passed" and module and ex:
-            passed[who].add((module, ex))
+            room.passed[who].add((module, ex))
         if verb == "attempted":
             row["checks"] += 1
         if verb == "attempted" and t is not None:
-            checks.append((t, s))
-    # a failed check is recorded twice (`attempted` with its verdict, then `failed`): count it once
-    checks_only = [s for s in statements if xapi.verb_of(s) != "failed"]
-    stuck = data.stuck_learners(checks_only, window_minutes=window_minutes, now=now)
-    stuck_names = {s.learner for s in stuck}
-    order = sorted(mods)
+            room.checks.append((t, s))
+    return room
+
+
+def _people(room: _Room, stuck_names: set[str], now: datetime) -> list[dict[str, Any]]:
+    """One row a learner: stuck or not, last action, checks, exercises passed in each module."""
     people = []
-    for who in sorted(learners, key=str.lower):
-        row = learners[who]
-        per_module = []
-        for m in order:
-            total = len(mods[m]["exercices"])
-            done = sum(1 for mm, _e in passed[who] if mm == m)
-            per_module.append({"module": m, "reussis": done, "total": total})
+    for who in sorted(room.learners, key=str.lower):
+        row = room.learners[who]
+        per_module = [
+            {"module": m, "reussis": room.done(who, m), "total": len(room.modules[m]["exercices"])}
+            for m in sorted(room.modules)
+        ]
         last = row["last"]
         people.append({
             "nom": who,
@@ -121,33 +150,37 @@ def room_view(
             "verifications": row["checks"],
             "modules": per_module,
         })  # fmt: skip
+    return people
+
+
+def _module_summary(room: _Room) -> list[dict[str, Any]]:
+    """One row a module: exercises passed over possible, learners who finished it."""
     summary = []
-    for m in order:
-        total = len(mods[m]["exercices"])
-        done = sum(1 for who in learners for mm, _e in passed[who] if mm == m)
-        complete = sum(
-            1 for who in learners if total and sum(1 for mm, _e in passed[who] if mm == m) >= total
-        )
-        summary.append({"module": m, "titre": mods[m]["titre"], "exercices": total, "reussites": done,
-                        "possibles": total * len(learners), "termine_par": complete})  # fmt: skip
-    checks.sort(key=lambda x: x[0], reverse=True)
-    feed = [{"nom": xapi.learner_of(s), "action": _action(s), "heure": t.astimezone().strftime("%H:%M:%S"), "id": s.get("id")}
-            for t, s in checks[:FEED_SIZE]]  # fmt: skip
-    return {
-        "mis_a_jour": now.astimezone().strftime("%H:%M:%S"),
-        "personnes": people,
-        "bloques": [
-            {
-                "nom": s.learner,
-                "module": mods.get(s.module, {}).get("titre", s.module),
-                "exercice": s.exercise,
-                "echecs": s.failures,
-                "indices": s.hints,
-                "depuis": _ago((now - s.since).total_seconds()).replace("il y a ", ""),
-            }
-            for s in stuck
-        ],  # fmt: skip
-        "modules": summary,
-        "verifications": feed,
-        "nombre_declarations": len(statements),
-    }
+    for m in sorted(room.modules):
+        total = len(room.modules[m]["exercices"])
+        done = sum(room.done(who, m) for who in room.learners)
+        complete = sum(1 for who in room.learners if total and room.done(who, m) >= total)
+        summary.append({"module": m, "titre": room.modules[m]["titre"], "exercices": total, "reussites": done,
+                        "possibles": total * len(room.learners), "termine_par": complete})  # fmt: skip
+    return summary
+
+
+def _stuck_rows(stuck, mods: dict[str, dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "nom": s.learner,
+            "module": mods.get(s.module, {}).get("titre", s.module),
+            "exercice": s.exercise,
+            "echecs": s.failures,
+            "indices": s.hints,
+            "depuis": _ago((now - s.since).total_seconds()).replace("il y a ", ""),
+        }
+        for s in stuck
+    ]
+
+
+def _feed(checks: list[tuple[datetime, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The latest checks, newest first."""
+    latest = sorted(checks, key=lambda x: x[0], reverse=True)[:FEED_SIZE]
+    return [{"nom": xapi.learner_of(s), "action": _action(s), "heure": t.astimezone().strftime("%H:%M:%S"), "id": s.get("id")}
+            for t, s in latest]  # fmt: skip

@@ -37,7 +37,7 @@ def release(settings: HubSettings, seance: Seance) -> Path | None:
 
     Once the séance is closed, the whole module goes back (no manifest): latecomers get it all.
     """
-    from incubo.grading.exchange_ops import release_module
+    from incubo.exchange import release_module
 
     lay = _layout(settings)
     if not lay.course.is_dir():

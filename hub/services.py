@@ -23,10 +23,11 @@ import logging
 import os
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from incubo.config import DEFAULT_GRADER_USER, room_services_settings
+from incubo.config import DEFAULT_GRADER_USER, RoomServicesSettings, room_services_settings
 from incubo.hub import lrs_keys, privileges
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,60 @@ def _grader_access(hub_dir: Path, settings: Any, secret: bytes, port: int, homep
     write_access(hub_dir, GraderAccess(url, lrs_keys.grader_auth(secret), homepage), owner)
 
 
+@dataclass(frozen=True)
+class _Room:
+    """What every service's entry is computed from, decided once per `configure_services`."""
+
+    hub_dir: Path
+    course_id: str
+    folder: Path  # the LRS's folder: Ralph's data, ports.json, the gate's keys
+    secret: bytes  # the gate's secret: every LRS identity derives from it
+    layout: RoomServicesSettings
+    ports: dict[str, int]
+    homepage: str
+    ralph_python: Path | None  # None: no Ralph to start here
+    ralph: str  # Ralph's URL ("": no LRS, events stay in the learners' journals)
+    unprivileged: bool  # the hub runs as root: services run as the services account
+    own_python: str  # the Python that runs our services
+    base_env: dict[str, str]
+
+    def url(self, name: str) -> str:
+        """Where the proxy and the learners' servers reach service `name`."""
+        return f"http://{self.layout.host}:{self.ports[name]}"
+
+
 def configure_services(c: Any, settings: Any) -> None:
     """Add Ralph, the LRS gate, the dashboard and the solutions service; per-learner LRS env."""
+    room = _room(settings)
+    if not room.ralph:
+        log.warning(
+            "Ralph is not installed (make ralph, or INCUBO_RALPH_PYTHON): learning events stay in each learner's journal"
+        )
+    services = _ralph_service(room) + _gate_service(room, settings) + _reader_services(room)
+    for service in services:
+        service["command"] = _dies_with_hub(room, service["command"])
+    c.JupyterHub.services.extend(services)
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "incubo-formateurs-tableau-de-bord",
+            "description": "Les formateurs voient le tableau de bord de la salle.",
+            "scopes": [f"access:services!service={DASHBOARD}"],
+            "groups": [f"formgrade-{room.course_id}"],
+        }
+    )
+    learner_env = _learner_env(c, room)  # before `c.Spawner.environment` is touched: it reads it
+    c.Spawner.environment.update(learner_env)
+    log.info(
+        "room services: LRS gate %s, dashboard and solutions on ports %s",
+        room.url("lrs") + "/services/lrs/",
+        room.ports,
+    )
+
+
+def _room(settings: Any) -> _Room:
+    """The hub's folders, keys, ports and Ralph's whereabouts; the accounts the services run as."""
     hub_dir = Path(_get(settings, "hub_dir"))
-    course_id = _get(settings, "course_id", "incubo")
     course_dir = Path(_get(settings, "course_dir") or ".").resolve()
-    folder = lrs_keys.lrs_dir(hub_dir)
     secret = lrs_keys.gate_secret(hub_dir)
     lrs_keys.ralph_password(hub_dir)
     layout = room_services_settings()
@@ -115,10 +164,6 @@ def configure_services(c: Any, settings: Any) -> None:
     python = ralph_python()
     managed_ralph = not layout.ralph_url and python is not None
     ralph = layout.ralph_url or (f"http://127.0.0.1:{ports['ralph']}" if managed_ralph else "")
-    host = layout.host  # how the proxy and the learners' servers reach the services
-    gate_url = f"http://{host}:{ports['lrs']}/services/lrs/"
-    solutions_url = f"http://{host}:{ports['solutions']}/services/solutions/"
-    seance_url = f"http://{host}:{ports[DASHBOARD]}/services/{DASHBOARD}/seance/"
     base_env = {
         "INCUBO_HUB_DIR": str(hub_dir),
         "INCUBO_COURSE_DIR": str(course_dir),
@@ -134,60 +179,77 @@ def configure_services(c: Any, settings: Any) -> None:
         own_python = privileges.unprivileged_python(settings, sys.executable, "hub")
         if python is not None:
             python = Path(privileges.unprivileged_python(settings, python, "ralph"))
-    services: list[dict[str, Any]] = []
-    if not ralph:
-        log.warning(
-            "Ralph is not installed (make ralph, or INCUBO_RALPH_PYTHON): learning events stay in each learner's journal"
-        )
-    if managed_ralph:
-        services += [
-            {
-                "name": "ralph",
-                "command": [
-                    str(python),
-                    str(Path(__file__).with_name("ralph_service.py")),
-                    "--port",
-                    str(ports["ralph"]),
-                    "--dir",
-                    str(folder),
-                    "--homepage",
-                    homepage,
-                ],  # fmt: skip
-                "environment": dict(base_env, PYTHONUNBUFFERED="1")
-                if unprivileged
-                else {"PYTHONUNBUFFERED": "1"},
-                "cwd": str(folder),
-            }
-        ]
-    if ralph:
-        gate_env = dict(
-            base_env,
-            INCUBO_RALPH_URL=ralph,
-            INCUBO_DASHBOARD_WAKE_URL=f"http://127.0.0.1:{ports[DASHBOARD]}/services/{DASHBOARD}/reveil",
-        )
-        if layout.ralph_auth:
-            gate_env["INCUBO_RALPH_AUTH"] = layout.ralph_auth
-        _grader_access(hub_dir, settings, secret, ports["lrs"], homepage)
-        services.append(
-            {
-                "name": "lrs",
-                "url": f"http://{host}:{ports['lrs']}",
-                "command": [own_python, "-m", "incubo.hub.lrs_gate"],
-                "environment": gate_env,
-            }
-        )
+    return _Room(
+        hub_dir=hub_dir,
+        course_id=_get(settings, "course_id", "incubo"),
+        folder=lrs_keys.lrs_dir(hub_dir),
+        secret=secret,
+        layout=layout,
+        ports=ports,
+        homepage=homepage,
+        ralph_python=python if managed_ralph else None,
+        ralph=ralph,
+        unprivileged=unprivileged,
+        own_python=own_python,
+        base_env=base_env,
+    )
+
+
+def _ralph_service(room: _Room) -> list[dict[str, Any]]:
+    """Ralph itself, on 127.0.0.1 only, when the hub starts it (not when `INCUBO_HUB_RALPH_URL` names one)."""
+    if room.ralph_python is None:
+        return []
+    command = [
+        str(room.ralph_python),
+        str(Path(__file__).with_name("ralph_service.py")),
+        "--port", str(room.ports["ralph"]),
+        "--dir", str(room.folder),
+        "--homepage", room.homepage,
+    ]  # fmt: skip
+    env = (
+        dict(room.base_env, PYTHONUNBUFFERED="1")
+        if room.unprivileged
+        else {"PYTHONUNBUFFERED": "1"}
+    )
+    return [{"name": "ralph", "command": command, "environment": env, "cwd": str(room.folder)}]
+
+
+def _gate_service(room: _Room, settings: Any) -> list[dict[str, Any]]:
+    """The LRS gate in front of Ralph; the grader's access to it is written beside the hub."""
+    if not room.ralph:
+        return []
+    gate_env = dict(
+        room.base_env,
+        INCUBO_RALPH_URL=room.ralph,
+        INCUBO_DASHBOARD_WAKE_URL=f"http://127.0.0.1:{room.ports[DASHBOARD]}/services/{DASHBOARD}/reveil",
+    )
+    if room.layout.ralph_auth:
+        gate_env["INCUBO_RALPH_AUTH"] = room.layout.ralph_auth
+    _grader_access(room.hub_dir, settings, room.secret, room.ports["lrs"], room.homepage)
+    return [
+        {
+            "name": "lrs",
+            "url": room.url("lrs"),
+            "command": [room.own_python, "-m", "incubo.hub.lrs_gate"],
+            "environment": gate_env,
+        }
+    ]
+
+
+def _reader_services(room: _Room) -> list[dict[str, Any]]:
+    """The trainers' dashboard and the learners' solutions: both read the LRS through the gate."""
     reader_env = dict(
-        base_env, INCUBO_LRS_URL=f"http://127.0.0.1:{ports['lrs']}/services/lrs/"
+        room.base_env, INCUBO_LRS_URL=f"http://127.0.0.1:{room.ports['lrs']}/services/lrs/"
     )  # same pod
-    services += [
+    return [
         {
             "name": DASHBOARD,
-            "url": f"http://{host}:{ports[DASHBOARD]}",
-            "command": [own_python, "-m", "incubo.hub.dashboard"],
+            "url": room.url(DASHBOARD),
+            "command": [room.own_python, "-m", "incubo.hub.dashboard"],
             "environment": dict(
                 reader_env,
-                INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs"),
-                **_seance_env(course_id, homepage),
+                INCUBO_LRS_AUTH=lrs_keys.reader_auth(room.secret, "formateurs"),
+                **_seance_env(room.course_id, room.homepage),
             ),
             "oauth_no_confirm": True,
             "display": True,
@@ -195,43 +257,39 @@ def configure_services(c: Any, settings: Any) -> None:
         },
         {
             "name": "solutions",
-            "url": f"http://{host}:{ports['solutions']}",
-            "command": [own_python, "-m", "incubo.hub.solutions"],
+            "url": room.url("solutions"),
+            "command": [room.own_python, "-m", "incubo.hub.solutions"],
             "environment": reader_env,
             "display": False,
         },
     ]
-    for service in services:  # every service dies with the hub, even killed outright
-        if unprivileged:  # the lifeline after the drop: a change of user clears PR_SET_PDEATHSIG
-            lifeline_cmd = [own_python, "-m", "incubo.hub.lifeline", *service["command"]]
-            service["command"] = privileges.launcher("services", lifeline_cmd)
-        else:
-            service["command"] = lifeline(service["command"])
-    c.JupyterHub.services.extend(services)
-    c.JupyterHub.load_roles.append(
-        {
-            "name": "incubo-formateurs-tableau-de-bord",
-            "description": "Les formateurs voient le tableau de bord de la salle.",
-            "scopes": [f"access:services!service={DASHBOARD}"],
-            "groups": [f"formgrade-{course_id}"],
-        }
-    )
-    learner_env: dict[str, Any] = {
-        "INCUBO_ACTOR_HOMEPAGE": homepage,
-        "INCUBO_SOLUTIONS_URL": solutions_url,
-        "INCUBO_SEANCE_URL": seance_url,
-        "JUPYTER_CONFIG_PATH": _chained_config_path(c),
-    }
+
+
+def _dies_with_hub(room: _Room, command: list[str]) -> list[str]:
+    """Every service dies with the hub, even killed outright."""
+    if room.unprivileged:  # the lifeline after the drop: a change of user clears PR_SET_PDEATHSIG
+        return privileges.launcher(
+            "services", [room.own_python, "-m", "incubo.hub.lifeline", *command]
+        )
+    return lifeline(command)
+
+
+def _learner_env(c: Any, room: _Room) -> dict[str, Any]:
+    """What each learner's server gets at spawn: the services' addresses and its own LRS identity."""
     from incubo.hub import seance_panel
 
-    learner_env.update(seance_panel.learner_env(course_id))  # JUPYTER_PATH, INCUBO_COURSE_ID
-    if ralph:
-        learner_env["INCUBO_LRS_URL"] = gate_url
-        learner_env["INCUBO_LRS_AUTH"] = lambda spawner: lrs_keys.learner_auth(
-            secret, spawner.user.name
-        )
-    c.Spawner.environment.update(learner_env)
-    log.info("room services: LRS gate %s, dashboard and solutions on ports %s", gate_url, ports)
+    env: dict[str, Any] = {
+        "INCUBO_ACTOR_HOMEPAGE": room.homepage,
+        "INCUBO_SOLUTIONS_URL": room.url("solutions") + "/services/solutions/",
+        "INCUBO_SEANCE_URL": room.url(DASHBOARD) + f"/services/{DASHBOARD}/seance/",
+        "JUPYTER_CONFIG_PATH": _chained_config_path(c),
+    }
+    env.update(seance_panel.learner_env(room.course_id))  # JUPYTER_PATH, INCUBO_COURSE_ID
+    if room.ralph:
+        secret = room.secret
+        env["INCUBO_LRS_URL"] = room.url("lrs") + "/services/lrs/"
+        env["INCUBO_LRS_AUTH"] = lambda spawner: lrs_keys.learner_auth(secret, spawner.user.name)
+    return env
 
 
 def _run_unprivileged(settings: Any) -> bool:
@@ -250,7 +308,7 @@ def _seance_env(course_id: str, homepage: str) -> dict[str, str]:
 
 
 def _chained_config_path(c: Any):
-    """Our folder in front of the value an earlier part set (nbgrader's per-role folders, h12-exchange)."""
+    """Our folder in front of the value an earlier part set (nbgrader's per-role folders)."""
     previous = (dict(c.Spawner.environment) if "environment" in c.Spawner else {}).get(
         "JUPYTER_CONFIG_PATH"
     )

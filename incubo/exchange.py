@@ -26,10 +26,15 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from incubo.errors import IncuboError, suggestion
+from incubo.released import strip_release
 
 log = logging.getLogger(__name__)
 
@@ -304,3 +309,70 @@ def write_file_atomic(folder: Path, name: str, data: bytes, mode: int = 0o644) -
     finally:
         os.close(dfd)
     return folder / name
+
+
+# --- the release: shared by `incubo grade release`, nbgrader's exchange plugin and the séance ---
+
+
+def check_exchange(layout: ExchangeLayout) -> None:
+    """Refuse, in French, an exchange the hub has not created yet."""
+    if not layout.course.is_dir():
+        raise IncuboError(
+            f"L'échange du hub {layout.course} n'existe pas : démarrez le hub une fois (« incubo hub ») "
+            "ou indiquez son dossier avec INCUBO_HUB_DIR.",
+            code="echange-introuvable",
+        )
+
+
+def release_module(
+    course_dir: Path,
+    layout: ExchangeLayout,
+    module: str,
+    *,
+    force: bool = False,
+    notebooks: list[str] | None = None,
+) -> Path:
+    """Copy `release/<module>/` to the exchange's outbound folder, readable by every learner.
+
+    `notebooks`, when given, are the only notebooks released (a séance run step by step: the
+    later steps stay off the exchange until the trainer unlocks them); other files go as usual.
+    """
+    src = course_dir / "release" / module
+    if not src.is_dir():
+        known = sorted(p.name for p in (course_dir / "release").glob("*") if p.is_dir())
+        raise IncuboError(
+            f"Le module « {module} » n'est pas dans {course_dir / 'release'}.{suggestion(module, known)} "
+            "Lancez d'abord « incubo build ».",
+            code="module-inconnu",
+        )
+    check_exchange(layout)
+    dest = layout.outbound / module
+    if dest.exists() and not force:
+        raise IncuboError(
+            f"Le module « {module} » est déjà distribué. Ajoutez --force pour le remplacer "
+            "(les copies déjà récupérées par les apprenants ne changent pas).",
+            code="deja-distribue",
+        )
+    layout.outbound.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=layout.outbound, prefix=".tmp-"))
+    try:
+        copy_tree_nofollow(src, tmp / module, ignore=(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+        if notebooks is not None:
+            for nb in (tmp / module).glob("*.ipynb"):
+                if nb.stem not in notebooks:
+                    nb.unlink()
+        strip_release(
+            tmp / module
+        )  # learners' homes never get a solution: the hub's service serves them
+        for folder, _dirs, files in os.walk(tmp):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        if dest.exists():
+            old = tmp / ".ancien"
+            os.replace(dest, old)
+        os.replace(tmp / module, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("released %s to %s", module, dest)
+    return dest

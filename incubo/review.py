@@ -78,13 +78,7 @@ class BankQuestion:
 
 def quiz_key(stmt: dict[str, Any]) -> Key | None:
     """(parcours, module, question) of a statement about a quiz question, whatever the activity base."""
-    parts = xapi.object_iri(stmt).split("/")
-    found: dict[str, str] = {}
-    for name in ("parcours", "module", "quiz"):
-        if name in parts:
-            i = parts.index(name)
-            if i + 1 < len(parts):
-                found[name] = parts[i + 1]
+    found = xapi.iri_segments(stmt, ("parcours", "module", "quiz"))
     if len(found) < 3:
         return None
     return (found["parcours"], found["module"], found["quiz"])

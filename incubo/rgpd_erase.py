@@ -74,13 +74,7 @@ def plan(
             "et redémarrez le hub avant d'effacer ses données ; rien n'a été effacé.",
             code="formateur-liste",
         )
-    if where.lrs_endpoint and not (where.lrs_fs_dir and where.lrs_fs_dir.is_dir()):
-        raise IncuboError(
-            "Le LRS configuré n'est pas le stockage fichier de Ralph de cette machine "
-            "(INCUBO_LRS_FS_DIR) : incubo ne peut pas y effacer les traces (voir deploy/ralph/README.md "
-            "pour ClickHouse) ; rien n'a été effacé.",
-            code="lrs-non-effacable",
-        )
+    _refuse_a_remote_lrs(where, "effacer les traces", "effacé")
     data = _gather_checked(agent, where)
     found = Plan(agent, data, account=account_of(agent), in_hub=in_hub(agent))
     found.lrs_count = data.from_lrs
@@ -240,19 +234,24 @@ def _older_than(cutoff: datetime) -> Callable[[dict], bool]:
     return old
 
 
+def _refuse_a_remote_lrs(where: Places, action: str, nothing: str) -> None:
+    """Only Ralph's file store on this machine can be rewritten: any other LRS, refuse before touching anything."""
+    if where.lrs_endpoint and not (where.lrs_fs_dir and where.lrs_fs_dir.is_dir()):
+        raise IncuboError(
+            "Le LRS configuré n'est pas le stockage fichier de Ralph de cette machine "
+            f"(INCUBO_LRS_FS_DIR) : incubo ne peut pas y {action} "
+            f"(voir deploy/ralph/README.md pour ClickHouse) ; rien n'a été {nothing}.",
+            code="lrs-non-effacable",
+        )
+
+
 def purge(
     where: Places, months: int, *, simulation: bool = False, now: datetime | None = None
 ) -> tuple[datetime, dict[str, int]]:
     """Remove (or count, with `simulation`) statements older than `months`; the cutoff and counts per file."""
     cutoff = months_ago(now or datetime.now(UTC), months)
     old = _older_than(cutoff)
-    if where.lrs_endpoint and not (where.lrs_fs_dir and where.lrs_fs_dir.is_dir()):
-        raise IncuboError(
-            "Le LRS configuré n'est pas le stockage fichier de Ralph de cette machine "
-            "(INCUBO_LRS_FS_DIR) : incubo ne peut pas y supprimer les anciennes traces "
-            "(voir deploy/ralph/README.md pour ClickHouse) ; rien n'a été supprimé.",
-            code="lrs-non-effacable",
-        )
+    _refuse_a_remote_lrs(where, "supprimer les anciennes traces", "supprimé")
     counts: dict[str, int] = {}
     for path in where.statement_files():
         n = rewrite_statements(path, lambda s: not old(s), dry_run=simulation)

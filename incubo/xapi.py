@@ -201,15 +201,21 @@ def object_tail(stmt: dict[str, Any]) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 3 else object_iri(stmt)
 
 
-def located(stmt: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(parcours, module, exercise) from the object IRI `…/parcours/p/module/m/exercice/e`."""
+def iri_segments(stmt: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """The segment after each of `names` in the object IRI (`…/module/m/quiz/q` → {module: m, quiz: q})."""
     parts = object_iri(stmt).split("/")
     found: dict[str, str] = {}
-    for key in ("parcours", "module", "exercice"):
+    for key in names:
         if key in parts:
             i = parts.index(key)
             if i + 1 < len(parts):
                 found[key] = parts[i + 1]
+    return found
+
+
+def located(stmt: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(parcours, module, exercise) from the object IRI `…/parcours/p/module/m/exercice/e`."""
+    found = iri_segments(stmt, ("parcours", "module", "exercice"))
     return found.get("parcours"), found.get("module"), found.get("exercice")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from incubo import course_layout
@@ -117,19 +118,34 @@ def _one_by_one(gb, shape: CourseShape, learners: list) -> None:
 
 
 def _bulk(gb, shape: CourseShape, learners: list) -> None:
-    from nbgrader.api import (
-        Assignment,
-        Comment,
-        Grade,
-        Student,
-        SubmittedAssignment,
-        SubmittedNotebook,
-    )
-
-    def new_id() -> str:
-        return uuid.uuid4().hex
+    from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook
 
     db = gb.db
+    _insert_students(db, learners)
+    rows = _BulkRows()
+    structure = _structure(db)
+    for person in learners:
+        for module_id, scores in person.scores.items():
+            rows.add_submission(person, module_id, scores, *structure[module_id])
+    for table, table_rows in (
+        (SubmittedAssignment, rows.submissions),
+        (SubmittedNotebook, rows.notebooks),
+        (Grade, rows.grades),
+        (Comment, rows.comments),
+    ):
+        if table_rows:
+            db.execute(table.__table__.insert(), table_rows)
+    db.commit()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _insert_students(db, learners: list) -> None:
+    """The learners not yet in the gradebook, in one insert."""
+    from nbgrader.api import Student
+
     existing = {s for (s,) in db.query(Student.id).all()}
     db.execute(
         Student.__table__.insert(),
@@ -139,65 +155,74 @@ def _bulk(gb, shape: CourseShape, learners: list) -> None:
             if p.identifiant not in existing
         ],
     )
-    structure = {}
-    for a in db.query(Assignment).all():
-        structure[a.name] = (
+
+
+def _structure(db) -> dict[str, tuple[str, dict]]:
+    """Assignment name → (its id, notebook name → (id, grade cells, solution cells)), as `Gradebook` wrote them."""
+    from nbgrader.api import Assignment
+
+    return {
+        a.name: (
             a.id,
             {nb.name: (nb.id, list(nb.grade_cells), list(nb.solution_cells)) for nb in a.notebooks},
         )
-    subs, nbs, grades, comments = [], [], [], []
-    for person in learners:
-        for module_id, scores in person.scores.items():
-            aid, notebooks = structure[module_id]
-            sid = new_id()
-            subs.append(
+        for a in db.query(Assignment).all()
+    }
+
+
+@dataclass
+class _BulkRows:
+    """The rows of nbgrader's submission tables, gathered for one insert per table."""
+
+    submissions: list[dict] = field(default_factory=list)
+    notebooks: list[dict] = field(default_factory=list)
+    grades: list[dict] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)
+
+    def add_submission(
+        self, person, module_id: str, scores: dict, aid: str, notebooks: dict
+    ) -> None:
+        """One learner's submission of one module: its notebooks, a grade per grade cell, a comment per solution cell."""
+        sid = _new_id()
+        self.submissions.append(
+            {
+                "id": sid,
+                "assignment_id": aid,
+                "student_id": person.identifiant,
+                "timestamp": person.submitted_at[module_id].replace(tzinfo=None),
+                "extension": None,
+            }
+        )
+        for _name, (nb_id, grade_cells, solution_cells) in notebooks.items():
+            snid = _new_id()
+            self.notebooks.append(
                 {
-                    "id": sid,
-                    "assignment_id": aid,
-                    "student_id": person.identifiant,
-                    "timestamp": person.submitted_at[module_id].replace(tzinfo=None),
-                    "extension": None,
+                    "id": snid,
+                    "assignment_id": sid,
+                    "notebook_id": nb_id,
+                    "flagged": False,
+                    "late_submission_penalty": None,
                 }
             )
-            for _name, (nb_id, grade_cells, solution_cells) in notebooks.items():
-                snid = new_id()
-                nbs.append(
-                    {
-                        "id": snid,
-                        "assignment_id": sid,
-                        "notebook_id": nb_id,
-                        "flagged": False,
-                        "late_submission_penalty": None,
-                    }
-                )
-                for cell in grade_cells:
-                    grades.append(
-                        {
-                            "id": new_id(),
-                            "notebook_id": snid,
-                            "cell_id": cell.id,
-                            "auto_score": scores.get(cell.name, 0.0),
-                            "manual_score": None,
-                            "extra_credit": None,
-                            "needs_manual_grade": False,
-                        }
-                    )
-                for cell in solution_cells:
-                    comments.append(
-                        {
-                            "id": new_id(),
-                            "notebook_id": snid,
-                            "cell_id": cell.id,
-                            "auto_comment": None,
-                            "manual_comment": None,
-                        }
-                    )
-    for table, rows in (
-        (SubmittedAssignment, subs),
-        (SubmittedNotebook, nbs),
-        (Grade, grades),
-        (Comment, comments),
-    ):
-        if rows:
-            db.execute(table.__table__.insert(), rows)
-    db.commit()
+            self.grades += [
+                {
+                    "id": _new_id(),
+                    "notebook_id": snid,
+                    "cell_id": cell.id,
+                    "auto_score": scores.get(cell.name, 0.0),
+                    "manual_score": None,
+                    "extra_credit": None,
+                    "needs_manual_grade": False,
+                }
+                for cell in grade_cells
+            ]
+            self.comments += [
+                {
+                    "id": _new_id(),
+                    "notebook_id": snid,
+                    "cell_id": cell.id,
+                    "auto_comment": None,
+                    "manual_comment": None,
+                }
+                for cell in solution_cells
+            ]

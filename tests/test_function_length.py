@@ -25,14 +25,7 @@ FOLDERS = (
 LIMIT = 80
 
 #: "path:function" → why it is still long. Each is a split to do, not a licence.
-ALLOWED = {
-    # files other engineers are changing at the same time (issue 19 and the room's security):
-    # split once their work is merged, not under it
-    "incubo/cli/grade.py:register": "the grade subcommands, reworked with the room's security",
-    "hub/services.py:configure_services": "the hub's services, reworked with the room's security",
-    "hub/room_view.py:room_view": "the room's figures, merged into one séance computation (issue 19)",
-    "reports/demo_gradebook.py:_bulk": "the demo gradebook, moved off grading's imports (issue 19)",
-}
+ALLOWED: dict[str, str] = {}
 
 
 def long_functions() -> dict[str, int]:

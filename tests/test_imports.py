@@ -20,10 +20,6 @@ ALLOWED_ARROWS = {
     # the day shows the module's `Quiz`); the widgets never import an app
     ("apps", "widgets"),
 }
-#: One import waiting for a file another branch owns: the release to the exchange
-#: (`grading/exchange_ops.release_module`) moves into the core's `incubo.exchange` once the room
-#: security work on those two files is merged; `incubo.hub.seance_ops` then calls the core.
-PENDING = {"hub/seance_ops.py": "incubo.grading.exchange_ops.release_module"}
 HANDLER_MODULES = ("tornado.web", "jupyter_server.base.handlers", "jupyterhub.services.auth")
 
 
@@ -68,7 +64,7 @@ def violations(root: Path) -> list[str]:
                 target = _part_of(name)
                 if target is None or target in ("incubo", folder):
                     continue
-                if (folder, target) in ALLOWED_ARROWS or PENDING.get(rel) == name:
+                if (folder, target) in ALLOWED_ARROWS:
                     continue
                 if cli and not any(name == h or name.startswith(h + ".") for h in handlers):
                     continue

@@ -8,8 +8,7 @@ from incubo.config import Context
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    from incubo.grading.limits import HELP_TEXT_FR
-
+    """`incubo grade ACTION`: one small function per action below."""
     grade = sub.add_parser(
         "grade",
         parents=[common],
@@ -18,6 +17,18 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     gsub = grade.add_subparsers(
         dest="action", metavar="ACTION", title="actions", parser_class=type(grade)
     )
+    _add_autograde(gsub, common)
+    _add_feedback(gsub, common)
+    _add_release(gsub, common)
+    _add_collect(gsub, common)
+    _add_export(gsub, common)
+    _add_k8s_jobs(gsub, common)
+    grade.set_defaults(func=lambda args, ctx: _missing_action(grade))
+
+
+def _add_autograde(gsub, common: argparse.ArgumentParser) -> None:
+    """`incubo grade autograde DEVOIR`: nbgrader in parallel, one sandboxed kernel per notebook."""
+    from incubo.grading.limits import HELP_TEXT_FR
 
     p = gsub.add_parser(
         "autograde",
@@ -39,6 +50,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(func=run_autograde)
 
+
+def _add_feedback(gsub, common: argparse.ArgumentParser) -> None:
+    """`incubo grade feedback DEVOIR`: French HTML feedback, optionally handed back through the exchange."""
     p = gsub.add_parser(
         "feedback",
         parents=[common],
@@ -55,6 +69,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(func=run_feedback)
 
+
+def _add_release(gsub, common: argparse.ArgumentParser) -> None:
+    """`incubo grade release MODULE`: a module into the hub's exchange."""
     p = gsub.add_parser(
         "release",
         parents=[common],
@@ -66,6 +83,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="remplacer un module déjà distribué")
     p.set_defaults(func=run_release)
 
+
+def _add_collect(gsub, common: argparse.ArgumentParser) -> None:
+    """`incubo grade collect MODULE`: the learners' last submissions from the hub's exchange."""
     p = gsub.add_parser(
         "collect",
         parents=[common],
@@ -76,6 +96,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("assignment", metavar="MODULE", help="nom du module (devoir nbgrader)")
     p.set_defaults(func=run_collect)
 
+
+def _add_export(gsub, common: argparse.ArgumentParser) -> None:
+    """`incubo grade export`: the grades as CSV (French Excel, standard or Moodle)."""
     p = gsub.add_parser(
         "export",
         parents=[common],
@@ -102,6 +125,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--assignment", default=None, metavar="DEVOIR", help="n'exporter que ce devoir")
     p.set_defaults(func=run_export)
 
+
+def _add_k8s_jobs(gsub, common: argparse.ArgumentParser) -> None:
+    """`incubo grade k8s-jobs DEVOIR`: the region's Kubernetes Jobs that grade an assignment."""
     p = gsub.add_parser(
         "k8s-jobs",
         parents=[common],
@@ -138,8 +164,6 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         help="fichier YAML à écrire (défaut : la sortie standard)",
     )
     p.set_defaults(func=run_k8s_jobs)
-
-    grade.set_defaults(func=lambda args, ctx: _missing_action(grade))
 
 
 def _missing_action(parser) -> int:
@@ -256,7 +280,7 @@ def _exchange(ctx: Context):
 
 def run_release(args, ctx: Context) -> int:
     from incubo import console
-    from incubo.grading.exchange_ops import release_module
+    from incubo.exchange import release_module
 
     _check_course(ctx)
     exchange = _exchange(ctx)
