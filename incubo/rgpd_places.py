@@ -117,7 +117,10 @@ def read_lrs(endpoint: str, *, timeout: float = 30) -> Iterator[dict]:
     try:
         yield from lrs.iter_statements(endpoint, timeout=timeout)
     except lrs.LrsError as exc:
-        raise IncuboError(f"{exc.message} Rien n'a été modifié.", code=exc.code) from None
+        raise IncuboError(
+            f"{exc.message.rstrip('.')} : rien n'a été modifié ; relancez la commande quand il répond.",
+            code=exc.code,
+        ) from None
 
 
 def read_file(path: Path) -> Iterator[dict]:
