@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from harness import axe_violations, free_port
+from harness import axe_violations, free_port, incubo
 from hub_support import PASSWORD, unique_name
 from seance_support import seance_room  # noqa: F401 (a fixture)
 
@@ -313,7 +313,8 @@ def test_the_trainer_runs_a_seance_from_the_dashboard_and_the_projection_follows
     assert seance.load(room.hub_dir, code).unlocked == ["01-lecon", "02-exercices"]
     assert page.is_disabled("#seance-suivante")  # it was the last one
     # a question asked from the command line (same operations, another process) shows too
-    seance_ops.launch_poll(hub_settings(env=room.env), code, {"question_id": "q-total"})
+    asked = incubo("seance", "sondage", code, "--question", "q-total", env=room.env, timeout=120)
+    assert asked.returncode == 0, asked.stderr
     within_5s(proj, "document.getElementById('sondage').innerText.includes('Combien font 12 + 30')")
     within_5s(page, "document.getElementById('seance-sondage').innerText.includes('Combien font')")
     s = seance.load(room.hub_dir, code)
