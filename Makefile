@@ -44,7 +44,7 @@ $(RALPH_STAMP):
 test: install node ralph
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check $(LINT_DIRS)
