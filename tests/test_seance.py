@@ -5,6 +5,7 @@ The live side (a hub, learners' labs, the projection in Chromium) is in test_sea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -18,7 +19,7 @@ from seance_support import MODULE, make_course
 
 from incubo import seance as store
 from incubo import xapi
-from incubo.config import hub_settings
+from incubo.config import hub_settings, remember_public_address
 from incubo.hub import seance_ops
 from incubo.seance_view import HIDDEN, seance_view
 
@@ -177,10 +178,13 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     settings = make_room(tmp_path)
     env = isolated_env(tmp_path)
     env.update(INCUBO_HUB_DIR=str(settings.hub_dir), INCUBO_COURSE_DIR=str(settings.course_dir))
+    # the room was started with `incubo hub --port 8100`; this shell knows only INCUBO_HUB_DIR
+    remember_public_address(dataclasses.replace(settings, port=8100))
     opened = incubo("seance", "ouvrir", MODULE, "--pas-a-pas", env=env)
     assert opened.returncode == 0, opened.stderr
     code = opened.stdout.split()[-1]
-    assert f"/services/tableau-de-bord/seance/{code}/projection" in opened.stdout + opened.stderr
+    projection = f"http://127.0.0.1:8100/services/tableau-de-bord/seance/{code}/projection"
+    assert projection in opened.stdout + opened.stderr
     assert_french_error(incubo("seance", "ouvrir", "essai-99", env=env), "essai-01")
     assert_french_error(incubo("seance", "fermer", "zz", env=env), "code de séance")
     assert_french_error(incubo("seance", "fermer", "KKKKKK", env=env), "Aucune séance")
