@@ -91,6 +91,23 @@ def reader_auth(secret: bytes, reader: str) -> str:
     return f"{reader}:{reader_password(secret, reader)}"
 
 
+def reader_access(hub_dir: Path, reader: str) -> tuple[str, str] | None:
+    """The gate's address on this machine and a reader's `user:password`, for a hub whose LRS ran.
+
+    None when `hub_dir` holds no LRS (never created here: reading must not make a hub). Raises
+    PermissionError when the folder is closed to the caller (it is the services account's, 0700).
+    """
+    import json
+
+    folder = Path(hub_dir) / "lrs"
+    ports = folder / "ports.json"
+    if not ports.exists() or not (folder / SECRET_FILE).exists():
+        return None
+    port = int(json.loads(ports.read_text())["lrs"])
+    secret = (folder / SECRET_FILE).read_text(encoding="utf-8").strip().encode()
+    return f"http://127.0.0.1:{port}/services/lrs/", reader_auth(secret, reader)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who sent a request: a learner (their hub user name), a reader, or the grader.

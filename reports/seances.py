@@ -150,6 +150,7 @@ def check_data(seance, src) -> None:
                 pages=1,
                 limit=1,
                 query={"registration": seance.registration},
+                auth=src.lrs_auth.get(url),
             ):
                 return
     if src.event_files:

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness import assert_french_error, incubo, isolated_env
+from harness import assert_french_error, free_port, incubo, isolated_env
 from seance_support import MODULE, make_course
 
 from incubo import seance as store
 from incubo import xapi
 from incubo.config import hub_settings, remember_public_address
-from incubo.hub import seance_ops
+from incubo.hub import lrs_keys, seance_ops
 from incubo.seance_view import HIDDEN, seance_view
 
 
@@ -206,6 +206,23 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     assert incubo("seance", "etape-suivante", code, env=env).returncode == 0
     assert incubo("seance", "fermer", code, env=env).returncode == 0
     assert code in incubo("seance", "liste", env=env).stdout
+
+
+def test_on_the_hub_machine_a_report_needs_the_hubs_lrs_running(tmp_path):
+    settings = make_room(tmp_path)
+    folder = settings.hub_dir / "lrs"
+    folder.mkdir(mode=0o700)
+    (folder / "ports.json").write_text(json.dumps({"lrs": free_port()}))
+    (folder / lrs_keys.SECRET_FILE).write_text("secret-de-test\n")
+    env = isolated_env(tmp_path)
+    env.update(
+        INCUBO_HUB_DIR=str(settings.hub_dir),
+        INCUBO_COURSE_DIR=str(settings.course_dir),
+        INCUBO_PSEUDONYM_KEY="cle-de-test-seance-0123456789",
+    )
+    r = incubo("report", "seance", "-p", "seance", "KKKKKK", "-o", tmp_path / "r", env=env)
+    assert_french_error(r, "Le LRS du hub", "ne répond pas", "incubo hub")
+    assert not (tmp_path / "r").exists()
 
 
 def test_learners_fetch_the_unlocked_steps_but_not_the_optional_notebooks(tmp_path):
