@@ -187,7 +187,8 @@ def heading(data, seance, title: str) -> None:
         else "module entier ouvert"
     )
     nb.paragraph(
-        f"<p><strong>{html.escape(title)}</strong> — séance <strong>{html.escape(seance.code)}</strong> : "
+        nb.demo_banner(data)
+        + f"<p><strong>{html.escape(title)}</strong> — séance <strong>{html.escape(seance.code)}</strong> : "
         f"« {html.escape(seance.title)} »{module}, "
         f"{html.escape(window_fr(seance))} ; {mode}.</p>"
         f"<p>{people} participants, {nb.fmt(data.n_statements)} actions enregistrées pendant la "

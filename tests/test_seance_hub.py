@@ -229,6 +229,7 @@ def test_a_seance_with_a_trainer_and_three_learners_in_chromium(room, browser, t
     assert report.returncode == 0, report.stderr
     html = (out / "seance.html").read_text(encoding="utf-8")
     assert "Mardi" in html and '<script src="http' not in html
+    assert "Données de démonstration" not in html  # the room's real LRS, a real key
     for name in names:
         assert name not in html
     trainer.close()

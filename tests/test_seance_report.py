@@ -131,6 +131,9 @@ def test_the_report_runs_from_demo_data_offline_in_french(demo):
     for words in ("Bilan de séance", big, "Participation", "Progression dans les étapes",
                   "Sondages", "Exercices réussis", "Temps passé", "Méthode", "heure de Paris"):  # fmt: skip
         assert words in text, words
+    # demo data says so on the first screen, before any table or figure
+    banner = page.find("Données de démonstration")
+    assert banner != -1 and banner < min(page.find("<table"), page.find("<img"))
     assert not list((out / big).glob(".*-travail")), "work folder left behind"
 
 
