@@ -103,6 +103,11 @@ class Settings:
     pseudonym_key_file: Path | None = _var(
         "INCUBO_PSEUDONYM_KEY_FILE", "a file holding that key, outside the checkout"
     )
+    time_zone: str = _var(
+        "INCUBO_FUSEAU_HORAIRE",
+        "the room's time zone for the times shown to people (« America/Cayenne »)",
+        "Europe/Paris",
+    )
     pseudonym_demo: bool = _var(
         "INCUBO_PSEUDONYM_DEMO", "use the public demo key (demo data only)", False
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -205,7 +206,9 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     assert_french_error(incubo(*typed, "--correct", "7", env=env), "ni le numéro")
     assert incubo("seance", "etape-suivante", code, env=env).returncode == 0
     assert incubo("seance", "fermer", code, env=env).returncode == 0
-    assert code in incubo("seance", "liste", env=env).stdout
+    listed = incubo("seance", "liste", env=env).stdout
+    assert code in listed and "fermée le " in listed  # « … le vendredi 4 décembre, 15 h 27 »
+    assert re.search(r"ouverte le [a-z]+ \d{1,2}(er)? [a-zéû]+, \d{1,2} h \d{2}\t", listed), listed
 
 
 def test_on_the_hub_machine_a_report_needs_the_hubs_lrs_running(tmp_path):
