@@ -124,14 +124,14 @@ def _hub_lrs() -> tuple[str, str] | None:
     import socket
     from urllib.parse import urlparse
 
+    from incubo import room_lrs
     from incubo.config import hub_dir
-    from incubo.hub import lrs_keys
 
     folder = hub_dir()
     if not folder.is_dir():
         return None
     try:
-        access = lrs_keys.reader_access(folder, "recherche")
+        access = room_lrs.reader_access(folder, "recherche")
     except PermissionError:
         raise IncuboError(
             f"Le LRS du hub ({folder / 'lrs'}) n'est lisible qu'en root : relancez la commande en root, "
