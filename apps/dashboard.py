@@ -26,6 +26,7 @@ from incubo.apps.common import (
     table_html,
 )
 from incubo.config import settings
+from incubo.french_time import french_clock
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,8 @@ class Dashboard:
         titles = data.module_titles(courses_dir())
         rows, learners = data.room_progress(book, statements, data.sidecar_exercises(cdir))
         stuck = data.stuck_learners(statements, window_minutes=int(self.window.value))
-        now = datetime.now().astimezone()
-        self.updated.value = f"<p>Mis à jour à {now:%H:%M:%S} · {len(learners)} personne(s) dans la salle · {len(statements)} événement(s) lus.</p>"
+        now = french_clock(datetime.now(UTC), seconds=True)
+        self.updated.value = f"<p>Mis à jour à {now} · {len(learners)} personne(s) dans la salle · {len(statements)} événement(s) lus.</p>"
         self.stuck.value = self._stuck_html(stuck, titles)
         self.modules.value = self._modules_html(rows, learners, titles)
         self.exercises.value = self._exercises_html(rows, learners, titles)
@@ -144,7 +145,7 @@ class Dashboard:
                 str(s.failures),
                 str(s.hints),
                 f"{max(0, round((now - s.since).total_seconds() / 60))} min",
-                s.last.astimezone().strftime("%H:%M"),
+                french_clock(s.last),
             ]
             for s in stuck
         ]

@@ -22,8 +22,8 @@ import ipywidgets as w
 from incubo import course_layout, exercise_data, quiz_bank
 from incubo.apps.common import course_dir, courses_dir, header, home, show
 from incubo.errors import IncuboError
-from incubo.review import FRENCH_DAYS as DAYS
-from incubo.review import FRENCH_MONTHS as MONTHS
+from incubo.french_time import FRENCH_DAYS as DAYS
+from incubo.french_time import FRENCH_MONTHS as MONTHS
 
 log = logging.getLogger(__name__)
 

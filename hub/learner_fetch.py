@@ -72,8 +72,9 @@ def _ignoring(source: Path, held: set[str]):
     return ignore
 
 
-def fetch_released(home: Path, layout: ExchangeLayout) -> list[str]:
-    """Copy every released module missing from `~/<course>/`; return the ones fetched now.
+def fetch_released(home: Path, layout: ExchangeLayout, only: set[str] | None = None) -> list[str]:
+    """Copy every released module (of `only`, when given) missing from `~/<course>/`; return the
+    ones fetched now.
 
     A module already there keeps every file it has; files released since (a séance's later
     steps, the rest of a module after its séance) are added beside them.
@@ -81,6 +82,8 @@ def fetch_released(home: Path, layout: ExchangeLayout) -> list[str]:
     fetched = []
     dest_root = home / layout.course_id
     for module in layout.released():
+        if only is not None and module not in only:
+            continue
         source = layout.outbound / module
         held = _held_back(source)
         dest = dest_root / module

@@ -20,17 +20,20 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 
 from incubo.authority import GRADER
+from incubo.room_lrs import (  # noqa: F401 (re-exported: the readers' part is the core's)
+    READERS,
+    SECRET_FILE,
+    reader_access,
+    reader_auth,
+    reader_password,
+)
+from incubo.room_lrs import mac as _mac
 from incubo.secret_files import private_secret
 
 log = logging.getLogger(__name__)
-
-#: Reader accounts: read every statement, write none.
-READERS = ("formateurs", "recherche")
-SECRET_FILE = "secret-passerelle"
 
 
 def lrs_dir(hub_dir: Path) -> Path:
@@ -53,16 +56,8 @@ def ralph_password(hub_dir: Path) -> str:
     )
 
 
-def _mac(secret: bytes, label: str, name: str) -> str:
-    return hmac.new(secret, f"{label}\0{name}".encode(), sha256).hexdigest()[:40]
-
-
 def learner_password(secret: bytes, user: str) -> str:
     return _mac(secret, "apprenant", user)
-
-
-def reader_password(secret: bytes, reader: str) -> str:
-    return _mac(secret, "lecteur", reader)
 
 
 def grader_password(secret: bytes) -> str:
@@ -82,13 +77,6 @@ def wake_token(secret: bytes) -> str:
 def learner_auth(secret: bytes, user: str) -> str:
     """`INCUBO_LRS_AUTH` of one learner's kernel."""
     return f"{user}:{learner_password(secret, user)}"
-
-
-def reader_auth(secret: bytes, reader: str) -> str:
-    """`INCUBO_LRS_AUTH` of a read-only account (`formateurs` or `recherche`)."""
-    if reader not in READERS:
-        raise ValueError(reader)
-    return f"{reader}:{reader_password(secret, reader)}"
 
 
 @dataclass(frozen=True)

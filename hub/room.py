@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from incubo import console
-from incubo.config import HubSettings
+from incubo.config import HubSettings, remember_public_address
 from incubo.errors import IncuboError
 from incubo.hub.config import check, prepare_hub_dir, private_file
 from incubo.net import free_port, port_is_free
@@ -164,6 +164,7 @@ def serve(settings: HubSettings, env: dict[str, str]) -> int:
     prepare_hub_dir(settings)
     check_reachable(settings)
     settings = check_ports(settings)
+    remember_public_address(settings)  # for commands typed later in a plain shell
     _warn_without_lrs()
     env = dict(
         env,

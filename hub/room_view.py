@@ -16,6 +16,7 @@ from typing import Any
 
 from incubo import room_data as data
 from incubo import xapi
+from incubo.french_time import french_clock
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def room_view(
     checks_only = [s for s in statements if xapi.verb_of(s) != "failed"]
     stuck = data.stuck_learners(checks_only, window_minutes=window_minutes, now=now)
     return {
-        "mis_a_jour": now.astimezone().strftime("%H:%M:%S"),
+        "mis_a_jour": french_clock(now, seconds=True),
         "personnes": _people(room, {s.learner for s in stuck}, now),
         "bloques": _stuck_rows(stuck, room.modules, now),
         "modules": _module_summary(room),
@@ -182,5 +183,5 @@ def _stuck_rows(stuck, mods: dict[str, dict[str, Any]], now: datetime) -> list[d
 def _feed(checks: list[tuple[datetime, dict[str, Any]]]) -> list[dict[str, Any]]:
     """The latest checks, newest first."""
     latest = sorted(checks, key=lambda x: x[0], reverse=True)[:FEED_SIZE]
-    return [{"nom": xapi.learner_of(s), "action": _action(s), "heure": t.astimezone().strftime("%H:%M:%S"), "id": s.get("id")}
+    return [{"nom": xapi.learner_of(s), "action": _action(s), "heure": french_clock(t, seconds=True), "id": s.get("id")}
             for t, s in latest]  # fmt: skip

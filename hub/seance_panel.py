@@ -524,3 +524,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         ],
     )
     serverapp.log.info("« Séance » panel API at %sincubo/seance", base)
+    from incubo.hub import release_watch
+
+    home = home_dir()
+    release_watch.start(serverapp, home, course_id(home))

@@ -103,6 +103,11 @@ class Settings:
     pseudonym_key_file: Path | None = _var(
         "INCUBO_PSEUDONYM_KEY_FILE", "a file holding that key, outside the checkout"
     )
+    time_zone: str = _var(
+        "INCUBO_FUSEAU_HORAIRE",
+        "the room's time zone for the times shown to people (« America/Cayenne »)",
+        "Europe/Paris",
+    )
     pseudonym_demo: bool = _var(
         "INCUBO_PSEUDONYM_DEMO", "use the public demo key (demo data only)", False
     )
@@ -504,11 +509,38 @@ def internal_ports(state: Path) -> dict[str, int]:
         return {}
 
 
+#: The room's public address (ip, port, public URL) of the last `incubo hub` run on this hub folder,
+#: so that commands typed later in a plain root shell (`incubo seance ouvrir`) print the real one.
+PUBLIC_ADDRESS_FILE = "adresse.json"
+
+
+def public_address(state: Path) -> dict:
+    try:
+        data = json.loads((state / PUBLIC_ADDRESS_FILE).read_text())
+        return {
+            "ip": str(data.get("ip") or ""),
+            "port": int(data["port"]) if data.get("port") else 0,
+            "public_url": str(data.get("public_url") or ""),
+        }
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def remember_public_address(settings: HubSettings) -> None:
+    """Written by `incubo hub` when the room starts (see PUBLIC_ADDRESS_FILE)."""
+    data = {"ip": settings.ip, "port": settings.port, "public_url": settings.public_url}
+    (settings.hub_dir / PUBLIC_ADDRESS_FILE).write_text(json.dumps(data) + "\n", encoding="utf-8")
+
+
 def hub_settings(env=None, **overrides) -> HubSettings:
-    """Read the hub settings from `env` (default: os.environ); keyword arguments win."""
+    """Read the hub settings from `env` (default: os.environ); keyword arguments win.
+
+    The public address not given in `env` is the one the room last started with (`adresse.json`).
+    """
     env = os.environ if env is None else env
     state = hub_dir(overrides.pop("hub_dir", None), env)
     internal = internal_ports(state)
+    address = public_address(state)
     values = dict(
         hub_dir=state,
         auth=env.get("INCUBO_HUB_AUTH", "demo").strip().lower() or "demo",
@@ -518,11 +550,11 @@ def hub_settings(env=None, **overrides) -> HubSettings:
         or f"sqlite:///{state / 'jupyterhub.sqlite'}",
         course_dir=course_dir(overrides.pop("course_dir", None) or env.get(ENV_COURSE_DIR)),
         course_id=env.get("INCUBO_COURSE_ID", "").strip() or "incubo",
-        ip=env.get("INCUBO_HUB_IP", "").strip() or "127.0.0.1",
-        port=_env_int(env, "INCUBO_HUB_PORT", 8000),
+        ip=env.get("INCUBO_HUB_IP", "").strip() or address.get("ip") or "127.0.0.1",
+        port=_env_int(env, "INCUBO_HUB_PORT", address.get("port") or 8000),
         hub_port=_env_int(env, "INCUBO_HUB_API_PORT", internal.get("hub", 8081)),
         proxy_api_port=_env_int(env, "INCUBO_HUB_PROXY_API_PORT", internal.get("proxy-api", 8001)),
-        public_url=env.get("INCUBO_HUB_PUBLIC_URL", "").strip(),
+        public_url=env.get("INCUBO_HUB_PUBLIC_URL", "").strip() or address.get("public_url", ""),
         home_base=Path(env.get("INCUBO_HUB_HOME_BASE", "").strip() or "/home"),
         spawner=env.get("INCUBO_HUB_SPAWNER", "").strip().lower() or "unix",
         proxy_cmd=env.get("INCUBO_HUB_PROXY_CMD", "").strip(),

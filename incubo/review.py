@@ -26,27 +26,13 @@ from fsrs import Card, Rating, Scheduler
 
 from incubo import events, exercise_data, lrs, quiz_bank, xapi
 from incubo.config import DEFAULT_REVISION_MAX, settings
+from incubo.french_time import FRENCH_DAYS, FRENCH_MONTHS, french_date  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 #: Questions a day when `INCUBO_REVISION_MAX` is not set.
 DEFAULT_MAX = DEFAULT_REVISION_MAX
 
-FRENCH_DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-FRENCH_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 Key = tuple[str, str, str]  # (parcours, module, question id)
 
@@ -180,10 +166,7 @@ class Plan:
 
 def french_day(day: date, today: date | None = None) -> str:
     """« jeudi 10 décembre » (with the year when it is not this year's)."""
-    text = f"{FRENCH_DAYS[day.weekday()]} {day.day}{'er' if day.day == 1 else ''} {FRENCH_MONTHS[day.month - 1]}"
-    if today is not None and day.year != today.year:
-        text += f" {day.year}"
-    return text
+    return french_date(day, today)
 
 
 def revision_max() -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from incubo import rgpd, xapi
+from incubo.french_time import local, zone_label
 from incubo.rgpd_places import Places, is_of, read_file, read_lrs, read_spool_file
 from incubo.spreadsheet import csv_bytes
 
@@ -92,7 +93,7 @@ def _row(stmt: dict) -> dict:
     verb = xapi.verb_of(stmt)
     success = result.get("success")
     return {
-        "date": ts.strftime("%d/%m/%Y %H:%M:%S") if ts else "",
+        "date": local(ts).strftime("%d/%m/%Y %H:%M:%S") if ts else "",  # the room's time
         "action": xapi.VERB_DISPLAY_FR.get(verb, verb),
         "activite": xapi.object_iri(stmt),
         "parcours": parcours or "",
@@ -184,7 +185,7 @@ qu'incubo conserve à votre sujet sur ce serveur.
 | `choix-et-accuses.json` | vos choix pour la recherche ({counts["choix"]}) et vos prises de connaissance de la notice d'information ({counts["accuses"]}) |
 | `copies/` | vos devoirs rendus et les retours reçus ({counts["fichiers"]} fichiers) |
 
-Colonnes de `traces.csv` : date (heure UTC), action, activité (adresse de l'exercice ou de la
+Colonnes de `traces.csv` : date ({zone_label()}), action, activité (adresse de l'exercice ou de la
 leçon), parcours, module, exercice, réussite (oui/non), note et note maximale, réponse donnée,
 verdict de la vérification, séance (code d'enregistrement), identifiant de la trace.
 

@@ -171,6 +171,7 @@ def open_data(
                 out,
                 lambda s: _pseudonymise_statement(s, key),
                 query={"registration": registration} if registration else None,
+                auth=src.lrs_auth.get(url),
             )
             files.append(str(out))
         _load_statements(

@@ -24,6 +24,7 @@ _STYLE = """
 .incubo-table th[scope=row] { text-align: left; font-weight: normal; }
 .incubo-table .supprime { color: #5a5a5a; font-style: italic; }
 .incubo-note { color: #333; font-size: 0.95em; }
+.incubo-demo { border: 2px solid #8a4b00; background: #fff4e0; color: #3d2200; padding: 0.5em 0.8em; }
 </style>
 """
 _styled = False
@@ -137,6 +138,36 @@ def suppression_note(k: int, n_hidden: int) -> str:
     )
 
 
+DEMO_BANNER = (
+    "Données de démonstration : ce rapport est construit sur des données fictives "
+    "(« incubo demo-data », clé de pseudonymisation publique) ; aucun de ses chiffres ne décrit de "
+    "vrais agents."
+)
+
+
+def is_demo(data) -> bool:
+    """Built from demo data: the public demo key (`--demo`), or the files `incubo demo-data` wrote."""
+    from incubo.config import settings
+    from incubo.reports.demo import MARKER
+
+    if settings().pseudonym_demo:
+        return True
+    src = data.src
+    folder = src.course_dir.resolve()
+    return (
+        (folder / MARKER).exists()
+        and not src.lrs_urls
+        and all(folder in p.resolve().parents for p in src.event_files)
+    )
+
+
+def demo_banner(data) -> str:
+    """The first thing a report built from demo data shows (empty otherwise)."""
+    if not is_demo(data):
+        return ""
+    return f"<p class='incubo-demo' role='note'><strong>{html.escape(DEMO_BANNER)}</strong></p>"
+
+
 def heading(data, title: str) -> None:
     """What the report covers, in plain words: scope, where the data come from, how many people, privacy.
 
@@ -159,7 +190,8 @@ def heading(data, title: str) -> None:
         kinds.append("la liste des apprenants (service, département, tranche d’âge seulement)")
     people = fmt(n) if n >= data.k else f"moins de {data.k}"
     paragraph(
-        f"<p><strong>{html.escape(title)}</strong> — {html.escape(' ; '.join(scope))}.</p>"
+        demo_banner(data)
+        + f"<p><strong>{html.escape(title)}</strong> — {html.escape(' ; '.join(scope))}.</p>"
         f"<p>Données : {html.escape(', '.join(kinds))}. {people} apprenants actifs, "
         f"{fmt(data.n_statements)} actions enregistrées.</p>"
         f"<p class='incubo-note'>Confidentialité : chaque apprenant est remplacé par un code qu’on ne peut pas "

@@ -85,7 +85,7 @@ def _check_data(values: dict, course_dir: Path) -> sources.Sources:
                 code="cohorte-inconnue",
             )
     for url in src.lrs_urls:
-        sources.probe_lrs(url)
+        sources.probe_lrs(url, src.lrs_auth.get(url))
     parcours = str(values.get("parcours") or "")
     if parcours and src.event_files and not src.lrs_urls:
         import duckdb

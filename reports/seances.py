@@ -106,32 +106,33 @@ def module_exercises(seance, course_dir: Path) -> dict[str, str]:
 
 
 def _when(iso: str | None):
-    """An ISO instant of the store → Paris time (the room's), or None."""
-    from datetime import UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    """An ISO instant of the store → the room's local time (`incubo.french_time`), or None."""
+    from incubo.french_time import local
     from incubo.seance import parse_time
 
     ts = parse_time(iso)
-    if ts is None:
-        return None
-    try:
-        return ts.astimezone(ZoneInfo("Europe/Paris"))
-    except ZoneInfoNotFoundError:  # no time zone database: UTC, said so
-        return ts.astimezone(UTC)
+    return None if ts is None else local(ts)
 
 
 def window_fr(seance) -> str:
-    """« le 03/03/2026 de 09:30 à 11:45 (heure de Paris) », or « … depuis 09:30 (séance ouverte) »."""
+    """« le jeudi 3 mars 2026, de 9 h 30 à 11 h 45 (heure de Paris) », or « … ouverte depuis 9 h 30 … »."""
+    from incubo.french_time import french_clock, french_date, zone_label
+
     start, end = _when(seance.opened_at), _when(seance.closed_at)
     if start is None:
         return "à une date inconnue"
-    zone = "heure de Paris" if str(start.tzinfo) == "Europe/Paris" else "UTC"
+
+    def day(t) -> str:
+        return f"{french_date(t.date())} {t.year}"
+
+    zone = zone_label()
     if end is None:
-        return f"le {start:%d/%m/%Y}, ouverte depuis {start:%H:%M} ({zone}) et pas encore fermée"
+        return (
+            f"le {day(start)}, ouverte depuis {french_clock(start)} ({zone}) et pas encore fermée"
+        )
     if end.date() == start.date():
-        return f"le {start:%d/%m/%Y} de {start:%H:%M} à {end:%H:%M} ({zone})"
-    return f"du {start:%d/%m/%Y %H:%M} au {end:%d/%m/%Y %H:%M} ({zone})"
+        return f"le {day(start)}, de {french_clock(start)} à {french_clock(end)} ({zone})"
+    return f"du {day(start)}, {french_clock(start)}, au {day(end)}, {french_clock(end)} ({zone})"
 
 
 def check_data(seance, src) -> None:
@@ -150,6 +151,7 @@ def check_data(seance, src) -> None:
                 pages=1,
                 limit=1,
                 query={"registration": seance.registration},
+                auth=src.lrs_auth.get(url),
             ):
                 return
     if src.event_files:
@@ -186,7 +188,8 @@ def heading(data, seance, title: str) -> None:
         else "module entier ouvert"
     )
     nb.paragraph(
-        f"<p><strong>{html.escape(title)}</strong> — séance <strong>{html.escape(seance.code)}</strong> : "
+        nb.demo_banner(data)
+        + f"<p><strong>{html.escape(title)}</strong> — séance <strong>{html.escape(seance.code)}</strong> : "
         f"« {html.escape(seance.title)} »{module}, "
         f"{html.escape(window_fr(seance))} ; {mode}.</p>"
         f"<p>{people} participants, {nb.fmt(data.n_statements)} actions enregistrées pendant la "

@@ -4,7 +4,9 @@ Defaults follow the course directory (see docs/contracts.md, « Research data »
 `<course>/evenements/*.jsonl` (what `incubo demo-data` writes, and where
 exported learner files can be dropped), the per-learner file named by
 `INCUBO_EVENTS_FILE`, `<course>/gradebook.db`, `<course>/apprenants.csv`.
-An `http(s)://` source is an xAPI LRS: its statements are fetched page by page
+On the hub's machine (INCUBO_HUB_DIR, else /srv/incubo/hub, holding an LRS) and
+without INCUBO_LRS_URL, the default is the room's own LRS, read through its gate
+with the `recherche` reader's credentials. An `http(s)://` source is an xAPI LRS: its statements are fetched page by page
 (`more`) and stored already pseudonymised, so no intermediate file holds an
 identity.
 """
@@ -36,6 +38,7 @@ class Sources:
     course_dir: Path
     event_files: list[Path] = field(default_factory=list)
     lrs_urls: list[str] = field(default_factory=list)
+    lrs_auth: dict[str, str] = field(default_factory=dict)  # per URL, else INCUBO_LRS_AUTH
     gradebook_url: str | None = None
     learners_file: Path | None = None
 
@@ -68,11 +71,17 @@ def resolve(
     cdir = resolve_course_dir(dossier_cours or None)
     src = Sources(course_dir=cdir)
     items = _split(evenements)
-    if not items:
+    config = settings()
+    # on the hub's machine, the room's own LRS; never under the public demo key
+    hub = None if items or config.lrs_url.strip() or config.pseudonym_demo else _hub_lrs()
+    if hub is not None:
+        src.lrs_urls.append(hub[0])
+        src.lrs_auth[hub[0]] = hub[1]
+    elif not items:
         default = cdir / EVENTS_DIR
         if default.is_dir():
             items.append(str(default))
-        named = settings().events_file
+        named = config.events_file
         if named and named.exists():
             items.append(str(named))
     for item in items:
@@ -106,6 +115,45 @@ def resolve(
     return src
 
 
+def _hub_lrs() -> tuple[str, str] | None:
+    """On the hub's machine: the room's own LRS, read through its gate as `recherche`.
+
+    The hub is INCUBO_HUB_DIR, else /srv/incubo/hub; None when there is none here. The gate must
+    answer (the hub running): else one French sentence, not a silent fall back to files.
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from incubo import room_lrs
+    from incubo.config import hub_dir
+
+    folder = hub_dir()
+    if not folder.is_dir():
+        return None
+    try:
+        access = room_lrs.reader_access(folder, "recherche")
+    except PermissionError:
+        raise IncuboError(
+            f"Le LRS du hub ({folder / 'lrs'}) n'est lisible qu'en root : relancez la commande en root, "
+            "ou donnez une source avec -p evenements.",
+            code="lrs-hub-illisible",
+        ) from None
+    except (OSError, ValueError, KeyError):
+        return None
+    if access is None:
+        return None
+    url = urlparse(access[0])
+    try:
+        socket.create_connection((url.hostname, url.port), timeout=3).close()
+    except OSError:
+        raise IncuboError(
+            f"Le LRS du hub ({folder}) ne répond pas : démarrez le hub (« incubo hub ») puis relancez, "
+            "ou donnez une source avec -p evenements.",
+            code="lrs-hub-arrete",
+        ) from None
+    return access
+
+
 def _check_gradebook_url(url: str) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -127,12 +175,14 @@ def _check_gradebook_url(url: str) -> None:
         )
 
 
-def probe_lrs(url: str) -> None:
+def probe_lrs(url: str, auth: str | None = None) -> None:
     """Fail early, in French, when the LRS cannot be read (before any notebook runs)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        fetch_lrs(url, Path(tmp) / "sonde.jsonl", lambda s: {}, timeout=10, pages=1, limit=1)
+        fetch_lrs(
+            url, Path(tmp) / "sonde.jsonl", lambda s: {}, timeout=10, pages=1, limit=1, auth=auth
+        )
 
 
 def fetch_lrs(
@@ -144,10 +194,12 @@ def fetch_lrs(
     pages: int | None = None,
     limit: int | None = None,
     query: dict[str, str] | None = None,
+    auth: str | None = None,
 ) -> int:
     """Copy an LRS's statements into `out` (JSON Lines), each passed through `transform` first.
 
-    `query`: xAPI filters the LRS applies (`{"registration": …}` for one séance).
+    `query`: xAPI filters the LRS applies (`{"registration": …}` for one séance). `auth`:
+    `user:password`, else INCUBO_LRS_AUTH.
     """
     count = 0
     with open(out, "w", encoding="utf-8") as fh:
@@ -158,6 +210,7 @@ def fetch_lrs(
             limit=limit or settings().lrs_page_size,
             pages=pages,
             timeout=timeout,
+            auth=auth,
         ):
             fh.write(json.dumps(transform(stmt), ensure_ascii=False, separators=(",", ":")) + "\n")
             count += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,11 @@ def _learner_environments_left_as_found():
     yield
     if ENVS.is_dir():
         for made in set(ENVS.iterdir()) - before:
-            shutil.rmtree(made, ignore_errors=True)
+            try:  # only this session's: another checkout's tests may be running a hub on theirs
+                ours = (made / "source").read_text(encoding="utf-8") == sys.prefix
+            except OSError:
+                ours = False
+            if ours:
+                shutil.rmtree(made, ignore_errors=True)
     if not parent_existed:
         shutil.rmtree(ENVS.parent, ignore_errors=True)

@@ -8,13 +8,17 @@ stops and starts that hub (and leaves it running).
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import stat
+import time
+import uuid
+from pathlib import Path
 
 import psutil
 import pytest
 import requests
-from harness import assert_french_error, axe_violations, incubo, isolated_env
+from harness import assert_french_error, axe_violations, incubo, isolated_env, wait_for
 from hub_support import start_hub, unique_name
 
 #: The room's trainer: a fresh name, so that no other run's Unix account is ever reused.
@@ -137,6 +141,35 @@ def test_warm_up_starts_servers_before_the_session(hub):
     assert r.status_code == 302
     r = session.get(hub.url + r.headers["Location"], timeout=60)
     assert f"/user/{early}/lab" in r.url and r.status_code == 200
+
+    step_released_while_warm(hub, [early, late])
+
+
+def step_released_while_warm(hub, names: list[str]) -> None:
+    """A module released at 9:00 reaches every pre-warmed home within 10 s, without a click."""
+    module = f"pw-{uuid.uuid4().hex[:6]}"
+    release = hub.course_dir / "release"
+    owner = os.stat(hub.course_dir)
+    (release / module).mkdir(parents=True)
+    (release / module / "lecon.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    for path in (release, release / module, release / module / "lecon.ipynb"):
+        os.chown(path, owner.st_uid, owner.st_gid)  # as `incubo build` run by the course's owner
+    homes = {name: Path(pwd.getpwnam(hub.unix_user(name)).pw_dir) for name in names}
+    assert not any((home / "incubo" / module).exists() for home in homes.values())
+    released = incubo(
+        "grade", "release", module, "--course-dir", hub.course_dir, env=hub.env, timeout=120
+    )
+    assert released.returncode == 0, released.stderr
+    start = time.monotonic()
+    for name, home in homes.items():
+        notebook = home / "incubo" / module / "lecon.ipynb"
+        wait_for(
+            notebook.is_file, timeout=10 - (time.monotonic() - start), what=f"{name}: {module}"
+        )
+        assert notebook.stat().st_uid == pwd.getpwnam(hub.unix_user(name)).pw_uid  # the learner's
+    print(f"module reçu par {len(names)} espaces préchauffés en {time.monotonic() - start:.1f} s")
 
 
 def test_restart_keeps_sessions_servers_and_work(hub, learners):

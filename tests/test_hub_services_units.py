@@ -7,6 +7,7 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from solution_leaks import decoded_blobs, solution_lines
 
@@ -118,6 +119,10 @@ def test_the_room_view_shows_thirty_learners_progress_and_who_is_stuck():
     assert (m1["reussites"], m1["possibles"], m1["termine_par"]) == (30, 60, 0)
     assert view["verifications"][0]["nom"] == "agent07"  # the latest check first
     assert "pas encore" in view["verifications"][0]["action"]
+    # times in the room's clock, in French (« 15 h 27 min 05 s »), whatever the server's zone
+    paris = (now - timedelta(minutes=2)).astimezone(ZoneInfo("Europe/Paris"))
+    assert view["verifications"][0]["heure"] == f"{paris:%-H} h {paris:%M} min {paris:%S} s"
+    assert view["mis_a_jour"].endswith(" s") and " h " in view["mis_a_jour"]
 
 
 def test_the_region_layout_uses_the_charts_ralph_and_fixed_ports(tmp_path, monkeypatch):

@@ -192,6 +192,10 @@ def test_each_analysis_runs_on_demo_data_and_gives_an_offline_html_report(demo, 
     )  # papermill's progress bar, in French
     page = (out / f"{name}.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in page
+    # says so on its first screen: before any table or figure
+    banner = page.find("Données de démonstration")
+    assert banner != -1 and "données fictives" in visible_text(page)
+    assert banner < min(i for i in (page.find("<table"), page.find("<img")) if i != -1)
     images = re.findall(r"<img [^>]*>", page)
     assert images, "no figure"
     for img in images:
@@ -579,6 +583,7 @@ def test_k_override_for_a_research_protocol_is_logged_and_shown_first(tmp_path, 
     )
     page = (out / "progression.html").read_text(encoding="utf-8")
     text = htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Données de démonstration" not in text  # hand-made data, a real key: not a demo
     notice = text.find("Dérogation au seuil de masquage")
     assert notice != -1 and "CPP-2026-014" in text
     # on the first page: before any table or figure of the report

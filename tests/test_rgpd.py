@@ -17,6 +17,7 @@ import subprocess
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -131,6 +132,10 @@ def test_export_has_as_many_statements_as_the_lrs_and_a_french_excel_csv(room, t
     frame = pd.read_csv(out / "traces.csv", sep=";", encoding="utf-8-sig")
     assert len(frame) == expected
     assert "a consulté" in set(frame["action"])
+    # the room's time, said so (the first statement, in Paris time)
+    first = min(exported, key=lambda s: s["timestamp"])
+    paris = xapi.timestamp_of(first).astimezone(ZoneInfo("Europe/Paris"))
+    assert paris.strftime("%d/%m/%Y %H:%M:%S") in set(frame["date"])
     notes = (out / "notes.csv").read_bytes().decode("utf-8-sig")
     assert notes.splitlines()[0] == "module;exercice;note;note_max"
     grades = pd.read_csv(out / "notes.csv", sep=";", decimal=",", encoding="utf-8-sig")
@@ -138,6 +143,7 @@ def test_export_has_as_many_statements_as_the_lrs_and_a_french_excel_csv(room, t
     assert any("," in line.split(";")[2] for line in notes.splitlines()[1:])  # decimal comma
     readme = (out / "LISEZMOI.md").read_text(encoding="utf-8")
     assert f"vos {expected} traces d'activité" in readme and "exclues" in readme
+    assert "date (heure de Paris)" in readme
     choices = json.loads((out / "choix-et-accuses.json").read_text(encoding="utf-8"))
     assert choices["choix_recherche"][-1]["recherche"] is False
     incubo("rgpd", "recherche", agent, "oui", env=env)
@@ -335,6 +341,7 @@ def test_purge_with_one_month_removes_exactly_the_older_statements(room):
     r = incubo("rgpd", "purger", "--simulation", env=month)
     assert r.returncode == 0, r.stderr
     assert int(r.stdout.strip()) == expected and "rien n'a été modifié" in r.stderr
+    assert "(heure de Paris, conservation 1 mois)" in r.stderr  # the room's time, not UTC
     assert snapshot(course, lrs.data) == before
     r = incubo("rgpd", "purger", env=month)
     assert r.returncode == 0, r.stderr

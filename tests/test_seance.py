@@ -5,21 +5,23 @@ The live side (a hub, learners' labs, the projection in Chromium) is in test_sea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness import assert_french_error, incubo, isolated_env
+from harness import assert_french_error, free_port, incubo, isolated_env
 from seance_support import MODULE, make_course
 
 from incubo import seance as store
 from incubo import xapi
-from incubo.config import hub_settings
-from incubo.hub import seance_ops
+from incubo.config import hub_settings, remember_public_address
+from incubo.hub import lrs_keys, seance_ops
 from incubo.seance_view import HIDDEN, seance_view
 
 
@@ -177,10 +179,13 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     settings = make_room(tmp_path)
     env = isolated_env(tmp_path)
     env.update(INCUBO_HUB_DIR=str(settings.hub_dir), INCUBO_COURSE_DIR=str(settings.course_dir))
+    # the room was started with `incubo hub --port 8100`; this shell knows only INCUBO_HUB_DIR
+    remember_public_address(dataclasses.replace(settings, port=8100))
     opened = incubo("seance", "ouvrir", MODULE, "--pas-a-pas", env=env)
     assert opened.returncode == 0, opened.stderr
     code = opened.stdout.split()[-1]
-    assert f"/services/tableau-de-bord/seance/{code}/projection" in opened.stdout + opened.stderr
+    projection = f"http://127.0.0.1:8100/services/tableau-de-bord/seance/{code}/projection"
+    assert projection in opened.stdout + opened.stderr
     assert_french_error(incubo("seance", "ouvrir", "essai-99", env=env), "essai-01")
     assert_french_error(incubo("seance", "fermer", "zz", env=env), "code de séance")
     assert_french_error(incubo("seance", "fermer", "KKKKKK", env=env), "Aucune séance")
@@ -201,7 +206,26 @@ def test_cli_refuses_bad_requests_in_french(tmp_path):
     assert_french_error(incubo(*typed, "--correct", "7", env=env), "ni le numéro")
     assert incubo("seance", "etape-suivante", code, env=env).returncode == 0
     assert incubo("seance", "fermer", code, env=env).returncode == 0
-    assert code in incubo("seance", "liste", env=env).stdout
+    listed = incubo("seance", "liste", env=env).stdout
+    assert code in listed and "fermée le " in listed  # « … le vendredi 4 décembre, 15 h 27 »
+    assert re.search(r"ouverte le [a-z]+ \d{1,2}(er)? [a-zéû]+, \d{1,2} h \d{2}\t", listed), listed
+
+
+def test_on_the_hub_machine_a_report_needs_the_hubs_lrs_running(tmp_path):
+    settings = make_room(tmp_path)
+    folder = settings.hub_dir / "lrs"
+    folder.mkdir(mode=0o700)
+    (folder / "ports.json").write_text(json.dumps({"lrs": free_port()}))
+    (folder / lrs_keys.SECRET_FILE).write_text("secret-de-test\n")
+    env = isolated_env(tmp_path)
+    env.update(
+        INCUBO_HUB_DIR=str(settings.hub_dir),
+        INCUBO_COURSE_DIR=str(settings.course_dir),
+        INCUBO_PSEUDONYM_KEY="cle-de-test-seance-0123456789",
+    )
+    r = incubo("report", "seance", "-p", "seance", "KKKKKK", "-o", tmp_path / "r", env=env)
+    assert_french_error(r, "Le LRS du hub", "ne répond pas", "incubo hub")
+    assert not (tmp_path / "r").exists()
 
 
 def test_learners_fetch_the_unlocked_steps_but_not_the_optional_notebooks(tmp_path):

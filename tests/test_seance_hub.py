@@ -21,6 +21,7 @@ from harness import axe_violations, incubo, wait_for
 from hub_support import unique_name
 from seance_support import MODULE, seance_room  # noqa: F401 (a fixture)
 
+from incubo.config import hub_settings
 from incubo.hub import lrs_keys
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
@@ -212,21 +213,23 @@ def test_a_seance_with_a_trainer_and_three_learners_in_chromium(room, browser, t
     for name in names:
         assert name not in state.stdout
 
-    step("la synthèse de la séance, pseudonymisée, hors ligne")
-    reader = lrs_keys.reader_auth(lrs_keys.gate_secret(hub.hub_dir), "recherche")
-    env = dict(
-        hub.env, INCUBO_LRS_AUTH=reader, INCUBO_PSEUDONYM_KEY="cle-de-test-seance-0123456789"
+    step("la synthèse de la séance, pseudonymisée, sur la machine du hub sans option : son LRS")
+    env = {k: v for k, v in hub.env.items() if not k.startswith(("INCUBO_LRS_", "INCUBO_HUB_P"))}
+    env.update(
+        INCUBO_HUB_DIR=str(hub.hub_dir), INCUBO_PSEUDONYM_KEY="cle-de-test-seance-0123456789"
     )
+    # what `incubo seance ouvrir` prints in that shell: the room's real address (its port too)
+    assert hub_settings(env={"INCUBO_HUB_DIR": str(hub.hub_dir)}).url == hub.url
     out = tmp_path / "rapports"
     report = incubo(
         "report", "seance", "-p", "seance", code,
-        "-p", "evenements", hub.url + "/services/lrs/",
         "-p", "k", "2", "--derogation-k", "test-seance-3-apprenants",
         "-o", out, env=env,
     )  # fmt: skip
     assert report.returncode == 0, report.stderr
     html = (out / "seance.html").read_text(encoding="utf-8")
     assert "Mardi" in html and '<script src="http' not in html
+    assert "Données de démonstration" not in html  # the room's real LRS, a real key
     for name in names:
         assert name not in html
     trainer.close()

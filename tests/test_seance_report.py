@@ -131,6 +131,15 @@ def test_the_report_runs_from_demo_data_offline_in_french(demo):
     for words in ("Bilan de séance", big, "Participation", "Progression dans les étapes",
                   "Sondages", "Exercices réussis", "Temps passé", "Méthode", "heure de Paris"):  # fmt: skip
         assert words in text, words
+    # when, in the room's local time and in French words (« le jeudi 5 mars 2026, de 9 h 30 à … »)
+    assert re.search(
+        r"le (lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) \d{1,2}(er)? [a-zéû]+ \d{4}, "
+        r"de \d{1,2} h \d{2} à \d{1,2} h \d{2} \(heure de Paris\)",
+        text,
+    ), text[:600]
+    # demo data says so on the first screen, before any table or figure
+    banner = page.find("Données de démonstration")
+    assert banner != -1 and banner < min(page.find("<table"), page.find("<img"))
     assert not list((out / big).glob(".*-travail")), "work folder left behind"
 
 

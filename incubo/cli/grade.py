@@ -75,9 +75,10 @@ def _add_release(gsub, common: argparse.ArgumentParser) -> None:
     p = gsub.add_parser(
         "release",
         parents=[common],
-        help="distribuer un module aux apprenants du hub (ils le trouvent à leur prochaine connexion)",
+        help="distribuer un module aux apprenants du hub (il arrive dans leur dossier en quelques secondes)",
         description="Copie release/MODULE dans l'échange du hub (INCUBO_HUB_DIR). Chaque apprenant le reçoit "
-        "dans son dossier à sa prochaine connexion, ou d'un clic dans l'onglet « Assignments ».",
+        "dans son dossier en quelques secondes si son espace est démarré (préchauffé ou connecté), sinon à sa "
+        "prochaine connexion.",
     )
     p.add_argument("assignment", metavar="MODULE", help="nom du module (devoir nbgrader)")
     p.add_argument("--force", action="store_true", help="remplacer un module déjà distribué")
@@ -287,7 +288,7 @@ def run_release(args, ctx: Context) -> int:
     _as_owner_of(exchange.outbound)  # the services account: a séance unlocks notebooks there too
     dest = release_module(ctx.course_dir, exchange, args.assignment, force=args.force)
     console.success(
-        f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit à sa prochaine connexion."
+        f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit dans son dossier en quelques secondes (à sa prochaine connexion si son espace est arrêté)."
     )
     return 0
 

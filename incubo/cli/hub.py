@@ -132,7 +132,10 @@ def _register_year(actions, common: argparse.ArgumentParser) -> None:
 
 def _room_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--port", type=int, default=argparse.SUPPRESS, help="port public du hub (défaut : 8000)"
+        "--port",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="port public du hub (défaut : celui du dernier démarrage, sinon 8000)",
     )
     p.add_argument(
         "--ip",

@@ -199,16 +199,19 @@ def run_purge(args, ctx: Context) -> int:
         for home in failed:
             console.warning(f"le journal du dossier {home} n'a pas pu être purgé (voir --debug).")
     total = sum(counts.values())
-    when = cutoff.strftime("%d/%m/%Y %H:%M")
+    from incubo.french_time import french_clock, french_date, local, zone_label
+
+    day = local(cutoff)
+    when = f"{french_date(day.date())} {day.year}, {french_clock(day)} ({zone_label()}"
     detail = "".join(f"\n  {where} : {n}" for where, n in counts.items())
     if args.simulation:
         console.info(
-            f"Simulation : {total} traces antérieures au {when} (UTC, conservation {months} mois) "
+            f"Simulation : {total} traces antérieures au {when}, conservation {months} mois) "
             f"seraient supprimées ; rien n'a été modifié.{detail}"
         )
     else:
         console.success(
-            f"{total} traces antérieures au {when} (UTC, conservation {months} mois) supprimées.{detail}"
+            f"{total} traces antérieures au {when}, conservation {months} mois) supprimées.{detail}"
         )
     print(total)
     return 0

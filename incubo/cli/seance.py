@@ -197,6 +197,16 @@ def liste(args, ctx: Context) -> int:
         console.info("Aucune séance sur ce hub.")
         return 0
     for s in found:
-        state = "ouverte" if s.is_open else f"fermée ({s.closed_at})"
-        print(f"{s.code}\t{s.module}\t{s.opened_at}\t{state}")
+        opened = _moment(s.opened_at)
+        state = "ouverte" if s.is_open else f"fermée le {_moment(s.closed_at)}"
+        print(f"{s.code}\t{s.module}\touverte le {opened}\t{state}")
     return 0
+
+
+def _moment(iso: str | None) -> str:
+    """« vendredi 4 décembre, 15 h 27 » in the room's time (the store keeps UTC ISO instants)."""
+    from incubo.french_time import french_moment
+    from incubo.seance import parse_time
+
+    moment = parse_time(iso)
+    return french_moment(moment) if moment is not None else "à une date inconnue"
