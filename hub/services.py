@@ -188,6 +188,7 @@ def configure_services(c: Any, settings: Any) -> None:
                 reader_env,
                 INCUBO_LRS_AUTH=lrs_keys.reader_auth(secret, "formateurs"),
                 **_seance_env(course_id, homepage),
+                **_health_env(settings),
             ),
             "oauth_no_confirm": True,
             "display": True,
@@ -214,6 +215,14 @@ def configure_services(c: Any, settings: Any) -> None:
             "description": "Les formateurs voient le tableau de bord de la salle.",
             "scopes": [f"access:services!service={DASHBOARD}"],
             "groups": [f"formgrade-{course_id}"],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {  # the dashboard's « État de la salle » corner (incubo.hub.health): who is connected
+            "name": "incubo-tableau-de-bord-salle",
+            "description": "Le tableau de bord voit quels apprenants ont un serveur en marche.",
+            "scopes": ["list:users", "read:users:name", "read:servers"],
+            "services": [DASHBOARD],
         }
     )
     learner_env: dict[str, Any] = {
@@ -246,6 +255,25 @@ def _seance_env(course_id: str, homepage: str) -> dict[str, str]:
     env = {"INCUBO_COURSE_ID": str(course_id), "INCUBO_HUB_PUBLIC_URL": homepage}
     if os.environ.get("INCUBO_SEANCE_K"):
         env["INCUBO_SEANCE_K"] = os.environ["INCUBO_SEANCE_K"]
+    return env
+
+
+def _health_env(settings: Any) -> dict[str, str]:
+    """What `incubo.hub.health.room_state` reads as `HubSettings` in the dashboard: ports, homes, limits."""
+    env = {
+        name: str(value)
+        for name, value in (
+            ("INCUBO_HUB_PORT", _get(settings, "port")),
+            ("INCUBO_HUB_API_PORT", _get(settings, "hub_port")),
+            ("INCUBO_HUB_PROXY_API_PORT", _get(settings, "proxy_api_port")),
+            ("INCUBO_HUB_HOME_BASE", _get(settings, "home_base")),
+            ("INCUBO_HUB_IP", _get(settings, "ip")),
+        )
+        if value
+    }
+    for name in ("INCUBO_LIMITE_MEMOIRE", "INCUBO_LIMITE_PROCESSUS"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     return env
 
 
