@@ -7,7 +7,8 @@ opened one level at a time without following links), the free disk space.
 
 The trainers' dashboard (`incubo.hub.dashboard`) shows the same figures in a
 corner, from the same `room_state`, as the services account: with its own
-hub token (`list:users`, `read:users:name`, `read:servers`), and without the
+hub token (`list:users`, `read:users:name`, `read:users:groups`,
+`read:servers`), and without the
 learners' homes (0700), so its spool counts are `None` (« inconnu »). Any
 figure this process cannot read is `None`, never a crash.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from incubo.config import HubSettings
 from incubo.errors import IncuboError
-from incubo.hub import accounts, limits, lrs_keys
+from incubo.hub import accounts, limits, lrs_keys, trainers
 
 #: The services `incubo.hub.services` starts, with the French name an administrator reads.
 SERVICES = {
@@ -86,6 +87,8 @@ def _learners(
     groups = limits.Cgroups(settings.hub_dir)
     out = []
     for user in users:
+        if trainers.is_trainer(user, settings.course_id):
+            continue  # a trainer's own server is not a learner's
         servers = user.get("servers") or {}
         running = bool(servers.get("", {}).get("ready")) if servers else bool(user.get("server"))
         unix = accounts.unix_name(user["name"])

@@ -220,8 +220,8 @@ def configure_services(c: Any, settings: Any) -> None:
     c.JupyterHub.load_roles.append(
         {  # the dashboard's « État de la salle » corner (incubo.hub.health): who is connected
             "name": "incubo-tableau-de-bord-salle",
-            "description": "Le tableau de bord voit quels apprenants ont un serveur en marche.",
-            "scopes": ["list:users", "read:users:name", "read:servers"],
+            "description": "Le tableau de bord voit quels apprenants ont un serveur en marche (formateurs à part).",
+            "scopes": ["list:users", "read:users:name", "read:users:groups", "read:servers"],
             "services": [DASHBOARD],
         }
     )
