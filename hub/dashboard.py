@@ -51,8 +51,10 @@ MIN_READ_INTERVAL = 1.0
 LATE_MARGIN = timedelta(minutes=10)
 FULL_RESYNC_SECONDS = 60.0
 PAGE_SIZE = 1000
-#: The room's state (hub, services, memory per learner, disk) is read at most this often.
+#: The room's state (hub, services, memory per learner, disk) is read at most this often…
 ROOM_STATE_SECONDS = 5.0
+#: … and only while a page asked for the view in the last this many seconds.
+ROOM_STATE_IDLE = 2 * LONG_POLL_SECONDS
 
 
 class LrsReader:
@@ -110,12 +112,25 @@ class Room:
         self._changed = asyncio.Event()
         #: The « État de la salle » corner: `incubo.hub.health.room_state`, or None before the first read.
         self.salle: dict[str, Any] | None = None
+        self.salle_wanted = -ROOM_STATE_IDLE  # when a page last asked (monotonic)
+        self._salle_asked = asyncio.Event()
+
+    def want_room_state(self) -> None:
+        """A page is open: keep the corner fresh (nobody looking, nothing is read)."""
+        idle = time.monotonic() - self.salle_wanted > ROOM_STATE_IDLE
+        self.salle_wanted = time.monotonic()
+        if idle:
+            self._salle_asked.set()
 
     async def watch_room_state(self, read, interval: float = ROOM_STATE_SECONDS) -> None:
-        """Read the room's state (blocking `read()`, in a thread) every `interval` seconds."""
+        """Read the room's state (blocking `read()`, in a thread) every `interval` s while a page asks."""
         while True:
+            if time.monotonic() - self.salle_wanted > ROOM_STATE_IDLE:
+                self._salle_asked.clear()
+                await self._salle_asked.wait()
             try:
                 self.salle = await asyncio.to_thread(read)
+                self.publish()  # waiting pages get the new figures at once
             except Exception:  # the corner must never take the dashboard down
                 log.exception("room state not read")
             await asyncio.sleep(interval)
@@ -132,6 +147,10 @@ class Room:
                 log.exception("séance view not computed")
         self.compute_seconds += time.process_time() - t0
         self.refreshes += 1
+        self.publish()
+
+    def publish(self) -> None:
+        """A new version of what the page shows: wake the pages waiting for one."""
         self.version += 1
         self._changed.set()
         self._changed = asyncio.Event()
@@ -195,6 +214,7 @@ class DataHandler(HubOAuthenticated, web.RequestHandler):
             since = int(self.get_argument("depuis", "-1"))
         except ValueError:
             since = -1
+        self.room.want_room_state()
         await self.room.changed_since(since, LONG_POLL_SECONDS)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
