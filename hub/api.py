@@ -15,11 +15,20 @@ log = logging.getLogger(__name__)
 class HubAPI:
     """The hub's REST API on 127.0.0.1 (hub_port), authenticated as the `incubo` service."""
 
-    def __init__(self, settings: HubSettings, timeout: float = 30) -> None:
-        self.base = f"http://127.0.0.1:{settings.hub_port}/hub/api"
+    def __init__(
+        self,
+        settings: HubSettings,
+        timeout: float = 30,
+        *,
+        token: str | None = None,
+        base: str | None = None,
+    ) -> None:
+        """`token`/`base`: another service's token and API URL (a hub service's JUPYTERHUB_API_*)."""
+        self.base = (base or f"http://127.0.0.1:{settings.hub_port}/hub/api").rstrip("/")
         self.timeout = timeout
         try:
-            token = settings.service_token_file.read_text(encoding="utf-8").strip()
+            if token is None:
+                token = settings.service_token_file.read_text(encoding="utf-8").strip()
         except OSError:
             raise IncuboError(
                 f"Aucun hub n'a encore tourné avec le dossier « {settings.hub_dir} » : lancez d'abord « incubo hub ».",

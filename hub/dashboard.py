@@ -11,6 +11,10 @@ reloading, and thirty browsers cost the LRS nothing more.
 
 The séance (`incubo.hub.seance_service`) lives in the same process: its
 views are recomputed with the room's, from the same statements.
+
+« État de la salle », the page's corner: `incubo.hub.health.room_state` (what
+`incubo hub etat` prints), read every `ROOM_STATE_SECONDS` in a thread with
+the service's own hub token, and sent with the view as `salle`.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ MIN_READ_INTERVAL = 1.0
 LATE_MARGIN = timedelta(minutes=10)
 FULL_RESYNC_SECONDS = 60.0
 PAGE_SIZE = 1000
+#: The room's state (hub, services, memory per learner, disk) is read at most this often…
+ROOM_STATE_SECONDS = 5.0
+#: … and only while a page asked for the view in the last this many seconds.
+ROOM_STATE_IDLE = 2 * LONG_POLL_SECONDS
 
 
 class LrsReader:
@@ -102,6 +110,30 @@ class Room:
         self.compute_seconds = 0.0
         self.wake = asyncio.Event()
         self._changed = asyncio.Event()
+        #: The « État de la salle » corner: `incubo.hub.health.room_state`, or None before the first read.
+        self.salle: dict[str, Any] | None = None
+        self.salle_wanted = -ROOM_STATE_IDLE  # when a page last asked (monotonic)
+        self._salle_asked = asyncio.Event()
+
+    def want_room_state(self) -> None:
+        """A page is open: keep the corner fresh (nobody looking, nothing is read)."""
+        idle = time.monotonic() - self.salle_wanted > ROOM_STATE_IDLE
+        self.salle_wanted = time.monotonic()
+        if idle:
+            self._salle_asked.set()
+
+    async def watch_room_state(self, read, interval: float = ROOM_STATE_SECONDS) -> None:
+        """Read the room's state (blocking `read()`, in a thread) every `interval` s while a page asks."""
+        while True:
+            if time.monotonic() - self.salle_wanted > ROOM_STATE_IDLE:
+                self._salle_asked.clear()
+                await self._salle_asked.wait()
+            try:
+                self.salle = await asyncio.to_thread(read)
+                self.publish()  # waiting pages get the new figures at once
+            except Exception:  # the corner must never take the dashboard down
+                log.exception("room state not read")
+            await asyncio.sleep(interval)
 
     def recompute(self) -> None:
         t0 = time.process_time()
@@ -115,6 +147,10 @@ class Room:
                 log.exception("séance view not computed")
         self.compute_seconds += time.process_time() - t0
         self.refreshes += 1
+        self.publish()
+
+    def publish(self) -> None:
+        """A new version of what the page shows: wake the pages waiting for one."""
         self.version += 1
         self._changed.set()
         self._changed = asyncio.Event()
@@ -178,11 +214,13 @@ class DataHandler(HubOAuthenticated, web.RequestHandler):
             since = int(self.get_argument("depuis", "-1"))
         except ValueError:
             since = -1
+        self.room.want_room_state()
         await self.room.changed_since(since, LONG_POLL_SECONDS)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         view = dict(self.room.view, erreur=self.room.error, version=self.room.version)
         view["seance"] = self.room.seances.current if self.room.seances is not None else None
+        view["salle"] = self.room.salle
         self.finish(json.dumps(view, ensure_ascii=False))
 
 
@@ -243,13 +281,14 @@ def make_app(
 def main() -> None:
     """Entry point of the `tableau-de-bord` hub service (`python -m incubo.hub.dashboard`)."""
     from incubo.config import hub_settings, service_settings
-    from incubo.hub import lrs_keys, seance_service, service_loop
+    from incubo.hub import health, lrs_keys, seance_service, service_loop
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = service_settings()
 
     async def serve() -> None:
-        seances = seance_service.Seances(hub_settings(hub_dir=s.hub_dir, course_dir=s.course_dir))
+        settings = hub_settings(hub_dir=s.hub_dir, course_dir=s.course_dir)
+        seances = seance_service.Seances(settings)
         room = Room(LrsReader(s.lrs_url, s.lrs_auth), s.course_dir, s.poll_seconds, seances)
         bind = urlparse(s.bind_url)
         secret = lrs_keys.gate_secret(s.hub_dir)
@@ -257,10 +296,18 @@ def main() -> None:
         app.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
         log.info("room dashboard on %s", s.bind_url)
         watcher = asyncio.ensure_future(seance_service.watch(room, seances))
+        token, api_url = (
+            os.environ.get("JUPYTERHUB_API_TOKEN"),
+            os.environ.get("JUPYTERHUB_API_URL"),
+        )
+        corner = asyncio.ensure_future(
+            room.watch_room_state(lambda: health.room_state(settings, token=token, api_url=api_url))
+        )
         try:
             await room.loop()
         finally:
             watcher.cancel()
+            corner.cancel()
 
     service_loop.run(serve)
 

@@ -131,7 +131,9 @@ def configure_services(c: Any, settings: Any) -> None:
         log.warning(
             "Ralph is not installed (make ralph, or INCUBO_RALPH_PYTHON): learning events stay in each learner's journal"
         )
-    services = _ralph_service(room) + _gate_service(room, settings) + _reader_services(room)
+    services = (
+        _ralph_service(room) + _gate_service(room, settings) + _reader_services(room, settings)
+    )
     for service in services:
         service["command"] = _dies_with_hub(room, service["command"])
     c.JupyterHub.services.extend(services)
@@ -141,6 +143,14 @@ def configure_services(c: Any, settings: Any) -> None:
             "description": "Les formateurs voient le tableau de bord de la salle.",
             "scopes": [f"access:services!service={DASHBOARD}"],
             "groups": [f"formgrade-{room.course_id}"],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {  # the dashboard's « État de la salle » corner (incubo.hub.health): who is connected
+            "name": "incubo-tableau-de-bord-salle",
+            "description": "Le tableau de bord voit quels apprenants ont un serveur en marche (formateurs à part).",
+            "scopes": ["list:users", "read:users:name", "read:users:groups", "read:servers"],
+            "services": [DASHBOARD],
         }
     )
     learner_env = _learner_env(c, room)  # before `c.Spawner.environment` is touched: it reads it
@@ -236,7 +246,7 @@ def _gate_service(room: _Room, settings: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _reader_services(room: _Room) -> list[dict[str, Any]]:
+def _reader_services(room: _Room, settings: Any) -> list[dict[str, Any]]:
     """The trainers' dashboard and the learners' solutions: both read the LRS through the gate."""
     reader_env = dict(
         room.base_env, INCUBO_LRS_URL=f"http://127.0.0.1:{room.ports['lrs']}/services/lrs/"
@@ -250,6 +260,7 @@ def _reader_services(room: _Room) -> list[dict[str, Any]]:
                 reader_env,
                 INCUBO_LRS_AUTH=lrs_keys.reader_auth(room.secret, "formateurs"),
                 **_seance_env(room.course_id, room.homepage),
+                **_health_env(settings),
             ),
             "oauth_no_confirm": True,
             "display": True,
@@ -304,6 +315,25 @@ def _seance_env(course_id: str, homepage: str) -> dict[str, str]:
     env = {"INCUBO_COURSE_ID": str(course_id), "INCUBO_HUB_PUBLIC_URL": homepage}
     if os.environ.get("INCUBO_SEANCE_K"):
         env["INCUBO_SEANCE_K"] = os.environ["INCUBO_SEANCE_K"]
+    return env
+
+
+def _health_env(settings: Any) -> dict[str, str]:
+    """What `incubo.hub.health.room_state` reads as `HubSettings` in the dashboard: ports, homes, limits."""
+    env = {
+        name: str(value)
+        for name, value in (
+            ("INCUBO_HUB_PORT", _get(settings, "port")),
+            ("INCUBO_HUB_API_PORT", _get(settings, "hub_port")),
+            ("INCUBO_HUB_PROXY_API_PORT", _get(settings, "proxy_api_port")),
+            ("INCUBO_HUB_HOME_BASE", _get(settings, "home_base")),
+            ("INCUBO_HUB_IP", _get(settings, "ip")),
+        )
+        if value
+    }
+    for name in ("INCUBO_LIMITE_MEMOIRE", "INCUBO_LIMITE_PROCESSUS"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     return env
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from harness import incubo
-from hub_support import shared_tmp, start_hub
+from harness import CHROMIUM, CHROMIUM_ARGS, axe_violations, incubo
+from hub_support import shared_tmp, start_hub, unique_name
 from seance_support import MODULE as SEANCE_MODULE
 from seance_support import make_course as seance_course
 
@@ -49,9 +49,12 @@ def room():
             "Les groupes de contrôle (cgroups) ne sont pas accessibles en écriture : les limites par apprenant "
             "ne peuvent pas être essayées sur cette machine (lancez les tests en root)."
         )
+    trainer = unique_name("f")
     with start_hub(
-        extra_env={"INCUBO_LIMITE_MEMOIRE": MEMORY, "INCUBO_LIMITE_PROCESSUS": str(PROCESSES)}
+        formateurs=[trainer],
+        extra_env={"INCUBO_LIMITE_MEMOIRE": MEMORY, "INCUBO_LIMITE_PROCESSUS": str(PROCESSES)},
     ) as hub:
+        hub.trainer = trainer
         names = [hub.new_user(p) for p in ("hog", "bomb", "spin", "calm")]
         labs = dict(zip(names, hub.labs(*names), strict=True))
         yield hub, labs
@@ -116,6 +119,51 @@ def test_a_hog_a_bomb_and_a_spin_leave_the_others_running(room):
     assert hog_state["memoire"] > 0.5 * hog_state["memoire_limite"], hog_state
     text = incubo("hub", "etat", env=hub.env, timeout=60).stdout
     assert "Apprenants connectés : 4 sur 4" in text and "Gio" in text, text
+
+
+def test_the_dashboard_corner_shows_the_hog_near_its_limit(room):
+    """« État de la salle » on the trainers' dashboard: the figures of `incubo hub etat`, read by the
+    services account with the dashboard's own token (runs after the hog, which still holds its memory)."""
+    from playwright.sync_api import sync_playwright
+
+    hub, labs = room
+    hog = list(labs)[0]
+    # a browser of this test only: Playwright's loop must not outlive it (see conftest's `browser`)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(locale="fr-FR", bypass_csp=True).new_page()
+            hub.login(page, hub.trainer)
+            page.wait_for_load_state()
+            assert page.goto(hub.url + "/services/tableau-de-bord/").status == 200
+            page.wait_for_function(
+                f"document.getElementById('salle-contenu').innerText.includes({hog!r})",
+                timeout=60_000,
+            )
+            data = page.context.request.get(hub.url + "/services/tableau-de-bord/donnees").json()
+            room_state = data["salle"]
+            corner = page.inner_text("#salle")
+            violations = axe_violations(page)
+        finally:
+            browser.close()
+    hog_state = next(a for a in room_state["apprenants"] if a["nom"] == hog)
+    print(corner, hog_state)
+    # the same figures as `incubo hub etat`: the hog near its limit, the room up, four connected
+    assert hog_state["memoire_limite"] == 1024**3, hog_state
+    assert hog_state["memoire"] > 0.5 * hog_state["memoire_limite"], hog_state
+    assert room_state["hub"]["actif"] and room_state["proxy"]["actif"], room_state
+    assert all(s["actif"] for s in room_state["services"].values()), room_state["services"]
+    assert room_state["connectes"] == 4, room_state
+    # the learners' homes are private to them: the services account says « inconnu », no crash
+    assert room_state["en_attente_lrs"] is None, room_state
+    assert room_state["disque_libre"] > 0, room_state
+    # the page says it in words (not a colour alone): name, memory, limit and percentage
+    row = next(line for line in corner.splitlines() if line.startswith(hog))
+    percent = int(row.split("(")[1].split(" %")[0])
+    assert percent > 50 and "sur 1 Gio" in row, corner
+    assert "Apprenants connectés : 4 sur 4" in corner, corner
+    assert "Traces en attente d'envoi au LRS : inconnu" in corner, corner
+    assert not violations, violations
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path):
