@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import pwd
 
+import requests
 from harness import axe_violations, incubo, wait_for
 from hub_support import unique_name
 from seance_support import MODULE, seance_room  # noqa: F401 (a fixture)
@@ -20,8 +21,7 @@ from test_hub_services import tab_to
 from test_seance_hub import act, statements
 
 from incubo import rgpd, xapi
-from incubo.config import hub_settings
-from incubo.hub import lrs_keys, seance_ops
+from incubo.hub import lrs_keys
 from incubo.reports import privacy
 
 KEY = "cle-de-test-rgpd-0123456789abcdef"
@@ -41,8 +41,9 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
     tmp_path,
 ):
     hub = seance_room
-    settings = hub_settings(env=hub.env)
-    seance = seance_ops.open_seance(settings, MODULE)
+    opened = incubo("seance", "ouvrir", MODULE, env=hub.env)  # as the services account
+    assert opened.returncode == 0, opened.stderr
+    code = opened.stdout.split()[-1]
     agent, other = unique_name("r"), unique_name("a")
     try:
         ctx = browser.new_context(locale="fr-FR", bypass_csp=True)  # Playwright's waits need eval
@@ -62,6 +63,15 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         assert ack["version"] == rgpd.notice().version  # the default notice, as the gate's
         services = pwd.getpwnam(hub.env["INCUBO_HUB_COMPTE_SERVICES"]).pw_uid
         assert (hub.hub_dir / "rgpd" / rgpd.ACKS).stat().st_uid == services
+        # the gate records a choice only under the caller's own learner name
+        door = hub.url + "/services/lrs/rgpd/recherche"
+        assert requests.post(door, json={"inclus": False}, timeout=30).status_code == 401
+        reader = lrs_keys.reader_auth(lrs_keys.gate_secret(hub.hub_dir), "formateurs")
+        refused = requests.post(
+            door, json={"inclus": False}, auth=tuple(reader.split(":", 1)), timeout=30
+        )
+        assert refused.status_code == 403 and "agent" in refused.json()["detail"]
+        assert store_rows(hub, rgpd.CHOICES, agent) == []
         # the next visit goes straight to JupyterLab
         page.goto(f"{hub.url}/user/{agent}/incubo/accueil")
         page.wait_for_url(f"**/user/{agent}/lab**", timeout=60_000)
@@ -97,7 +107,7 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         built = {}
         for name, params in (
             ("progression", []),
-            ("seance", ["-p", "seance", seance.code]),
+            ("seance", ["-p", "seance", code]),
         ):
             r = incubo("report", name, *params, *source, *derogation, "-o", tmp_path, env=env)
             assert r.returncode == 0, r.stderr
@@ -120,4 +130,4 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         board.context.close()
         ctx.close()
     finally:
-        seance_ops.close_seance(settings, seance.code)
+        incubo("seance", "fermer", code, env=hub.env)
