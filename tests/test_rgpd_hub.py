@@ -11,10 +11,12 @@ Shares the séance tests' hub (`seance_support.seance_room`).
 from __future__ import annotations
 
 import json
+import os
 import pwd
+import subprocess
 
 import requests
-from harness import axe_violations, incubo, wait_for
+from harness import BIN, axe_violations, incubo, wait_for
 from hub_support import unique_name
 from seance_support import MODULE, seance_room  # noqa: F401 (a fixture)
 from test_hub_services import tab_to
@@ -104,9 +106,17 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         said = "Choix des agents : &lt; 2 personnes exclues de ce rapport"
         source = ["-p", "evenements", hub.url + "/services/lrs/", "-p", "k", "2"]
         derogation = ["--derogation-k", "test-rgpd-2-apprenants"]
+        gradebook = f"sqlite:///{tmp_path / 'carnet.db'}"  # the room's is still empty: no grades
+        made = subprocess.run(  # nbgrader runs `alembic` from PATH
+            [BIN / "python", "-c", f"from nbgrader.api import Gradebook; Gradebook({gradebook!r})"],
+            env=dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}"),
+            capture_output=True,
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stderr
         built = {}
         for name, params in (
-            ("progression", []),
+            ("progression", ["-p", "carnet", gradebook]),
             ("seance", ["-p", "seance", code]),
         ):
             r = incubo("report", name, *params, *source, *derogation, "-o", tmp_path, env=env)
