@@ -120,7 +120,9 @@ def configure_spawner(c, settings: HubSettings) -> None:
             env = dict(c.Spawner.environment) if "environment" in c.Spawner else {}
             env.setdefault("PATH", f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin")
             c.Spawner.environment = env
-    c.Spawner.default_url = "/lab"
+    # the first screen: the RGPD notice until the agent has read its current version, then
+    # JupyterLab (incubo.hub.rgpd_page's WelcomeHandler)
+    c.Spawner.default_url = "/incubo/accueil"
     c.Spawner.notebook_dir = "~"
     # 30 servers starting together on 2 cores take longer than the 30 s default to answer
     c.Spawner.http_timeout = 180

@@ -21,7 +21,9 @@ client what that client wrote. The gate enforces the room's rule instead:
   séance's window, `incubo.seance.registration_at`) gets the séance as
   `context.registration`, so research can select one session; a registration
   it already carried (a cohort's) moves to the `registration-cohorte` context
-  extension. Statements stamped outside every séance go through unchanged.
+  extension. Statements stamped outside every séance go through unchanged;
+- `rgpd`: each learner reads the notice and records their own acknowledgement and
+  research choice in the RGPD store (`incubo.hub.lrs_gate_rgpd`).
 
 Ralph stays the store: statement ids (UUIDs) are never changed, so a spool's
 retry is deduplicated by Ralph itself.
@@ -425,10 +427,13 @@ class StatementsHandler(BaseHandler):
 
 
 def make_app(gate: Gate) -> web.Application:
+    from incubo.hub import lrs_gate_rgpd
+
     p = gate.prefix
     return web.Application(
         [
             (p + r"xAPI/statements/?", StatementsHandler, {"gate": gate}),
+            *lrs_gate_rgpd.handlers(p, gate),
             (p + r"__heartbeat__/?", HeartbeatHandler, {"gate": gate}),
             (p + r"?", RootHandler, {"gate": gate}),
         ]

@@ -6,7 +6,9 @@ opening it cost nothing. It is built only from the learner's own statements
 in the LRS, read through the gate with the server's own credentials
 (`INCUBO_LRS_URL`, `INCUBO_LRS_AUTH`): the gate gives a learner nothing but
 their own, so this page cannot show anyone else. The modules are the ones
-released into the learner's home (their `incubo_exercices.json`).
+released into the learner's home (their `incubo_exercices.json`). Below them, the
+learner's research choice (`incubo.rgpd`), shown and changed through the gate
+(`incubo.hub.rgpd_client`).
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ PAGE = """<!DOCTYPE html>
  h2 {{ color: #000091; }} .carte {{ border: 1px solid #929292; padding: .4rem .8rem; margin: .6rem 0; }}
  progress {{ width: 20rem; height: 1rem; }} a {{ color: #000091; }}
  .erreur {{ border-left: .4rem solid #a3000b; background: #fee9e9; padding: .4rem .8rem; }}
+ fieldset {{ border: 1px solid #929292; }} label {{ display: block; margin: .3rem 0; }}
+ button {{ font: inherit; background: #000091; color: #fff; border: 0; padding: .5rem 1.2rem; cursor: pointer; }}
+ button:focus, input:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
 </style></head>
 <body><header><h1>Mon parcours</h1><p>{hello}Où vous en êtes, module par module, et ce qu'il reste à faire.</p></header>
-<main>{body}<p><a href="{lab}">Revenir à JupyterLab</a></p></main></body></html>
+<main>{body}{research}<p><a href="{lab}">Revenir à JupyterLab</a></p></main></body></html>
 """
 
 
@@ -115,6 +120,59 @@ def render(modules: list[tuple[Path, dict[str, Any]]], statements: list[dict[str
     )
 
 
+RESEARCH = """<section aria-labelledby="titre-recherche"><h2 id="titre-recherche">Mes traces et la recherche</h2>
+<p id="choix-actuel" role="status">{current}</p>
+<form method="post" action="{action}">{xsrf}<fieldset><legend>Le partenaire de recherche du programme peut-il utiliser mes traces (pseudonymisées) ?</legend>
+<label><input type="radio" name="recherche" value="oui"{yes}> Oui, mes traces peuvent servir à la recherche</label>
+<label><input type="radio" name="recherche" value="non"{no}> Non, je m'oppose à l'usage de mes traces pour la recherche</label>
+</fieldset><p><button type="submit">Enregistrer mon choix</button></p></form>
+<p>Votre formateur voit toujours votre progression pour vous accompagner ; ce choix ne concerne que les rapports de recherche.
+<a href="{data}">Mes données</a> : ce qu'incubo enregistre, et vos droits.</p></section>"""
+
+
+async def research_section(handler: JupyterHandler) -> str:
+    """The research choice: its current state and a form (native radios: keyboard and screen readers)."""
+    from incubo.hub import rgpd_client
+
+    try:
+        state = await rgpd_client.state()
+    except Exception as err:  # noqa: BLE001 - the rest of the page still shows
+        log.warning("Mon parcours: RGPD store unreachable: %s", err)
+        return '<p class="erreur">Votre choix pour la recherche ne peut pas être lu pour l\'instant : réessayez dans un instant.</p>'
+    included = bool(state.get("inclus"))
+    current = (
+        "Actuellement : vos traces peuvent servir à la recherche (pseudonymisées)."
+        if included
+        else "Actuellement : vos traces ne servent pas à la recherche."
+    )
+    return RESEARCH.format(
+        current=current,
+        action=handler.base_url + "incubo/mon-parcours/recherche",
+        xsrf=handler.xsrf_form_html(),
+        yes=" checked" if included else "",
+        no="" if included else " checked",
+        data=handler.base_url + "incubo/mes-donnees",
+    )
+
+
+class ResearchChoiceHandler(JupyterHandler):
+    """`POST …/incubo/mon-parcours/recherche`: the learner's own choice, recorded through the gate."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        from incubo.hub import rgpd_client
+
+        value = self.get_body_argument("recherche", "")
+        if value not in ("oui", "non"):
+            raise web.HTTPError(400, "Choisissez « oui » ou « non ».")
+        try:
+            await rgpd_client.choose(value == "oui")
+        except Exception as err:  # noqa: BLE001 - said in French
+            log.warning("Mon parcours: research choice not recorded: %s", err)
+            raise web.HTTPError(503, f"Votre choix n'a pas pu être enregistré : {err}") from None
+        self.redirect(self.base_url + "incubo/mon-parcours#titre-recherche")
+
+
 class MyProgressHandler(JupyterHandler):
     @web.authenticated
     async def get(self) -> None:
@@ -139,6 +197,7 @@ class MyProgressHandler(JupyterHandler):
             PAGE.format(
                 hello=f"Bonjour {html.escape(user)} ! " if user else "",
                 body=body,
+                research=await research_section(self),
                 lab=self.base_url + "lab",
             )
         )
@@ -150,5 +209,11 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     base = serverapp.web_app.settings["base_url"]
-    serverapp.web_app.add_handlers(".*$", [(base + "incubo/mon-parcours/?", MyProgressHandler)])
+    serverapp.web_app.add_handlers(
+        ".*$",
+        [
+            (base + "incubo/mon-parcours/?", MyProgressHandler),
+            (base + "incubo/mon-parcours/recherche", ResearchChoiceHandler),
+        ],
+    )
     serverapp.log.info("« Mon parcours » at %sincubo/mon-parcours", base)

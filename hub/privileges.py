@@ -9,7 +9,7 @@ configuration is loaded):
 | --- | --- | --- |
 | root | JupyterHub, `incubo hub` (supervises), the launchers below until they drop | `<hub>/` 0755; `cookie_secret`, `proxy_token`, `service_token`, `jupyterhub.sqlite` 0600; `logs/` 0700 |
 | grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader; `incubo grade autograde / collect / feedback` run by root on the hub | the course directory, group: the services account's, 0750; `<hub>/correction-lrs.json` 0600 (its credential at the gate) |
-| services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | proxy, LRS gate, Ralph, dashboard (séances), solutions; `incubo grade release` and `incubo seance` run by root on the hub | `<hub>/lrs/` 0700 (secrets, Ralph's data), `<hub>/seances/` 0700, the exchange's `outbound/` 0755 |
+| services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | proxy, LRS gate, Ralph, dashboard (séances), solutions; `incubo grade release` and `incubo seance` run by root on the hub | `<hub>/lrs/` 0700 (secrets, Ralph's data), `<hub>/seances/` 0700, `<hub>/rgpd/` 0700 (the gate records learners' notice and research choice; root's `incubo rgpd` keeps its files the account's), the exchange's `outbound/` 0755 |
 | each learner `jupyter-<name>` | their server and kernels | their home 0700, their `inbound/` and `feedback/` folders (group: trainers) |
 | throw-away uid (root's autograde) or the grader (through bubblewrap's user namespace) | sandboxed grading kernels | their working copy |
 
@@ -180,6 +180,10 @@ def prepare_ownership(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> 
     seances = seances_dir(settings.hub_dir)
     seances.mkdir(mode=0o700, exist_ok=True)
     _own(seances, service.pw_uid, service.pw_gid, 0o700)
+    store = Path(settings.hub_dir) / "rgpd"  # incubo.rgpd's store on a hub: the gate writes it
+    if not store.is_symlink():
+        store.mkdir(mode=0o700, exist_ok=True)
+    _own(store, service.pw_uid, service.pw_gid, 0o700)
     outbound = Path(settings.hub_dir) / "exchange" / settings.course_id / "outbound"
     _own(outbound, service.pw_uid, service.pw_gid, 0o755)  # a séance unlocks notebooks there
 

@@ -6,8 +6,10 @@ own statements as JSON and as a CSV for a French spreadsheet, read through the L
 with the server's own credentials (the gate gives a learner nothing but their own; the
 page keeps only the learner's actor all the same), or from their journal on one machine.
 
-Recording the notice's acknowledgement and the research choice needs a writer with the
-hub's authority (the store is `<hub>/rgpd`, root's): not in this page yet.
+The notice comes from the RGPD store, and « J'ai lu la notice » records the learner's
+acknowledgement there, through the LRS gate on a hub (`incubo.hub.rgpd_client`).
+`/incubo/accueil` is the first screen the hub opens (the spawner's `default_url`): this page
+while the learner has not acknowledged the current notice, JupyterLab afterwards.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ PAGE = """<!DOCTYPE html>
  main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }} h2 {{ color: #000091; }}
  a {{ color: #000091; }} a:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
  .notice {{ border: 1px solid #929292; padding: .4rem 1rem; }} .version {{ color: #3a3a3a; font-size: .95rem; }}
+ button {{ font: inherit; background: #000091; color: #fff; border: 0; padding: .5rem 1.2rem; cursor: pointer; }}
+ button:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
+ .a-lire {{ border-left: .4rem solid #000091; background: #eeeeff; padding: .4rem .8rem; }}
 </style></head>
 <body><header><h1>Mes données</h1></header>
 <main>
-<section aria-labelledby="titre-notice"><h2 id="titre-notice">Ce qu'incubo enregistre, et vos droits</h2>
+{first}<section aria-labelledby="titre-notice"><h2 id="titre-notice">Ce qu'incubo enregistre, et vos droits</h2>
 <div class="notice">{notice}</div>
-<p class="version">Version de la notice : {version}.</p></section>
+<p class="version">Version de la notice : {version}.</p>{acknowledge}</section>
 <section aria-labelledby="titre-export"><h2 id="titre-export">Télécharger mes données</h2>
 <p>{count}</p>
 <ul>
@@ -46,7 +51,8 @@ PAGE = """<!DOCTYPE html>
 </ul>
 <p>Vos notes et les retours sur vos devoirs sont dans votre espace (dossiers des modules).
 Pour obtenir tout ce qu'incubo garde à votre sujet, le faire effacer, ou changer votre choix
-pour la recherche, écrivez à : {contact}.</p></section>
+pour la recherche, écrivez à : {contact}. Votre choix pour la recherche se règle aussi
+dans <a href="{parcours}">Mon parcours</a>.</p></section>
 <p><a href="{lab}">Revenir à JupyterLab</a></p>
 </main></body></html>
 """
@@ -84,10 +90,58 @@ def _user() -> str:
     return xapi.learner_of({"actor": xapi.actor()})
 
 
+FIRST = (
+    '<p class="a-lire" role="status">Bienvenue ! Avant de commencer, lisez ce qu\'incubo '
+    "enregistre de votre activité et vos droits, puis confirmez en bas de la notice.</p>\n"
+)
+ACKNOWLEDGE = (
+    '<form method="post" action="{action}">{xsrf}'
+    '<input type="hidden" name="version" value="{version}">'
+    '<p><button type="submit">J\'ai lu la notice</button></p></form>'
+)
+DONE = "<p>Vous avez lu cette version de la notice.</p>"
+
+
+async def rgpd_state() -> dict[str, Any]:
+    """The notice and this learner's choices; the store's notice when the gate does not answer."""
+    from incubo.hub import rgpd_client
+
+    try:
+        return await rgpd_client.state()
+    except Exception as err:  # noqa: BLE001 - the page still informs when the gate is down
+        log.warning("Mes données: RGPD store unreachable: %s", err)
+        from incubo import rgpd
+
+        notice = rgpd.notice()
+        return {"version": notice.version, "texte": notice.text, "a_lire": None, "erreur": True}
+
+
+class WelcomeHandler(JupyterHandler):
+    """The first screen (`default_url`): the notice until it is acknowledged, then JupyterLab."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        state = await rgpd_state()
+        target = "incubo/mes-donnees" if state.get("a_lire") is not False else "lab"
+        self.redirect(self.base_url + target)
+
+
 class MyDataHandler(JupyterHandler):
     @web.authenticated
+    async def post(self, what: str | None = None) -> None:
+        from incubo.hub import rgpd_client
+
+        if what != "accuse":
+            raise web.HTTPError(404)
+        try:
+            await rgpd_client.acknowledge(self.get_body_argument("version", ""))
+        except Exception as err:  # noqa: BLE001 - said in French on the page
+            log.warning("Mes données: acknowledgement not recorded: %s", err)
+            raise web.HTTPError(503, f"Votre lecture n'a pas pu être enregistrée : {err}") from None
+        self.redirect(self.base_url + "lab")
+
+    @web.authenticated
     async def get(self, what: str | None = None) -> None:
-        from incubo import rgpd
         from incubo.config import settings
 
         user = _user()
@@ -108,7 +162,18 @@ class MyDataHandler(JupyterHandler):
                 self.set_header("Content-Type", "text/csv; charset=utf-8")
                 self.finish(statements_csv(statements))
             return
-        notice = rgpd.notice()
+        state = await rgpd_state()
+        page = self.base_url.rstrip("/") + "/incubo/mes-donnees"
+        if state.get("a_lire"):
+            acknowledge = ACKNOWLEDGE.format(
+                action=page + "/accuse",
+                xsrf=self.xsrf_form_html(),
+                version=html.escape(str(state["version"])),
+            )
+        elif state.get("a_lire") is False:
+            acknowledge = DONE
+        else:
+            acknowledge = "<p>Votre lecture ne peut pas être enregistrée pour l'instant : réessayez dans un instant.</p>"
         count = (
             "Vos traces ne peuvent pas être lues pour l'instant (le LRS ne répond pas)."
             if statements is None
@@ -116,11 +181,14 @@ class MyDataHandler(JupyterHandler):
         )
         self.finish(
             PAGE.format(
-                notice=notice_html(notice.text),
-                version=html.escape(notice.version),
+                first=FIRST if state.get("a_lire") else "",
+                acknowledge=acknowledge,
+                parcours=self.base_url + "incubo/mon-parcours",
+                notice=notice_html(str(state["texte"])),
+                version=html.escape(str(state["version"])),
                 count=count,
                 count_short=f"{len(statements or [])} lignes",
-                base=self.base_url.rstrip("/") + "/incubo/mes-donnees",
+                base=page,
                 contact=html.escape(
                     settings().rgpd_contact or "votre formateur ou le responsable de la formation"
                 ),
@@ -150,7 +218,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         ".*$",
         [
             (base + "incubo/mes-donnees/?", MyDataHandler),
-            (base + r"incubo/mes-donnees/(traces\.csv|traces\.json)", MyDataHandler),
+            (base + r"incubo/mes-donnees/(traces\.csv|traces\.json|accuse)", MyDataHandler),
+            (base + "incubo/accueil/?", WelcomeHandler),
         ],
     )
     serverapp.log.info("« Mes données » at %sincubo/mes-donnees", base)

@@ -230,6 +230,7 @@ def _gate_service(room: _Room, settings: Any) -> list[dict[str, Any]]:
         return []
     gate_env = dict(
         room.base_env,
+        **_rgpd_env(),  # the gate writes the RGPD store and reads the notice for learners
         INCUBO_RALPH_URL=room.ralph,
         INCUBO_DASHBOARD_WAKE_URL=f"http://127.0.0.1:{room.ports[DASHBOARD]}/services/{DASHBOARD}/reveil",
     )
@@ -295,12 +296,22 @@ def _learner_env(c: Any, room: _Room) -> dict[str, Any]:
         "INCUBO_SEANCE_URL": room.url(DASHBOARD) + f"/services/{DASHBOARD}/seance/",
         "JUPYTER_CONFIG_PATH": _chained_config_path(c),
     }
+    # « Mes données » names the contact; the store itself is reached through the gate
+    env.update({k: v for k, v in _rgpd_env().items() if k != "INCUBO_RGPD_DIR"})
     env.update(seance_panel.learner_env(room.course_id))  # JUPYTER_PATH, INCUBO_COURSE_ID
     if room.ralph:
         secret = room.secret
         env["INCUBO_LRS_URL"] = room.url("lrs") + "/services/lrs/"
         env["INCUBO_LRS_AUTH"] = lambda spawner: lrs_keys.learner_auth(secret, spawner.user.name)
     return env
+
+
+def _rgpd_env() -> dict[str, str]:
+    """The operator's RGPD settings (`incubo.rgpd`), for the gate and the learners' pages."""
+    from incubo.config import env_var
+
+    names = ("recherche_base", "conservation_mois", "rgpd_contact", "rgpd_dir")
+    return {env_var(n): os.environ[env_var(n)] for n in names if os.environ.get(env_var(n))}
 
 
 def _run_unprivileged(settings: Any) -> bool:

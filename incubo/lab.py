@@ -81,6 +81,22 @@ def _check(course_dir: Path, ip: str, port: int) -> None:
         )
 
 
+def inform() -> None:
+    """The RGPD notice in the terminal, the first time this person meets its current version.
+
+    On one machine the terminal is the first screen (`make run`): the notice is printed once,
+    and recorded as shown in the local store (`incubo.rgpd.inform_once`).
+    """
+    from incubo import rgpd, xapi
+
+    text = rgpd.inform_once(xapi.learner_of({"actor": xapi.actor()}))
+    if text:
+        console.info(
+            text.rstrip()
+            + "\n\n(Cette notice ne s'affiche qu'une fois, puis à chaque nouvelle version.)\n"
+        )
+
+
 def serve(
     course_dir: Path,
     *,
@@ -114,6 +130,7 @@ def serve(
         course_dir
     )  # the widgets read solutions there, outside the workspace
     home = "/lab/tree/" + ws.HOME_PAGE.replace(" ", "%20")
+    inform()
     console.info(
         f"JupyterLab démarre sur votre espace « {root} » (une copie des parcours, à vous)."
     )

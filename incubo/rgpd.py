@@ -106,6 +106,19 @@ def now_iso() -> str:
 # --- the store's files ------------------------------------------------------------------------
 
 
+def _owned_like(fd: int, folder: Path) -> None:
+    """A file root creates in the store goes to the store's owner (the hub's services account).
+
+    On a hub the store is the services account's (the LRS gate writes learners' choices there);
+    `incubo rgpd …` run by root must not leave a file that account can no longer append to.
+    """
+    if os.geteuid() != 0:
+        return
+    st = os.stat(folder)
+    if st.st_uid != 0 and os.fstat(fd).st_uid != st.st_uid:
+        os.fchown(fd, st.st_uid, st.st_gid)
+
+
 @contextlib.contextmanager
 def _locked() -> Iterator[Path]:
     """The store, locked against another `incubo rgpd` or a hub page writing at the same time."""
@@ -113,6 +126,7 @@ def _locked() -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(folder / ".verrou", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
+        _owned_like(fd, folder)
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield folder
     finally:
@@ -142,6 +156,7 @@ def _read(name: str) -> list[dict]:
 
 def _append(folder: Path, name: str, row: dict) -> None:
     fd = os.open(folder / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    _owned_like(fd, folder)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
 
@@ -166,6 +181,7 @@ def _rewrite(folder: Path, name: str, keep: Callable[[dict], bool]) -> int:
     if removed:
         tmp = folder / f".{name}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        _owned_like(fd, folder)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write("".join(line + "\n" for line in kept))
         os.replace(tmp, path)
@@ -340,6 +356,7 @@ def _register_key(folder: Path) -> bytes:
     path = folder / REGISTER_KEY
     if not path.is_file():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        _owned_like(fd, folder)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip().encode()

@@ -388,7 +388,8 @@ def _load_grades(data: Data) -> None:
     del rows
     ids = frame["student"].unique()
     pmap = privacy.pseudonym_map(ids, data.key)
-    frame["learner"] = frame["student"].map(pmap)
+    # typed even when empty (a room with no grade yet): an empty column would be DOUBLE to DuckDB
+    frame["learner"] = frame["student"].map(pmap).astype("string")
     frame = frame.drop(columns="student")
     data.con.register("grades_df", frame)
     cond = []

@@ -135,12 +135,13 @@ def test_warm_up_starts_servers_before_the_session(hub):
     assert "2 serveur(s) prêt(s) sur 2" in result.stderr
     for name in (early, late):
         assert hub.user_model(name)["servers"][""]["ready"]
-    # at 9:00 the login lands straight on the running lab, no waiting page
+    # at 9:00 the login lands straight on the running server, no waiting page: a new agent's
+    # first screen is the RGPD notice (incubo.hub.rgpd_page), JupyterLab once it is read
     session = requests.Session()
     r = hub.login(session, early)
     assert r.status_code == 302
     r = session.get(hub.url + r.headers["Location"], timeout=60)
-    assert f"/user/{early}/lab" in r.url and r.status_code == 200
+    assert f"/user/{early}/incubo/mes-donnees" in r.url and r.status_code == 200
 
     step_released_while_warm(hub, [early, late])
 
