@@ -32,6 +32,9 @@ _MODULES = (
     "nbgrader.preprocessors.getgrades",
 )
 
+#: PostgreSQL advisory lock held while incubo's tables are created (any fixed number of ours).
+SCHEMA_LOCK = 0x1BC0_5C4E
+
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS incubo_submissions (
         assignment VARCHAR(1024) NOT NULL, student VARCHAR(1024) NOT NULL,
@@ -70,6 +73,10 @@ class SharedGradebook:
         self._real_commit = session.commit
         session.commit = session.flush  # nbgrader's per-cell commits become flushes
         with self.transaction():
+            if session.get_bind().dialect.name == "postgresql":
+                # CREATE TABLE IF NOT EXISTS is not safe against itself on PostgreSQL: two grading
+                # jobs starting together both create the table's type and one fails. One at a time.
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             for ddl in SCHEMA:
                 session.execute(text(ddl))
 
