@@ -32,6 +32,7 @@ import json
 import os
 import pwd
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -366,7 +367,7 @@ def test_grades_left_in_the_graders_spool_are_flushed_to_the_room_as_the_grader(
 
 
 def test_on_a_real_hub_grades_reach_its_lrs_as_the_graders_and_a_forgery_does_not(
-    tmp_path_factory,
+    tmp_path_factory, request
 ):
     """`incubo hub` (real JupyterHub, proxy, Ralph and gate as services), then the trainer's
     `incubo grade autograde` on the same machine with the hub's environment only."""
@@ -377,6 +378,7 @@ def test_on_a_real_hub_grades_reach_its_lrs_as_the_graders_and_a_forgery_does_no
     if not bwrap_works():
         pytest.fail("bubblewrap manquant : « apt-get install -y bubblewrap » (fait par .ci/run).")
     base = shared_tmp("incubo-correction-hub-")
+    request.addfinalizer(lambda: subprocess.run(["rm", "-rf", str(base)], check=False))
     env = cohort.env(tmp_path_factory.mktemp("correction-env"))
     course = cohort.make_course(base / "racine", env)
     for student, kind in {"etu-juste": "right", "etu-faux": "wrong"}.items():
