@@ -53,11 +53,12 @@ def _hub_users(settings: HubSettings) -> list[str]:
     return _hub_users(settings)
 
 
-def _sqlite_copy(path: Path) -> bytes:
-    """A consistent copy of a live SQLite database (its online backup API)."""
+def _sqlite_copy(fd: int) -> bytes:
+    """A consistent copy of a live SQLite database (its online backup API), through the file
+    already opened: the path is never resolved again (a swap for a link after the check changes nothing)."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "copie.sqlite"
-        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        src = sqlite3.connect(f"file:/proc/self/fd/{fd}?mode=ro", uri=True, timeout=30)
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)
@@ -67,9 +68,22 @@ def _sqlite_copy(path: Path) -> bytes:
         return target.read_bytes()
 
 
-def _complete_lines(path: Path) -> bytes:
-    data = path.read_bytes()
-    return data[: data.rfind(b"\n") + 1] if data and not data.endswith(b"\n") else data
+def _read_open_file(
+    fd: int, name: str, st: os.stat_result, *, room_file: bool, lines: bool
+) -> bytes:
+    """What to archive of a file opened without following links, read from that descriptor only.
+
+    The room's own SQLite databases through SQLite's online backup; JSON lines (Ralph's data,
+    journals: `lines`) up to their last complete line; anything else as it is. In a learner's home a
+    `.db` is just bytes: their own files, never handed to SQLite as root.
+    """
+    if room_file and name.endswith(SQLITE_SUFFIXES):
+        return _sqlite_copy(fd)
+    with os.fdopen(os.dup(fd), "rb") as f:
+        data = f.read(st.st_size)
+    if lines and data and not data.endswith(b"\n"):
+        return data[: data.rfind(b"\n") + 1]
+    return data
 
 
 def _owner(info: tarfile.TarInfo, st: os.stat_result) -> tarfile.TarInfo:
@@ -126,17 +140,9 @@ def _add_tree(
                 st = os.fstat(fd)
                 if not stat.S_ISREG(st.st_mode) or (owner is not None and st.st_uid != owner):
                     continue  # FIFOs, devices, and in a home what its owner does not own
-                if name.endswith(SQLITE_SUFFIXES):
-                    data = _sqlite_copy(path)
-                elif (
-                    "lrs" in rel.parts
-                    and name.endswith((".jsonl", ".json"))
-                    or name.endswith(".jsonl")
-                ):
-                    data = _complete_lines(path)
-                else:
-                    with os.fdopen(os.dup(fd), "rb") as f:
-                        data = f.read()
+                lines = name.endswith(".jsonl") or ("lrs" in rel.parts and name.endswith(".json"))
+                room_file = owner is None and "exchange" not in rel.parts  # learners write there
+                data = _read_open_file(fd, name, st, room_file=room_file, lines=lines)
             except (OSError, sqlite3.Error) as exc:
                 log.warning("backup: %s skipped (%s)", path, exc)
                 continue
