@@ -188,6 +188,15 @@ def read_catalogue(outbound: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _due(deadline: deadlines.Deadline | None) -> str:
+    if deadline is None:
+        return ""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    return deadline.french(now) + (" (date dépassée)" if deadline.is_late(now) else "")
+
+
 def received(home: Path, course: str) -> list[Module]:
     """The modules in the learner's home, in the catalogue's order (parcours, then module)."""
     root = home / course
@@ -216,7 +225,7 @@ def received(home: Path, course: str) -> list[Module]:
                 place=known.get("place") or unknown,
                 notebooks=notebooks,
                 state=module_state(home, course, folder, notebooks),
-                due=deadline.french() if deadline else "",
+                due=_due(deadline),
             )
         )
     return sorted(modules, key=lambda m: (m.place, m.parcours, m.id))
@@ -370,3 +379,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         ".*$", [(base + PATH + "/?", HomeHandler), (base + PATH + "/(liste)", HomeHandler)]
     )
     serverapp.log.info("« Commencez ici » at %s%s", base, PATH)
+    from incubo.workspace import write_hub_pointer
+
+    home = Path(serverapp.root_dir).expanduser()
+    try:  # in JupyterLab, the file browser's root leads back to the page
+        write_hub_pointer(home, base + PATH)
+    except OSError as err:
+        serverapp.log.warning("« Commencez ici.ipynb » not written in %s: %s", home, err)

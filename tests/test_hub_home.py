@@ -4,9 +4,10 @@ A trainer pre-warms a learner's server (`incubo hub prechauffer`) after releasin
 with a due date; the learner logs in, reads the notice and lands on « Commencez ici »: the module,
 its duration, its state and its due date, one click from JupyterLab. A second module released
 while the page is open appears there within 10 s, without a click. Opening a notebook makes its
-module « en cours », a hand-in makes it « rendu ». In JupyterLab, the module's internal files are
-not in the file browser (yet still on disk, readable by the lessons), and the launcher offers a
-notebook, no terminal nor console. axe-core: no serious or critical violation on the home.
+module « en cours », a hand-in « rendu », released feedback « corrigé ». In JupyterLab, the
+module's internal files are not in the file browser (yet still readable), the launcher offers a
+notebook, no terminal nor console, and « Commencez ici.ipynb » at the root leads back to the
+page. axe-core: no serious or critical violation on the home.
 """
 
 from __future__ import annotations
@@ -163,6 +164,15 @@ def test_the_learner_lands_on_commencez_ici_and_sees_a_release_arrive(room, brow
             assert done.returncode == 0, done.stdout + done.stderr
         state(page, FIRST).filter(has_text="corrigé").wait_for(timeout=30_000)
         assert axe_violations(page) == []
+
+        # 8. in JupyterLab, « Commencez ici.ipynb » at the root leads back to the page
+        page.goto(f"{hub.url}/user/{name}/lab/tree/Commencez%20ici.ipynb")
+        link = page.locator(".jp-RenderedMarkdown a", has_text="ouvrir la page « Commencez ici »")
+        link.wait_for(timeout=LAB_TIMEOUT)
+        with ctx.expect_page() as opened:
+            link.click()
+        opened.value.wait_for_url(f"**/user/{name}/incubo/commencez-ici")
+        module_item(opened.value, SECOND).wait_for()
     finally:
         ctx.close()
 
