@@ -12,6 +12,7 @@ nbgrader's own Assignment List, submit and fetch-feedback work unchanged.
     <exchange>/                       root 0755
       <course>/                       root 0755
         outbound/<module>/            root 0755/0644: released modules, readable by all
+        outbound/.parcours.json       0644: the catalogue of the released modules (titles, order)
         inbound/                      root:<trainers> 0751: nobody lists the learners
           <learner>/                  <learner>:<trainers> 2770: that learner's submissions
         feedback/                     root:<trainers> 0751

@@ -191,3 +191,59 @@ def test_trainers_keep_the_full_launcher(room):
     assert not any(
         "terminal" in name or "console" in name for name in trainer["disabledExtensions"]
     )
+
+
+def test_states_and_order_come_from_the_learners_files(tmp_path):
+    """Without a hub: the same reading of a home, each state in turn, a passed due date said."""
+    from nbgrader.utils import notebook_hash
+
+    from incubo.exchange import VIEW_DIR, publish_catalogue
+    from incubo.hub import home_page
+
+    course = tmp_path / "cours"
+    built = incubo(
+        "build", "--courses", ROOT / "tests" / "fixtures" / "hub", "--course-dir", course
+    )
+    assert built.returncode == 0, built.stderr
+    layout = ExchangeLayout(tmp_path / "echange", "incubo")
+    for folder in (layout.outbound, layout.inbound_of("a"), layout.feedback_of("a")):
+        folder.mkdir(parents=True)
+    shutil.copytree(course / "release" / FIRST, layout.outbound / FIRST)
+    publish_catalogue(course, layout)
+    home = tmp_path / "home"
+    shutil.copytree(course / "release" / FIRST, home / "incubo" / FIRST)
+    view = home / VIEW_DIR / "incubo"
+    view.mkdir(parents=True)
+    for name, target in (
+        ("outbound", layout.outbound),
+        ("inbound", layout.inbound_of("a")),
+        ("feedback", layout.feedback_of("a")),
+    ):
+        (view / name).symlink_to(target)
+
+    def only() -> home_page.Module:
+        (module,) = home_page.received(home, "incubo")
+        return module
+
+    module = only()
+    assert (module.title, module.parcours, module.state) == (
+        "Premier module de la salle",
+        "Salle de test",
+        "à commencer",
+    )
+    past = datetime.now(UTC) - timedelta(days=1)
+    deadlines.write(layout.outbound, FIRST, deadlines.Deadline(past))
+    assert only().due.endswith("(date dépassée)"), only().due
+    checkpoints = home / "incubo" / FIRST / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "01-lecon-checkpoint.ipynb").write_text("{}")
+    assert only().state == "en cours"
+    handed = layout.inbound_of("a") / f"a+{FIRST}+2026-12-04 10:00:00.000000 UTC+x"
+    shutil.copytree(home / "incubo" / FIRST, handed)
+    (handed / "submission_secret.txt").write_text("secret")
+    assert only().state == "rendu"
+    (
+        layout.feedback_of("a")
+        / (notebook_hash(secret="secret", notebook_id="02-exercices") + ".html")
+    ).write_text("<p>ok</p>")
+    assert only().state == "corrigé"
