@@ -41,11 +41,11 @@ def room():
     shutil.copytree(ROOT / "tests" / "fixtures" / "hub" / "salle", sources / "salle")
     with (sources / "salle" / "parcours.yml").open("a", encoding="utf-8") as f:
         f.write(f'  - id: {SECOND}\n    titre: "Deuxième module"\n    notebooks: [01-lecon]\n')
-    learner = unique_name("a")
+    learner, trainer = unique_name("a"), unique_name("f")
     try:
         built = incubo("build", "--courses", sources, "--course-dir", course)
         assert built.returncode == 0, built.stderr
-        with start_hub(course_dir=course) as hub:
+        with start_hub(course_dir=course, formateurs=[trainer]) as hub:
             released = incubo("grade", "release", FIRST, "--course-dir", course, env=hub.env)
             assert released.returncode == 0, released.stderr
             layout = ExchangeLayout(hub.hub_dir / "exchange", "incubo")
@@ -53,7 +53,9 @@ def room():
             deadlines.write(layout.outbound, FIRST, deadlines.Deadline(due))
             warm = incubo("hub", "prechauffer", learner, env=hub.env)
             assert warm.returncode == 0, warm.stdout + warm.stderr
-            yield SimpleNamespace(hub=hub, course=course, learner=learner, layout=layout, due=due)
+            yield SimpleNamespace(
+                hub=hub, course=course, learner=learner, trainer=trainer, layout=layout, due=due
+            )
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -134,10 +136,7 @@ def test_the_learner_lands_on_commencez_ici_and_sees_a_release_arrive(room, brow
         assert json.loads(sidecar.json()["content"])["module"] == FIRST
 
         # 4. the launcher: a notebook, no terminal, no console
-        page.locator(".jp-FileBrowser [data-command='launcher:create']").first.click()
-        cards = page.locator(".jp-Launcher:not(.lm-mod-hidden) .jp-LauncherCard")
-        cards.first.wait_for()
-        labels = cards.all_inner_texts()
+        labels = launcher_labels(page)
         print("\n".join(["launcher:", *labels, "errors:", *errors]))
         assert not [e for e in errors if "failed to activate" in e], errors
         assert any("Python" in label for label in labels), labels
@@ -182,15 +181,27 @@ def xsrf(page) -> str:
     return cookies.get("_xsrf", "")
 
 
-def test_trainers_keep_the_full_launcher(room):
-    """The role configs the hub wrote: learners lose the terminal and the editors, trainers do not."""
-    config = room.hub.hub_dir / "config"
-    learner = json.loads((config / "apprenant" / "labconfig" / "page_config.json").read_text())
-    trainer = json.loads((config / "formateur" / "labconfig" / "page_config.json").read_text())
-    assert learner["disabledExtensions"].get("@jupyterlab/terminal-extension") is True
-    assert not any(
-        "terminal" in name or "console" in name for name in trainer["disabledExtensions"]
-    )
+def launcher_labels(page) -> list[str]:
+    """The cards of a new launcher, opened from the file browser's « + »."""
+    page.locator(".jp-FileBrowser [data-command='launcher:create']").first.click()
+    cards = page.locator(".jp-Launcher:not(.lm-mod-hidden) .jp-LauncherCard")
+    cards.first.wait_for(timeout=LAB_TIMEOUT)
+    return cards.all_inner_texts()
+
+
+def test_trainers_keep_the_full_launcher(room, browser):
+    ctx = browser.new_context(locale="fr-FR")
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        room.hub.login(page, room.trainer)
+        page.wait_for_url(f"**/user/{room.trainer}/incubo/**", timeout=240_000)
+        page.goto(f"{room.hub.url}/user/{room.trainer}/lab")
+        labels = launcher_labels(page)
+        assert any("Terminal" in label for label in labels), labels
+        assert any("Console" in label or "Python" in label for label in labels), labels
+    finally:
+        ctx.close()
 
 
 def test_states_and_order_come_from_the_learners_files(tmp_path):
