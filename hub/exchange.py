@@ -110,6 +110,8 @@ def ensure_learner_dirs(lay: ExchangeLayout, hub_user: str, unix_user: str) -> N
 
 def write_role_configs(settings) -> Path:
     """`<hub_dir>/config/{commun,apprenant,formateur}`: what JUPYTER_CONFIG_PATH points at."""
+    from incubo.hub import learner_lab
+
     base = Path(settings.hub_dir) / "config"
     common = base / "commun"
     common.mkdir(parents=True, exist_ok=True)
@@ -120,11 +122,15 @@ def write_role_configs(settings) -> Path:
         folder = base / role
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
         disabled = {LAB + name: True for name, on in tools.items() if not on}
+        disabled.update(learner_lab.disabled_extensions(role))
         (folder / "labconfig" / "page_config.json").write_text(
             json.dumps({"disabledExtensions": disabled}, indent=1), encoding="utf-8"
         )
         extensions = {SERVER + module: tools[name] for name, module in _SERVER_EXT.items()}
-        server = {"ServerApp": {"jpserver_extensions": extensions}}
+        server = {
+            "ServerApp": {"jpserver_extensions": extensions},
+            **learner_lab.server_config(role),
+        }
         (folder / "jupyter_server_config.json").write_text(
             json.dumps(server, indent=1), encoding="utf-8"
         )

@@ -9,7 +9,7 @@ page keeps only the learner's actor all the same), or from their journal on one 
 The notice comes from the RGPD store, and « J'ai lu la notice » records the learner's
 acknowledgement there, through the LRS gate on a hub (`incubo.hub.rgpd_client`).
 `/incubo/accueil` is the first screen the hub opens (the spawner's `default_url`): this page
-while the learner has not acknowledged the current notice, JupyterLab afterwards.
+while the learner has not acknowledged the current notice, « Commencez ici » afterwards.
 """
 
 from __future__ import annotations
@@ -117,12 +117,15 @@ async def rgpd_state() -> dict[str, Any]:
 
 
 class WelcomeHandler(JupyterHandler):
-    """The first screen (`default_url`): the notice until it is acknowledged, then JupyterLab."""
+    """The first screen (`default_url`): the notice until it is acknowledged, then « Commencez ici »
+    (`incubo.hub.home_page`: the modules received, kept up to date)."""
 
     @web.authenticated
     async def get(self) -> None:
+        from incubo.hub.home_page import PATH as HOME
+
         state = await rgpd_state()
-        target = "incubo/mes-donnees" if state.get("a_lire") is not False else "lab"
+        target = "incubo/mes-donnees" if state.get("a_lire") is not False else HOME
         self.redirect(self.base_url + target)
 
 
@@ -138,7 +141,9 @@ class MyDataHandler(JupyterHandler):
         except Exception as err:  # noqa: BLE001 - said in French on the page
             log.warning("Mes données: acknowledgement not recorded: %s", err)
             raise web.HTTPError(503, f"Votre lecture n'a pas pu être enregistrée : {err}") from None
-        self.redirect(self.base_url + "lab")
+        self.redirect(
+            self.base_url + "incubo/accueil"
+        )  # the first screen decides: « Commencez ici »
 
     @web.authenticated
     async def get(self, what: str | None = None) -> None:

@@ -12,6 +12,7 @@ nbgrader's own Assignment List, submit and fetch-feedback work unchanged.
     <exchange>/                       root 0755
       <course>/                       root 0755
         outbound/<module>/            root 0755/0644: released modules, readable by all
+        outbound/.parcours.json       0644: the catalogue of the released modules (titles, order)
         inbound/                      root:<trainers> 0751: nobody lists the learners
           <learner>/                  <learner>:<trainers> 2770: that learner's submissions
         feedback/                     root:<trainers> 0751
@@ -375,4 +376,31 @@ def release_module(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("released %s to %s", module, dest)
+    publish_catalogue(course_dir, layout)
     return dest
+
+
+#: The build's catalogue (`incubo_parcours.json`: parcours and module titles, order, durations),
+#: published beside the released modules, kept to those released: each learner's « Commencez ici »
+#: names and orders what they received (`incubo.hub.home_page`).
+CATALOGUE = ".parcours.json"
+
+
+def publish_catalogue(course_dir: Path, layout: ExchangeLayout) -> None:
+    import json
+
+    try:
+        data = json.loads((course_dir / "incubo_parcours.json").read_text(encoding="utf-8"))
+        parcours = [p for p in data.get("parcours", []) if isinstance(p, dict)]
+    except (OSError, ValueError, AttributeError):
+        return  # a stock nbgrader course: the home falls back on the modules' own files
+    released = set(layout.released())
+    kept = []
+    for p in parcours:
+        modules = [
+            m for m in p.get("modules") or [] if isinstance(m, dict) and m.get("id") in released
+        ]
+        if modules:
+            kept.append({**p, "modules": modules})
+    text = json.dumps({"format": 1, "parcours": kept}, ensure_ascii=False, indent=1)
+    write_file_atomic(layout.outbound, CATALOGUE, text.encode("utf-8"))

@@ -125,8 +125,38 @@ def home_page_markdown(catalogue: list[dict[str, Any]]) -> str:
 
 def write_home_page(dest: Path, catalogue: list[dict[str, Any]]) -> Path:
     """Write (or refresh) `Commencez ici.ipynb` in `dest`: one read-only Markdown cell."""
+    return _write_page(dest, home_page_markdown(catalogue))
+
+
+def hub_pointer_markdown(url: str) -> str:
+    """On a hub, `Commencez ici.ipynb` leads to the live page (`incubo.hub.home_page`): an open
+    notebook is not reloaded when the file changes, the page is."""
+    return (
+        "# Commencez ici\n\n"
+        "Vos modules, dans l'ordre, avec leur état (à commencer, en cours, rendu, corrigé) et la date "
+        f"à laquelle les rendre : **[ouvrir la page « Commencez ici »]({url})**. Elle s'ouvre dans un "
+        "nouvel onglet et se met à jour toute seule quand votre formateur publie un module.\n"
+    )
+
+
+def write_hub_pointer(home: Path, url: str) -> Path | None:
+    """`~/Commencez ici.ipynb` on a hub; a learner's own file of that name is left alone."""
+    path = home / HOME_PAGE
+    if path.is_symlink():
+        return None
+    if path.exists():
+        try:
+            cells = nbformat.read(path, as_version=4).cells
+        except Exception:  # noqa: BLE001 - not ours to judge: leave it
+            return None
+        if [c.get("id") for c in cells] != ["commencez-ici"]:
+            return None
+    return _write_page(home, hub_pointer_markdown(url))
+
+
+def _write_page(dest: Path, markdown: str) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    cell = nbformat.v4.new_markdown_cell(home_page_markdown(catalogue))
+    cell = nbformat.v4.new_markdown_cell(markdown)
     cell["id"] = "commencez-ici"
     cell.metadata = {"editable": False, "deletable": False}
     nb = nbformat.v4.new_notebook(cells=[cell])

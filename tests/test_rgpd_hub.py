@@ -60,7 +60,7 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         tab_to(page, "e.tagName === 'BUTTON'", "« J'ai lu la notice »")
         assert page.evaluate("document.activeElement.innerText") == "J'ai lu la notice"
         page.keyboard.press("Enter")
-        page.wait_for_url(f"**/user/{agent}/lab**", timeout=60_000)
+        page.wait_for_url(f"**/user/{agent}/incubo/commencez-ici", timeout=60_000)
         (ack,) = store_rows(hub, rgpd.ACKS, agent)
         assert ack["version"] == rgpd.notice().version  # the default notice, as the gate's
         services = pwd.getpwnam(hub.env["INCUBO_HUB_COMPTE_SERVICES"]).pw_uid
@@ -74,9 +74,9 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         )
         assert refused.status_code == 403 and "agent" in refused.json()["detail"]
         assert store_rows(hub, rgpd.CHOICES, agent) == []
-        # the next visit goes straight to JupyterLab
+        # the next visit goes straight to « Commencez ici »
         page.goto(f"{hub.url}/user/{agent}/incubo/accueil")
-        page.wait_for_url(f"**/user/{agent}/lab**", timeout=60_000)
+        page.wait_for_url(f"**/user/{agent}/incubo/commencez-ici", timeout=60_000)
 
         # 2. « Mon parcours »: included by default (opposition), objects with the keyboard
         page.goto(f"{hub.url}/user/{agent}/incubo/mon-parcours")
