@@ -346,7 +346,9 @@ def test_the_spool_keeps_what_was_refused_for_speed_and_delivers_it_later(
                     events._spool(stmt)
             assert time.monotonic() < deadline, "the spool never met the rate limit"
     assert report.retry_after and report.retry_after >= 1 and "429" in report.error
-    assert report.pending == len(honest) - sent  # ...so the spool keeps them; the huge one is set aside
+    assert (
+        report.pending == len(honest) - sent
+    )  # ...so the spool keeps them; the huge one is set aside
     assert len(rejected) == 1 and "volumineuse" in rejected[0]  # unsent: too big for any LRS
     assert [p for p in events.rejected_dir().glob("*.json") if huge["id"] in p.name]
 
