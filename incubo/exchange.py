@@ -325,6 +325,14 @@ def check_exchange(layout: ExchangeLayout) -> None:
         )
 
 
+def release_modes(outbound: Path) -> tuple[int, int]:
+    """(folder, file) modes of what is released: readable by all; writable by the outbound's group
+    too when it is (on a hub the services account and the grader both release)."""
+    if os.stat(outbound).st_mode & stat.S_IWGRP:
+        return 0o2775, 0o664
+    return 0o755, 0o644
+
+
 def release_module(
     course_dir: Path,
     layout: ExchangeLayout,
@@ -365,10 +373,11 @@ def release_module(
         strip_release(
             tmp / module
         )  # learners' homes never get a solution: the hub's service serves them
+        dir_mode, file_mode = release_modes(layout.outbound)
         for folder, _dirs, files in os.walk(tmp):
-            os.chmod(folder, 0o755)
+            os.chmod(folder, dir_mode)
             for name in files:
-                os.chmod(os.path.join(folder, name), 0o644)
+                os.chmod(os.path.join(folder, name), file_mode)
         if dest.exists():
             old = tmp / ".ancien"
             os.replace(dest, old)
