@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import stat
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from incubo.deadlines import submission_time
 from incubo.exchange import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -26,23 +26,11 @@ from incubo.exchange import (
     copy_tree_nofollow,
     read_small,
     safe_name,
+    submissions_of,
     write_file_atomic,
 )
 
 log = logging.getLogger(__name__)
-
-
-def _parse_entry(name: str) -> tuple[str, datetime] | None:
-    """(assignment, timestamp) of an nbgrader submission folder name `student+assignment+timestamp[+random]`."""
-    from nbgrader.utils import parse_utc
-
-    parts = name.rsplit("+", 3) if name.count("+") >= 3 else name.split("+")
-    if len(parts) < 3:
-        return None
-    try:
-        return parts[1], parse_utc(parts[2])
-    except Exception:  # noqa: BLE001 - a folder the learner named freely: ignore it
-        return None
 
 
 @dataclass
@@ -56,23 +44,6 @@ class CollectSummary:
     late: list[str] = field(default_factory=list)
     #: One French sentence per learner whose late copy was not collected (late policy « refuser »).
     refused: list[str] = field(default_factory=list)
-
-
-def submission_time(folder: Path) -> datetime:
-    """When a submission folder was handed in: the latest change time (ctime) of the folder and of
-    everything in it, read without following a link (a learner sets neither, unlike mtimes)."""
-    from incubo.deadlines import handed_in_at
-
-    latest = handed_in_at(folder)
-    stack = [folder]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                st = entry.stat(follow_symlinks=False)
-                latest = max(latest, datetime.fromtimestamp(st.st_ctime, UTC))
-                if entry.is_dir(follow_symlinks=False) and len(stack) < MAX_FILES:
-                    stack.append(Path(entry.path))
-    return latest
 
 
 def collect_module(course_dir: Path, layout: ExchangeLayout, module: str) -> CollectSummary:
@@ -157,18 +128,6 @@ def _collect_one(
         shutil.rmtree(tmp, ignore_errors=True)
     summary.skipped += [f"{learner} : {line}" for line in report.skipped]
     summary.collected.append(learner)
-
-
-def submissions_of(learner_dir: Path, module: str) -> list[tuple[datetime, Path]]:
-    """The learner's submission folders of `module`, by the time in their names (nothing followed)."""
-    found = []
-    for name in os.listdir(learner_dir):
-        parsed = _parse_entry(name)
-        if parsed is None or parsed[0] != module:
-            continue
-        if stat.S_ISDIR(os.lstat(learner_dir / name).st_mode):
-            found.append((parsed[1], learner_dir / name))
-    return sorted(found)
 
 
 def _latest_submission(

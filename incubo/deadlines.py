@@ -39,6 +39,8 @@ POLICY_WORDS = {
     "refusé": REFUSE,
 }
 MAX_BYTES = 4096
+#: Folders looked into when reading when a submission was handed in (a learner may nest many).
+MAX_ENTRIES = 2000
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,19 @@ def write(outbound: Path, module: str, deadline: Deadline | None) -> None:
 def handed_in_at(submission: Path) -> datetime:
     """When a submission folder was handed in: its change time (the learner cannot set it)."""
     return datetime.fromtimestamp(os.lstat(submission).st_ctime, UTC)
+
+
+def submission_time(folder: Path) -> datetime:
+    """When a submission folder was handed in: the latest change time (ctime) of the folder and of
+    everything in it, read without following a link (a learner sets neither, unlike mtimes)."""
+    latest = handed_in_at(folder)
+    stack, seen = [folder], 0
+    while stack and seen < MAX_ENTRIES:
+        seen += 1
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                latest = max(latest, datetime.fromtimestamp(st.st_ctime, UTC))
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+    return latest

@@ -32,6 +32,7 @@ import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from incubo.errors import IncuboError, suggestion
@@ -86,6 +87,31 @@ class ExchangeLayout:
         return sorted(
             p.name for p in self.outbound.iterdir() if p.is_dir() and not p.name.startswith(".")
         )
+
+
+def parse_entry(name: str) -> tuple[str, datetime] | None:
+    """(assignment, timestamp) of an nbgrader submission folder name `student+assignment+timestamp[+random]`."""
+    from nbgrader.utils import parse_utc
+
+    parts = name.rsplit("+", 3) if name.count("+") >= 3 else name.split("+")
+    if len(parts) < 3:
+        return None
+    try:
+        return parts[1], parse_utc(parts[2])
+    except Exception:  # noqa: BLE001 - a folder the learner named freely: ignore it
+        return None
+
+
+def submissions_of(learner_dir: Path, module: str) -> list[tuple[datetime, Path]]:
+    """The learner's submission folders of `module`, by the time in their names (nothing followed)."""
+    found = []
+    for name in os.listdir(learner_dir):
+        parsed = parse_entry(name)
+        if parsed is None or parsed[0] != module:
+            continue
+        if stat.S_ISDIR(os.lstat(learner_dir / name).st_mode):
+            found.append((parsed[1], learner_dir / name))
+    return sorted(found)
 
 
 #: Collect's caps: a submission is a few notebooks; anything bigger is left where it is, and said.

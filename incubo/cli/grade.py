@@ -48,6 +48,13 @@ def _add_autograde(gsub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--student", default=None, metavar="ID", help="ne corriger que la copie de cet apprenant"
     )
+    p.add_argument(
+        "--progression",
+        default=None,
+        metavar="FICHIER",
+        help="écrire l'avancement (JSON : copies corrigées sur le total) dans ce fichier, "
+        "réécrit après chaque copie (la page « Devoirs » le lit)",
+    )
     p.set_defaults(func=run_autograde)
 
 
@@ -244,7 +251,13 @@ def run_autograde(args, ctx: Context) -> int:
         logging.getLogger("incubo.grading.nbgrader").setLevel(logging.DEBUG)
     if args.workers is not None and args.workers < 1:
         raise IncuboError("--workers doit être un nombre entier positif.", code="option-invalide")
-    summary = autograde(ctx.course_dir, args.assignment, workers=args.workers, student=args.student)
+    summary = autograde(
+        ctx.course_dir,
+        args.assignment,
+        workers=args.workers,
+        student=args.student,
+        progress_file=args.progression,
+    )
     shown = 0
     for student, reasons in sorted(summary.remarks.items()):
         for reason in reasons:
