@@ -162,7 +162,8 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
         assert "non" not in row(page, a).locator("td").nth(1).inner_text()
 
         # 4. collect, then grade with the progress shown live, sampling who runs what
-        section(page).get_by_role("button", name="Ramasser").click()
+        section(page).get_by_role("button", name="Ramasser").focus()  # from the keyboard
+        page.keyboard.press("Enter")
         collected = wait_message(page, "Ramassage terminé.")
         assert f"Rendu(s) en retard, ramassé(s) : {b}." in collected, collected
         watch = RootWatch(room)
