@@ -446,7 +446,11 @@ class Autograder:
             "etat": "terminee" if done >= total else "en-cours",
         }
         data = json.dumps(state).encode()
-        write_file_atomic(self.progress_file.parent, self.progress_file.name, data, 0o640)
+        try:
+            self.progress_file.parent.mkdir(parents=True, exist_ok=True)
+            write_file_atomic(self.progress_file.parent, self.progress_file.name, data, 0o640)
+        except OSError as exc:  # the grading goes on; only its live view is missing
+            log.warning("progress not written to %s: %s", self.progress_file, exc)
 
     def run(self) -> Summary:
         # nbformat complains about students' notebooks through the traitlets logger: verdicts say it in French

@@ -150,6 +150,13 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
         lab_a, lab_b = hub.labs(a, b)
         for name in (a, b):
             row(page, name).locator("td").first.filter(has_text="oui").wait_for(timeout=30_000)
+        # a learner is not let in (the hub's 403: the service's role is the trainers' group)
+        for path in (PAGE, PAGE + "/donnees"):
+            refused = lab_a.session.get(f"{hub.url}{path}", timeout=60)
+            assert refused.status_code == 403, (path, refused.status_code)
+        posted = lab_a.session.post(f"{hub.url}{PAGE}/action", json={"action": "ramasser"})
+        assert posted.status_code in (302, 403), posted.status_code
+        assert not (room.course / "submitted").exists()
 
         # 3. A hands in on time; the due date passes; B hands in late (by the kernel's clock)
         assert lab_a.run(HAND_IN)["stdout"].startswith("0"), "A's hand-in failed"
