@@ -61,11 +61,13 @@ def room():
 
 
 def open_devoirs(room, page) -> None:
-    """The trainer's login straight to « Devoirs » (no server of their own needed)."""
-    page.goto(f"{room.hub.url}/hub/login?next={PAGE}")
+    """The trainer logs in to the room's dashboard, then follows its link to « Devoirs »."""
+    page.goto(f"{room.hub.url}/hub/login?next=/services/tableau-de-bord/")
     page.fill("#username_input", room.trainer)
     page.fill("#password_input", room.hub.password_of(room.trainer))
     page.click("#login_submit")
+    page.wait_for_url("**/services/tableau-de-bord/", timeout=120_000)
+    page.get_by_role("link", name="Devoirs : distribuer, ramasser, corriger").click()
     page.wait_for_url(f"**{PAGE}", timeout=120_000)
     section(page).wait_for()
 
