@@ -141,3 +141,36 @@ def test_refused_late_copy_leaves_the_last_on_time_one_or_nothing(submissions):
     assert stamp.startswith("2026-01-01"), stamp
     assert (course_dir / "submitted" / "a" / MODULE).is_dir()
     assert not (course_dir / "submitted" / "c").exists()
+
+
+def test_the_devoirs_page_reads_receipts_and_late_hand_ins_and_refuses_a_bad_form(course):
+    """What « Devoirs » shows, read from the same files (no hub): `.recu-` marks, ctime, due date."""
+    from incubo.errors import IncuboError
+    from incubo.hub.devoirs import Room, release_options
+
+    work, course_dir, _env, layout = course
+    shutil.rmtree(layout.inbound)
+    layout.inbound.mkdir()
+    hand_in(layout, "a", "2026-01-01 10:00:00.000000")
+    (layout.inbound_of("a") / f".recu-{MODULE}").touch()
+    layout.inbound_of("b").mkdir()
+    deadlines.write(layout.outbound, MODULE, deadlines.Deadline(datetime(2020, 1, 1, tzinfo=UTC)))
+    view = Room(course_dir, work / "hub", "incubo").view()
+    module = next(m for m in view["modules"] if m["module"] == MODULE)
+    a, b = module["apprenants"]
+    assert (a["nom"], a["recu"], a["copies"], a["en_retard"]) == ("a", True, 1, True)
+    assert a["rendu"].startswith(
+        french_time.french_date(french_time.local(datetime.now(UTC)).date())
+    )
+    assert (b["nom"], b["recu"], b["rendu"]) == ("b", False, None)
+    assert module["echeance"]["texte"].startswith("à rendre avant mercredi 1er janvier 2020")
+    assert release_options({"date": "2026-12-12", "heure": "17:00", "retard": "refuser"}, True) == [
+        "--force", "--echeance", "2026-12-12 17:00", "--retard", "refuse",
+    ]  # fmt: skip
+    for form, words in (
+        ({"date": "12/12/2026"}, "Date d'échéance illisible"),
+        ({"heure": "17:00"}, "Indiquez aussi la date"),
+        ({"date": "2026-12-12", "retard": "bof"}, "Règle de retard inconnue"),
+    ):
+        with pytest.raises(IncuboError, match=words):
+            release_options(form, False)
