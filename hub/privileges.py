@@ -161,16 +161,37 @@ OUTBOUND_MODE = 0o2775
 
 
 def _group_writable(root: Path) -> None:
-    """Folders 2775 and files 0664 under `root` (released before the grader could write)."""
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        for name in dirs:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o2775)
-        for name in files:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o664)
+    """Folders 2775 and files 0664 under `root` (released before the grader could write).
+
+    Root does it at hub start in a folder the services account writes: every level is opened
+    relative to its parent with O_NOFOLLOW and changed through its descriptor, so no link
+    planted there (even swapped in meanwhile) makes root change another file's mode.
+    """
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    _group_writable_fd(fd, 0)
+
+
+def _group_writable_fd(fd: int, depth: int) -> None:
+    try:
+        os.fchmod(fd, 0o2775)
+        names = os.listdir(fd) if depth < 16 else []
+        for name in names:
+            try:
+                child = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+            except OSError:  # a link (ELOOP), or gone
+                continue
+            mode = os.fstat(child).st_mode
+            if stat.S_ISDIR(mode):
+                _group_writable_fd(child, depth + 1)
+                continue
+            if stat.S_ISREG(mode):
+                os.fchmod(child, 0o664)
+            os.close(child)
+    finally:
+        os.close(fd)
 
 
 def prepare_ownership(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> None:

@@ -174,3 +174,31 @@ def test_the_devoirs_page_reads_receipts_and_late_hand_ins_and_refuses_a_bad_for
     ):
         with pytest.raises(IncuboError, match=words):
             release_options(form, False)
+
+
+def test_root_opens_outbound_to_the_grader_without_following_a_link(tmp_path):
+    """Attack: at hub start, root makes the outbound folder group-writable (the grader releases
+    from « Devoirs »); a link the services account planted there must not make root change the
+    mode of what it points to."""
+    import os
+    import stat
+
+    from incubo.hub.privileges import _group_writable
+
+    outbound = tmp_path / "outbound"
+    (outbound / "m" / "sous-dossier").mkdir(parents=True)
+    (outbound / "m" / "01.ipynb").write_text("{}")
+    secret = tmp_path / "secret"
+    secret.mkdir(mode=0o700)
+    (secret / "cle").write_text("x")
+    os.chmod(secret / "cle", 0o600)
+    (outbound / "m" / "lien").symlink_to(secret / "cle")
+    (outbound / "lien-dossier").symlink_to(secret)
+    _group_writable(outbound)
+
+    def mode(path):
+        return stat.S_IMODE(os.stat(path).st_mode)
+
+    assert mode(outbound) == mode(outbound / "m" / "sous-dossier") == 0o2775
+    assert mode(outbound / "m" / "01.ipynb") == 0o664
+    assert (mode(secret), mode(secret / "cle")) == (0o700, 0o600)
