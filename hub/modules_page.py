@@ -292,9 +292,25 @@ class HandInHandler(APIHandler):
 
 
 FEEDBACK_INDEX = """<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><title>Retour : {title}</title></head>
-<body><main><h1>Retour : {title}</h1><ul>{items}</ul></main></body></html>
+<html lang="fr"><head><meta charset="utf-8"><title>Retour : {title}</title>
+<style>body {{ font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem;
+color: #1e1e1e; line-height: 1.5; }} a {{ color: #000091; }}</style></head>
+<body><main><h1>Retour : {title}</h1><p>Le retour de votre formateur, notebook par notebook :</p>
+<ul>{items}</ul></main></body></html>
 """
+
+
+def feedback_index(place: Place, module: str, pages: dict[str, Path]) -> str:
+    """The module's feedback pages, one link and one score each (a module of several notebooks)."""
+    found = [m for m in home_page.received(place.home, place.course) if m.id == module]
+    titles = {nb.stem: nb.title for nb in found[0].notebooks} if found else {}
+    items = "".join(
+        f'<li><a href="retour/{html.escape(stem)}">{html.escape(titles.get(stem, stem))}</a>'
+        f"{' — ' + html.escape(note) if (note := score({stem: page})) else ''}</li>"
+        for stem, page in pages.items()
+    )
+    title = found[0].title if found else module
+    return FEEDBACK_INDEX.format(title=html.escape(title), items=items)
 
 
 class FeedbackHandler(JupyterHandler):
@@ -307,10 +323,7 @@ class FeedbackHandler(JupyterHandler):
             raise web.HTTPError(404)
         pages = await asyncio.to_thread(feedback_pages, place, module)
         if notebook is None and len(pages) > 1:
-            items = "".join(
-                f'<li><a href="retour/{html.escape(s)}">{html.escape(s)}</a></li>' for s in pages
-            )
-            return self._send(FEEDBACK_INDEX.format(title=html.escape(module), items=items))
+            return self._send(await asyncio.to_thread(feedback_index, place, module, pages))
         page = pages.get(notebook) if notebook else next(iter(pages.values()), None)
         if page is None:
             raise web.HTTPError(404)
