@@ -298,3 +298,55 @@ def test_a_learner_hands_in_from_mes_modules_and_reads_the_feedback(room, browse
         assert panel_violations(page) == []
     finally:
         ctx.close()
+
+
+# --- the extension as built ---------------------------------------------------------------------
+
+LABEXT = ROOT / "incubo" / "share" / "labextensions" / "@incubo" / "labextension"
+
+
+def test_jupyterlab_lists_the_extension_enabled_for_learners():
+    import os
+    import subprocess
+
+    from harness import BIN
+
+    from incubo.hub import seance_panel
+
+    env = {**os.environ, **seance_panel.learner_env("incubo")}
+    listed = subprocess.run(
+        [BIN / "jupyter", "labextension", "list"], env=env, capture_output=True, text=True
+    )
+    line = [x for x in (listed.stdout + listed.stderr).splitlines() if "@incubo/labextension" in x]
+    assert line and "enabled" in line[0] and "OK" in line[0], listed.stdout + listed.stderr
+
+
+@pytest.mark.slow
+def test_make_labextension_gives_the_committed_build():
+    """`make labextension`'s build, run again on the sources, leaves the committed files as they are.
+
+    Built in place (the build is deterministic, but its chunk names depend on where the sources
+    and node_modules lie): a difference shows in `git status` as well as here.
+    """
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm absent : la construction de l'extension n'est pas vérifiée ici")
+    source = ROOT / "labextension"
+    if not (source / "node_modules").is_dir():
+        ci = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=source, capture_output=True, text=True
+        )
+        assert ci.returncode == 0, ci.stderr[-2000:]
+    built = subprocess.run([npm, "run", "build"], cwd=source, capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", str(LABEXT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert status.returncode == 0 and status.stdout == "", (
+        f"relancez `make labextension` et validez le résultat :\n{status.stdout}"
+    )
