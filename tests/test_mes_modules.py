@@ -282,9 +282,13 @@ def test_a_learner_hands_in_from_mes_modules_and_reads_the_feedback(room, browse
             assert done.returncode == 0, done.stdout + done.stderr
         first.locator(".incubo-etat", has_text="corrigé").wait_for(timeout=30_000)
         assert "Note : " in first.inner_text()
-        link = first.get_by_role("link", name="Voir le retour : Premier module de la salle")
+        first.get_by_role("link", name="Voir le retour : Premier module de la salle").wait_for()
+        button.focus()  # Tab goes from « Rendre mon travail » to « Voir le retour », focus shown
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.textContent") == "Voir le retour"
+        outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", ""), "focus invisible"
         with ctx.expect_page() as opened:
-            link.focus()
             page.keyboard.press("Enter")
         feedback = opened.value
         feedback.wait_for_load_state()
