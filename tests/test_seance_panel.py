@@ -1,4 +1,4 @@
-"""The séance in the learner's own JupyterLab: the server extension and the hand-written lab panel.
+"""The séance in the learner's own JupyterLab: the server extension and the lab panel (labextension/).
 
 A plain `jupyter lab` (not the hub) started the way the hub starts a learner's
 server as far as the séance goes: the hub's Jupyter config folder on
