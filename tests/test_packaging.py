@@ -50,6 +50,12 @@ def test_wheel_holds_only_the_incubo_namespace(wheel):
     for part in ("widgets", "grading", "reports", "apps", "hub"):
         assert f"incubo/{part}/__init__.py" in names
     assert any(n.endswith("share/jupyter/lab/settings/overrides.d/incubo.json") for n in names)
+    # incubo's lab extension, prebuilt (installing incubo needs no Node), and its server side
+    labext = ROOT / "incubo" / "share" / "labextensions" / "@incubo" / "labextension"
+    for path in labext.rglob("*"):
+        if path.is_file():
+            assert f"incubo/{path.relative_to(ROOT / 'incubo').as_posix()}" in names, path
+    assert "incubo/hub/jupyter-config/jupyter_server_config.d/incubo-mes-modules.json" in names
 
 
 @pytest.mark.slow
