@@ -334,8 +334,8 @@ def test_jupyterlab_lists_the_extension_enabled_for_learners():
 def test_make_labextension_gives_the_committed_build():
     """`make labextension`'s build, run again on the sources, leaves the committed files as they are.
 
-    Built in place (the build is deterministic, but its chunk names depend on where the sources
-    and node_modules lie): a difference shows in `git status` as well as here.
+    Built in place: a difference shows in `git status` as well as here. The build does not depend on
+    the checkout's folder (`labextension/webpack.config.js`: ids by order, not hashed from paths).
     """
     import subprocess
 
