@@ -13,7 +13,7 @@ import { Widget } from '@lumino/widgets';
 import { el, Server } from './dom';
 
 export const PANEL_ID = 'incubo-mes-modules';
-const REFRESH_MS = 10000;
+const REFRESH_MS = 3000; // as « Commencez ici »: a module released reaches the open panel within seconds
 const ROUTE = 'incubo/modules';
 
 const ICON = new LabIcon({
