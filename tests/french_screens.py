@@ -94,6 +94,14 @@ UPSTREAM: dict[str, str] = {
     " French pack 4.5.post3 (the latest)",
     "Licenses": "the French pack 4.5.post3 translates JupyterLab's « Licenses » (Help menu) as"
     " « Licenses »",
+    "Open With": "submenu of the file browser's context menu, declared in JupyterLab's settings"
+    " schema: the French pack 4.5.post3 has no translation for it",
+    "side panel content": "aria-label of JupyterLab's side panels, written without its translator"
+    " (the French pack has it); read by screen readers only",
+    "default": "the name of JupyterLab's workspace (an identifier), in the running sessions panel",
+    "Select Last Modified Cell": "tooltip in the table of contents' toolbar: new in JupyterLab"
+    " 4.6, not in the French pack 4.5.post3 (the latest)",
+    "Select Next Modified": "the same, « Select Next Modified Cell » (its end cut by the shortcut)",
     "true": "JupyterLab's tooltip over a file (« Inscriptible: true ») prints the boolean as is",
 }
 
@@ -110,7 +118,7 @@ REMOVED_BY_MES_MODULES = frozenset({
 COLLECT = """() => {
   const HIDDEN_TAGS = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"]);
   const EDITOR = ".cm-editor, .CodeMirror";
-  const CODE = "code, pre, kbd, .jp-DirListing-itemName, .jp-BreadCrumbs";
+  const CODE = "code, pre, kbd, .jp-DirListing-itemName, .jp-BreadCrumbs, .lm-Menu-itemShortcut";
   const seen = (el) => el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
   const stable = (id) => id && !/^id-[0-9a-f-]+$/.test(id);  // Lumino's ids change at each load
   const name = (el) => el.tagName.toLowerCase() + (stable(el.id) ? "#" + el.id : "")
@@ -123,11 +131,17 @@ COLLECT = """() => {
     return parts.join(" < ");
   };
   const items = [{text: document.title, where: "<title>", code: false, attr: true}];
+  // a menu label is one text, its mnemonic (« <u>O</u>uvrir ») a node of its own
+  const UNIT = ".lm-Menu-itemLabel, .lm-MenuBar-itemLabel";
+  const done = new Set();
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const el = node.parentElement;
-    const text = node.textContent.replace(/\\s+/g, " ").trim();
-    if (!text || !el || HIDDEN_TAGS.has(el.tagName) || el.closest(EDITOR) || !seen(el)) continue;
+    const el = node.parentElement && (node.parentElement.closest(UNIT) || node.parentElement);
+    if (!el || done.has(el)) continue;
+    const raw = el.matches(UNIT) ? el.textContent : node.textContent;
+    if (el.matches(UNIT)) done.add(el);
+    const text = raw.replace(/\\s+/g, " ").trim();
+    if (!text || HIDDEN_TAGS.has(el.tagName) || el.closest(EDITOR) || !seen(el)) continue;
     items.push({text, where: where(el), code: !!el.closest(CODE), attr: false});
   }
   const LABELS = ["aria-label", "title", "placeholder", "alt"];
@@ -167,8 +181,16 @@ def _phrase(label: str) -> re.Pattern:
 _PHRASES = {label: _phrase(label) for label in ENGLISH if " " in label}
 
 
+def _without_exceptions(text: str) -> str:
+    """`text` without the labels the checker lets through (their words are not French either)."""
+    for label in sorted({*UPSTREAM, *REMOVED_BY_MES_MODULES}, key=len, reverse=True):
+        text = _phrase(label).sub(" ", text)
+    return text
+
+
 def english_in(text: str) -> list[str]:
     """The English labels `text` is or holds (one-word labels only as the whole text)."""
+    text = _without_exceptions(text)
     bare = _bare(text)
     found = [label for label in ENGLISH if " " not in label and bare == label]
     found += [label for label, pattern in _PHRASES.items() if pattern.search(text)]
@@ -190,13 +212,6 @@ def unknown_words(texts: list[str]) -> list[str]:
             check=True,
         )
     return sorted(set(out.stdout.split()))
-
-
-def _without_exceptions(text: str) -> str:
-    """`text` without the labels the checker lets through (their words are not French either)."""
-    for label in sorted({*UPSTREAM, *REMOVED_BY_MES_MODULES}, key=len, reverse=True):
-        text = _phrase(label).sub(" ", text)
-    return text
 
 
 def _without_data(text: str, data: tuple[str, ...]) -> str:
