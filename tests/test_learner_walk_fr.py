@@ -14,13 +14,15 @@ Not walked here: « Mes modules » and the feedback (another branch builds them,
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from french_screens import problems
+from french_screens import english_in, problems
 from harness import ROOT, incubo
 from hub_support import shared_tmp, start_hub, unique_name
 
@@ -52,6 +54,33 @@ def room():
             yield SimpleNamespace(hub=hub, course=course, learner=unique_name("a"))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_learners_kernel_is_python_3_with_french_help_links(tmp_path, monkeypatch):
+    """The kernel the hub gives learners (hub/jupyter-data): its name and the « Aide » menu's links.
+
+    First in this file: jupyter_client's sync API cannot run beside Playwright's event loop.
+    """
+    from harness import isolated_env
+    from jupyter_client.manager import start_new_kernel
+
+    env = isolated_env(tmp_path / "env")
+    env["JUPYTER_PATH"] = str(ROOT / "hub" / "jupyter-data")
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])  # where this process finds the spec
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        assert manager.kernel_spec.display_name == "Python 3"
+        client.kernel_info()
+        links = client.get_shell_msg(timeout=60)["content"]["help_links"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert [link["text"] for link in links][:2] == [
+        "Documentation de Python (en français)",
+        "Tutoriel Python (en français)",
+    ], links
+    assert all(not english_in(link["text"]) for link in links), links
 
 
 # --- how to reach each screen -------------------------------------------------------------------
@@ -220,6 +249,8 @@ def test_every_screen_a_learner_meets_is_french(room, browser):
     ctx = browser.new_context(locale="fr-FR", bypass_csp=True)  # axe-like script injection
     page = ctx.new_page()
     page.set_default_timeout(60_000)
+    errors: list[str] = []  # a lab plugin that could not start without one turned off for learners
+    page.on("console", lambda m: errors.append(m.text) if "failed to activate" in m.text else None)
     found: list[str] = []
     seen: set[str] = set()  # JupyterLab's frame is on many screens: each problem said once
     try:
@@ -239,6 +270,7 @@ def test_every_screen_a_learner_meets_is_french(room, browser):
     finally:
         ctx.close()
     assert not found, "écrans pas en français :\n" + "\n".join(found)
+    assert not errors, errors
 
 
 CHECKER_PAGE = """<!doctype html><html lang="fr"><head><title>Salle de formation</title></head><body>
