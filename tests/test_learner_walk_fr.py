@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 from french_screens import english_in, problems
-from harness import ROOT, incubo
+from harness import ROOT, http_ok, incubo, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -51,6 +51,11 @@ def room():
         with start_hub(course_dir=course) as hub:
             released = incubo("grade", "release", MODULE, "--course-dir", course, env=hub.env)
             assert released.returncode == 0, released.stderr
+            wait_for(  # the notice and « Mon parcours » read the learner's traces from it
+                lambda: http_ok(f"{hub.url}/services/lrs/__heartbeat__"),
+                timeout=120,
+                what="Ralph behind the gate",
+            )
             yield SimpleNamespace(hub=hub, course=course, learner=unique_name("a"))
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -91,6 +96,13 @@ def login_page(page, room) -> None:
     page.locator("#login_submit").wait_for()
 
 
+def refused_login(page, room) -> None:
+    page.fill("#username_input", room.learner)
+    page.fill("#password_input", "pas-le-bon-mot-de-passe")
+    page.click("#login_submit")
+    page.locator(".login_error").wait_for()
+
+
 def waiting_page(page, room) -> None:
     """Logged in for the first time: the hub shows its waiting page while the server starts."""
     page.fill("#username_input", room.learner)
@@ -111,9 +123,13 @@ def home(page, room) -> None:
     page.locator(f"#modules li.module[data-module='{MODULE}']").wait_for()
 
 
-def kernel_idle(page) -> None:
-    """The notebook on show has its kernel started and idle (the status bar says so)."""
-    page.locator("#jp-main-statusbar", has_text="| Inactif").wait_for(timeout=LAB_TIMEOUT)
+def kernel_idle(page, notebook: str | None = None) -> None:
+    """The notebook on show (`notebook`, if named) has its kernel connected and idle."""
+    bar = page.locator("#jp-main-statusbar", has_text="| Inactif")
+    if notebook:  # the status bar speaks of the current tab: this one
+        bar = bar.filter(has_text=notebook)
+    bar.wait_for(timeout=LAB_TIMEOUT)
+    page.locator(f"{PANEL} .jp-Toolbar-kernelName", has_text="Python 3").wait_for()
 
 
 def lesson(page, room) -> None:
@@ -121,13 +137,15 @@ def lesson(page, room) -> None:
     page.wait_for_url(f"**/user/{room.learner}/lab/tree/incubo/{MODULE}/01-lecon.ipynb")
     page.locator(f"{PANEL} .jp-Cell").first.wait_for(timeout=LAB_TIMEOUT)
     kernel_idle(page)
+    # the learners' kernel by its French name (hunspell leaves « (ipykernel) » aside as code)
+    page.locator("#jp-main-statusbar", has_text="Python 3 | Inactif").wait_for()
 
 
 def exercise(page, room) -> None:
     """The exercise notebook run cell by cell, then its check clicked: the widget's verdict shows."""
     page.goto(f"{room.hub.url}/user/{room.learner}/lab/tree/incubo/{MODULE}/02-exercices.ipynb")
     page.locator(f"{PANEL} .jp-Cell").first.wait_for(timeout=LAB_TIMEOUT)
-    kernel_idle(page)
+    kernel_idle(page, "02-exercices.ipynb")
     page.locator(f"{PANEL} .jp-CodeCell", has_text="VOTRE CODE ICI").locator(".cm-content").click()
     page.keyboard.press("Control+A")
     page.keyboard.type("total = 12 + 30")
@@ -140,7 +158,16 @@ def exercise(page, room) -> None:
     kernel_idle(page)
 
 
+def restart_dialog(page, room) -> None:
+    """The kernel's « Redémarrer » confirmation (then cancelled)."""
+    page.locator(".lm-MenuBar-item", has_text="Noyau").click()
+    page.locator(".lm-Menu-item").get_by_text("Redémarrer le noyau…", exact=True).click()
+    page.locator(".jp-Dialog").wait_for()
+
+
 def file_browser(page, room) -> None:
+    page.keyboard.press("Escape")
+    page.locator(".jp-Dialog").wait_for(state="detached")
     page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").click()
     page.locator(".jp-DirListing-item", has_text="incubo").first.wait_for()
 
@@ -170,6 +197,11 @@ def side_panel(index: int) -> Callable:
         page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").wait_for()
 
     return open_panel
+
+
+def hub_missing_page(page, room) -> None:
+    page.goto(f"{room.hub.url}/hub/cette-page-n-existe-pas")
+    page.locator("h1").first.wait_for()
 
 
 def hub_home(page, room) -> None:
@@ -226,11 +258,13 @@ def logout(page, room) -> None:
 MENUS = ("Fichier", "Édition", "Affichage", "Exécution", "Noyau", "Onglets", "Paramètres", "Aide")
 WALK = [
     Screen("page de connexion", login_page),
+    Screen("connexion refusée", refused_login),
     Screen("page d'attente du démarrage", waiting_page),
     Screen("notice RGPD", notice),
     Screen("« Commencez ici »", home),
     Screen("JupyterLab, une leçon ouverte", lesson),
     Screen("un exercice, sa vérification faite", exercise),
+    Screen("confirmation « Redémarrer le noyau »", restart_dialog),
     Screen("explorateur de fichiers", file_browser),
     Screen("menu contextuel d'un fichier", file_menu),
     Screen("lanceur", launcher),
@@ -238,6 +272,7 @@ WALK = [
     *(Screen(f"menu « {label} »", menu(label)) for label in MENUS),
     Screen("« Mon parcours »", parcours),
     Screen("accueil de la salle (hub)", hub_home),
+    Screen("page inexistante du hub", hub_missing_page),
     Screen("panneau de la séance", seance_panel),
     Screen("page inexistante de son serveur", missing_page),
     Screen("serveur arrêté", stopped_server),
