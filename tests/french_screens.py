@@ -87,11 +87,11 @@ UPSTREAM: dict[str, str] = {
     "main area content": "aria-label of JupyterLab's main area, written without its translator"
     " (the French pack has it); read by screen readers only",
     "Cell": "« Cell 2/6 » in the status bar: new in JupyterLab 4.6, not yet in the French pack"
-    " (4.5.post3, the latest on PyPI); French when the pack catches up",
+    " (4.5.post3, the newest our package index offers); French when the pack catches up",
     "Delete the cell": "tooltip of the cell toolbar's bin: new in JupyterLab 4.6, not in the French"
-    " pack 4.5.post3 (the latest); the button's icon says it",
+    " pack 4.5.post3 (the newest we can install); the button's icon says it",
     "Go to cell": "tooltip of « Cell 2/6 » in the status bar: new in JupyterLab 4.6, not in the"
-    " French pack 4.5.post3 (the latest)",
+    " French pack 4.5.post3 (the newest we can install)",
     "Licenses": "the French pack 4.5.post3 translates JupyterLab's « Licenses » (Help menu) as"
     " « Licenses »",
     "Open With": "submenu of the file browser's context menu, declared in JupyterLab's settings"
@@ -100,7 +100,7 @@ UPSTREAM: dict[str, str] = {
     " (the French pack has it); read by screen readers only",
     "default": "the name of JupyterLab's workspace (an identifier), in the running sessions panel",
     "Select Last Modified Cell": "tooltip in the table of contents' toolbar: new in JupyterLab"
-    " 4.6, not in the French pack 4.5.post3 (the latest)",
+    " 4.6, not in the French pack 4.5.post3 (the newest we can install)",
     "Select Next Modified": "the same, « Select Next Modified Cell » (its end cut by the shortcut)",
     "true": "JupyterLab's tooltip over a file (« Inscriptible: true ») prints the boolean as is",
 }

@@ -165,6 +165,15 @@ def restart_dialog(page, room) -> None:
     page.locator(".jp-Dialog").wait_for()
 
 
+def start_here_notebook(page, room) -> None:
+    """« Commencez ici.ipynb » at the root of the learner's files, opened in JupyterLab."""
+    page.keyboard.press("Escape")
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    page.goto(f"{room.hub.url}/user/{room.learner}/lab/tree/Commencez%20ici.ipynb")
+    page.locator(f"{PANEL} .jp-RenderedMarkdown").first.wait_for(timeout=LAB_TIMEOUT)
+    kernel_idle(page, "Commencez ici.ipynb")
+
+
 def file_browser(page, room) -> None:
     page.keyboard.press("Escape")
     page.locator(".jp-Dialog").wait_for(state="detached")
@@ -265,6 +274,7 @@ WALK = [
     Screen("JupyterLab, une leçon ouverte", lesson),
     Screen("un exercice, sa vérification faite", exercise),
     Screen("confirmation « Redémarrer le noyau »", restart_dialog),
+    Screen("« Commencez ici.ipynb » dans JupyterLab", start_here_notebook),
     Screen("explorateur de fichiers", file_browser),
     Screen("menu contextuel d'un fichier", file_menu),
     Screen("lanceur", launcher),
