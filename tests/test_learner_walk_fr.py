@@ -1,10 +1,12 @@
 """No English on a learner's screens (issue 20, point 4): a walk in Chromium through a real hub.
 
 A learner logs in to a room (the hub fixture's parcours, a module released, a séance open) and
-meets every screen of a day, in order, as `Screen(name, how_to_reach)`: the login page, the
-waiting page while their server starts, the RGPD notice, « Commencez ici », a lesson in
-JupyterLab, an exercise with its check run, the file browser, each menu, « Mon parcours », the
-séance panel, a page of their server that does not exist, the page of a stopped server, logout.
+meets every screen of a day, in order, as `Screen(name, how_to_reach)`: the login page (and its
+refusal), the waiting page while their server starts, the RGPD notice, « Commencez ici », a
+lesson in JupyterLab, an exercise with its check run, a kernel restart's confirmation,
+« Commencez ici.ipynb », the file browser and its context menu, the launcher, the side panels,
+each menu, « Mon parcours », the hub's home and its page not found, the séance panel, a page of
+their server that does not exist, the page of a stopped server, logout.
 On each, `french_screens.problems`: no known English label, no word unknown to hunspell-fr. Every
 problem of the walk is reported at the end, with its screen and where it is.
 
@@ -290,8 +292,8 @@ WALK = [
 ]
 
 
-def test_every_screen_a_learner_meets_is_french(room, browser):
-    ctx = browser.new_context(locale="fr-FR", bypass_csp=True)  # axe-like script injection
+def test_every_screen_a_learner_meets_is_french(room, browser, tmp_path):
+    ctx = browser.new_context(locale="fr-FR", bypass_csp=True)  # Playwright's waits need eval
     page = ctx.new_page()
     page.set_default_timeout(60_000)
     errors: list[str] = []  # a lab plugin that could not start without one turned off for learners
@@ -307,10 +309,11 @@ def test_every_screen_a_learner_meets_is_french(room, browser):
             here = [p for p in here if p.split(" : ", 1)[1] not in seen]
             seen.update(p.split(" : ", 1)[1] for p in here)
             print(f"{screen.name}: {len(here)} problème(s), {time.monotonic() - started:.1f} s")
-            print("\n".join(here))
+            print("".join(f"  {p}\n" for p in here), end="")
             found += here
     except Exception:
-        page.screenshot(path=f"/tmp/walk-fr-{int(time.time())}.png")
+        page.screenshot(path=tmp_path / "ecran.png")
+        print(f"capture de l'écran : {tmp_path / 'ecran.png'}")
         raise
     finally:
         ctx.close()
