@@ -31,6 +31,8 @@ DISABLED = (
     "jupyterlab-jupytext",
     "@voila-dashboards/jupyterlab-preview",
     "@jupyterlab/extensionmanager-extension",
+    # « Cell 2/6 » in the status bar: new in JupyterLab 4.6, in English (not yet in the French pack)
+    "@jupyterlab/notebook-extension:cell-counter-status",
     # what needs a console or the text editor, and would fail to start without them
     "@jupyterlab/debugger-extension",
     "@jupyterlab/tooltip-extension:consoles",

@@ -42,12 +42,12 @@ ENGLISH = frozenset({
     "Running Terminals and Kernels", "Table of Contents", "Extension Manager",
     "Property Inspector", "Kernel Sessions", "Shut Down All", "Simple", "Idle", "Busy",
     "Connecting", "Starting", "Restarting", "Unknown", "No Kernel", "Select Kernel",
-    "Kernel status", "Mode: Command", "Mode: Edit", "Command", "Code", "Raw", "Trusted",
+    "Kernel status", "Mode: Command", "Mode: Edit", "Command", "Code", "Raw", "Trusted", "Cell",
     "Not Trusted", "Untitled", "Loading", "Spaces", "Cancel", "Dismiss", "Restart",
     "Interrupt the kernel", "Restart the kernel", "Run this cell and advance",
     "Cut this cell", "Copy this cell", "Paste this cell from the clipboard",
     "Insert a cell below", "Save and create checkpoint", "Select the cell type",
-    "Click to add a cell", "Log Console", "Notifications", "Python Reference",
+    "Click to add a cell", "Go to cell", "Log Console", "Notifications", "Python Reference",
     "IPython Reference", "NumPy Reference", "SciPy Reference", "Matplotlib Reference",
     "SymPy Reference", "pandas Reference", "Markdown Reference", "Jupyter Reference",
     "JupyterLab Reference", "Jupyter Forum", "About JupyterLab", "Your server is not running",
@@ -86,12 +86,8 @@ UPSTREAM: dict[str, str] = {
     " French pack has it); read by screen readers only",
     "main area content": "aria-label of JupyterLab's main area, written without its translator"
     " (the French pack has it); read by screen readers only",
-    "Cell": "« Cell 2/6 » in the status bar: new in JupyterLab 4.6, not yet in the French pack"
-    " (4.5.post3, the newest our package index offers); French when the pack catches up",
     "Delete the cell": "tooltip of the cell toolbar's bin: new in JupyterLab 4.6, not in the French"
     " pack 4.5.post3 (the newest we can install); the button's icon says it",
-    "Go to cell": "tooltip of « Cell 2/6 » in the status bar: new in JupyterLab 4.6, not in the"
-    " French pack 4.5.post3 (the newest we can install)",
     "Licenses": "the French pack 4.5.post3 translates JupyterLab's « Licenses » (Help menu) as"
     " « Licenses »",
     "Open With": "submenu of the file browser's context menu, declared in JupyterLab's settings"
@@ -101,7 +97,8 @@ UPSTREAM: dict[str, str] = {
     "default": "the name of JupyterLab's workspace (an identifier), in the running sessions panel",
     "Select Last Modified Cell": "tooltip in the table of contents' toolbar: new in JupyterLab"
     " 4.6, not in the French pack 4.5.post3 (the newest we can install)",
-    "Select Next Modified": "the same, « Select Next Modified Cell » (its end cut by the shortcut)",
+    "Select Next Modified Cell": "the same toolbar's other button, new in JupyterLab 4.6 too",
+    "Select Next Modified": "the same, as its tooltip reads while the end is cut by the shortcut",
     "true": "JupyterLab's tooltip over a file (« Inscriptible: true ») prints the boolean as is",
 }
 
