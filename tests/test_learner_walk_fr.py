@@ -15,6 +15,7 @@ Not walked here: « Mes modules » and the feedback (another branch builds them,
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -111,7 +112,8 @@ def waiting_page(page, room) -> None:
     page.fill("#password_input", room.hub.password_of(room.learner))
     page.click("#login_submit")
     page.wait_for_url("**/hub/spawn-pending/**", timeout=60_000)
-    page.locator("#progress-message").wait_for()
+    # a first progress event shown (JupyterHub's own are in English: the page translates them)
+    page.locator("#progress-message").filter(has_text=re.compile(r"\w")).wait_for()
 
 
 def notice(page, room) -> None:
