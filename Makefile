@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed-$(shell cat package.json 2>/dev/null | sha
 
 LINT_DIRS := incubo widgets grading reports apps hub tests benchmarks deploy courses
 
-.PHONY: run test install lint build clean node ralph
+.PHONY: run test install lint build clean node ralph labextension
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ node: $(NODE_STAMP)
 $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
+
+# incubo's JupyterLab extension (« Mes modules », séance panel): TypeScript in labextension/, built
+# into incubo/share/labextensions/@incubo/labextension (committed: installing incubo needs no Node).
+labextension:
+	cd labextension && npm ci --no-audit --no-fund && npm run build
 
 build: install
 	$(BIN)/incubo build

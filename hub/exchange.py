@@ -29,9 +29,12 @@ LAB = "@jupyter/nbgrader:"
 SERVER = "nbgrader.server_extensions."
 #: Which nbgrader tools each role sees (nbgrader's JupyterHub guide: students vs instructors;
 #: the formgrader and « Create Assignment » live in the course's formgrader service).
+#: Learners hand in from incubo's « Mes modules » (`incubo.hub.modules_page`), not from nbgrader's
+#: Assignment List (English, no due date, no score) nor its « Nbgrader » menu (which opens it).
 ROLE_TOOLS = {
     "apprenant": {
-        "assignment-list": True,
+        "assignment-list": False,
+        "menu": False,
         "course-list": False,
         "formgrader": False,
         "create-assignment": False,
@@ -39,6 +42,7 @@ ROLE_TOOLS = {
     },
     "formateur": {
         "assignment-list": True,
+        "menu": True,
         "course-list": True,
         "formgrader": False,
         "create-assignment": False,

@@ -2,8 +2,9 @@
 
 A Jupyter server extension (turned on by the hub through `JUPYTER_CONFIG_PATH`,
 like « Mon parcours », see `incubo.hub.parcours_page`) that the lab panel
-`@incubo/seance` (a prebuilt JupyterLab extension in `incubo/share/labextensions`,
-found through `JUPYTER_PATH`: `learner_env()`) polls every two seconds:
+`@incubo/labextension:seance` (incubo's JupyterLab extension, built from `labextension/` and
+shipped prebuilt in `incubo/share/labextensions`, found through `JUPYTER_PATH`:
+`learner_env()`) polls every two seconds:
 
 - `GET incubo/seance`: the room's séance as the dashboard service tells this
   learner (`INCUBO_SEANCE_URL` + `apprenant`, HTTP Basic with the learner's own
@@ -46,10 +47,10 @@ log = logging.getLogger(__name__)
 #: The dashboard service's séance API for learners' servers (`…/services/tableau-de-bord/seance/`).
 ENV_SEANCE_URL = "INCUBO_SEANCE_URL"
 ENV_COURSE_ID = "INCUBO_COURSE_ID"
-#: `incubo/share`: the prebuilt lab extension lives in its `labextensions/@incubo/seance`.
+#: `incubo/share`: the prebuilt lab extension lives in its `labextensions/@incubo/labextension`.
 #: (From a module's file: in a learner's server `incubo` may be a namespace package, with no `__file__`.)
 SHARE_DIR = Path(incubo.exchange.__file__).resolve().parent / "share"
-LABEXTENSION = SHARE_DIR / "labextensions" / "@incubo" / "seance"
+LABEXTENSION = SHARE_DIR / "labextensions" / "@incubo" / "labextension"
 #: How long one answer of the service is reused (the panel polls every 2 s).
 CACHE_SECONDS = 1.0
 #: How often the learner's own statements are read to decide on the optional notebooks.
@@ -63,7 +64,7 @@ def learner_env(course_id: str, seance_url: str | None = None) -> dict[str, str]
     """What a learner's server needs in its environment for the séance panel (for `Spawner.environment`).
 
     `JUPYTER_PATH` puts `incubo/share` first, so JupyterLab finds
-    `labextensions/@incubo/seance`; `INCUBO_COURSE_ID` names the learner's course
+    `labextensions/@incubo/labextension`; `INCUBO_COURSE_ID` names the learner's course
     folder; `INCUBO_SEANCE_URL` (when given) is the service's séance API.
     """
     extra = os.environ.get("JUPYTER_PATH")

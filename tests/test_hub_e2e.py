@@ -4,10 +4,11 @@ One hub, one scenario test whose steps run in the order of a real session
 (each needs what the one before left: a login, a run, a submission), each
 named in the output and in the failure it raises:
 the trainer releases a module, two learners log in for real, find it in their
-home, run a lesson cell, click « Vérifier » on an exercise and submit from
-nbgrader's Assignment List; the trainer opens the formgrader, collects,
-grades and returns feedback with `incubo grade`; each learner fetches and
-reads their own feedback; a learner is refused the formgrader and the other
+home, run a lesson cell, click « Vérifier » on an exercise and hand in from
+« Mes modules » (incubo's panel: nbgrader's Assignment List is off for
+learners); the trainer opens the formgrader, collects, grades and returns
+feedback with `incubo grade`; each learner opens their own feedback from
+« Mes modules »; a learner is refused the formgrader and the other
 learner's server and files. Every hub page met on the way passes axe-core.
 """
 
@@ -124,14 +125,13 @@ def accept_dialog(page) -> str:
     return " | ".join(texts)
 
 
-def assignment_list(room, page, name: str):
-    """Nbgrader's Assignment List in the learner's JupyterLab (menu « Nbgrader »)."""
+def mes_modules(room, page, name: str):
+    """« Mes modules » in the learner's JupyterLab (left side bar): the module's item."""
     page.goto(f"{room.hub.url}/user/{name}/lab")
-    page.locator(".lm-MenuBar-itemLabel:text-is('Nbgrader')").click(timeout=LAB_TIMEOUT)
-    page.locator(".lm-Menu-itemLabel:text-is('Assignment List')").click()
-    widget = page.locator("#nbgrader-assignment-list")
-    widget.wait_for()
-    return widget
+    page.locator(".jp-SideBar li[data-id='incubo-mes-modules']").click(timeout=LAB_TIMEOUT)
+    item = page.locator(f"#incubo-mes-modules li[data-module='{MODULE}']")
+    item.wait_for()
+    return item
 
 
 def login_page_french_and_accessible(room, pages):
@@ -187,15 +187,13 @@ def learners_click_verifier_on_an_exercise(room, pages):
         )
 
 
-def learners_submit_from_the_assignment_list(room, pages):
+def learners_hand_in_from_mes_modules(room, pages):
     for name in room.learners:
         page = pages[name]
-        widget = assignment_list(room, page, name)
-        row = widget.locator("#fetched_assignments_list .list_item").filter(has_text=MODULE).first
-        row.get_by_role("button", name="Submit").click()
-        widget.locator("#submitted_assignments_list .list_item").filter(
-            has_text=MODULE
-        ).first.wait_for(timeout=60_000)
+        item = mes_modules(room, page, name)
+        item.get_by_role("button", name="Rendre mon travail", exact=False).click()
+        page.locator(".jp-Dialog").get_by_role("button", name="Rendre").click()
+        item.locator(".incubo-etat", has_text="rendu").wait_for(timeout=60_000)
 
 
 def learners_see_no_instructor_tools(room, pages):
@@ -204,7 +202,8 @@ def learners_see_no_instructor_tools(room, pages):
     disabled = set(config.get("disabledExtensions", []))
     for plugin in ("formgrader", "course-list", "create-assignment", "validate-assignment"):
         assert f"@jupyter/nbgrader:{plugin}" in disabled
-    assert "@jupyter/nbgrader:assignment-list" not in disabled
+    for plugin in ("assignment-list", "menu"):  # « Mes modules » instead
+        assert f"@jupyter/nbgrader:{plugin}" in disabled
     r = page.request.get(f"{room.hub.url}/user/{room.learners[0]}/formgrader")
     assert r.status == 404
 
@@ -235,21 +234,18 @@ def trainer_collects_grades_and_releases_feedback(room, pages):
 def each_learner_reads_their_own_feedback(room, pages):
     for name, other in (room.learners, room.learners[::-1]):
         page = pages[name]
-        widget = assignment_list(room, page, name)
-        submitted = (
-            widget.locator("#submitted_assignments_list .list_item").filter(has_text=MODULE).first
-        )
-        submitted.get_by_role("button", name="Fetch Feedback").click()
-        submitted.get_by_text("(view feedback)").first.wait_for(timeout=60_000)
-        listing = page.request.get(
-            f"{room.hub.url}/user/{name}/api/contents/incubo/{MODULE}/feedback"
-        ).json()
-        stamp = listing["content"][0]["name"]
-        page.goto(
-            f"{room.hub.url}/user/{name}/files/incubo/{MODULE}/feedback/{stamp}/02-exercices.html"
-        )
-        text = page.inner_text("body")
+        item = mes_modules(room, page, name)
+        item.locator(".incubo-etat", has_text="corrigé").wait_for(timeout=60_000)
+        with page.context.expect_page() as opened:
+            item.get_by_role("link", name="Voir le retour", exact=False).click()
+        feedback = opened.value
+        feedback.get_by_role("link", name="02-exercices", exact=False).or_(
+            feedback.get_by_role("link", name="exercice", exact=False)
+        ).first.click()
+        feedback.wait_for_url("**/retour/02-exercices")
+        text = feedback.inner_text("body")
         assert name in text and other not in text
+        feedback.close()
 
 
 def learner_refused_formgrader_and_other_learner(room, pages):
@@ -284,7 +280,7 @@ SESSION = (
     learners_log_in_and_find_the_course,
     learners_run_a_lesson_cell,
     learners_click_verifier_on_an_exercise,
-    learners_submit_from_the_assignment_list,
+    learners_hand_in_from_mes_modules,
     learners_see_no_instructor_tools,
     trainer_opens_the_formgrader,
     trainer_collects_grades_and_releases_feedback,

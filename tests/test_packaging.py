@@ -53,6 +53,12 @@ def test_wheel_holds_only_the_incubo_namespace(wheel):
     # learners' servers: French error pages and the kernel with its French help links
     for name in ("templates/server/error.html", "templates/server/404.html", "kernel_aide.py"):
         assert f"incubo/hub/{name}" in names, name
+    # incubo's lab extension, prebuilt (installing incubo needs no Node), and its server side
+    labext = ROOT / "incubo" / "share" / "labextensions" / "@incubo" / "labextension"
+    for path in labext.rglob("*"):
+        if path.is_file():
+            assert f"incubo/{path.relative_to(ROOT / 'incubo').as_posix()}" in names, path
+    assert "incubo/hub/jupyter-config/jupyter_server_config.d/incubo-mes-modules.json" in names
 
 
 @pytest.mark.slow
