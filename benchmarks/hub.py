@@ -255,6 +255,17 @@ def restart_keeps_everything(hub, results: dict[str, dict]) -> dict[str, int]:
     return lost
 
 
+def keep_logs(hub, results: dict[str, dict]) -> None:
+    """When a learner failed, copy the hub's logs (learners' servers log there too) out of the room."""
+    if not any("error" in r for r in results.values()):
+        return
+    keep = Path(tempfile.mkdtemp(prefix="incubo-bench-logs-"))
+    for log in [*hub.base.glob("incubo-hub-*.log"), *(hub.hub_dir / "logs").glob("*")]:
+        with contextlib.suppress(OSError):
+            shutil.copy(log, keep / log.name)
+    print(f"a learner failed: the hub's logs are kept in {keep}", file=sys.stderr)
+
+
 def run_incubo(names: list[str]) -> tuple[dict, float, float, dict]:
     with start_hub() as hub:
         t = time.monotonic()
@@ -268,6 +279,7 @@ def run_incubo(names: list[str]) -> tuple[dict, float, float, dict]:
         results = session_at_nine(hub.url, names, PASSWORD)
         mem = memory_per_learner(names)
         lost = restart_keeps_everything(hub, results)
+        keep_logs(hub, results)
         return results, mem, warm_seconds, lost
 
 

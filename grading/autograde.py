@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -110,6 +111,7 @@ class Autograder:
         student: str | None = None,
         limits: Limits | None = None,
         show_progress: bool = True,
+        progress_file: Path | None = None,
     ) -> None:
         self.course_dir = Path(course_dir).resolve()
         if (
@@ -126,6 +128,8 @@ class Autograder:
         self.student = student
         self.limits = limits or load_limits(self.course_dir)
         self.show_progress = show_progress
+        #: JSON {"total", "faites", "etat"} rewritten after each copy (« Devoirs » polls it).
+        self.progress_file = Path(progress_file) if progress_file else None
         self.config = pipeline.load_config(self.course_dir)
         self.coursedir = CourseDirectory(config=self.config)
         self.steps = pipeline.steps_from_config(self.config)
@@ -404,6 +408,9 @@ class Autograder:
             else None
         )
 
+        done = [0]
+        self._write_progress(0, len(todo))
+
         async def one(sub: Submission) -> None:
             try:
                 await self._grade(sub, shared, ahead, slots)
@@ -416,6 +423,8 @@ class Autograder:
                 if sub.staging and sub.staging.exists():
                     shutil.rmtree(sub.staging, ignore_errors=True)
             finally:
+                done[0] += 1
+                self._write_progress(done[0], len(todo))
                 if bar is not None:
                     bar.update(1)
 
@@ -424,6 +433,24 @@ class Autograder:
         finally:
             if bar is not None:
                 bar.close()
+
+    def _write_progress(self, done: int, total: int) -> None:
+        """« Devoirs »'s live view of the run: copies graded so far out of those to grade."""
+        if self.progress_file is None:
+            return
+        from incubo.exchange import write_file_atomic
+
+        state = {
+            "total": total,
+            "faites": done,
+            "etat": "terminee" if done >= total else "en-cours",
+        }
+        data = json.dumps(state).encode()
+        try:
+            self.progress_file.parent.mkdir(parents=True, exist_ok=True)
+            write_file_atomic(self.progress_file.parent, self.progress_file.name, data, 0o640)
+        except OSError as exc:  # the grading goes on; only its live view is missing
+            log.warning("progress not written to %s: %s", self.progress_file, exc)
 
     def run(self) -> Summary:
         # nbformat complains about students' notebooks through the traitlets logger: verdicts say it in French

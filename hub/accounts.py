@@ -31,6 +31,12 @@ MAX_LEN = 32
 _lock = threading.Lock()  # useradd/groupadd lock /etc/passwd: one at a time in this process
 #: One writer of /etc/passwd among our processes (the hub, its services' launchers, the CLI).
 LOCK_FILE = Path("/run/lock") / "incubo-comptes.lock"
+#: Learners' kernels talk to their server over Unix sockets, in a folder of each learner's own here.
+KERNEL_SOCKETS = Path("/run/incubo-noyaux")
+#: A Unix socket's path is at most 107 bytes; jupyter_client names a kernel's five sockets
+#: `<runtime dir>/kernel-<uuid>-ipc-<n>`.
+MAX_SOCKET_PATH = 107
+_SOCKET_NAME = "/kernel-00000000-0000-0000-0000-000000000000-ipc-99"
 
 
 class AccountError(RuntimeError):
@@ -187,6 +193,58 @@ def ensure_system_account(name: str, groups: tuple[str, ...] = ()) -> pwd.struct
     return entry
 
 
+def kernel_sockets_dir(unix_user: str) -> Path:
+    """Where a learner's server keeps its kernels' connection files and Unix sockets."""
+    return KERNEL_SOCKETS / unix_user
+
+
+def prepare_kernel_sockets(unix_user: str) -> Path | None:
+    """The learner's kernel sockets folder (0700, theirs), made by root; None (TCP) if it cannot be.
+
+    Over TCP each learner's server picks its kernels' five ports by binding port 0 and closing
+    it, and the kernel binds them a moment later: with thirty servers starting kernels at once,
+    two pick the same port, the kernel dies on « Address already in use » and the learner's
+    websocket drops. Unix sockets in a folder of the learner's own cannot collide.
+    """
+    folder = kernel_sockets_dir(unix_user)
+    if len(os.fsencode(str(folder) + _SOCKET_NAME)) > MAX_SOCKET_PATH:
+        log.warning(
+            "kernel sockets path too long under %s: %s's kernels use TCP", folder, unix_user
+        )
+        return None
+    try:
+        entry = pwd.getpwnam(unix_user)
+        _private_dir(KERNEL_SOCKETS, 0, 0, 0o711)
+        _private_dir(folder, entry.pw_uid, entry.pw_gid, 0o700)
+    except (OSError, KeyError) as exc:
+        log.warning(
+            "kernel sockets folder %s not made (%s): %s's kernels use TCP", folder, exc, unix_user
+        )
+        return None
+    return folder
+
+
+def _private_dir(path: Path, uid: int, gid: int, mode: int) -> None:
+    """A real folder (never a symbolic link) with this owner and mode, made if missing."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, mode)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def remove_kernel_sockets(unix_user: str) -> None:
+    """Remove the learner's kernel sockets folder (with the account)."""
+    import shutil
+
+    folder = kernel_sockets_dir(unix_user)
+    if unix_user and "/" not in unix_user and unix_user not in (".", ".."):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_group(name: str) -> None:
     """Remove a group the hub made (tests' clean-up)."""
     with _passwd_lock():
@@ -221,8 +279,10 @@ def remove_account(hub_user: str | None = None, *, unix_user: str | None = None)
     try:
         home = Path(pwd.getpwnam(name).pw_dir)
     except KeyError:
+        remove_kernel_sockets(name)
         return
     kill_processes(name)
+    remove_kernel_sockets(name)
     with _passwd_lock():
         _run(["userdel", "--remove", "--force", name])
         with contextlib.suppress(KeyError):

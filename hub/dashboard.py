@@ -260,9 +260,15 @@ class StatsHandler(HubOAuthenticated, web.RequestHandler):
 
 
 def make_app(
-    room: Room, prefix: str, wake_token: str, *, gate_secret: bytes | None = None
+    room: Room,
+    prefix: str,
+    wake_token: str,
+    *,
+    gate_secret: bytes | None = None,
+    course_id: str = "incubo",
 ) -> web.Application:
-    page = pages.page("dashboard.html")
+    # the header links to the course's « Devoirs » (incubo.hub.devoirs, in the formgrader service)
+    page = pages.page("dashboard.html").replace("__COURS__", course_id)
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     handlers: list[tuple] = [
         (prefix, PageHandler, {"page": page}),
@@ -292,7 +298,13 @@ def main() -> None:
         room = Room(LrsReader(s.lrs_url, s.lrs_auth), s.course_dir, s.poll_seconds, seances)
         bind = urlparse(s.bind_url)
         secret = lrs_keys.gate_secret(s.hub_dir)
-        app = make_app(room, s.prefix, lrs_keys.wake_token(secret), gate_secret=secret)
+        app = make_app(
+            room,
+            s.prefix,
+            lrs_keys.wake_token(secret),
+            gate_secret=secret,
+            course_id=settings.course_id,
+        )
         app.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
         log.info("room dashboard on %s", s.bind_url)
         watcher = asyncio.ensure_future(seance_service.watch(room, seances))

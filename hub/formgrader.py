@@ -19,6 +19,10 @@ it, and the formgrader's « Release » (one writer of the exchange's outbound:
 the services account), with a French sentence naming the incubo command.
 Grade with `incubo grade autograde` (sandboxed); the formgrader is for
 reviewing, manual grading and feedback.
+
+The same server also serves « Devoirs » (`incubo.hub.devoirs`, at
+`/services/<course>/devoirs`): the trainers' page that releases, collects,
+grades and returns feedback by running the `incubo grade` commands as the grader.
 """
 
 from __future__ import annotations
@@ -35,10 +39,10 @@ PLUGINS = "incubo.grading.nbgrader_exchange"
 #: nbgrader formgrader actions answered by a French sentence instead: (handler class, message).
 REFUSED = {
     "AutogradeHandler": "La correction automatique ne se lance pas depuis le formgrader : elle exécuterait "
-    "le code des apprenants hors de tout bac à sable. Sur la machine du hub, lancez "
-    "« incubo grade autograde DEVOIR » (après « incubo grade collect DEVOIR »).",
-    "ReleaseHandler": "La distribution d'un module ne se fait pas depuis le formgrader : sur la machine du "
-    "hub, lancez « incubo grade release MODULE ».",
+    "le code des apprenants hors de tout bac à sable. Utilisez « Corriger » dans la page « Devoirs » "
+    "(ou, sur la machine du hub, « incubo grade autograde DEVOIR »).",
+    "ReleaseHandler": "La distribution d'un module ne se fait pas depuis le formgrader : utilisez "
+    "« Distribuer » dans la page « Devoirs » (ou « incubo grade release MODULE » sur la machine du hub).",
     "UnReleaseHandler": "Le retrait d'un module distribué ne se fait pas depuis le formgrader : sur la "
     "machine du hub, redistribuez-le avec « incubo grade release MODULE --force ».",
 }
@@ -98,6 +102,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
         if handler is not None:
             handler.post = _refusal(message)
     serverapp.log.info("incubo: formgrader autograde and release answered by incubo's commands")
+    from incubo.hub import devoirs
+
+    devoirs.install(serverapp)
 
 
 def _jupyter_server_extension_points() -> list[dict]:

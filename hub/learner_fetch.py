@@ -72,41 +72,67 @@ def _ignoring(source: Path, held: set[str]):
     return ignore
 
 
-def fetch_released(home: Path, layout: ExchangeLayout, only: set[str] | None = None) -> list[str]:
+#: `.recu-<module>`, written in the learner's own submission folder once the module is in their
+#: home: « Devoirs » (the grader, in the trainers' group) reads who has received it there.
+RECEIVED_MARK = ".recu-"
+
+
+def mark_received(folder: Path | None, module: str) -> None:
+    """Leave `.recu-<module>` in the learner's submission folder (their own; never fails the fetch)."""
+    if folder is None:
+        return
+    mark = folder / f"{RECEIVED_MARK}{module}"
+    try:
+        if not os.path.lexists(mark):
+            fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def fetch_released(
+    home: Path, layout: ExchangeLayout, only: set[str] | None = None, mark: Path | None = None
+) -> list[str]:
     """Copy every released module (of `only`, when given) missing from `~/<course>/`; return the
-    ones fetched now.
+    ones fetched now. `mark`: the learner's submission folder, where each module in the home
+    leaves its `.recu-<module>` mark.
 
     A module already there keeps every file it has; files released since (a séance's later
     steps, the rest of a module after its séance) are added beside them.
     """
     fetched = []
-    dest_root = home / layout.course_id
     for module in layout.released():
         if only is not None and module not in only:
             continue
-        source = layout.outbound / module
-        held = _held_back(source)
-        dest = dest_root / module
-        if dest.is_symlink():
-            continue
-        if dest.exists():
-            added = [
-                p.name
-                for p in sorted(source.glob("*.ipynb"))
-                if p.name not in held and not os.path.lexists(dest / p.name)
-            ]
-            for name in added:
-                shutil.copyfile(source / name, dest / name)
-            if added:
-                fetched.append(module)
-            continue
-        dest_root.mkdir(exist_ok=True)
-        tmp = dest_root / f".{module}.partiel"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source, tmp, ignore=_ignoring(source, held))
-        os.replace(tmp, dest)
-        fetched.append(module)
+        if _fetch_one(home / layout.course_id, layout, module):
+            fetched.append(module)
+        if (home / layout.course_id / module).is_dir():
+            mark_received(mark, module)
     return fetched
+
+
+def _fetch_one(dest_root: Path, layout: ExchangeLayout, module: str) -> bool:
+    """Fetch one module into `dest_root`; True when something was copied."""
+    source = layout.outbound / module
+    held = _held_back(source)
+    dest = dest_root / module
+    if dest.is_symlink():
+        return False
+    if dest.exists():
+        added = [
+            p.name
+            for p in sorted(source.glob("*.ipynb"))
+            if p.name not in held and not os.path.lexists(dest / p.name)
+        ]
+        for name in added:
+            shutil.copyfile(source / name, dest / name)
+        return bool(added)
+    dest_root.mkdir(exist_ok=True)
+    tmp = dest_root / f".{module}.partiel"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=_ignoring(source, held))
+    os.replace(tmp, dest)
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -117,7 +143,7 @@ def main(argv: list[str]) -> int:
         return 2
     layout = ExchangeLayout(course_path.parent, course_id)
     make_view(home, layout, learner)
-    for module in fetch_released(home, layout):
+    for module in fetch_released(home, layout, mark=layout.inbound_of(learner)):
         print(module)
     return 0
 

@@ -8,8 +8,8 @@ configuration is loaded):
 | account (setting) | runs | owns |
 | --- | --- | --- |
 | root | JupyterHub, `incubo hub` (supervises), the launchers below until they drop | `<hub>/` 0755; `cookie_secret`, `proxy_token`, `service_token`, `jupyterhub.sqlite` 0600; `logs/` 0700 |
-| grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader; `incubo grade autograde / collect / feedback` run by root on the hub | the course directory, group: the services account's, 0750; `<hub>/correction-lrs.json` 0600 (its credential at the gate) |
-| services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | proxy, LRS gate, Ralph, dashboard (séances), solutions; `incubo grade release` and `incubo seance` run by root on the hub | `<hub>/lrs/` 0700 (secrets, Ralph's data), `<hub>/seances/` 0700, `<hub>/rgpd/` 0700 (the gate records learners' notice and research choice; root's `incubo rgpd` keeps its files the account's), the exchange's `outbound/` 0755 |
+| grader `incubo-correcteur` (`INCUBO_HUB_COMPTE_CORRECTEUR`) | the formgrader and its « Devoirs » page; `incubo grade autograde / collect / feedback` run by root on the hub | the course directory, group: the services account's, 0750; `<hub>/correction-lrs.json` 0600 (its credential at the gate) |
+| services `incubo-services` (`INCUBO_HUB_COMPTE_SERVICES`) | proxy, LRS gate, Ralph, dashboard (séances), solutions; `incubo grade release` and `incubo seance` run by root on the hub | `<hub>/lrs/` 0700 (secrets, Ralph's data), `<hub>/seances/` 0700, `<hub>/rgpd/` 0700 (the gate records learners' notice and research choice; root's `incubo rgpd` keeps its files the account's), the exchange's `outbound/` 2775 (its group: the grader, which releases from « Devoirs »; folders 2775, files 0664 inside) |
 | each learner `jupyter-<name>` | their server and kernels | their home 0700, their `inbound/` and `feedback/` folders (group: trainers) |
 | throw-away uid (root's autograde) or the grader (through bubblewrap's user namespace) | sandboxed grading kernels | their working copy |
 
@@ -124,12 +124,14 @@ def account_of(role: str, settings: HubSettings) -> str:
 
 
 def prepare_accounts(settings: HubSettings) -> None:
-    """The trainers' group, the grader (in it) and the services account (root, at hub start)."""
+    """The trainers' group, the services account, and the grader (in the trainers' group and the
+    services account's group: it releases modules from « Devoirs » into the outbound folder)."""
     from incubo.hub import accounts
 
     accounts.ensure_group(settings.trainers_group)
-    accounts.ensure_system_account(settings.grader_user, (settings.trainers_group,))
-    accounts.ensure_system_account(settings.service_user)
+    service = accounts.ensure_system_account(settings.service_user)
+    services_group = grp.getgrgid(service.pw_gid).gr_name
+    accounts.ensure_system_account(settings.grader_user, (settings.trainers_group, services_group))
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
@@ -151,6 +153,45 @@ def _own(path: Path, uid: int, gid: int, mode: int) -> None:
         return
     _chown_tree(path, uid, gid)
     os.chmod(path, mode)
+
+
+#: The exchange's outbound folder on a hub: the services account's, its group (the grader) may
+#: write, every learner may read; setgid, so what either writes stays in that group.
+OUTBOUND_MODE = 0o2775
+
+
+def _group_writable(root: Path) -> None:
+    """Folders 2775 and files 0664 under `root` (released before the grader could write).
+
+    Root does it at hub start in a folder the services account writes: every level is opened
+    relative to its parent with O_NOFOLLOW and changed through its descriptor, so no link
+    planted there (even swapped in meanwhile) makes root change another file's mode.
+    """
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    _group_writable_fd(fd, 0)
+
+
+def _group_writable_fd(fd: int, depth: int) -> None:
+    try:
+        os.fchmod(fd, 0o2775)
+        names = os.listdir(fd) if depth < 16 else []
+        for name in names:
+            try:
+                child = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+            except OSError:  # a link (ELOOP), or gone
+                continue
+            mode = os.fstat(child).st_mode
+            if stat.S_ISDIR(mode):
+                _group_writable_fd(child, depth + 1)
+                continue
+            if stat.S_ISREG(mode):
+                os.fchmod(child, 0o664)
+            os.close(child)
+    finally:
+        os.close(fd)
 
 
 def prepare_ownership(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> None:
@@ -185,7 +226,9 @@ def prepare_ownership(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> 
         store.mkdir(mode=0o700, exist_ok=True)
     _own(store, service.pw_uid, service.pw_gid, 0o700)
     outbound = Path(settings.hub_dir) / "exchange" / settings.course_id / "outbound"
-    _own(outbound, service.pw_uid, service.pw_gid, 0o755)  # a séance unlocks notebooks there
+    # a séance unlocks notebooks there; the grader (in the services' group) releases from « Devoirs »
+    _own(outbound, service.pw_uid, service.pw_gid, OUTBOUND_MODE)
+    _group_writable(outbound)
 
 
 def prepare_room(settings: HubSettings, roles: tuple[str, ...] = ROLES) -> None:

@@ -47,7 +47,7 @@ class ReleaseWatch:
         if not new:
             return []
         try:
-            fetched = fetch_released(self.home, self.layout, only=new)
+            fetched = fetch_released(self.home, self.layout, only=new, mark=self.layout.inbound)
         except OSError as exc:
             log.warning("released modules not fetched yet (%s): next try in %.0f s", exc, EVERY)
             return []

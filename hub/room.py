@@ -155,17 +155,27 @@ def hub_command() -> list[str]:
     return [sys.executable, "-m", "jupyterhub", "-f", str(HERE / "jupyterhub_config.py")]
 
 
+def _checked(settings: HubSettings) -> HubSettings:
+    """Folders and ports checked before anything starts (under systemd, once its proxy answers)."""
+    from incubo.hub.service_units import under_systemd, wait_for_proxy
+
+    preflight(settings)
+    prepare_hub_dir(settings)
+    check_reachable(settings)
+    if under_systemd():  # the proxy is its own unit's (incubo.hub.service_units)
+        wait_for_proxy(settings)
+    settings = check_ports(settings)
+    remember_public_address(settings)  # for commands typed later in a plain shell
+    _warn_without_lrs()
+    return settings
+
+
 def serve(settings: HubSettings, env: dict[str, str]) -> int:
     """Run the hub until a stop signal; return its exit code."""
     from incubo.hub.api import HubAPI
     from incubo.hub.local import ensure_proxy
 
-    preflight(settings)
-    prepare_hub_dir(settings)
-    check_reachable(settings)
-    settings = check_ports(settings)
-    remember_public_address(settings)  # for commands typed later in a plain shell
-    _warn_without_lrs()
+    settings = _checked(settings)
     env = dict(
         env,
         INCUBO_HUB_API_PORT=str(settings.hub_port),

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from incubo.config import DEFAULT_GRADER_USER, RoomServicesSettings, room_services_settings
-from incubo.hub import lrs_keys, privileges
+from incubo.hub import lrs_keys, privileges, service_units
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,13 @@ def configure_services(c: Any, settings: Any) -> None:
         log.warning(
             "Ralph is not installed (make ralph, or INCUBO_RALPH_PYTHON): learning events stay in each learner's journal"
         )
-    services = (
-        _ralph_service(room) + _gate_service(room, settings) + _reader_services(room, settings)
-    )
-    for service in services:
-        service["command"] = _dies_with_hub(room, service["command"])
-    c.JupyterHub.services.extend(services)
+    services = _services(room, settings)
+    if service_units.under_systemd():  # each runs from its own unit (incubo.hub.service_units)
+        c.JupyterHub.services.extend(service_units.declared(room.hub_dir, services))
+    else:
+        for service in services:
+            service["command"] = _dies_with_hub(room, service["command"])
+        c.JupyterHub.services.extend(services)
     c.JupyterHub.load_roles.append(
         {
             "name": "incubo-formateurs-tableau-de-bord",
@@ -160,6 +161,15 @@ def configure_services(c: Any, settings: Any) -> None:
         room.url("lrs") + "/services/lrs/",
         room.ports,
     )
+
+
+def _services(room: _Room, settings: Any) -> list[dict[str, Any]]:
+    return _ralph_service(room) + _gate_service(room, settings) + _reader_services(room, settings)
+
+
+def room_services(settings: Any) -> list[dict[str, Any]]:
+    """The services with the commands and environments their own units run (`service_units`)."""
+    return _services(_room(settings), settings)
 
 
 def _room(settings: Any) -> _Room:

@@ -4,7 +4,10 @@ LocalProcessSpawner already knows how to run a server as a Unix user; it
 only assumes the account exists and is named like the hub user. This
 subclass creates the account (`incubo.hub.accounts`), maps the hub name to
 the Unix name, refuses root, and lets `incubo.hub.exchange.prepare_learner`
-put the released modules in the home before the server starts.
+put the released modules in the home before the server starts. Its kernels
+talk to it over Unix sockets in a folder of the learner's own
+(`accounts.prepare_kernel_sockets`): TCP ports picked by thirty servers at once
+collide.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class IncuboSpawner(LocalProcessSpawner):
     home_base = Unicode("/home", help="Folder under which learners' homes are created.").tag(
         config=True
     )
+    #: The learner's kernel sockets folder (`accounts.prepare_kernel_sockets`), None over TCP.
+    kernel_sockets: Path | None = None
 
     @property
     def unix_user(self) -> str:
@@ -77,7 +82,16 @@ class IncuboSpawner(LocalProcessSpawner):
         env["JUPYTER_PATH"] = os.pathsep.join(
             [str(limits.KERNELS_DIR), *filter(None, [env.get("JUPYTER_PATH")])]
         )
+        if self.kernel_sockets:  # connection files and Unix sockets of the learner's kernels
+            env["JUPYTER_RUNTIME_DIR"] = str(self.kernel_sockets)
         return env
+
+    def get_args(self):
+        """The server's arguments; its kernels on Unix sockets when their folder could be made."""
+        args = list(super().get_args())  # a copy: the trait's own list is shared
+        if self.kernel_sockets:
+            args.append("--KernelManager.transport=ipc")
+        return args
 
     def prepare_limits(self, unix_user: str) -> None:
         """The learner's control group, made before the server starts (root)."""
@@ -114,6 +128,9 @@ class IncuboSpawner(LocalProcessSpawner):
             None, prepare_learner, self, unix_user, home, settings
         )
         await asyncio.get_running_loop().run_in_executor(None, self.prepare_limits, unix_user)
+        self.kernel_sockets = await asyncio.get_running_loop().run_in_executor(
+            None, accounts.prepare_kernel_sockets, unix_user
+        )
         self.log.info(
             "starting %s's server as Unix user %s (home %s)", self.user.name, unix_user, home
         )

@@ -5,15 +5,17 @@ room is a set of units; the init system supervises, not a loop of ours:
 
 | unit | what | runs as |
 | --- | --- | --- |
-| `incubo-hub.service` | `incubo hub` (JupyterHub, which starts the proxy and the room's services under their own accounts, and each learner's server in its own control group: `Delegate=yes`) | root (creates accounts) |
+| `incubo-hub.service` | `incubo hub` (JupyterHub, which starts each learner's server in its own control group: `Delegate=yes`, and the formgrader) | root (creates accounts) |
+| `incubo-proxy.service`, `incubo-ralph.service`, `incubo-lrs.service`, `incubo-tableau-de-bord.service`, `incubo-solutions.service` | the proxy and each room service, external to JupyterHub (`incubo.hub.service_units`) | the services account |
 | `incubo-sauvegarde.service` + `.timer` | `incubo hub sauvegarder`, every night, keeping the last N archives | root (reads every home) |
 
 `Restart=on-failure` brings the hub back after a crash; `KillMode=process`
 stops only the hub on `systemctl restart`, so learners keep their open labs
 (the proxy and their servers outlive it, as with `incubo hub` in a
-terminal); the services die with the hub (`incubo.hub.lifeline`). The
-settings are in one environment file, readable by root only (it holds the
-room password). Logs go to the journal (`journalctl -u incubo-hub`).
+terminal); the services are `PartOf=` the hub (the proxy is not: labs go
+through it during a restart). The settings are in environment files
+readable by root only (the room password, the services' tokens). Logs go to
+the journal (`journalctl -u incubo-hub`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from incubo import console
 from incubo.config import HubSettings
 from incubo.errors import IncuboError
+from incubo.hub import service_units
 
 UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = Path("/etc/incubo/salle.env")
@@ -59,10 +62,12 @@ def units(
         "incubo-hub.service": (
             "[Unit]\n"
             "Description=incubo : JupyterHub de la salle de formation\n"
-            "After=network-online.target\nWants=network-online.target\n\n"
+            "After=network-online.target incubo-proxy.service\n"
+            "Wants=network-online.target incubo-proxy.service\n\n"
             "[Service]\n"
             "Type=simple\n"
             f"{common}"
+            f"Environment={service_units.SWITCH}=1\n"  # the proxy and services: their own units
             f"ExecStart={incubo} hub --course-dir {shlex.quote(str(settings.course_dir))}\n"
             "Restart=on-failure\nRestartSec=5\n"
             "KillMode=process\nTimeoutStopSec=60\n"
@@ -94,6 +99,24 @@ def _systemd_running() -> bool:
     return Path("/run/systemd/system").is_dir()
 
 
+def _write_private(path: Path, text: str) -> None:
+    """A file only root reads (settings, the room password, services' tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def _write_units(texts: dict[str, str], unit_dir: Path) -> list[Path]:
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in texts.items():
+        (unit_dir / name).write_text(text, encoding="utf-8")
+        written.append(unit_dir / name)
+    return written
+
+
 def install(
     settings: HubSettings,
     env: dict[str, str],
@@ -113,21 +136,17 @@ def install(
             f"Le dossier de cours « {settings.course_dir} » n'existe pas. Lancez d'abord « incubo build ».",
             code="cours-absent",
         )
-    env_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(environment_file(env))
-    os.chmod(env_file, 0o600)
-    unit_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in units(settings, env_file, keep=keep).items():
-        path = unit_dir / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+    _write_private(env_file, environment_file(env))
+    written = _write_units(units(settings, env_file, keep=keep), unit_dir)
+    room, envs = service_units.room_units(settings, env_file.parent)
+    for name, text in envs.items():
+        _write_private(env_file.parent / name, text)  # tokens: root's eyes only
+    written += _write_units(room, unit_dir)
+    names = [p.name for p in written if p.name != "incubo-sauvegarde.service"]
     if _systemd_running() and shutil.which("systemctl") and unit_dir == UNIT_DIR:
         for cmd in (
             ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", "incubo-hub.service", "incubo-sauvegarde.timer"],
+            ["systemctl", "enable", "--now", *names],
         ):
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode:
@@ -141,6 +160,6 @@ def install(
     else:
         console.info(
             f"Services écrits dans {unit_dir} ; systemd ne tourne pas ici : sur la VM de la salle, lancez "
-            "« systemctl daemon-reload && systemctl enable --now incubo-hub.service incubo-sauvegarde.timer »."
+            f"« systemctl daemon-reload && systemctl enable --now {' '.join(names)} »."
         )
     return written

@@ -1,6 +1,6 @@
 """A released module's due date and late policy: one small JSON file per module, beside the release.
 
-    <exchange>/<course>/outbound/.echeances/<module>.json   0644, readable by every learner
+    <exchange>/<course>/outbound/.echeances/<module>.json   0644 (0664 on a hub), readable by every learner
     {"echeance": "2026-12-12T16:00:00+00:00", "retard": "accepte" | "refuse"}
 
 Written by whoever releases (`incubo grade release --echeance`, « Devoirs »), read by the
@@ -39,6 +39,8 @@ POLICY_WORDS = {
     "refusé": REFUSE,
 }
 MAX_BYTES = 4096
+#: Folders looked into when reading when a submission was handed in (a learner may nest many).
+MAX_ENTRIES = 2000
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,32 @@ def write(outbound: Path, module: str, deadline: Deadline | None) -> None:
     if deadline is None:
         target.unlink(missing_ok=True)
         return
-    target.parent.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(target.parent, 0o755)
-    write_file_atomic(target.parent, target.name, json.dumps(deadline.to_json()).encode(), 0o644)
+    from incubo.exchange import release_modes
+
+    dir_mode, file_mode = release_modes(outbound)
+    target.parent.mkdir(mode=dir_mode, exist_ok=True)
+    if os.stat(target.parent).st_uid == os.geteuid():  # made by the other releasing account: as is
+        os.chmod(target.parent, dir_mode)
+    data = json.dumps(deadline.to_json()).encode()
+    write_file_atomic(target.parent, target.name, data, file_mode)
 
 
 def handed_in_at(submission: Path) -> datetime:
     """When a submission folder was handed in: its change time (the learner cannot set it)."""
     return datetime.fromtimestamp(os.lstat(submission).st_ctime, UTC)
+
+
+def submission_time(folder: Path) -> datetime:
+    """When a submission folder was handed in: the latest change time (ctime) of the folder and of
+    everything in it, read without following a link (a learner sets neither, unlike mtimes)."""
+    latest = handed_in_at(folder)
+    stack, seen = [folder], 0
+    while stack and seen < MAX_ENTRIES:
+        seen += 1
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                latest = max(latest, datetime.fromtimestamp(st.st_ctime, UTC))
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+    return latest

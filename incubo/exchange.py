@@ -32,6 +32,7 @@ import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from incubo.errors import IncuboError, suggestion
@@ -86,6 +87,31 @@ class ExchangeLayout:
         return sorted(
             p.name for p in self.outbound.iterdir() if p.is_dir() and not p.name.startswith(".")
         )
+
+
+def parse_entry(name: str) -> tuple[str, datetime] | None:
+    """(assignment, timestamp) of an nbgrader submission folder name `student+assignment+timestamp[+random]`."""
+    from nbgrader.utils import parse_utc
+
+    parts = name.rsplit("+", 3) if name.count("+") >= 3 else name.split("+")
+    if len(parts) < 3:
+        return None
+    try:
+        return parts[1], parse_utc(parts[2])
+    except Exception:  # noqa: BLE001 - a folder the learner named freely: ignore it
+        return None
+
+
+def submissions_of(learner_dir: Path, module: str) -> list[tuple[datetime, Path]]:
+    """The learner's submission folders of `module`, by the time in their names (nothing followed)."""
+    found = []
+    for name in os.listdir(learner_dir):
+        parsed = parse_entry(name)
+        if parsed is None or parsed[0] != module:
+            continue
+        if stat.S_ISDIR(os.lstat(learner_dir / name).st_mode):
+            found.append((parsed[1], learner_dir / name))
+    return sorted(found)
 
 
 #: Collect's caps: a submission is a few notebooks; anything bigger is left where it is, and said.
@@ -325,6 +351,14 @@ def check_exchange(layout: ExchangeLayout) -> None:
         )
 
 
+def release_modes(outbound: Path) -> tuple[int, int]:
+    """(folder, file) modes of what is released: readable by all; writable by the outbound's group
+    too when it is (on a hub the services account and the grader both release)."""
+    if os.stat(outbound).st_mode & stat.S_IWGRP:
+        return 0o2775, 0o664
+    return 0o755, 0o644
+
+
 def release_module(
     course_dir: Path,
     layout: ExchangeLayout,
@@ -365,10 +399,11 @@ def release_module(
         strip_release(
             tmp / module
         )  # learners' homes never get a solution: the hub's service serves them
+        dir_mode, file_mode = release_modes(layout.outbound)
         for folder, _dirs, files in os.walk(tmp):
-            os.chmod(folder, 0o755)
+            os.chmod(folder, dir_mode)
             for name in files:
-                os.chmod(os.path.join(folder, name), 0o644)
+                os.chmod(os.path.join(folder, name), file_mode)
         if dest.exists():
             old = tmp / ".ancien"
             os.replace(dest, old)

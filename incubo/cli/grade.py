@@ -48,6 +48,13 @@ def _add_autograde(gsub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--student", default=None, metavar="ID", help="ne corriger que la copie de cet apprenant"
     )
+    p.add_argument(
+        "--progression",
+        default=None,
+        metavar="FICHIER",
+        help="écrire l'avancement (JSON : copies corrigées sur le total) dans ce fichier, "
+        "réécrit après chaque copie (la page « Devoirs » le lit)",
+    )
     p.set_defaults(func=run_autograde)
 
 
@@ -82,6 +89,18 @@ def _add_release(gsub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("assignment", metavar="MODULE", help="nom du module (devoir nbgrader)")
     p.add_argument("--force", action="store_true", help="remplacer un module déjà distribué")
+    p.add_argument(
+        "--echeance",
+        default=None,
+        metavar="DATE",
+        help="date et heure limites de rendu, heure de la salle (« 2026-12-12 17:00 »)",
+    )
+    p.add_argument(
+        "--retard",
+        default=None,
+        metavar="accepter|refuser",
+        help="après l'échéance : accepter la copie (signalée en retard, par défaut) ou la refuser",
+    )
     p.set_defaults(func=run_release)
 
 
@@ -232,7 +251,13 @@ def run_autograde(args, ctx: Context) -> int:
         logging.getLogger("incubo.grading.nbgrader").setLevel(logging.DEBUG)
     if args.workers is not None and args.workers < 1:
         raise IncuboError("--workers doit être un nombre entier positif.", code="option-invalide")
-    summary = autograde(ctx.course_dir, args.assignment, workers=args.workers, student=args.student)
+    summary = autograde(
+        ctx.course_dir,
+        args.assignment,
+        workers=args.workers,
+        student=args.student,
+        progress_file=args.progression,
+    )
     shown = 0
     for student, reasons in sorted(summary.remarks.items()):
         for reason in reasons:
@@ -279,18 +304,47 @@ def _exchange(ctx: Context):
     return ExchangeLayout(hub_dir() / "exchange", course_id)
 
 
+def _deadline_of(args):
+    """The release's `Deadline` from --echeance / --retard (None without a due date)."""
+    from incubo import deadlines
+    from incubo.errors import IncuboError
+
+    if args.echeance is None:
+        if args.retard is not None:
+            raise IncuboError(
+                "--retard n'a de sens qu'avec une échéance : ajoutez --echeance « 2026-12-12 17:00 ».",
+                code="retard-sans-echeance",
+            )
+        return None
+    late = deadlines.parse_policy(args.retard) if args.retard else deadlines.ACCEPT
+    return deadlines.Deadline(deadlines.parse_due(args.echeance), late)
+
+
 def run_release(args, ctx: Context) -> int:
     from incubo import console
-    from incubo.exchange import release_module
+    from incubo.grading.exchange_ops import release_with_deadline
 
     _check_course(ctx)
+    deadline = _deadline_of(args)  # a bad date is refused before anything is released
     exchange = _exchange(ctx)
     _as_owner_of(exchange.outbound)  # the services account: a séance unlocks notebooks there too
-    dest = release_module(ctx.course_dir, exchange, args.assignment, force=args.force)
+    dest = release_with_deadline(
+        ctx.course_dir, exchange, args.assignment, force=args.force, deadline=deadline
+    )
     console.success(
         f"Module « {args.assignment} » distribué ({dest}) : chaque apprenant le reçoit dans son dossier en quelques secondes (à sa prochaine connexion si son espace est arrêté)."
     )
+    if deadline is not None:
+        console.info(f"Échéance : {deadline_french(deadline)}.")
     return 0
+
+
+def deadline_french(deadline) -> str:
+    """« à rendre avant samedi 12 décembre, 17 h 00 ; copie en retard refusée »."""
+    from incubo import deadlines
+
+    rule = "refusée" if deadline.late == deadlines.REFUSE else "acceptée, signalée en retard"
+    return f"{deadline.french()} ; copie en retard {rule}"
 
 
 def run_collect(args, ctx: Context) -> int:
@@ -303,6 +357,10 @@ def run_collect(args, ctx: Context) -> int:
     summary = collect_module(ctx.course_dir, exchange, args.assignment)
     for line in summary.skipped:  # links, FIFOs, files over the caps: left in the exchange
         console.warning(line)
+    for line in summary.refused:  # late policy « refuser »
+        console.warning(line)
+    if summary.late:
+        console.warning(f"Rendu(s) en retard, ramassé(s) : {', '.join(summary.late)}.")
     if not summary.collected and not summary.unchanged:
         console.warning(f"Aucune copie rendue pour « {args.assignment} » pour l'instant.")
     console.success(
