@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
+#: French error pages of each user's own server (jupyter_server's are in English).
+SERVER_TEMPLATES = TEMPLATES / "server"
 #: The hub's own service: warm-up and administration from the command line (token in hub_dir).
 # Not "incubo": nbgrader names the formgrader service after the course id, "incubo" by default.
 SERVICE_NAME = "incubo-salle"
@@ -133,6 +135,7 @@ def configure_spawner(c, settings: HubSettings) -> None:
         "--ServerApp.shutdown_no_activity_timeout=0",
         # skip what a learner's server never uses: faster start, less memory per learner
         "--ServerApp.jpserver_extensions=jupyter_lsp=False",
+        f"--ServerApp.extra_template_paths={SERVER_TEMPLATES}",
     ]
     c.Spawner.args = args
     env = dict(c.Spawner.environment) if "environment" in c.Spawner else {}

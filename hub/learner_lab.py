@@ -9,6 +9,9 @@ Written into the learner role's config folder (`<hub_dir>/config/apprenant`) by
   terminal, consoles, the text editor's « Text / Markdown / Python File », Jupytext's formats, the
   contextual help, and what cannot start without them (the debugger, the tooltips of consoles and
   editors). Markdown and CSV files still open in their viewers.
+- Voilà's preview (« Render with Voilà », in English, and a page a learner has no use for) is off
+  too: the room's apps are opened from « Commencez ici ». So is the extension manager (PyPI
+  searches in a side panel): a learner installs nothing into JupyterLab.
 - The file browser hides incubo's internal files (`incubo_exercices.json`, `incubo_quiz.yml`…):
   `ContentsManager.hide_globs` only filters listings, so the lessons' widgets, which read their
   sidecars from the disk in the kernel, still find them. Checkpoints are dot-folders, hidden
@@ -26,6 +29,10 @@ DISABLED = (
     "@jupyterlab/fileeditor-extension",
     "@jupyterlab/inspector-extension",
     "jupyterlab-jupytext",
+    "@voila-dashboards/jupyterlab-preview",
+    "@jupyterlab/extensionmanager-extension",
+    # « Cell 2/6 » in the status bar: new in JupyterLab 4.6, in English (not yet in the French pack)
+    "@jupyterlab/notebook-extension:cell-counter-status",
     # what needs a console or the text editor, and would fail to start without them
     "@jupyterlab/debugger-extension",
     "@jupyterlab/tooltip-extension:consoles",

@@ -190,7 +190,7 @@ class MyProgressHandler(JupyterHandler):
             )
         except Exception as err:
             log.warning("Mon parcours: LRS unreadable: %s", err)
-            body = '<p class="erreur">Votre progression ne peut pas être lue pour l\'instant (le LRS ne répond pas). Réessayez dans un instant.</p>'
+            body = '<p class="erreur">Votre progression ne peut pas être lue pour l\'instant (le service qui conserve vos traces ne répond pas). Réessayez dans un instant.</p>'
         user = os.environ.get("JUPYTERHUB_USER", "")
         self.set_header("Cache-Control", "no-store")
         self.finish(

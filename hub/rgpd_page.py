@@ -180,7 +180,7 @@ class MyDataHandler(JupyterHandler):
         else:
             acknowledge = "<p>Votre lecture ne peut pas être enregistrée pour l'instant : réessayez dans un instant.</p>"
         count = (
-            "Vos traces ne peuvent pas être lues pour l'instant (le LRS ne répond pas)."
+            "Vos traces ne peuvent pas être lues pour l'instant (le service qui les conserve ne répond pas)."
             if statements is None
             else f"incubo garde {len(statements)} traces de vos actions."
         )

@@ -94,3 +94,18 @@ def test_every_room_template_renders(name):
 def test_a_reworded_jupyterhub_page_fails_loudly():
     with pytest.raises(ValueError, match="lang"):
         page_text.translate_page("<html lang='en-GB'>")
+
+
+@pytest.mark.parametrize("status", [404, 403, 500])
+def test_learners_servers_error_pages_are_french(status):
+    """jupyter_server's pages of a learner's own server (`hub/templates/server/`), no hub started."""
+    from french_screens import english_in
+
+    env = Environment(loader=FileSystemLoader([str(OURS / "server")]), autoescape=True)
+    name = "404.html" if status == 404 else "error.html"
+    html = env.get_template(name).render(
+        base_url="/user/agent-1/", status_code=status, status_message="Not Found", message="x"
+    )
+    assert '<html lang="fr">' in html and f"Erreur {status}" in html
+    assert 'href="/user/agent-1/incubo/commencez-ici"' in html
+    assert not english_in(html), english_in(html)

@@ -50,6 +50,9 @@ def test_wheel_holds_only_the_incubo_namespace(wheel):
     for part in ("widgets", "grading", "reports", "apps", "hub"):
         assert f"incubo/{part}/__init__.py" in names
     assert any(n.endswith("share/jupyter/lab/settings/overrides.d/incubo.json") for n in names)
+    # learners' servers: French error pages and the kernel with its French help links
+    for name in ("templates/server/error.html", "templates/server/404.html", "kernel_aide.py"):
+        assert f"incubo/hub/{name}" in names, name
     # incubo's lab extension, prebuilt (installing incubo needs no Node), and its server side
     labext = ROOT / "incubo" / "share" / "labextensions" / "@incubo" / "labextension"
     for path in labext.rglob("*"):
