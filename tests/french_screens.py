@@ -14,8 +14,8 @@ Code is not prose: editors, `<code>`, `<pre>` and file names are left out. Each 
 text and where it is (the element and its nearest ancestors), so a failing walk says what to fix.
 
 Exceptions are explicit: `UPSTREAM`, English that comes from a project we do not change and
-cannot configure, each with its reason; `REMOVED_BY_MES_MODULES`, nbgrader's learner tools that
-« Mes modules » (labextension/) replaces, ignored until that branch is merged.
+cannot configure, each with its reason. nbgrader's learner tools (« Assignment List », its menu)
+are not exceptions: « Mes modules » replaces them, and the walk fails if they come back.
 """
 
 from __future__ import annotations
@@ -102,16 +102,6 @@ UPSTREAM: dict[str, str] = {
     "true": "JupyterLab's tooltip over a file (« Inscriptible: true ») prints the boolean as is",
 }
 
-#: nbgrader's learner tools, in English in its lab extension (nothing to translate), replaced by
-#: « Mes modules » (issue 20, point 2; labextension/ and hub/exchange.py's ROLE_TOOLS, another
-#: branch). Ignored by the checker until that branch is merged: the lead deletes this set then.
-#: (With main merged, « Mes modules » in, the walk passes with this set empty.)
-REMOVED_BY_MES_MODULES = frozenset({
-    "Nbgrader", "Assignment List", "Released assignments", "Downloaded assignments",
-    "Submitted assignments", "Submit", "Fetch", "Fetch Feedback", "Validate",
-    "There are no assignments to fetch", "view feedback",
-})  # fmt: skip
-
 #: What the page shows, one item per text node or labelling attribute of a visible element.
 COLLECT = """() => {
   const HIDDEN_TAGS = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"]);
@@ -181,7 +171,7 @@ _PHRASES = {label: _phrase(label) for label in ENGLISH if " " in label}
 
 def _without_exceptions(text: str) -> str:
     """`text` without the labels the checker lets through (their words are not French either)."""
-    for label in sorted({*UPSTREAM, *REMOVED_BY_MES_MODULES}, key=len, reverse=True):
+    for label in sorted(set(UPSTREAM), key=len, reverse=True):
         text = _phrase(label).sub(" ", text)
     return text
 
@@ -192,7 +182,7 @@ def english_in(text: str) -> list[str]:
     bare = _bare(text)
     found = [label for label in ENGLISH if " " not in label and bare == label]
     found += [label for label, pattern in _PHRASES.items() if pattern.search(text)]
-    return sorted(set(found) - set(UPSTREAM) - REMOVED_BY_MES_MODULES)
+    return sorted(set(found) - set(UPSTREAM))
 
 
 def unknown_words(texts: list[str]) -> list[str]:
