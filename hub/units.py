@@ -8,6 +8,7 @@ room is a set of units; the init system supervises, not a loop of ours:
 | `incubo-hub.service` | `incubo hub` (JupyterHub, which starts each learner's server in its own control group: `Delegate=yes`, and the formgrader) | root (creates accounts) |
 | `incubo-proxy.service`, `incubo-ralph.service`, `incubo-lrs.service`, `incubo-tableau-de-bord.service`, `incubo-solutions.service` | the proxy and each room service, external to JupyterHub (`incubo.hub.service_units`) | the services account |
 | `incubo-sauvegarde.service` + `.timer` | `incubo hub sauvegarder`, every night, keeping the last N archives | root (reads every home) |
+| `incubo-purge.service` + `.timer` | `incubo rgpd purger`, every night: statements older than `INCUBO_CONSERVATION_MOIS` | root, as `incubo rgpd` by hand on the hub |
 
 `Restart=on-failure` brings the hub back after a crash; `KillMode=process`
 stops only the hub on `systemctl restart`, so learners keep their open labs
@@ -92,6 +93,23 @@ def units(
             f"OnCalendar=*-*-* {at}:00\nPersistent=true\n\n"
             "[Install]\nWantedBy=timers.target\n"
         ),
+        # RGPD art. 5: statements older than INCUBO_CONSERVATION_MOIS go, every night
+        "incubo-purge.service": (
+            "[Unit]\n"
+            "Description=incubo : suppression des traces plus anciennes que la durée de conservation\n"
+            "After=incubo-hub.service\n\n"
+            "[Service]\n"
+            "Type=oneshot\n"
+            f"{common}"
+            f"ExecStart={incubo} rgpd purger\n"
+            "Nice=10\n"
+        ),
+        "incubo-purge.timer": (
+            "[Unit]\nDescription=incubo : purge quotidienne des traces trop anciennes\n\n"
+            "[Timer]\n"
+            "OnCalendar=*-*-* 03:30:00\nPersistent=true\n\n"
+            "[Install]\nWantedBy=timers.target\n"
+        ),
     }
 
 
@@ -142,7 +160,8 @@ def install(
     for name, text in envs.items():
         _write_private(env_file.parent / name, text)  # tokens: root's eyes only
     written += _write_units(room, unit_dir)
-    names = [p.name for p in written if p.name != "incubo-sauvegarde.service"]
+    oneshots = {"incubo-sauvegarde.service", "incubo-purge.service"}  # started by their timers
+    names = [p.name for p in written if p.name not in oneshots]
     if _systemd_running() and shutil.which("systemctl") and unit_dir == UNIT_DIR:
         for cmd in (
             ["systemctl", "daemon-reload"],

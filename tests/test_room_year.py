@@ -176,7 +176,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0, result.stderr
     units = sorted((tmp_path / "units").glob("incubo-*"))
     assert {"incubo-hub.service", "incubo-proxy.service", "incubo-sauvegarde.service",
-            "incubo-sauvegarde.timer"} <= {u.name for u in units}  # fmt: skip
+            "incubo-sauvegarde.timer", "incubo-purge.service", "incubo-purge.timer",
+            } <= {u.name for u in units}  # fmt: skip
     assert oct((tmp_path / "units" / "salle.env").stat().st_mode & 0o777) == "0o600"
     assert 'INCUBO_DEMO_PASSWORD="x"' in (tmp_path / "units" / "salle.env").read_text()
     check = subprocess.run(
