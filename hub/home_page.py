@@ -35,7 +35,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
 from incubo import deadlines, exercise_data
-from incubo.exchange import VIEW_DIR
+from incubo.exchange import VIEW_DIR, feedback_pages
 
 log = logging.getLogger(__name__)
 
@@ -116,26 +116,6 @@ def _submissions(inbound: Path, module: str) -> list[Path]:
     return sorted(found, key=lambda p: p.name.split("+")[2] if p.name.count("+") >= 2 else "")
 
 
-def _has_feedback(submissions: list[Path], feedback: Path) -> bool:
-    """Whether the exchange holds feedback for one of these hand-ins (nbgrader's hashed names)."""
-    from nbgrader.utils import notebook_hash
-
-    from incubo.exchange import read_small
-
-    for sub in reversed(submissions):
-        try:
-            secret = read_small(sub, "submission_secret.txt", base=sub.parent)
-        except OSError:
-            continue
-        if not secret:
-            continue
-        for nb in sub.glob("*.ipynb"):
-            name = notebook_hash(secret=secret, notebook_id=nb.stem) + ".html"
-            if (feedback / name).is_file():
-                return True
-    return False
-
-
 def _opened_or_changed(folder: Path, released: Path, notebooks: list[Notebook]) -> bool:
     checkpoints = folder / ".ipynb_checkpoints"
     if any(checkpoints.glob("*-checkpoint.ipynb")):
@@ -155,7 +135,7 @@ def module_state(home: Path, course: str, folder: Path, notebooks: list[Notebook
     view = home / VIEW_DIR / course
     submissions = _submissions(view / "inbound", folder.name)
     fetched = folder / "feedback"
-    if (fetched.is_dir() and any(fetched.iterdir())) or _has_feedback(
+    if (fetched.is_dir() and any(fetched.iterdir())) or feedback_pages(
         submissions, view / "feedback"
     ):
         return GRADED

@@ -89,26 +89,9 @@ class Place:
 
 def feedback_pages(place: Place, module: str) -> dict[str, Path]:
     """Notebook stem → its feedback page, for the newest hand-in that has feedback."""
-    from nbgrader.utils import notebook_hash
+    from incubo.exchange import feedback_pages as pages_of
 
-    from incubo.exchange import read_small
-
-    feedback = place.view / "feedback"
-    for sub in reversed(place.submissions(module)):
-        try:
-            secret = read_small(sub, "submission_secret.txt", base=sub.parent)
-        except OSError:
-            continue
-        if not secret:
-            continue
-        found = {
-            nb.stem: feedback / (notebook_hash(secret=secret, notebook_id=nb.stem) + ".html")
-            for nb in sorted(sub.glob("*.ipynb"))
-        }
-        found = {stem: page for stem, page in found.items() if page.is_file()}
-        if found:
-            return found
-    return {}
+    return pages_of(place.submissions(module), place.view / "feedback")
 
 
 def read_page(page: Path) -> str:

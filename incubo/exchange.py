@@ -191,6 +191,28 @@ def read_small(folder: Path, name: str, limit: int = 4096, *, base: Path | None 
         return f.read(limit).decode("utf-8", errors="replace").strip()
 
 
+def feedback_pages(submissions: list[Path], feedback: Path) -> dict[str, Path]:
+    """Notebook stem → its feedback page in `feedback` (nbgrader's hashed names), for the newest of
+    these hand-ins that has feedback; {} when none has."""
+    from nbgrader.utils import notebook_hash
+
+    for sub in reversed(submissions):
+        try:
+            secret = read_small(sub, "submission_secret.txt", base=sub.parent)
+        except OSError:
+            continue
+        if not secret:
+            continue
+        found = {
+            nb.stem: feedback / (notebook_hash(secret=secret, notebook_id=nb.stem) + ".html")
+            for nb in sorted(sub.glob("*.ipynb"))
+        }
+        found = {stem: page for stem, page in found.items() if page.is_file()}
+        if found:
+            return found
+    return {}
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "c'est un lien symbolique"
