@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+import uuid
 
 import jsonschema
 import pytest
@@ -39,8 +40,19 @@ def test_z2jh_values_match_the_chart_schema():
 
 @pytest.mark.parametrize("auth", ["demo", "proconnect"])
 def test_vm_hub_config_loads(auth, tmp_path):
-    """deploy/vm is a thin wrapper over incubo.hub.config.configure (the same as `incubo hub`)."""
+    """deploy/vm is a thin wrapper over incubo.hub.config.configure (the same as `incubo hub`).
+
+    Loading the configuration creates no Unix group or account (issue 18, point 8: they are made
+    when the hub starts); the names are unique to this run, so a machine that already has the
+    default ones proves nothing either way."""
+    tag = uuid.uuid4().hex[:8]
+    names = {
+        "INCUBO_HUB_COMPTE_CORRECTEUR": f"tcorr{tag}",
+        "INCUBO_HUB_COMPTE_SERVICES": f"tserv{tag}",
+        "INCUBO_HUB_GROUPE_FORMATEURS": f"tform{tag}",
+    }
     env = {
+        **names,
         "INCUBO_HUB_AUTH": auth,
         "INCUBO_DEMO_PASSWORD": "mot-de-passe-de-la-salle",
         "INCUBO_HUB_DIR": str(tmp_path / "hub"),
@@ -61,3 +73,7 @@ def test_vm_hub_config_loads(auth, tmp_path):
     assert out.returncode == 0, out.stderr
     authenticator = "ProConnectAuthenticator" if auth == "proconnect" else "DemoAuthenticator"
     assert out.stdout.split() == [authenticator, "IncuboSpawner"]
+    for name in names.values():
+        for database in ("group", "passwd"):
+            found = subprocess.run(["getent", database, name], capture_output=True)
+            assert found.returncode == 2, f"{database} {name} created by loading the configuration"
