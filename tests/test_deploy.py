@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
 import uuid
@@ -77,3 +78,27 @@ def test_vm_hub_config_loads(auth, tmp_path):
         for database in ("group", "passwd"):
             found = subprocess.run(["getent", database, name], capture_output=True)
             assert found.returncode == 2, f"{database} {name} created by loading the configuration"
+
+
+def test_tljh_purge_units_verify_and_purge_the_hub_folder_tljh_uses(tmp_path):
+    """deploy/vm's nightly purge (RGPD retention) on a TLJH VM: units systemd accepts, and the hub
+    folder the TLJH plugin gives the hub (without it, the purge looked in /srv/incubo/hub and left
+    Ralph's data and the learners' journals untouched)."""
+    plugin = (ROOT / "deploy" / "tljh" / "tljh_incubo.py").read_text(encoding="utf-8")
+    hub_dir = plugin.split('os.environ.setdefault("INCUBO_HUB_DIR", "', 1)[1].split('"', 1)[0]
+    service = (ROOT / "deploy" / "vm" / "incubo-purge.service").read_text(encoding="utf-8")
+    assert f"Environment=INCUBO_HUB_DIR={hub_dir}\n" in service
+    assert service.index("Environment=INCUBO_HUB_DIR") < service.index("EnvironmentFile=")
+    assert "ExecStart=/opt/tljh/hub/bin/incubo rgpd purger\n" in service
+    # systemd-analyze wants the command to exist: the hub's incubo stands in for TLJH's
+    (tmp_path / "incubo-purge.service").write_text(
+        service.replace("/opt/tljh/hub/bin/incubo", str(ROOT / ".venv" / "bin" / "incubo"))
+    )
+    shutil.copy(ROOT / "deploy" / "vm" / "incubo-purge.timer", tmp_path)
+    check = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", "incubo-purge.service", "incubo-purge.timer"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    readme = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "systemctl enable --now incubo-purge.timer" in readme

@@ -153,19 +153,25 @@ def test_bad_input_is_one_french_sentence_and_changes_nothing(room):
     lrs, course, env, base = room
     agent = graded_student(course)
     before = snapshot(course, lrs.data, base / "rgpd")
+    errors = []
     r = incubo("rgpd", "effacer", "personne-inconnue", "--oui", env=env)
     assert_french_error(r, "Aucune donnée sur l'agent « personne-inconnue »")
+    errors.append(r)
     r = incubo("rgpd", "effacer", agent, "--oui", env=dict(env, INCUBO_HUB_FORMATEURS=agent))
     assert_french_error(r, "est encore formateur")
+    errors.append(r)
     down = dict(env, INCUBO_LRS_URL=f"http://127.0.0.1:{free_port()}")
     r = incubo("rgpd", "effacer", agent, "--oui", env=down)
     assert_french_error(r, "injoignable", "rien n'a été modifié")
+    errors.append(r)
     elsewhere = base / "autre-ralph"
     elsewhere.mkdir(exist_ok=True)
     r = incubo("rgpd", "effacer", agent, "--oui", env=dict(env, INCUBO_LRS_FS_DIR=str(elsewhere)))
     assert_french_error(r, "ne désigne pas le dossier de ce LRS")
+    errors.append(r)
     r = incubo("rgpd", "exporter", agent, "-o", base / "jamais", env=down)
     assert_french_error(r, "injoignable")
+    errors.append(r)
     r = subprocess.run(  # no terminal, no --oui
         [str(BIN / "incubo"), "rgpd", "effacer", agent],
         env=env,
@@ -174,11 +180,26 @@ def test_bad_input_is_one_french_sentence_and_changes_nothing(room):
         text=True,
     )
     assert_french_error(r, "--oui")
+    errors.append(r)
     r = incubo("rgpd", "purger", env=dict(env, INCUBO_CONSERVATION_MOIS="0"))
     assert_french_error(r, "INCUBO_CONSERVATION_MOIS")
-    for result in [r]:
-        assert len(result.stderr.strip().splitlines()) == 1
+    errors.append(r)
+    # a misspelt name on a paper request would be recorded for nobody: refused, with the way out
+    r = incubo("rgpd", "recherche", agent + "x", "non", env=env)
+    assert_french_error(r, f"Aucun agent « {agent}x »", "--nouveau")
+    errors.append(r)
+    for result in errors:
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert snapshot(course, lrs.data, base / "rgpd") == before
+    # an agent who has not logged in yet may object on paper beforehand
+    store = base / "rgpd-a-part"  # apart: the reports' exclusion counts below stay the room's
+    r = incubo(
+        "rgpd", "recherche", "pas-encore-venu", "non", "--nouveau",
+        env=dict(env, INCUBO_RGPD_DIR=str(store)),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (store / rgpd.CHOICES).read_text().splitlines()]
+    assert [(row["agent"], row["recherche"]) for row in rows] == [("pas-encore-venu", False)]
     assert lrs_count(lrs, agent) > 0
 
 

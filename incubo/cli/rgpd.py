@@ -27,6 +27,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     r.add_argument(
         "choix", metavar="oui|non", choices=["oui", "non"], help="oui : inclus ; non : exclu"
     )
+    r.add_argument(
+        "--nouveau",
+        action="store_true",
+        help="l'agent n'a encore rien fait ici (pas de trace, pas de compte) : enregistrer quand même",
+    )
     r.set_defaults(func=run_choice)
     e = actions.add_parser(
         "exporter",
@@ -63,8 +68,16 @@ def _help(parser) -> int:
 
 def run_choice(args, ctx: Context) -> int:
     from incubo import console, rgpd
+    from incubo.errors import IncuboError
 
     rgpd.research_base()
+    if not args.nouveau and not _known(args.nom, ctx):
+        # a misspelt name would be recorded for nobody, and the real agent left as they were
+        raise IncuboError(
+            f"Aucun agent « {args.nom} » ici (ni trace, ni note, ni compte) : vérifiez le nom (celui "
+            "de sa connexion) ; pour un agent qui ne s'est pas encore connecté, ajoutez --nouveau.",
+            code="agent-inconnu",
+        )
     rgpd.record_choice(args.nom, args.choix == "oui", source="formateur")
     what = "inclus dans" if args.choix == "oui" else "exclu de"
     console.success(
@@ -100,6 +113,19 @@ def run_export(args, ctx: Context) -> int:
         f"{counts['fichiers']} fichiers (lisez LISEZMOI.md)."
     )
     return 0
+
+
+def _known(agent: str, ctx: Context) -> bool:
+    """Whether incubo holds anything of `agent`: a choice or a notice read, data, or a hub user."""
+    from incubo import rgpd
+    from incubo.rgpd_export import gather
+    from incubo.rgpd_places import places
+
+    if agent in rgpd.known_agents():
+        return True
+    if rgpd.on_hub() and _hub().check(agent):
+        return True
+    return not gather(agent, places(ctx.course_dir)).empty
 
 
 class _NoHub:
