@@ -260,18 +260,22 @@ def _hub_users(settings: HubSettings) -> list[str]:
 
 
 def stop_all(settings: HubSettings) -> int:
-    """End of the day: every learner's server, the hub and the proxy."""
-    from incubo.hub import accounts
+    """End of the day: every learner's server, the hub and the proxy (their units under systemd)."""
+    from incubo.hub import accounts, units
     from incubo.hub.api import HubAPI
     from incubo.hub.local import stop_proxy
 
     api = HubAPI(settings, timeout=60)
     names = _hub_users(settings)
+    as_units = units.installed()
     if api.alive():
         # each stop lasts seconds (the server shuts its kernels down): all at once, not one
         # after the other (a room of 15 learners took minutes); one client per request
         with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(lambda name: HubAPI(settings, timeout=60).stop_server(name), names))
+    if as_units:
+        units.stop_room()
+    elif api.alive():
         pid = running_hub(settings)
         with contextlib.suppress(ProcessLookupError):
             if pid:
@@ -286,6 +290,12 @@ def stop_all(settings: HubSettings) -> int:
     from incubo.hub.limits import Cgroups
 
     Cgroups(settings.hub_dir).remove_room()  # the learners' control groups, empty now
+    if as_units:
+        console.success(
+            "Salle arrêtée : serveurs des apprenants, hub, services et proxy (services système ; "
+            "ils repartent au prochain démarrage de la machine, ou avec « systemctl start incubo-hub »)."
+        )
+        return 0
     stopped = stop_proxy(settings)
     console.success(
         "Salle arrêtée : serveurs des apprenants, hub" + (" et proxy." if stopped else ".")

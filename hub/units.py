@@ -117,6 +117,31 @@ def _systemd_running() -> bool:
     return Path("/run/systemd/system").is_dir()
 
 
+#: What `incubo hub arreter` stops when the room runs as units: the hub (its services are PartOf it)
+#: and the proxy (which outlives a hub restart on purpose, but not the end of the day).
+END_OF_DAY = ("incubo-hub.service", "incubo-proxy.service")
+
+
+def installed(unit_dir: Path | None = None) -> bool:
+    """True when this machine runs the room as systemd units (`incubo hub installer`)."""
+    return (
+        _systemd_running()
+        and ((unit_dir or UNIT_DIR) / "incubo-hub.service").is_file()
+        and shutil.which("systemctl") is not None
+    )
+
+
+def stop_room() -> None:
+    """Stop the room's units (a signal to the hub would leave its services' units and the proxy's
+    running, and `Restart=` watching them); they start again at boot or with `systemctl start`."""
+    proc = subprocess.run(["systemctl", "stop", *END_OF_DAY], capture_output=True, text=True)
+    if proc.returncode:
+        raise IncuboError(
+            f"« systemctl stop {' '.join(END_OF_DAY)} » a échoué : {proc.stderr.strip()}",
+            code="hub-systemd",
+        )
+
+
 def _write_private(path: Path, text: str) -> None:
     """A file only root reads (settings, the room password, services' tokens)."""
     path.parent.mkdir(parents=True, exist_ok=True)

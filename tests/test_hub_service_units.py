@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-from harness import incubo, isolated_env, wait_for
+from harness import free_port, incubo, isolated_env, wait_for
 from hub_support import room_accounts, start_hub, unique_name
 
 from incubo.hub.service_units import SWITCH
@@ -185,3 +185,45 @@ def processes(hub, module: str) -> list[psutil.Process]:
             if (proc.info["environ"] or {}).get("INCUBO_HUB_DIR") == str(hub.hub_dir):
                 found.append(proc)
     return found
+
+
+def _fake_systemctl(folder: Path, code: int = 0) -> Path:
+    """A `systemctl` that records its arguments (systemd does not run on this machine)."""
+    log = folder / "systemctl.log"
+    fake = folder / "bin" / "systemctl"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "Unit refusée" >&2\nexit {code}\n')
+    fake.chmod(0o755)
+    return log
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_end_of_day_under_systemd_stops_the_rooms_units(tmp_path, monkeypatch, capsys, fails):
+    """`incubo hub arreter` on a room installed as units stops the units (hub, its services, proxy):
+    a signal to the hub would leave the services' units and the proxy's running."""
+    from incubo.config import hub_settings
+    from incubo.errors import IncuboError
+    from incubo.hub import local, room, units
+
+    log = _fake_systemctl(tmp_path, code=1 if fails else 0)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "incubo-hub.service").write_text("[Service]\n")
+    monkeypatch.setattr(units, "UNIT_DIR", tmp_path / "units")
+    monkeypatch.setattr(units, "_systemd_running", lambda: True)
+    signalled = []
+    monkeypatch.setattr(local, "stop_proxy", lambda settings: signalled.append("proxy"))
+    settings = hub_settings(
+        {"INCUBO_HUB_DIR": str(tmp_path / "hub"), "INCUBO_HUB_API_PORT": str(free_port())}
+    )
+    settings.hub_dir.mkdir()
+    settings.service_token_file.write_text("jeton")  # a room that ran (its hub is down now)
+    if fails:
+        with pytest.raises(IncuboError, match="systemctl stop incubo-hub.service incubo-proxy"):
+            room.stop_all(settings)
+    else:
+        assert room.stop_all(settings) == 0
+        said = capsys.readouterr()
+        assert "services système" in said.out + said.err
+    assert log.read_text().split() == ["stop", "incubo-hub.service", "incubo-proxy.service"]
+    assert signalled == []  # the proxy is its unit's, not signalled by hand
