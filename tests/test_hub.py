@@ -182,7 +182,14 @@ def test_restart_keeps_sessions_servers_and_work(hub, learners):
         p.pid for p in psutil.process_iter(["username"]) if p.info["username"] == hub.unix_user(a)
     )
 
-    assert hub.stop(signal.SIGTERM) == 0
+    before = len(hub.log())
+    stopping = time.monotonic()
+    assert hub.stop(signal.SIGINT) == 0  # Ctrl+C in the administrator's terminal
+    stopped_in = time.monotonic() - stopping
+    said = hub.log()[before:]
+    assert "Traceback" not in said and "Error" not in said, said[-3000:]
+    print(f"incubo hub arrêté (Ctrl+C) en {stopped_in:.1f} s")
+    assert stopped_in < 20, said[-3000:]
     assert psutil.pid_exists(server_pid)
     # while the hub is down, the learner's open lab keeps working through the proxy
     assert lab_a.read("travail.py") == "x = 1\n"
@@ -261,9 +268,12 @@ def test_end_of_day_stops_everything(hub, learners):
     """`incubo hub arreter`: learners' servers, the hub and the proxy are stopped (last test: it ends the hub)."""
     (a, _), (b, _) = learners
     proxy = psutil.Process(int((hub.hub_dir / "proxy.pid").read_text()))
+    before = len(hub.log())
     result = incubo("hub", "arreter", "--course-dir", hub.course_dir, env=hub.env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert hub.proc.wait(60) == 0
+    said = result.stdout + result.stderr + hub.log()[before:]
+    assert "Traceback" not in said and "Error" not in said, said[-3000:]
     names = {hub.unix_user(a), hub.unix_user(b)}
     assert not [p for p in psutil.process_iter(["username"]) if p.info["username"] in names]
     assert not proxy.is_running()

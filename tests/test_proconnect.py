@@ -286,8 +286,9 @@ def test_attack_a_learner_named_like_a_trainer_gets_no_trainer_rights(room):
     assert "formgrade-incubo" not in hub.user_model(squatter)["groups"]
     session, _ = proconnect_login(hub, SQUATTER)
     hub.wait_running()  # the dashboard service is up
-    r = session.get(f"{hub.url}/services/tableau-de-bord/", timeout=60)
-    assert r.status_code == 403
+    for tool in ("/services/tableau-de-bord/", "/services/incubo/", "/services/incubo/devoirs"):
+        r = session.get(f"{hub.url}{tool}", timeout=60)
+        assert r.status_code == 403, (tool, r.status_code)
     # the real trainer, recognised by e-mail (any case), gets the next name and the rights
     proconnect_login(hub, CHEF)
     chef = hub_name_of(hub, CHEF)
@@ -306,11 +307,14 @@ def test_attack_an_administration_outside_proconnect_sirets_is_refused(room):
     assert session.get(f"{hub.url}/hub/api/user", timeout=30).status_code in (401, 403)
 
 
-def test_a_trainer_named_by_sub_gets_the_group_and_the_unix_trainers_group(room):
+@pytest.mark.parametrize("agent", [TRAINER, TRAINER_BY_SUB], ids=["par-courriel", "par-sub"])
+def test_a_trainer_named_by_sub_gets_the_group_and_the_unix_trainers_group(room, agent):
+    """Listed by e-mail or by `sub`: the hub's group and, through the spawner, the Unix trainers'
+    group (a trainer listed by e-mail once got the first and not the second)."""
     hub, _provider = room
-    session, back = proconnect_login(hub, TRAINER_BY_SUB)
+    session, back = proconnect_login(hub, agent)
     assert back.status_code == 200
-    name = hub_name_of(hub, TRAINER_BY_SUB)
+    name = hub_name_of(hub, agent)
     assert "formgrade-incubo" in hub.user_model(name)["groups"]
     open_lab(hub, session, name)  # the spawner reads the group: the account joins the trainers'
     members = grp.getgrnam(hub.env["INCUBO_HUB_GROUPE_FORMATEURS"]).gr_mem  # unique per hub

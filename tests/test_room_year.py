@@ -21,11 +21,13 @@ from pathlib import Path
 
 import psutil
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, axe_violations, incubo
+from harness import CHROMIUM, CHROMIUM_ARGS, assert_french_error, axe_violations, incubo
 from hub_support import shared_tmp, start_hub, unique_name
+from nbgrader.api import Gradebook
 from seance_support import MODULE as SEANCE_MODULE
 from seance_support import make_course as seance_course
 
+from incubo.gradebook import in_process_alembic_head
 from incubo.hub import limits
 
 pytestmark = pytest.mark.slow
@@ -187,6 +189,25 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+#: In a learner's kernel: one statement, delivered to the room's LRS through the gate.
+STATEMENT = (
+    "import json\nfrom incubo import events, xapi\n"
+    "s = xapi.statement('asked', parcours='essai', module='essai-01', kind='exercice', ident='ex-1')\n"
+    "events.record(s)\nprint(json.dumps([s['id'], events.wait_delivered(30)]))"
+)
+
+
+def wait_for_statement(folder: Path, statement_id: str, timeout: float = 30) -> None:
+    """Until Ralph's files hold the statement (it answered the gate, then wrote)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for f in folder.rglob("*"):
+            if f.is_file() and statement_id in f.read_text(encoding="utf-8", errors="replace"):
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"statement {statement_id} not in {folder}")
+
+
 def _gradebook(path: Path) -> list[tuple]:
     with sqlite3.connect(path) as db:
         return (
@@ -199,7 +220,14 @@ def test_a_backup_taken_during_activity_restores_into_new_folders(room):
     hub, labs = room
     name, lab = next(iter(labs.items()))
     lab.save("mon-travail.py", "print('bonjour')\n" * 100)
-    with sqlite3.connect(hub.course_dir / "notes.db") as db:  # a live gradebook-like database
+    with (
+        in_process_alembic_head(),
+        Gradebook(f"sqlite:///{hub.course_dir / 'gradebook.db'}") as gradebook,  # nbgrader's
+    ):
+        gradebook.update_or_create_student(name, first_name="Agent", last_name="Sauvegardé")
+    with sqlite3.connect(
+        hub.course_dir / "notes.db"
+    ) as db:  # a gradebook written during the backup
         db.execute("CREATE TABLE IF NOT EXISTS notes (apprenant TEXT, note REAL)")
         db.execute("INSERT INTO notes VALUES (?, 7.5)", (name,))
     seance_course(hub.course_dir)  # a released module with its steps
@@ -209,6 +237,13 @@ def test_a_backup_taken_during_activity_restores_into_new_folders(room):
     assert opened.returncode == 0, opened.stderr
     seances = sorted((hub.hub_dir / "seances").glob("*.json"))
     assert seances
+    # a learning statement from the learner's own kernel, stored by Ralph before the backup
+    sent = lab.run(STATEMENT, timeout=120)
+    assert sent["error"] is None, sent
+    statement_id, delivered = json.loads(sent["stdout"])
+    assert delivered, "the learner's statement is still in their spool"
+    ralph_data = hub.hub_dir / "lrs" / "donnees"
+    wait_for_statement(ralph_data, statement_id)
     writing = threading.Event()
 
     def activity():  # a learner writing, and the gradebook written, while the backup runs
@@ -264,15 +299,23 @@ def test_a_backup_taken_during_activity_restores_into_new_folders(room):
         # the gradebook: every row written before the backup, a consistent database
         rows = _gradebook(target / "cours" / "notes.db")
         assert (name, 7.5) in rows, rows
-        # learning statements: every line Ralph had is there, whole
-        for data in (hub.hub_dir / "lrs").rglob("*"):
-            if (
-                data.is_file()
-                and "ralph" in str(data.relative_to(hub.hub_dir))
-                and data.suffix != ".json"
-            ):
-                copy = target / "hub" / data.relative_to(hub.hub_dir)
-                assert data.read_bytes().startswith(copy.read_bytes()), data
+        with Gradebook(f"sqlite:///{target / 'cours' / 'gradebook.db'}") as gradebook:
+            assert gradebook.find_student(name).last_name == "Sauvegardé"
+        # learning statements: every line Ralph had is there, whole (Ralph may have appended since)
+        stored = [p for p in ralph_data.rglob("*") if p.is_file()]
+        assert stored, "Ralph stored nothing"
+        for data in stored:
+            copy = target / "hub" / data.relative_to(hub.hub_dir)
+            assert copy.is_file(), copy
+            assert data.read_bytes().startswith(copy.read_bytes()), data
+        restored_ids = {
+            json.loads(line)["id"]
+            for copy in (target / "hub" / "lrs" / "donnees").rglob("*")
+            if copy.is_file()
+            for line in copy.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
+        assert statement_id in restored_ids
         # restoring over a room is refused, in French, with nothing changed
         again = incubo(
             "hub", "restaurer", archive, "--course-dir", target / "cours", env=env, timeout=120
@@ -356,3 +399,17 @@ def test_a_second_room_on_this_machine_gets_free_internal_ports_or_a_french_refu
     finally:
         for sock in held:
             sock.close()
+
+
+def test_a_hub_folder_learners_cannot_traverse_is_refused_before_anything_starts():
+    """Under a 0700 parent every login ended on a 500 page (« Permission denied … python3 »):
+    refused first, in one French sentence naming the folder and the fix."""
+    with start_hub(start=False) as hub:
+        closed = hub.base / "ferme"
+        closed.mkdir()
+        closed.chmod(0o700)
+        env = dict(hub.env, INCUBO_HUB_DIR=str(closed / "hub"))
+        refused = incubo("hub", "--course-dir", hub.course_dir, env=env, timeout=120)
+        assert_french_error(refused, f"« {closed} » leur est fermé", f"chmod o+x {closed}")
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert not (closed / "hub" / "jupyterhub.pid").exists()  # JupyterHub never started
