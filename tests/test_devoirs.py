@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from french_screens import problems
 from harness import BIN, ROOT, axe_violations, incubo
 from hub_support import shared_tmp, start_hub, unique_name
-from test_mes_modules import PANEL, confirm, panel_violations
+from test_mes_modules import PANEL, confirm, feedback_axe_clean, panel_violations
 
 from incubo import deadlines, french_time
 from incubo.exchange import ExchangeLayout
@@ -94,7 +95,9 @@ def wait_message(page, text: str, timeout: float = 240_000) -> str:
 
 
 class RootWatch(threading.Thread):
-    """Samples `ps -eo user,args` while grading runs: this room's grading processes and their users.
+    """Samples `ps -eo user,args` from the release to the feedback: this room's `incubo grade`
+    commands started by « Devoirs » (release, collect, autograde, feedback), nbgrader, the grading
+    sandboxes and kernels, and their users.
 
     This room's: run by its grader, or naming its course folder or this checkout (the machine
     may run other rooms' tests meanwhile)."""
@@ -154,12 +157,31 @@ def mes_modules(page, name: str):
 
 
 def hand_in(page, item) -> None:
+    """« Rendre mon travail », the confirmation (axe-clean, French), then « Rendre » (Enter)."""
     item.get_by_role("button", name=f"Rendre mon travail : {TITLE}").click()
+    page.locator(".jp-Dialog").wait_for()
+    assert scoped_violations(page, ".jp-Dialog") == []
     assert "02-exercices.ipynb" in confirm(page, accept=True)
 
 
-def read_feedback(ctx, page, item, name: str) -> None:
-    """The score in « Mes modules », then « Voir le retour » in a new tab."""
+def scoped_violations(page, selector: str) -> list:
+    """axe-core's serious and critical violations inside `selector` (JupyterLab's own are not ours)."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(ROOT / "node_modules" / "axe-core" / "axe.min.js"))
+    return page.evaluate(
+        f"async () => (await axe.run('{selector}', {{resultTypes: ['violations']}}))"
+        ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => [v.id, v.nodes.map(n => n.html)])"
+    )
+
+
+def not_french(page, screen: str, name: str) -> list[str]:
+    """English labels or words hunspell-fr does not know on a learner's screen (point 4)."""
+    return problems(page, screen, (name, MODULE, "02-exercices.ipynb", "01-lecon.ipynb"))
+
+
+def read_feedback(browser, ctx, page, item, name: str) -> None:
+    """The score in « Mes modules », then « Voir le retour » in a new tab (axe-clean, French)."""
     item.locator(".incubo-etat", has_text="corrigé").wait_for(timeout=60_000)
     assert "Note : " in item.inner_text(), item.inner_text()
     with ctx.expect_page() as opened:
@@ -167,10 +189,13 @@ def read_feedback(ctx, page, item, name: str) -> None:
     feedback = opened.value
     feedback.wait_for_load_state()
     assert feedback.url.endswith(f"/user/{name}/incubo/modules/{MODULE}/retour"), feedback.url
+    assert not_french(feedback, "liste des retours", name) == []
+    feedback_axe_clean(browser, ctx, feedback.url)
     feedback.get_by_role("link", name="Un exercice de la salle").click()
     feedback.wait_for_url("**/retour/02-exercices")
     assert "Note :" in feedback.inner_text("body") and name in feedback.content()
     assert panel_violations(page) == []
+    assert not_french(page, "« Mes modules », corrigé", name) == []
 
 
 def test_the_trainer_runs_a_module_from_devoirs(room, browser):
@@ -178,6 +203,8 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
     ctx = browser.new_context(locale="fr-FR", accept_downloads=True)
     page = ctx.new_page()
     page.set_default_timeout(60_000)
+    watch = RootWatch(room)  # who runs this room's release, collect, grading and feedback
+    watch.start()
     try:
         # 1. release with a due date (in three days, 17 h, room time) and the « accepter » policy
         open_devoirs(room, page)
@@ -229,6 +256,7 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
         items[b].get_by_text(modules_page.LATE_ALLOWED).wait_for(timeout=30_000)
         hand_in(learners[b][1], items[b])
         items[b].locator(".incubo-etat", has_text="en retard").wait_for(timeout=60_000)
+        assert not_french(learners[b][1], "« Mes modules », rendu en retard", b) == []
         row(page, b).filter(has_text="en retard").wait_for(timeout=15_000)
         assert "en retard" not in row(page, a).inner_text()
         assert "non" not in row(page, a).locator("td").nth(1).inner_text()
@@ -238,22 +266,14 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
         page.keyboard.press("Enter")
         collected = wait_message(page, "Ramassage terminé.")
         assert f"Rendu(s) en retard, ramassé(s) : {b}." in collected, collected
-        watch = RootWatch(room)
-        watch.start()
         started = time.monotonic()
         section(page).get_by_role("button", name="Corriger").click()
         progress = section(page).locator(".progression")
         progress.wait_for(state="visible", timeout=120_000)
         wait_message(page, "Correction terminée.", timeout=600_000)
         graded_in = time.monotonic() - started
-        watch.stop.set()
-        watch.join()
         assert "2 copie(s) corrigée(s) sur 2" in progress.inner_text()
-        print(f"\ngraded from « Devoirs » in {graded_in:.1f} s; ps sampled {watch.samples} times")
-        print("\n".join(f"  {user}: {args}" for user, args in sorted(watch.seen)))
-        assert any("incubo grade autograde" in args for _u, args in watch.seen), watch.seen
-        assert any("bwrap" in args or "ipykernel" in args for _u, args in watch.seen), watch.seen
-        assert [p for p in watch.seen if p[0] == "root"] == [], watch.seen
+        print(f"\ngraded from « Devoirs » in {graded_in:.1f} s")
         for name in (a, b):
             assert (room.course / "autograded" / name / MODULE).is_dir()
 
@@ -264,8 +284,21 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
             assert list(layout.feedback_of(name).glob("*.html")), name
             row(page, name).locator("td").nth(4).filter(has_text="oui").wait_for()
         assert axe_violations(page) == []
+        watch.stop.set()
+        watch.join()
+        print(f"release to feedback: ps sampled {watch.samples} times")
+        print("\n".join(f"  {user}: {args}" for user, args in sorted(watch.seen)))
+        for action in (
+            "release",
+            "collect",
+            "autograde",
+            "feedback",
+        ):  # each takes a second or more
+            assert any(f"incubo grade {action}" in args for _u, args in watch.seen), action
+        assert any("bwrap" in args or "ipykernel" in args for _u, args in watch.seen), watch.seen
+        assert [p for p in watch.seen if p[0] == "root"] == [], watch.seen
         for name, (learner_ctx, learner_page) in learners.items():  # each reads their own
-            read_feedback(learner_ctx, learner_page, items[name], name)
+            read_feedback(browser, learner_ctx, learner_page, items[name], name)
 
         # 6. the grades for Excel: the bytes of `incubo grade export`
         with page.expect_download() as download:
@@ -291,6 +324,7 @@ def test_the_trainer_runs_a_module_from_devoirs(room, browser):
             json.loads(deadlines.path(layout.outbound, MODULE).read_text())["retard"] == "accepte"
         )
     finally:
+        watch.stop.set()
         for learner_ctx, _page in locals().get("learners", {}).values():
             learner_ctx.close()
         ctx.close()
