@@ -1,9 +1,10 @@
 """The learner's home on the hub (issue 20, point 1), tried in Chromium through a real hub.
 
-A trainer pre-warms a learner's server (`incubo hub prechauffer`) after releasing a first module
-with a due date; the learner logs in, reads the notice and lands on « Commencez ici »: the module,
+A trainer pre-warms two learners' servers (`incubo hub prechauffer`) after releasing a first module
+with a due date; a learner logs in, reads the notice and lands on « Commencez ici »: the module,
 its duration, its state and its due date, one click from JupyterLab. A second module released
-while the page is open appears there within 10 s, without a click. Opening a notebook makes its
+while both learners have « Commencez ici » and « Mes modules » open appears in all four screens
+within 10 s, without a click. Opening a notebook makes its
 module « en cours », a hand-in « rendu », released feedback « corrigé ». In JupyterLab, the
 module's internal files are not in the file browser (yet still readable), the launcher offers a
 notebook, no terminal nor console, and « Commencez ici.ipynb » at the root leads back to the
@@ -41,7 +42,7 @@ def room():
     shutil.copytree(ROOT / "tests" / "fixtures" / "hub" / "salle", sources / "salle")
     with (sources / "salle" / "parcours.yml").open("a", encoding="utf-8") as f:
         f.write(f'  - id: {SECOND}\n    titre: "Deuxième module"\n    notebooks: [01-lecon]\n')
-    learner, trainer = unique_name("a"), unique_name("f")
+    learner, neighbour, trainer = unique_name("a"), unique_name("v"), unique_name("f")
     try:
         built = incubo("build", "--courses", sources, "--course-dir", course)
         assert built.returncode == 0, built.stderr
@@ -51,11 +52,12 @@ def room():
             layout = ExchangeLayout(hub.hub_dir / "exchange", "incubo")
             due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
             deadlines.write(layout.outbound, FIRST, deadlines.Deadline(due))
-            warm = incubo("hub", "prechauffer", learner, env=hub.env)
+            warm = incubo("hub", "prechauffer", learner, neighbour, env=hub.env)
             assert warm.returncode == 0, warm.stdout + warm.stderr
             yield SimpleNamespace(
-                hub=hub, course=course, learner=learner, trainer=trainer, layout=layout, due=due
-            )
+                hub=hub, course=course, learner=learner, neighbour=neighbour, trainer=trainer,
+                layout=layout, due=due,
+            )  # fmt: skip
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -66,6 +68,29 @@ r = subprocess.run([sys.executable, "-m", "nbgrader", "submit", "{FIRST}", "--co
                    cwd=os.path.expanduser("~"), capture_output=True, text=True)
 print(r.returncode, r.stdout[-800:], r.stderr[-800:])
 """
+
+
+def both_screens(browser, hub, name: str):
+    """A pre-warmed learner's first login: « Commencez ici », and « Mes modules » in another tab."""
+    ctx = browser.new_context(locale="fr-FR")
+    home = ctx.new_page()
+    home.set_default_timeout(60_000)
+    hub.login(home, name)
+    home.wait_for_url(f"**/user/{name}/incubo/mes-donnees", timeout=240_000)
+    home.get_by_role("button", name="J'ai lu la notice").click()
+    home.wait_for_url(f"**/user/{name}/incubo/commencez-ici", timeout=60_000)
+    module_item(home, FIRST).wait_for()
+    return ctx, home, mes_modules(ctx, hub, name)
+
+
+def mes_modules(ctx, hub, name: str):
+    """« Mes modules » opened in a second tab (its own workspace: the default one stays as is)."""
+    lab = ctx.new_page()
+    lab.goto(f"{hub.url}/user/{name}/lab/workspaces/annexe")
+    lab.locator(".jp-SideBar li[data-id='incubo-mes-modules']").click(timeout=LAB_TIMEOUT)
+    panel = lab.locator("#incubo-mes-modules")
+    panel.locator(f"li[data-module='{FIRST}']").wait_for(timeout=60_000)
+    return panel
 
 
 def module_item(page, module: str):
@@ -102,24 +127,28 @@ def test_the_learner_lands_on_commencez_ici_and_sees_a_release_arrive(room, brow
         assert page.locator("#modules h2").all_inner_texts() == ["Salle de test"]
         assert axe_violations(page) == []
 
-        # 2. released while the page and « Mes modules » (in another tab) are open: there within
-        #    10 s in both, without a click
-        lab = ctx.new_page()
-        lab.goto(f"{hub.url}/user/{name}/lab/workspaces/annexe")  # the default one stays as is
-        lab.locator(".jp-SideBar li[data-id='incubo-mes-modules']").click(timeout=LAB_TIMEOUT)
-        panel = lab.locator("#incubo-mes-modules")
-        panel.locator(f"li[data-module='{FIRST}']").wait_for(timeout=60_000)
-        assert panel.locator(f"li[data-module='{SECOND}']").count() == 0
+        # 2. released while both pre-warmed learners have the page and « Mes modules » (in another
+        #    tab) open: there within 10 s in all four, without a click
+        panel = mes_modules(ctx, hub, name)
+        neighbour_ctx, neighbour_home, neighbour_panel = both_screens(browser, hub, room.neighbour)
+        screens = {
+            f"{name}: Commencez ici": module_item(page, SECOND),
+            f"{name}: Mes modules": panel.locator(f"li[data-module='{SECOND}']"),
+            f"{room.neighbour}: Commencez ici": module_item(neighbour_home, SECOND),
+            f"{room.neighbour}: Mes modules": neighbour_panel.locator(
+                f"li[data-module='{SECOND}']"
+            ),
+        }
+        assert [screen for screen, item in screens.items() if item.count()] == []
         started = time.monotonic()
         released = incubo("grade", "release", SECOND, "--course-dir", room.course, env=hub.env)
         assert released.returncode == 0, released.stderr
-        module_item(page, SECOND).wait_for(timeout=ARRIVAL_SECONDS * 1000)
-        arrival = time.monotonic() - started
-        print(f"\n{SECOND} on the open home {arrival:.1f} s after `incubo grade release`")
-        left = max(ARRIVAL_SECONDS - (time.monotonic() - started), 0.1)
-        panel.locator(f"li[data-module='{SECOND}']").wait_for(timeout=left * 1000)
-        print(f"{SECOND} in the open « Mes modules » {time.monotonic() - started:.1f} s after")
-        lab.close()
+        for screen, item in screens.items():
+            left = max(ARRIVAL_SECONDS - (time.monotonic() - started), 0.1)
+            item.wait_for(timeout=left * 1000)
+            print(f"{SECOND} in {screen} {time.monotonic() - started:.1f} s after the release")
+        panel.page.close()
+        neighbour_ctx.close()
         assert "à commencer" in module_item(page, SECOND).inner_text()
         # in the build's order, whatever order they came in
         order = page.locator("#modules li.module").evaluate_all(
