@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from typing import TypeVar
 
 from incubo.config import DEFAULT_HUB_DIR, hub_dir, settings
 from incubo.errors import IncuboError
+from incubo.secret_files import private_secret
 
 log = logging.getLogger(__name__)
 
@@ -362,13 +362,8 @@ def forget(agent: str) -> int:
 
 
 def _register_key(folder: Path) -> bytes:
-    path = folder / REGISTER_KEY
-    if not path.is_file():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        _owned_like(fd, folder)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    key = private_secret(folder / REGISTER_KEY, on_create=lambda fd: _owned_like(fd, folder))
+    return key.encode()
 
 
 def erasure_hash(agent: str) -> str:
