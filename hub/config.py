@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 
 from incubo.config import HubSettings, hub_settings
 from incubo.errors import IncuboError
 from incubo.hub.exchange import configure_exchange
 from incubo.hub.services import configure_services
+from incubo.secret_files import private_secret
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +55,8 @@ def check(settings: HubSettings) -> None:
         )
 
 
-def private_file(path: Path, make=lambda: secrets.token_hex(32)) -> str:
-    """Read a secret kept in the hub folder, creating it (mode 0600) the first time."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(value + "\n")
-    return value
+#: A secret kept in the hub folder, created (0600) the first time: the core's one way.
+private_file = private_secret
 
 
 def prepare_hub_dir(settings: HubSettings) -> None:

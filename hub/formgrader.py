@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import sys
 from pathlib import Path
+
+from incubo.net import free_port
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,6 @@ REFUSED = {
     "UnReleaseHandler": "Le retrait d'un module distribué ne se fait pas depuis le formgrader : sur la "
     "machine du hub, redistribuez-le avec « incubo grade release MODULE --force ».",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def service_config_dir(settings) -> Path:

@@ -36,6 +36,7 @@ from tornado import web
 
 from incubo import deadlines, exercise_data
 from incubo.exchange import VIEW_DIR, feedback_pages
+from incubo.hub import page_head
 
 log = logging.getLogger(__name__)
 
@@ -251,25 +252,19 @@ def render_list(modules: list[Module], lab_tree: str, course: str) -> str:
     return "".join(out)
 
 
-PAGE = """<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Commencez ici</title>
-<style>
- body {{ font-family: Marianne, Arial, sans-serif; margin: 0; color: #161616; line-height: 1.5; font-size: 1.1rem; }}
- header {{ background: #000091; color: #fff; padding: .6rem 1.2rem; }} header h1 {{ margin: 0; }}
- main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }} h2 {{ color: #000091; }}
- a {{ color: #000091; }} a:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
- header a {{ color: #fff; }}
- ol {{ padding-left: 1.4rem; }} li.module {{ border: 1px solid #929292; padding: .2rem .8rem; margin: .6rem 0; }}
- li.module h3 {{ margin: .3rem 0; }} li.module p {{ margin: .2rem 0; }}
- .etat {{ font-weight: bold; padding: 0 .4rem; border: 1px solid #3a3a3a; }}
- .etat-0 {{ background: #fff; }} .etat-1 {{ background: #fff4d6; }}
- .etat-2 {{ background: #e3f0ff; }} .etat-3 {{ background: #dffee6; }}
- .vide {{ border-left: .4rem solid #000091; background: #eeeeff; padding: .4rem .8rem; }}
- .visually-hidden {{ position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }}
- nav ul {{ list-style: none; padding: 0; display: flex; gap: 1.5rem; flex-wrap: wrap; }}
-</style></head>
-<body><header><h1>Commencez ici</h1><p>{hello}Vos modules, dans l'ordre. Cliquez sur un titre pour l'ouvrir dans JupyterLab ;
+STYLE = """ header a { color: #fff; }
+ ol { padding-left: 1.4rem; } li.module { border: 1px solid #929292; padding: .2rem .8rem; margin: .6rem 0; }
+ li.module h3 { margin: .3rem 0; } li.module p { margin: .2rem 0; }
+ .etat { font-weight: bold; padding: 0 .4rem; border: 1px solid #3a3a3a; }
+ .etat-0 { background: #fff; } .etat-1 { background: #fff4d6; }
+ .etat-2 { background: #e3f0ff; } .etat-3 { background: #dffee6; }
+ .vide { border-left: .4rem solid #000091; background: #eeeeff; padding: .4rem .8rem; }
+ .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+ nav ul { list-style: none; padding: 0; display: flex; gap: 1.5rem; flex-wrap: wrap; }
+"""
+HEAD = page_head.head("Commencez ici", STYLE)
+#: The rest of the page, after HEAD (a str.format template).
+PAGE = """<body><header><h1>Commencez ici</h1><p>{hello}Vos modules, dans l'ordre. Cliquez sur un titre pour l'ouvrir dans JupyterLab ;
 votre travail est enregistré dans votre propre dossier.</p></header>
 <main>
 <div id="modules">{modules}</div>
@@ -334,7 +329,8 @@ class HomeHandler(JupyterHandler):
             return
         user = os.environ.get("JUPYTERHUB_USER", "")
         self.finish(
-            PAGE.format(
+            HEAD
+            + PAGE.format(
                 hello=f"Bonjour {html.escape(user)} ! " if user else "",
                 modules=listing,
                 lab=self.base_url + "lab",

@@ -24,24 +24,16 @@ from tornado import web
 
 from incubo import exercise_data, lrs
 from incubo.exercise_data import FILE_NAME as SIDECAR
+from incubo.hub import page_head
 
 log = logging.getLogger(__name__)
 
-PAGE = """<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Mon parcours</title>
-<style>
- body {{ font-family: Marianne, Arial, sans-serif; margin: 0; color: #161616; line-height: 1.5; font-size: 1.1rem; }}
- header {{ background: #000091; color: #fff; padding: .6rem 1.2rem; }} header h1 {{ margin: 0; }}
- main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }}
- h2 {{ color: #000091; }} .carte {{ border: 1px solid #929292; padding: .4rem .8rem; margin: .6rem 0; }}
- progress {{ width: 20rem; height: 1rem; }} a {{ color: #000091; }}
- .erreur {{ border-left: .4rem solid #a3000b; background: #fee9e9; padding: .4rem .8rem; }}
- fieldset {{ border: 1px solid #929292; }} label {{ display: block; margin: .3rem 0; }}
- button {{ font: inherit; background: #000091; color: #fff; border: 0; padding: .5rem 1.2rem; cursor: pointer; }}
- button:focus, input:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
-</style></head>
-<body><header><h1>Mon parcours</h1><p>{hello}Où vous en êtes, module par module, et ce qu'il reste à faire.</p></header>
+STYLE = """ .carte { border: 1px solid #929292; padding: .4rem .8rem; margin: .6rem 0; }
+ progress { width: 20rem; height: 1rem; }
+"""
+HEAD = page_head.head("Mon parcours", STYLE)
+#: The rest of the page, after HEAD (a str.format template).
+PAGE = """<body><header><h1>Mon parcours</h1><p>{hello}Où vous en êtes, module par module, et ce qu'il reste à faire.</p></header>
 <main>{body}{research}<p><a href="{lab}">Revenir à JupyterLab</a></p></main></body></html>
 """
 
@@ -194,7 +186,8 @@ class MyProgressHandler(JupyterHandler):
         user = os.environ.get("JUPYTERHUB_USER", "")
         self.set_header("Cache-Control", "no-store")
         self.finish(
-            PAGE.format(
+            HEAD
+            + PAGE.format(
                 hello=f"Bonjour {html.escape(user)} ! " if user else "",
                 body=body,
                 research=await research_section(self),

@@ -28,7 +28,6 @@ its logout never reaches ProConnect's `end_session`. This subclass of
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlencode
@@ -50,6 +49,7 @@ from incubo.config import ProConnectSettings, hub_settings
 from incubo.hub import trainers
 from incubo.hub.agents import AgentDirectory
 from incubo.hub.oidc import OIDCError, Provider
+from incubo.secret_files import private_secret
 
 log = logging.getLogger(__name__)
 
@@ -254,12 +254,8 @@ class ProConnectAuthenticator(OAuthenticator):
             return
         path = Path(self.crypt_key_file)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-            log.info("generated the auth_state key in %s", path)
-        keeper.keys = [path.read_text().strip()]
+            log.info("generating the auth_state key in %s", path)
+        keeper.keys = [private_secret(path)]
 
     @property
     def agents(self) -> AgentDirectory:

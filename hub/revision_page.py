@@ -24,30 +24,23 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
 from incubo import review
+from incubo.hub import page_head
 from incubo.quiz_check import Evaluation, Question
 
 log = logging.getLogger(__name__)
 
 ROUTE = "incubo/revision"
 
-PAGE = """<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
- body {{ font-family: Marianne, Arial, sans-serif; margin: 0; color: #161616; line-height: 1.5; font-size: 1.1rem; }}
- header {{ background: #000091; color: #fff; padding: .6rem 1.2rem; }} header h1 {{ margin: 0; }}
- main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }}
- h2 {{ color: #000091; }} a {{ color: #000091; }}
- fieldset {{ border: 1px solid #929292; padding: .4rem .8rem; margin: .6rem 0; }}
- legend {{ font-weight: 700; padding: 0 .3rem; }}
- label {{ display: block; margin: .3rem 0; }} input[type=text] {{ font-size: 1.1rem; padding: .2rem .4rem; }}
- button, a.bouton {{ font-size: 1.1rem; padding: .4rem .9rem; background: #000091; color: #fff; border: 0;
-   border-radius: .25rem; text-decoration: none; display: inline-block; cursor: pointer; }}
- :focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
- .retour, .bilan {{ border-left: .4rem solid #000091; background: #f5f5fe; padding: .4rem .8rem; margin: .6rem 0; }}
- .erreur {{ border-left: .4rem solid #a3000b; background: #fee9e9; padding: .4rem .8rem; }}
-</style></head>
-<body><header><h1>Ma révision du jour</h1><p>Quelques questions choisies pour vous, au bon moment pour ne pas oublier.</p></header>
+STYLE = """ fieldset { padding: .4rem .8rem; margin: .6rem 0; }
+ legend { font-weight: 700; padding: 0 .3rem; }
+ input[type=text] { font-size: 1.1rem; padding: .2rem .4rem; }
+ button, a.bouton { font-size: 1.1rem; padding: .4rem .9rem; background: #000091; color: #fff; border: 0;
+   border-radius: .25rem; text-decoration: none; display: inline-block; cursor: pointer; }
+ .retour, .bilan { border-left: .4rem solid #000091; background: #f5f5fe; padding: .4rem .8rem; margin: .6rem 0; }
+"""
+HEAD = page_head.head("Ma révision du jour", STYLE)
+#: The rest of the page, after HEAD (a str.format template).
+PAGE = """<body><header><h1>Ma révision du jour</h1><p>Quelques questions choisies pour vous, au bon moment pour ne pas oublier.</p></header>
 <main>{body}<p><a href="{parcours}">Mon parcours</a> · <a href="{lab}">Revenir à JupyterLab</a></p></main></body></html>
 """
 
@@ -115,8 +108,8 @@ class RevisionHandler(JupyterHandler):
     def _page(self, body: str) -> None:
         self.set_header("Cache-Control", "no-store")
         self.finish(
-            PAGE.format(
-                title="Ma révision du jour",
+            HEAD
+            + PAGE.format(
                 body=body,
                 parcours=self.base_url + "incubo/mon-parcours",
                 lab=self.base_url + "lab",

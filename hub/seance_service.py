@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
@@ -53,6 +53,25 @@ STORE_CHECK_SECONDS = 1.0
 #: Thirty learners' servers ask every two seconds: the answer is reused this long.
 LEARNER_CACHE_SECONDS = 0.5
 LONG_POLL_SECONDS = 20.0
+T = TypeVar("T")
+
+
+class FileCache:
+    """Values read from one file each, read again only when that file's modification time changes."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, tuple[int, Any]] = {}
+
+    def get(self, path: Path, read: Callable[[], T]) -> T:
+        """`read()`'s value for `path`, kept until the file is written, created or removed."""
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        cached = self._seen.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = self._seen[path] = (stamp, read())
+        return cached[1]
 
 
 class Seances:
@@ -69,8 +88,8 @@ class Seances:
         #: The room's statements at the last recompute (who passed what, for optional notebooks).
         self.statements: list[dict[str, Any]] = []
         self._learner: tuple[float, tuple, bytes] | None = None
-        self._banks: dict[str, tuple[float, list[dict[str, str]]]] = {}
-        self._exercises: dict[str, tuple[int, dict[str, str]]] = {}
+        #: What the release's files say (quiz banks, exercises), read again when a file changes.
+        self._files = FileCache()
 
     # --- the store (its one cache is the core's: `incubo.seance.all_seances`) ---
     def store_signature(self) -> tuple:
@@ -132,18 +151,14 @@ class Seances:
         Read again only when the module's sidecar changes (a rebuild or a release).
         """
         sidecar = Path(self.settings.course_dir) / "release" / module / exercise_data.FILE_NAME
-        try:
-            stamp = sidecar.stat().st_mtime_ns
-        except OSError:
-            stamp = -1
-        cached = self._exercises.get(module)
-        if cached is None or cached[0] != stamp:
+
+        def read() -> dict[str, str]:
             try:
-                found = seance.module_info(self.settings.course_dir, module).exercises
+                return seance.module_info(self.settings.course_dir, module).exercises
             except (IncuboError, OSError, ValueError):
-                found = {}
-            cached = self._exercises[module] = (stamp, found)
-        return cached[1]
+                return {}
+
+        return self._files.get(sidecar, read)
 
     def view(self, code: str) -> dict[str, Any] | None:
         return self.views.get(code.upper())
@@ -207,14 +222,7 @@ class Seances:
     def questions(self, module: str) -> list[dict[str, str]]:
         """The module's quiz bank for the panel, read again only when its file changes."""
         path = Path(self.settings.course_dir) / "release" / module / "incubo_quiz.yml"
-        try:
-            stamp = path.stat().st_mtime
-        except OSError:
-            stamp = -1.0
-        cached = self._banks.get(module)
-        if cached is None or cached[0] != stamp:
-            cached = self._banks[module] = (stamp, bank_questions(self.settings.course_dir, module))
-        return cached[1]
+        return self._files.get(path, lambda: bank_questions(self.settings.course_dir, module))
 
 
 # --- what the trainer's panel shows ---

@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +28,12 @@ from typing import Any
 
 from incubo.config import DEFAULT_GRADER_USER, RoomServicesSettings, room_services_settings
 from incubo.hub import lrs_keys, privileges, service_units
+from incubo.net import free_port
 
 log = logging.getLogger(__name__)
 
 DASHBOARD = "tableau-de-bord"
 PORT_NAMES = ("ralph", "lrs", DASHBOARD, "solutions")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def service_ports(hub_dir: Path, fixed: dict[str, int] | None = None) -> dict[str, int]:
@@ -50,7 +44,7 @@ def service_ports(hub_dir: Path, fixed: dict[str, int] | None = None) -> dict[st
     except (OSError, ValueError, AttributeError):
         ports = {}
     wanted = {
-        name: (fixed or {}).get(name) or ports.get(name) or _free_port() for name in PORT_NAMES
+        name: (fixed or {}).get(name) or ports.get(name) or free_port() for name in PORT_NAMES
     }
     if wanted != ports:
         path.write_text(json.dumps(wanted))

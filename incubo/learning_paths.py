@@ -122,6 +122,26 @@ def read_learning_path(folder: str | os.PathLike, *, check_files: bool = True) -
     return parcours
 
 
+def check_new_id(
+    path: Path,
+    line: int | None,
+    ident: str,
+    seen: dict[str, int | None],
+    *,
+    malformed: str,
+    twice: str,
+) -> None:
+    """`ident` well formed (ID_RE) and not in `seen` yet, then noted there as declared at `line`.
+
+    `malformed` and `twice` are the French sentences, with `{id}` and (`twice`) `{line}`, the first one's.
+    """
+    if not ID_RE.match(ident):
+        raise source_error(path, line, malformed.format(id=ident), "id-invalide")
+    if ident in seen:
+        raise source_error(path, line, twice.format(id=ident, line=seen[ident]), "id-duplique")
+    seen[ident] = line
+
+
 def _read_parcours_file(folder: Path) -> tuple[Path, dict]:
     """parcours.yml read: the folder's name an id, the file there, known keys, titre and modules given."""
     path = folder / FILE_NAME
@@ -220,21 +240,14 @@ def _read_module(
         path, raw, MODULE_KEYS, ("id", "titre", "notebooks"), "la clé de module", "de ce module"
     )
     mid = str(raw["id"])
-    if not ID_RE.match(mid):
-        raise source_error(
-            path,
-            mlines.get("id"),
-            f"l'identifiant de module « {mid} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
-            "id-invalide",
-        )
-    if mid in seen:
-        raise source_error(
-            path,
-            mlines.get("id"),
-            f"le module « {mid} » est déjà déclaré ligne {seen[mid]}.",
-            "id-duplique",
-        )
-    seen[mid] = mlines.get("id")
+    check_new_id(
+        path,
+        mlines.get("id"),
+        mid,
+        seen,
+        malformed="l'identifiant de module « {id} » ne doit contenir que des minuscules sans accent, des chiffres et des tirets.",
+        twice="le module « {id} » est déjà déclaré ligne {line}.",
+    )
     notebooks = _str_list(path, mlines.get("notebooks"), raw["notebooks"], "notebooks")
     known = sorted(p.stem for p in folder.glob("*.md") if p.name.lower() != "readme.md")
     for name in notebooks if check_files else []:

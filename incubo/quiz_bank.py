@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from incubo.errors import suggestion
-from incubo.learning_paths import ID_RE
+from incubo.learning_paths import check_new_id
 from incubo.yaml_source import load_yaml, source_error
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def load_source_bank(path: Path) -> list[dict[str, Any]]:
             "la banque de quiz doit être une liste de questions (- id: …).",
             "quiz-invalide",
         )
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}
     for q in data:
         if not isinstance(q, dict):
             raise source_error(
@@ -59,22 +59,14 @@ def load_source_bank(path: Path) -> list[dict[str, Any]]:
                 raise source_error(
                     path, line, f"il manque la clé « {key} » de cette question.", "quiz-invalide"
                 )
-        qid = str(q["id"])
-        if not ID_RE.match(qid):
-            raise source_error(
-                path,
-                lines.get("id"),
-                f"l'identifiant « {qid} » ne doit contenir que des minuscules, des chiffres et des tirets.",
-                "id-invalide",
-            )
-        if qid in seen:
-            raise source_error(
-                path,
-                lines.get("id"),
-                f"la question « {qid} » est déjà définie ligne {seen[qid]}.",
-                "id-duplique",
-            )
-        seen[qid] = lines.get("id") or line
+        check_new_id(
+            path,
+            lines.get("id") or line,
+            str(q["id"]),
+            seen,
+            malformed="l'identifiant « {id} » ne doit contenir que des minuscules, des chiffres et des tirets.",
+            twice="la question « {id} » est déjà définie ligne {line}.",
+        )
         if q["type"] not in QUIZ_TYPES:
             raise source_error(
                 path,

@@ -30,14 +30,15 @@ import json
 import logging
 import os
 import re
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from incubo.config import DEFAULT_HUB_DIR, hub_dir, settings
 from incubo.errors import IncuboError
+from incubo.secret_files import private_secret
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ REGISTER_KEY = "cle-effacements"
 NOTICE = "notice.md"
 DEFAULT_NOTICE = Path(__file__).resolve().parent / "share" / "rgpd" / NOTICE
 _VERSION = re.compile(r"^version\s*:\s*(\S+)\s*$", re.M)
+#: A JSON-Lines line: text (the store's files) or bytes (the LRS's data files).
+Line = TypeVar("Line", str, bytes)
 
 
 def on_hub() -> bool:
@@ -161,12 +164,9 @@ def _append(folder: Path, name: str, row: dict) -> None:
         fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def _rewrite(folder: Path, name: str, keep: Callable[[dict], bool]) -> int:
-    """Rewrite one store file without the rows `keep` refuses; the number of rows removed."""
-    path = folder / name
-    if not path.is_file():
-        return 0
-    lines = path.read_text(encoding="utf-8").splitlines()
+def filter_rows(lines: Iterable[Line], keep: Callable[[dict], bool]) -> tuple[list[Line], int]:
+    """The JSON-Lines `lines` without the rows `keep` refuses (a line that is no JSON object stays),
+    and how many went."""
     kept, removed = [], 0
     for line in lines:
         try:
@@ -178,6 +178,15 @@ def _rewrite(folder: Path, name: str, keep: Callable[[dict], bool]) -> int:
             removed += 1
         else:
             kept.append(line)
+    return kept, removed
+
+
+def _rewrite(folder: Path, name: str, keep: Callable[[dict], bool]) -> int:
+    """Rewrite one store file without the rows `keep` refuses; the number of rows removed."""
+    path = folder / name
+    if not path.is_file():
+        return 0
+    kept, removed = filter_rows(path.read_text(encoding="utf-8").splitlines(), keep)
     if removed:
         tmp = folder / f".{name}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
@@ -353,13 +362,8 @@ def forget(agent: str) -> int:
 
 
 def _register_key(folder: Path) -> bytes:
-    path = folder / REGISTER_KEY
-    if not path.is_file():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        _owned_like(fd, folder)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    key = private_secret(folder / REGISTER_KEY, on_create=lambda fd: _owned_like(fd, folder))
+    return key.encode()
 
 
 def erasure_hash(agent: str) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 from incubo import course_layout, lrs, xapi
 from incubo.config import hub_dir, hub_settings, settings
 from incubo.errors import IncuboError
-from incubo.rgpd import on_hub
+from incubo.rgpd import filter_rows, on_hub
 
 log = logging.getLogger(__name__)
 
@@ -197,17 +197,9 @@ def _filter_from(
     while chunk := os.read(fd, 1 << 20):
         data += chunk
     end = len(data) if final else data.rfind(b"\n") + 1
-    for line in data[:end].splitlines(keepends=True):
-        try:
-            stmt = json.loads(line)
-        except ValueError:
-            out.append(line)
-            continue
-        if isinstance(stmt, dict) and not keep(stmt):
-            removed += 1
-        else:
-            out.append(line)
-    return removed, offset + end
+    kept, gone = filter_rows(data[:end].splitlines(keepends=True), keep)
+    out.extend(kept)
+    return removed + gone, offset + end
 
 
 def _held_elsewhere(info: os.stat_result) -> bool:

@@ -109,3 +109,21 @@ def test_learners_servers_error_pages_are_french(status):
     assert '<html lang="fr">' in html and f"Erreur {status}" in html
     assert 'href="/user/agent-1/incubo/commencez-ici"' in html
     assert not english_in(html), english_in(html)
+
+
+@pytest.mark.parametrize(
+    ("status", "title"),
+    [
+        (401, "Connexion nécessaire"),
+        (404, "Page introuvable"),
+        (504, "Le service met trop de temps à répondre"),
+    ],
+)
+def test_the_hubs_and_the_learners_error_pages_name_a_status_alike(status, title):
+    """One list of French status titles (`server/status_titles.html`) for both kinds of error page."""
+    values = dict(status_code=status, status_message="Not Found", message="")
+    hub = environment().get_template("error.html").render(CONTEXT, user=LEARNER, **values)
+    server = Environment(loader=FileSystemLoader([str(OURS / "server")]), autoescape=True)
+    learner = server.get_template("error.html").render(base_url="/user/agent-1/", **values)
+    for html in (hub, learner):
+        assert f"Erreur {status} : {title}" in html

@@ -41,7 +41,15 @@ OPTIONAL_NOTEBOOK = json.dumps({
 KNOWN_SOLUTION = "heures_semaine = heures_par_jour * 5"
 PYTHON = "/usr/bin/python3"  # what a learner's own script runs with
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix accounts")
+
+@pytest.fixture(autouse=True, scope="module")
+def as_root():
+    """These attacks need real Unix accounts: not being root fails them, never skips them."""
+    if os.geteuid() != 0:
+        pytest.fail(
+            "Les attaques d'un apprenant sur les fichiers de la salle ne sont pas vérifiées : ce test crée de vrais comptes Unix, "
+            "lancez-le en root (comme le fait .ci/run)."
+        )
 
 
 def make_course(course_dir: Path) -> None:

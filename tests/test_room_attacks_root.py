@@ -27,7 +27,16 @@ import requests
 from harness import BIN, assert_french_error, incubo, wait_for
 from hub_support import make_course, shared_tmp, start_hub, unique_name
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix accounts")
+
+@pytest.fixture(autouse=True, scope="module")
+def as_root():
+    """These attacks need real Unix accounts: not being root fails them, never skips them."""
+    if os.geteuid() != 0:
+        pytest.fail(
+            "Les attaques d'un apprenant sur les processus de root ne sont pas vérifiées : ce test crée de vrais comptes Unix, "
+            "lancez-le en root (comme le fait .ci/run)."
+        )
+
 
 #: What may run as root in a room: `incubo hub` (it supervises) and JupyterHub (accounts, spawns).
 ROOT_ALLOWED = ("incubo hub", "jupyterhub -f")
