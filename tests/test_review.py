@@ -94,3 +94,28 @@ def test_an_exercise_failed_comes_back_as_its_quiz_question():
     assert history == {("p", "m1", "q-somme"): [(T0, False)]}
     tomorrow = review.plan([linked, *other], [failed], now=T0 + timedelta(days=1, hours=1))
     assert [q.id for q in tomorrow.todo][0] == "q-somme"  # due first, before the new question
+
+
+def test_days_are_the_rooms_an_answer_at_00_30_in_paris_is_that_paris_day(monkeypatch):
+    monkeypatch.setenv("INCUBO_FUSEAU_HORAIRE", "Europe/Paris")
+    questions = bank("p", "m1", "a", "b")
+    evening = datetime(2026, 12, 1, 22, 50, tzinfo=UTC)  # 23 h 50 in Paris, 1 December
+    after_midnight = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # 00 h 30 in Paris, 2 December
+    statements = [answered("m1", "a", False, evening), answered("m1", "a", True, after_midnight)]
+    # the same UTC day, two Paris days: two reviews, the second one counts
+    assert [ok for _t, ok in review.reviews(statements)[("p", "m1", "a")]] == [False, True]
+    plan = review.plan(questions, statements, now=after_midnight + timedelta(minutes=15), limit=5)
+    assert plan.today == datetime(2026, 12, 2).date()
+    assert [(q.id, ok) for q, ok in plan.done] == [("a", True)]  # « done today » is Paris's today
+    assert plan.summary().startswith("1 sur 1 — prochaine révision ")
+    # « due today »: a card due at 00 h 30 Paris time is not due at 23 h the evening before,
+    # though both moments are the same UTC day
+    wrong = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    due = review.cards([answered("m1", "b", False, wrong)])[("p", "m1", "b")].due
+    evening_before = due - timedelta(minutes=90)
+    assert evening_before.date() == due.date()  # UTC would call it due
+    before = review.plan(questions, [answered("m1", "b", False, wrong)], now=evening_before)
+    assert "b" not in [q.id for q in before.todo] and before.due_count == 0
+    assert before.next_day == review.local_day(due)
+    after = review.plan(questions, [answered("m1", "b", False, wrong)], now=due)
+    assert [q.id for q in after.todo][0] == "b"
