@@ -119,3 +119,51 @@ def test_days_are_the_rooms_an_answer_at_00_30_in_paris_is_that_paris_day(monkey
     assert before.next_day == review.local_day(due)
     after = review.plan(questions, [answered("m1", "b", False, wrong)], now=due)
     assert [q.id for q in after.todo][0] == "b"
+
+
+def test_on_the_real_courses_a_failed_exercise_brings_its_quiz_question_back():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from incubo import quiz_bank
+
+    courses = Path(__file__).resolve().parents[1] / "courses"
+    questions = [
+        review.BankQuestion(parcours, module, q)
+        for parcours, module, bank in quiz_bank.course_banks(courses)
+        for q in bank
+    ]
+    linked = [q for q in questions if q.spec.get("exercice")]
+    assert len(linked) >= 10
+    # every link names an exercise of the question's own module
+    for q in linked:
+        layout = yaml.safe_load((courses / q.parcours / "parcours.yml").read_text(encoding="utf-8"))
+        (module,) = [m for m in layout["modules"] if m["id"] == q.module]
+        text = "".join(
+            (courses / q.parcours / f"{nb}.md").read_text(encoding="utf-8")
+            for nb in module["notebooks"]
+        )
+        assert re.search(rf"^exercice: {re.escape(q.spec['exercice'])}$", text, re.M), q.key
+    # an agent answered all of pap-04's questions right twice (days 0 and 2), then failed
+    # « combien de dossiers hors délai ? » on day 3
+    module = [q for q in questions if q.module == "pap-04-conditions"]
+    history = [
+        xapi.statement(
+            "answered", parcours=q.parcours, module=q.module, kind="quiz", ident=q.id,
+            result={"success": True}, actor_name="agent",
+            timestamp=(T0 + timedelta(days=day)).isoformat().replace("+00:00", "Z"),
+        )
+        for day in (0, 2)
+        for q in module
+    ]  # fmt: skip
+    failed = xapi.statement(
+        "failed", parcours="python-pas-a-pas", module="pap-04-conditions", kind="exercice",
+        ident="ex-pap-hors-delai", actor_name="agent",
+        timestamp=(T0 + timedelta(days=3)).isoformat().replace("+00:00", "Z"),
+    )  # fmt: skip
+    day5 = T0 + timedelta(days=5)
+    assert review.plan(questions, history, now=day5).todo == []  # without it: nothing due yet
+    plan = review.plan(questions, [*history, failed], now=day5)
+    assert [q.id for q in plan.todo] == ["q-pap04-compter"]
