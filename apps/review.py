@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 import ipywidgets as w
 
@@ -20,7 +19,7 @@ from incubo import review
 from incubo.apps.common import Status, course_dir, courses_dir, guarded, header, show
 from incubo.apps.quiz_of_the_day import collect_questions
 from incubo.errors import IncuboError
-from incubo.quiz_check import Question
+from incubo.quiz_check import Question, answer_of
 
 log = logging.getLogger(__name__)
 
@@ -158,16 +157,9 @@ class RevisionDuJour:
             else ""
         )
 
-    def answer(self) -> Any:
-        if self.choice is not None:
-            return self.choice.value
-        if self.cases:
-            return [i for i, c in enumerate(self.cases) if c.value]
-        return self.entry.value if self.entry is not None else None
-
     def submit(self) -> None:
         """« Valider »: judge, record the review (once), say why, offer the next question."""
-        ev = self.question.evaluate(self.answer())
+        ev = self.question.evaluate(answer_of(self.choice, self.cases, self.entry))
         if ev.success is None:
             self.status.info(" ".join(ev.feedback))
             return

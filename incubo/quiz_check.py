@@ -148,5 +148,16 @@ class Question:
         )
 
 
+def answer_of(choice: Any, cases: Any, entry: Any) -> Any:
+    """What a question's inputs hold, as `Question.evaluate` takes it: the chosen option's index
+    (`choice`, radio buttons), the indices of the ticked `cases` (checkboxes), else `entry`'s text.
+    The quiz widget and « Ma révision du jour » both read their inputs through here."""
+    if choice is not None:
+        return choice.value
+    if cases:
+        return [i for i, c in enumerate(cases) if c.value]
+    return entry.value if entry is not None else None
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if x == int(x) else repr(x)

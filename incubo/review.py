@@ -6,7 +6,9 @@ hub, the local journal otherwise) through FSRS in time order, so it follows
 the agent between machines and survives a lost home. A right answer is
 `Rating.Good`, a wrong one `Rating.Again`; only the first answer of a day to
 a question counts (the quiz lets one try again at once: that is not a
-review). The scheduler works in days (no learning steps) and without fuzz,
+review). Days are the room's (`INCUBO_FUSEAU_HORAIRE`, Europe/Paris by
+default, `incubo.french_time`), not the server's or UTC: an answer at
+00:30 in Paris belongs to that Paris day. The scheduler works in days (no learning steps) and without fuzz,
 so the same statements always give the same schedule.
 
 The Voila app (`incubo.apps.review`) and the hub page (`incubo.hub.revision_page`)
@@ -18,13 +20,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 
-from incubo import events, exercise_data, lrs, quiz_bank, xapi
+from incubo import events, exercise_data, french_time, lrs, quiz_bank, xapi
 from incubo.config import DEFAULT_REVISION_MAX, settings
 from incubo.french_time import FRENCH_DAYS, FRENCH_MONTHS, french_date  # noqa: F401 (re-exported)
 
@@ -70,8 +72,11 @@ def quiz_key(stmt: dict[str, Any]) -> Key | None:
     return (found["parcours"], found["module"], found["quiz"])
 
 
-def local_day(moment: datetime) -> date:
-    return moment.astimezone().date()
+def local_day(moment: datetime, zone: tzinfo | None = None) -> date:
+    """The room's day of `moment` (naive means UTC): `zone`, else INCUBO_FUSEAU_HORAIRE."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone or french_time.zone()).date()
 
 
 def _exercise_links(questions: Iterable[BankQuestion]) -> dict[tuple[str, str, str], list[Key]]:
@@ -85,9 +90,11 @@ def _exercise_links(questions: Iterable[BankQuestion]) -> dict[tuple[str, str, s
 
 
 def reviews(
-    statements: Iterable[dict[str, Any]], questions: Iterable[BankQuestion] = ()
+    statements: Iterable[dict[str, Any]],
+    questions: Iterable[BankQuestion] = (),
+    zone: tzinfo | None = None,
 ) -> dict[Key, list[tuple[datetime, bool]]]:
-    """The reviews of each question: the first answer of each day, in time order.
+    """The reviews of each question: the first answer of each of the room's days, in time order.
 
     An exercise passed or failed counts as an answer to the questions whose bank entry names it
     (`exercice: <id>`): an exercise failed brings its question back soon.
@@ -112,10 +119,11 @@ def reviews(
             continue
         answers.append((moment, key, success))
     answers.sort(key=lambda a: a[0])
+    zone = zone or french_time.zone()
     out: dict[Key, list[tuple[datetime, bool]]] = {}
     for moment, key, success in answers:
         history = out.setdefault(key, [])
-        if history and local_day(history[-1][0]) == local_day(moment):
+        if history and local_day(history[-1][0], zone) == local_day(moment, zone):
             continue
         history.append((moment, success))
     return out
@@ -208,37 +216,62 @@ def plan(
     now: datetime | None = None,
     limit: int | None = None,
 ) -> Plan:
-    """Today's questions: those FSRS says are due (most overdue first) from the modules the agent
-    has started, then new questions of their current module; at most `limit` a day in all."""
-    now = (now or datetime.now(UTC)).astimezone()
-    today = now.date()
-    limit = limit or revision_max()
-    by_key = {q.key: q for q in questions}
-    history = reviews(statements, questions)
+    """Today's plan (the room's today) from the agent's statements: `plan_from` their reviews."""
+    zone = french_time.zone()
+    history = reviews(statements, questions, zone)
     sched = scheduler()
-    state = {key: replay(h, sched) for key, h in history.items() if key in by_key}
+    state = {key: replay(h, sched) for key, h in history.items()}
+    return plan_from(
+        questions,
+        history,
+        state,
+        current_module(questions, statements),
+        today=local_day(now or datetime.now(UTC), zone),
+        limit=limit or revision_max(),
+        zone=zone,
+    )
+
+
+def plan_from(
+    questions: list[BankQuestion],
+    history: dict[Key, list[tuple[datetime, bool]]],
+    state: dict[Key, Card],
+    module: tuple[str, str] | None,
+    *,
+    today: date,
+    limit: int,
+    zone: tzinfo | None = None,
+) -> Plan:
+    """Today's questions: those FSRS says are due (most overdue first) from the modules the agent
+    has started, then new questions of their current module; at most `limit` a day in all.
+
+    `history` is `reviews()`'s, `state` each question's card after it (`replay`); days are `zone`'s
+    (the room's by default). `benchmarks/revision.py` simulates agents through this very function.
+    """
+    zone = zone or french_time.zone()
+    by_key = {q.key: q for q in questions}
+    state = {key: card for key, card in state.items() if key in by_key}
     done = [
         (by_key[key], h[-1][1])
         for key, h in sorted(history.items(), key=lambda kv: kv[1][-1][0])
-        if key in by_key and local_day(h[-1][0]) == today
+        if key in by_key and local_day(h[-1][0], zone) == today
     ]
     done_keys = {q.key for q, _ok in done}
     due = sorted(
         (
             key
             for key, card in state.items()
-            if key not in done_keys and local_day(card.due) <= today
+            if key not in done_keys and local_day(card.due, zone) <= today
         ),
         key=lambda key: state[key].due,
     )
-    module = current_module(questions, statements)
     new = [q for q in questions if (q.parcours, q.module) == module and q.key not in history]
     room = max(0, limit - len(done))
     todo = ([by_key[key] for key in due] + new)[:room]
     next_day = None
     if state:
         next_day = max(
-            min(local_day(card.due) for card in state.values()), today + timedelta(days=1)
+            min(local_day(card.due, zone) for card in state.values()), today + timedelta(days=1)
         )
     return Plan(today, todo, done, len(due), next_day, module)
 
@@ -315,6 +348,7 @@ __all__ = [
     "home_questions",
     "own_statements",
     "plan",
+    "plan_from",
     "record_answer",
     "replay",
     "reviews",

@@ -10,9 +10,10 @@ the feedback relearns it at a lower S (max(1, S / 2)). Either way the clock
 restarts at the review.
 
 Policies, each day the agent opens the review (same days for every policy):
-- `fsrs`: « Ma révision du jour » (incubo.review's scheduler and order: due
-  questions, most overdue first, then new questions of the current module,
-  at most `limit` a day);
+- `fsrs`: « Ma révision du jour » itself: each day's questions are those
+  `incubo.review.plan_from` gives (due questions, most overdue first, then
+  new questions of the current module, at most `limit` a day, the day's
+  lesson answers included), from the agent's reviews so far;
 - `quiz-du-jour`: today's « Le quiz du jour », one question a day, the same
   for everyone, walked through every bank;
 - `intervalle-fixe`: every studied question every `interval` days, at most
@@ -41,6 +42,8 @@ POLICIES = ("fsrs", "quiz-du-jour", "intervalle-fixe", "aucune")
 EVENTS_FILE = "revisions-demo.jsonl"
 
 Key = tuple[str, str, str]
+#: Day 0 of a simulation.
+ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def run(
     """Simulate `days` days of one agent under one policy; fills `agent.memory` and `agent.reviews`."""
     sched = review.scheduler()
     cards: dict[Key, Card] = {}
+    history: dict[Key, list[tuple[datetime, bool]]] = {}
+    bank = [review.BankQuestion(k[0], k[1], {"id": k[2]}) for k in all_questions]
     fixed_due: dict[Key, float] = {}
     module_of = {k: (k[0], k[1]) for k in all_questions}
     pending = list(agent.study)
@@ -106,9 +111,10 @@ def run(
         return ok
 
     def schedule(key: Key, when: float, ok: bool) -> None:
-        moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=when)
+        moment = ORIGIN + timedelta(days=when)
         card = cards.get(key) or Card(card_id=1)
         cards[key] = sched.review_card(card, Rating.Good if ok else Rating.Again, moment)[0]
+        history.setdefault(key, []).append((moment, ok))
         fixed_due[key] = math.floor(when) + interval
 
     for day in range(days):
@@ -125,11 +131,12 @@ def run(
         when = day + 0.75  # the review, late in the day, after any lesson
         if policy == "quiz-du-jour":
             todo = [all_questions[day % len(all_questions)]]
-        elif policy == "fsrs":
-            end = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day + 1)
-            due = sorted((k for k, c in cards.items() if c.due < end), key=lambda k: cards[k].due)
-            new = [k for k in all_questions if module_of[k] == current and k not in cards]
-            todo = (due + new)[:limit]
+        elif policy == "fsrs":  # the simulation's days are UTC days
+            today = (ORIGIN + timedelta(days=day)).date()
+            plan = review.plan_from(
+                bank, history, cards, current, today=today, limit=limit, zone=UTC
+            )
+            todo = [q.key for q in plan.todo]
         else:
             due = sorted((k for k, d in fixed_due.items() if d <= day), key=fixed_due.get)
             todo = due[:limit]

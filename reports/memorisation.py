@@ -4,7 +4,9 @@ and the share of due reviews actually done (`notebooks/analyses/memorisation.ipy
 A *review* is the first answer of a day to a quiz question (the lesson's own
 quiz or « Ma révision du jour »), as `incubo.review` counts them; the first
 review of a question is when the agent studied it, every later one is a
-retrieval after an interval. Every published rate comes with its number of
+retrieval after an interval. Days are the room's (`INCUBO_FUSEAU_HORAIRE`,
+Europe/Paris by default), like `incubo.review`'s: an answer at 00:30 in Paris
+is that Paris day's, whatever UTC says. Every published rate comes with its number of
 agents, and a rate of fewer than k agents is hidden (with secondary
 suppression when sizes and totals are published, `suppression.group_mask`).
 Agents who objected to research (or did not consent, per the configured basis) are left out
@@ -19,7 +21,7 @@ from datetime import UTC, timedelta
 import numpy as np
 import pandas as pd
 
-from incubo import review
+from incubo import french_time, review
 from incubo.reports.suppression import group_mask, protect
 
 #: Intervals since the last review (days), as published.
@@ -47,12 +49,18 @@ def reviews(data) -> tuple[pd.DataFrame, int]:
     n_excluded = data.excluded  # left out by `reports.load` before anything is read
     if frame.empty:
         return frame.assign(interval=[], rank=[]), n_excluded
-    frame["day"] = frame["ts"].dt.floor("D")
+    frame["day"] = room_days(frame["ts"])
     frame = frame.drop_duplicates(["learner", "parcours", "module", "item", "day"], keep="first")
     keys = ["learner", "parcours", "module", "item"]
     frame["interval"] = frame.groupby(keys)["ts"].diff().dt.total_seconds() / 86400
     frame["rank"] = frame.groupby(keys).cumcount() + 1
     return frame.drop(columns="day").reset_index(drop=True), n_excluded
+
+
+def room_days(ts: pd.Series) -> pd.Series:
+    """The room's day of each timestamp (naive timestamps are UTC, as the statements' are loaded)."""
+    utc = ts.dt.tz_localize(UTC) if ts.dt.tz is None else ts.dt.tz_convert(UTC)
+    return utc.dt.tz_convert(french_time.zone()).dt.date
 
 
 def _bucket(days: float) -> str | None:
@@ -120,18 +128,20 @@ def due_reviews(frame: pd.DataFrame, end, grace_days: int = 1) -> tuple[pd.Serie
 
     rows = []
     sched = review.scheduler()
-    end_day = pd.Timestamp(end).date()
+    zone = french_time.zone()
+    end_day = review.local_day(pd.Timestamp(end).to_pydatetime(), zone)
     for _key, group in frame.groupby(["learner", "parcours", "module", "item"], sort=False):
         times = [ts.to_pydatetime().replace(tzinfo=UTC) for ts in group["ts"]]
         card = Card(card_id=1)
         for i, (moment, ok) in enumerate(zip(times, group["success"], strict=True)):
             card, _log = sched.review_card(card, Rating.Good if ok else Rating.Again, moment)
-            if card.due.date() > end_day:
+            due_day = review.local_day(card.due, zone)
+            if due_day > end_day:
                 continue
             following = times[i + 1] if i + 1 < len(times) else None
             if following is None:
                 status = "pas faite"
-            elif following.date() <= card.due.date() + timedelta(days=grace_days):
+            elif review.local_day(following, zone) <= due_day + timedelta(days=grace_days):
                 status = "faite à temps"
             else:
                 status = "faite en retard"

@@ -368,7 +368,8 @@ def tab_to(page, condition: str, what: str, tries: int = 40) -> None:
 
 
 def test_my_daily_review_on_the_hub_by_keyboard_scheduled_by_fsrs_from_the_lrs(room, browser):
-    from datetime import date, datetime, timedelta
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from fsrs import Card, Rating, Scheduler
 
@@ -394,15 +395,14 @@ def test_my_daily_review_on_the_hub_by_keyboard_scheduled_by_fsrs_from_the_lrs(r
     assert not axe_violations(page)
     tab_to(page, "e.innerText === 'Question suivante'", "« Question suivante »")
     page.keyboard.press("Enter")
-    # 2. choix-multiple « Lesquels sont des nombres ? »: 42 and 3.5
+    # 2. choix-multiple « Lesquels sont des nombres ? »: 42 and 3.5; B ticks one box only: wrong
     page.get_by_role("heading", name="Question 2 sur 3").wait_for()
     tab_to(page, "e.type === 'checkbox'", "a check box")
     page.keyboard.press("Space")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Space")
     tab_to(page, button, "« Valider »")
     page.keyboard.press("Enter")
-    page.get_by_text("Bonne réponse.", exact=True).wait_for()
+    page.get_by_text("Ce n'est pas la bonne réponse.", exact=True).wait_for()
+    assert not axe_violations(page)
     tab_to(page, "e.innerText === 'Question suivante'", "« Question suivante »")
     page.keyboard.press("Enter")
     # 3. nombre « Combien font 12 + 30 ? »: typed, Enter sends the form
@@ -430,13 +430,17 @@ def test_my_daily_review_on_the_hub_by_keyboard_scheduled_by_fsrs_from_the_lrs(r
         when = datetime.fromisoformat(stmt["timestamp"].replace("Z", "+00:00"))
         rating = Rating.Good if stmt["result"]["success"] else Rating.Again
         cards[key] = sched.review_card(cards.get(key) or Card(card_id=1), rating, when)[0]
+    paris = ZoneInfo("Europe/Paris")  # the room's days (INCUBO_FUSEAU_HORAIRE's default)
+    today = datetime.now(paris).date()
     day = max(
-        min(c.due.astimezone().date() for c in cards.values()), date.today() + timedelta(days=1)
+        min(c.due.astimezone(paris).date() for c in cards.values()), today + timedelta(days=1)
     )
     expected = (
-        f"3 sur 3 — prochaine révision {FRENCH_DAYS[day.weekday()]} {day.day}"
+        f"2 sur 3 — prochaine révision {FRENCH_DAYS[day.weekday()]} {day.day}"
         f"{'er' if day.day == 1 else ''} {FRENCH_MONTHS.split()[day.month - 1]}"
     )
     assert expected in summary.inner_text(), (expected, summary.inner_text())
-    assert day > date.today() + timedelta(days=1)  # not just « tomorrow »: FSRS's own interval
+    # the wrong answer is FSRS's earliest card (Again: due again a day later), so that is the day
+    wrong = [c for k, c in cards.items() if k.endswith("/quiz/q-types")]
+    assert len(wrong) == 1 and wrong[0].due == min(c.due for c in cards.values())
     ctx.close()

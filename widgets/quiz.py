@@ -21,6 +21,7 @@ from incubo.quiz_check import (  # noqa: F401  (re-exported: the learner API)
     Evaluation,
     Question,
     _fmt,
+    answer_of,
     normalize_text,
     parse_number,
 )
@@ -134,11 +135,7 @@ class Quiz(ui.TextFallback, w.VBox):
         return [head, *inputs, self.submit_button, self.feedback, self.explanation]
 
     def current_answer(self) -> Any:
-        if self.choice is not None:
-            return self.choice.value
-        if self.cases:
-            return [i for i, c in enumerate(self.cases) if c.value]
-        return self.entry.value if self.entry is not None else None
+        return answer_of(self.choice, self.cases, self.entry)
 
     def repondre(self, answer: Any) -> Evaluation | None:
         """Answer by value: an option index (or its text), a list of indices, a number or a text."""
