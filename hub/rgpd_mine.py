@@ -4,7 +4,8 @@ Runs in the learner's own server, with the learner's rights only, and writes wit
 trainer's export's writer (`incubo.rgpd_export.write`), so both have the same files and README:
 
 - statements: the learner's own, through the LRS gate or from the journal on one machine
-  (`incubo.hub.rgpd_page.my_statements`); séance answers are among them;
+  (`incubo.hub.rgpd_page.my_statements`), and those still waiting in (or refused by) their
+  spool; séance answers are among them;
 - grades: the `scored` statements autograde recorded for the learner
   (`incubo.rgpd_export.grades_of`), as the export's `notes.csv`;
 - submissions and feedback: the learner's own folders of the exchange, reached through their
@@ -47,6 +48,24 @@ def own_folders(home: Path, course: str) -> list[tuple[str, Path]]:
     return found
 
 
+def pending(user: str, known: set[str]) -> list[dict[str, Any]]:
+    """The learner's statements still waiting in their spool, or set aside there as refused
+    (`refusees`), that the LRS does not hold (as the trainer's export reads the spools)."""
+    from incubo import events, xapi
+    from incubo.rgpd_places import read_spool_file
+
+    found = []
+    folder = events.spool_dir()
+    for sub in (folder, folder / "refusees"):
+        for path in sorted(sub.glob("*.json")) if sub.is_dir() else []:
+            stmt = read_spool_file(path)
+            sid = str((stmt or {}).get("id", ""))
+            if stmt and xapi.learner_of(stmt) == user and sid not in known:
+                known.add(sid)
+                found.append(stmt)
+    return found
+
+
 def own_data(
     user: str,
     home: Path,
@@ -56,11 +75,13 @@ def own_data(
     state: dict[str, Any],
 ) -> AgentData:
     """What the learner's server can read about its learner, as the export's `AgentData`."""
-    statements = sorted(statements, key=lambda s: str(s.get("timestamp", "")))
+    from_lrs = len(statements)
+    statements = statements + pending(user, {str(s.get("id", "")) for s in statements})
+    statements.sort(key=lambda s: str(s.get("timestamp", "")))
     return AgentData(
         user,
         statements=statements,
-        from_lrs=len(statements),
+        from_lrs=from_lrs,
         grades=grades_of(statements),
         choices=list(rows.get("choix_recherche") or []),
         acks=list(rows.get("accuses_notice") or []),

@@ -156,8 +156,12 @@ class MyDataHandler(JupyterHandler):
                 503, "Vos choix et vos lectures de la notice ne peuvent pas être lus : réessayez."
             ) from None
         home = Path(self.settings.get("server_root_dir") or os.getcwd()).expanduser()
-        data = rgpd_mine.own_data(user, home, course_id(home), statements, rows, state)
-        blob = await asyncio.to_thread(rgpd_mine.archive, data)
+        course = course_id(home)
+        blob = await asyncio.to_thread(
+            lambda: rgpd_mine.archive(
+                rgpd_mine.own_data(user, home, course, statements, rows, state)
+            )
+        )
         self.set_header("Content-Type", "application/zip")
         self.set_header("Content-Disposition", f'attachment; filename="{ARCHIVE}"')
         self.finish(blob)

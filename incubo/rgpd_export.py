@@ -201,7 +201,11 @@ def copy_folders(named: list[tuple[str, Path]], dest: Path) -> tuple[int, list[s
 
     files, skipped = 0, []
     for name, folder in named:
-        report = copy_tree_nofollow(folder, dest / name)
+        try:
+            report = copy_tree_nofollow(folder, dest / name)
+        except OSError as err:  # unreadable, or replaced by a link since it was found
+            skipped.append(f"« {name} » illisible : {err.strerror or err}.")
+            continue
         files += report.files
         skipped += [f"{name}/{line}" for line in report.skipped]
     return files, skipped

@@ -58,6 +58,17 @@ def plant_exchange(base) -> None:
         (view / kind).symlink_to(base / "exchange" / "incubo" / kind / ME)
 
 
+def plant_spool(home, delivered: dict) -> None:
+    """The learner's spool: one statement still waiting, one already delivered, one refused."""
+    spool = home / ".incubo" / "file-attente"
+    (spool / "refusees").mkdir(parents=True)
+    waiting = xapi.statement("experienced", parcours="p", actor_name=ME, homepage=HOMEPAGE)
+    refused = dict(waiting, id=str(uuid.uuid4()), actor=xapi.actor(OTHER, HOMEPAGE))
+    (spool / "1-attente.json").write_text(json.dumps(waiting), encoding="utf-8")
+    (spool / "2-livree.json").write_text(json.dumps(delivered), encoding="utf-8")
+    (spool / "refusees" / "3-autre.json").write_text(json.dumps(refused), encoding="utf-8")
+
+
 def learners_statements() -> tuple[list[dict], list[dict]]:
     mine = [
         xapi.statement(
@@ -142,6 +153,7 @@ def server(tmp_path_factory):
                 assert r.status_code == 200, r.text
             record_rgpd(hub_dir, gate)
             plant_exchange(base)
+            plant_spool(base / "env" / "home", mine[0])
             yield from serve(base, env, hub_dir, lrs, gate)
         finally:
             gate.stop()
@@ -195,8 +207,10 @@ def unzipped(content: bytes) -> dict[str, bytes]:
         return {name: z.read(name) for name in z.namelist()}
 
 
-def check_archive(files: dict[str, bytes], count: int) -> None:
-    """The export's layout and README; ME's data, all of it their rights reach, and nobody else's."""
+def check_archive(files: dict[str, bytes], in_lrs: int) -> None:
+    """The export's layout and README; ME's data, all of it their rights reach, and nobody else's:
+    the LRS's statements and the one still waiting in their spool."""
+    count = in_lrs + 1
     top = "mes-donnees-incubo/"
     assert {n[len(top) :] for n in files if "/copies/" not in f"/{n[len(top) :]}"} == {
         "LISEZMOI.md",
