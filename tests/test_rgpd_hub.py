@@ -14,6 +14,7 @@ import json
 import os
 import pwd
 import subprocess
+import zipfile
 
 import requests
 from harness import BIN, axe_violations, incubo, wait_for
@@ -35,6 +36,31 @@ def store_rows(hub, name: str, agent: str) -> list[dict]:
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     return [r for r in rows if r.get("agent") == agent]
+
+
+def download_own_archive(hub, page, agent: str, other: str, ack: dict, tmp_path) -> None:
+    """« Télécharger mes données » by keyboard: the export's layout, as many statements as the
+    LRS holds for the agent, their acknowledgement and objection, nothing of the other agent."""
+    page.goto(f"{hub.url}/user/{agent}/incubo/mes-donnees")
+    assert axe_violations(page) == []
+    tab_to(page, "e.textContent.includes('archive ZIP')", "« Toutes mes données »")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "mes-donnees-incubo.zip"
+    with zipfile.ZipFile(saved) as archive:
+        files = {n.split("/", 1)[1]: archive.read(n) for n in archive.namelist()}
+    traces = json.loads(files["traces.json"])
+    in_lrs = statements(hub, agent=json.dumps(xapi.actor(agent, hub.url)))
+    assert len(traces) == len(in_lrs) > 0 and {xapi.learner_of(s) for s in traces} == {agent}
+    rows = json.loads(files["choix-et-accuses.json"])
+    assert [a["version"] for a in rows["accuses_notice"]] == [ack["version"]]
+    assert [c["recherche"] for c in rows["choix_recherche"]] == [False]
+    assert {r["agent"] for r in rows["accuses_notice"] + rows["choix_recherche"]} == {agent}
+    readme = files["LISEZMOI.md"].decode("utf-8")
+    assert "**exclues**" in readme and f"incubo rgpd exporter {agent} -o DOSSIER" in readme
+    assert other not in readme and other not in files["traces.csv"].decode("utf-8-sig")
 
 
 def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
@@ -99,6 +125,7 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         for lab in labs:
             act(lab, "from incubo.widgets import demarrer\ndemarrer('01-lecon')")
         assert statements(hub, agent=json.dumps(xapi.actor(agent, hub.url)))
+        download_own_archive(hub, page, agent, other, ack, tmp_path)
 
         # 4. the reports leave the objector out and say so
         reader = lrs_keys.reader_auth(lrs_keys.gate_secret(hub.hub_dir), "recherche")
