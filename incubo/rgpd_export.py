@@ -194,15 +194,21 @@ def write_choices(choices: list[dict], acks: list[dict], out: Path) -> None:
     )
 
 
-def copy_folders(named: list[tuple[str, Path]], dest: Path) -> tuple[int, list[str]]:
+def copy_folders(
+    named: list[tuple[str, Path]], dest: Path, *, own: bool = False
+) -> tuple[int, list[str]]:
     """Copy each folder to `dest/<name>` without following any link below it (a learner controls
-    these folders; the CLI runs as root): the files copied, and what was left out, in French."""
+    these folders; the CLI runs as root): the files copied, and what was left out, in French.
+
+    `own`: the agent's own server copies their own folders, opened directly (the exchange's
+    `inbound/` above them is not readable by a learner); the CLI opens them from their parent.
+    """
     from incubo.exchange import copy_tree_nofollow
 
     files, skipped = 0, []
     for name, folder in named:
         try:
-            report = copy_tree_nofollow(folder, dest / name)
+            report = copy_tree_nofollow(folder, dest / name, base=folder if own else None)
         except OSError as err:  # unreadable, or replaced by a link since it was found
             skipped.append(f"« {name} » illisible : {err.strerror or err}.")
             continue
@@ -217,7 +223,7 @@ def write(data: AgentData, out: Path) -> dict[str, int]:
     answers = write_traces(data.statements, out)
     write_grades(data.grades, out)
     write_choices(data.choices, data.acks, out)
-    copies, skipped = copy_folders(data.named_folders(), out / "copies")
+    copies, skipped = copy_folders(data.named_folders(), out / "copies", own=data.own)
     counts = {
         "traces": len(data.statements),
         "traces_lrs": data.from_lrs,

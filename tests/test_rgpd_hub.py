@@ -38,6 +38,18 @@ def store_rows(hub, name: str, agent: str) -> list[dict]:
     return [r for r in rows if r.get("agent") == agent]
 
 
+#: A hand-in and a feedback page in the learner's own exchange folders, through their view (a
+#: module no other test collects).
+HAND_IN = """import os, pathlib
+me = os.environ["JUPYTERHUB_USER"]
+view = pathlib.Path.home() / ".incubo" / "echange" / "incubo"
+sub = view / "inbound" / f"{me}+rgpd-essai+2026-12-01 10:00:00.000000 UTC"
+sub.mkdir()
+(sub / "01-lecon.ipynb").write_text("COPIE-" + me)
+(view / "feedback" / "retour-rgpd.html").write_text("RETOUR-" + me)
+"""
+
+
 def download_own_archive(hub, page, agent: str, other: str, ack: dict, tmp_path) -> None:
     """« Télécharger mes données » by keyboard: the export's layout, as many statements as the
     LRS holds for the agent, their acknowledgement and objection, nothing of the other agent."""
@@ -61,6 +73,10 @@ def download_own_archive(hub, page, agent: str, other: str, ack: dict, tmp_path)
     readme = files["LISEZMOI.md"].decode("utf-8")
     assert "**exclues**" in readme and f"incubo rgpd exporter {agent} -o DOSSIER" in readme
     assert other not in readme and other not in files["traces.csv"].decode("utf-8-sig")
+    sub = f"copies/echange-inbound/{agent}+rgpd-essai+2026-12-01 10:00:00.000000 UTC"
+    assert files[f"{sub}/01-lecon.ipynb"] == f"COPIE-{agent}".encode()
+    assert files["copies/echange-feedback/retour-rgpd.html"] == f"RETOUR-{agent}".encode()
+    assert not [name for name in files if other in name]
 
 
 def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
@@ -124,6 +140,7 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         labs = hub.labs(agent, other)
         for lab in labs:
             act(lab, "from incubo.widgets import demarrer\ndemarrer('01-lecon')")
+            act(lab, HAND_IN)  # as the learner, in their own exchange folders
         assert statements(hub, agent=json.dumps(xapi.actor(agent, hub.url)))
         download_own_archive(hub, page, agent, other, ack, tmp_path)
 
