@@ -23,7 +23,8 @@ client what that client wrote. The gate enforces the room's rule instead:
   it already carried (a cohort's) moves to the `registration-cohorte` context
   extension. Statements stamped outside every séance go through unchanged;
 - `rgpd`: each learner reads the notice and records their own acknowledgement and
-  research choice in the RGPD store (`incubo.hub.lrs_gate_rgpd`).
+  research choice in the RGPD store, and reads back their own rows of it, never anyone
+  else's (`incubo.hub.lrs_gate_rgpd`).
 
 Ralph stays the store: statement ids (UUIDs) are never changed, so a spool's
 retry is deduplicated by Ralph itself.

@@ -9,7 +9,9 @@ so it is the one writer for learners, always under the caller's own name:
   the research basis and whether the caller is included;
 - `POST <prefix>rgpd/accuse` `{"version": …}`: the caller has read that version
   (refused when it is not the current one: the page was stale);
-- `POST <prefix>rgpd/recherche` `{"inclus": true|false}`: the caller's research choice.
+- `POST <prefix>rgpd/recherche` `{"inclus": true|false}`: the caller's research choice;
+- `GET  <prefix>rgpd/donnees`: the caller's own rows of the store, never anyone else's (their
+  research choices and acknowledgements of the notice, for their archive in « Mes données »).
 
 Readers (`formateurs`, `recherche`) and the grader have no name of their own here: 403.
 A trainer records a paper request with `incubo rgpd recherche`.
@@ -39,6 +41,16 @@ def state(agent: str) -> dict[str, Any]:
         "a_lire": rgpd.needs_notice(agent),
         "base": rule.base,
         "inclus": rule.included(agent),
+    }
+
+
+def own_rows(agent: str) -> dict[str, list[dict]]:
+    """The learner's own rows of the store: their research choices and acknowledgements."""
+    from incubo import rgpd
+
+    return {
+        "choix_recherche": rgpd.choice_history(agent),
+        "accuses_notice": rgpd.acknowledgements(agent),
     }
 
 
@@ -79,6 +91,9 @@ def handlers(prefix: str, gate: Any) -> list:
         async def get(self, what: str | None = None) -> None:
             who = self.learner()
             if who is None:
+                return
+            if what == "donnees":
+                self.answer(await asyncio.to_thread(own_rows, who.name))
                 return
             if what:
                 self.refuse(405, "Lecture seule : utilisez POST.")
@@ -125,4 +140,4 @@ def handlers(prefix: str, gate: Any) -> list:
                 return
             self.answer(result)
 
-    return [(prefix + r"rgpd/?(accuse|recherche)?/?", RgpdHandler, {"gate": gate})]
+    return [(prefix + r"rgpd/?(accuse|recherche|donnees)?/?", RgpdHandler, {"gate": gate})]

@@ -79,3 +79,12 @@ async def choose(included: bool) -> dict[str, Any]:
     from incubo.hub import lrs_gate_rgpd
 
     return await asyncio.to_thread(lrs_gate_rgpd.choose, _user(), included)
+
+
+async def own_rows() -> dict[str, list[dict[str, Any]]]:
+    """This learner's own rows of the store (`choix_recherche`, `accuses_notice`), for their archive."""
+    if gate_url():
+        return await _gate("GET", "/donnees")
+    from incubo.hub import lrs_gate_rgpd
+
+    return await asyncio.to_thread(lrs_gate_rgpd.own_rows, _user())

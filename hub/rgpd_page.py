@@ -1,10 +1,12 @@
 """« Mes données » inside each learner's own server (`/user/<name>/incubo/mes-donnees`).
 
 A Jupyter server extension like « Mon parcours » (`incubo.hub.parcours_page`): the
-information notice (its current version), and « Télécharger mes données »: the learner's
-own statements as JSON and as a CSV for a French spreadsheet, read through the LRS gate
-with the server's own credentials (the gate gives a learner nothing but their own; the
-page keeps only the learner's actor all the same), or from their journal on one machine.
+information notice (its current version), and « Télécharger mes données »: one ZIP archive
+with the layout and README of the trainer's `incubo rgpd exporter`, as far as the learner's
+own rights reach (`incubo.hub.rgpd_mine`), and the learner's statements alone as JSON and as
+a CSV for a French spreadsheet. Statements are read through the LRS gate with the server's
+own credentials (the gate gives a learner nothing but their own; the page keeps only the
+learner's actor all the same), or from their journal on one machine.
 
 The notice comes from the RGPD store, and « J'ai lu la notice » records the learner's
 acknowledgement there, through the LRS gate on a hub (`incubo.hub.rgpd_client`).
@@ -17,13 +19,18 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
 log = logging.getLogger(__name__)
+
+#: « Toutes mes données »: the learner's own archive (`incubo.hub.rgpd_mine.FILENAME`).
+ARCHIVE = "mes-donnees-incubo.zip"
 
 PAGE = """<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -46,10 +53,14 @@ PAGE = """<!DOCTYPE html>
 <section aria-labelledby="titre-export"><h2 id="titre-export">Télécharger mes données</h2>
 <p>{count}</p>
 <ul>
+<li><a href="{base}/{archive}" download>Toutes mes données (archive ZIP)</a> : vos traces, vos
+notes, vos devoirs rendus et les retours reçus, vos choix pour la recherche et vos lectures de
+la notice, au format de l'export de votre formateur.</li>
 <li><a href="{base}/traces.csv" download>Mes traces pour un tableur (CSV, {count_short})</a></li>
 <li><a href="{base}/traces.json" download>Mes traces au format xAPI (JSON)</a></li>
 </ul>
-<p>Vos notes et les retours sur vos devoirs sont dans votre espace (dossiers des modules).
+<p>L'archive contient ce que votre espace peut lire ; son fichier LISEZMOI.md dit ce qu'elle
+ne contient pas (le carnet de notes et les copies de correction de votre formateur).
 Pour obtenir tout ce qu'incubo garde à votre sujet, le faire effacer, ou changer votre choix
 pour la recherche, écrivez à : {contact}. Votre choix pour la recherche se règle aussi
 dans <a href="{parcours}">Mon parcours</a>.</p></section>
@@ -130,6 +141,31 @@ class WelcomeHandler(JupyterHandler):
 
 
 class MyDataHandler(JupyterHandler):
+    async def send_archive(self, user: str, statements: list[dict[str, Any]]) -> None:
+        """The learner's own archive (`incubo.hub.rgpd_mine`): the export's files, as a ZIP."""
+        import asyncio
+
+        from incubo.hub import rgpd_client, rgpd_mine
+        from incubo.hub.seance_panel import course_id
+
+        try:
+            state, rows = await rgpd_client.state(), await rgpd_client.own_rows()
+        except Exception as err:  # noqa: BLE001 - said in French
+            log.warning("Mes données: RGPD store unreachable for the archive: %s", err)
+            raise web.HTTPError(
+                503, "Vos choix et vos lectures de la notice ne peuvent pas être lus : réessayez."
+            ) from None
+        home = Path(self.settings.get("server_root_dir") or os.getcwd()).expanduser()
+        course = course_id(home)
+        blob = await asyncio.to_thread(
+            lambda: rgpd_mine.archive(
+                rgpd_mine.own_data(user, home, course, statements, rows, state)
+            )
+        )
+        self.set_header("Content-Type", "application/zip")
+        self.set_header("Content-Disposition", f'attachment; filename="{ARCHIVE}"')
+        self.finish(blob)
+
     @web.authenticated
     async def post(self, what: str | None = None) -> None:
         from incubo.hub import rgpd_client
@@ -156,15 +192,20 @@ class MyDataHandler(JupyterHandler):
         except Exception as err:  # noqa: BLE001 - the LRS down must not break the page
             log.warning("Mes données: LRS unreadable: %s", err)
             statements = None
+        if what in ("traces.csv", "traces.json", ARCHIVE) and statements is None:
+            raise web.HTTPError(503, "Le LRS ne répond pas : réessayez dans un instant.")
+        if what == ARCHIVE:
+            await self.send_archive(user, statements)
+            return
         if what in ("traces.csv", "traces.json"):
-            if statements is None:
-                raise web.HTTPError(503, "Le LRS ne répond pas : réessayez dans un instant.")
             self.set_header("Content-Disposition", f'attachment; filename="mes-{what}"')
             if what == "traces.json":
                 self.set_header("Content-Type", "application/json; charset=utf-8")
                 self.finish(json.dumps(statements, ensure_ascii=False, indent=1))
             else:
                 self.set_header("Content-Type", "text/csv; charset=utf-8")
+                from incubo.rgpd_export import statements_csv
+
                 self.finish(statements_csv(statements))
             return
         state = await rgpd_state()
@@ -194,23 +235,13 @@ class MyDataHandler(JupyterHandler):
                 count=count,
                 count_short=f"{len(statements or [])} lignes",
                 base=page,
+                archive=ARCHIVE,
                 contact=html.escape(
                     settings().rgpd_contact or "votre formateur ou le responsable de la formation"
                 ),
                 lab=self.base_url + "lab",
             )
         )
-
-
-def statements_csv(statements: list[dict[str, Any]]) -> bytes:
-    """The statements as the export's `traces.csv` (French spreadsheet: `;`, BOM, decimal comma)."""
-    import pandas as pd
-
-    from incubo.rgpd_export import _numeric, _row
-    from incubo.spreadsheet import csv_bytes
-
-    rows = [_row(s) for s in statements]
-    return csv_bytes(_numeric(pd.DataFrame(rows, columns=list(_row({}).keys()))))
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -223,7 +254,11 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         ".*$",
         [
             (base + "incubo/mes-donnees/?", MyDataHandler),
-            (base + r"incubo/mes-donnees/(traces\.csv|traces\.json|accuse)", MyDataHandler),
+            (
+                base
+                + r"incubo/mes-donnees/(traces\.csv|traces\.json|accuse|mes-donnees-incubo\.zip)",
+                MyDataHandler,
+            ),
             (base + "incubo/accueil/?", WelcomeHandler),
         ],
     )

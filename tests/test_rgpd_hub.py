@@ -14,6 +14,7 @@ import json
 import os
 import pwd
 import subprocess
+import zipfile
 
 import requests
 from harness import BIN, axe_violations, incubo, wait_for
@@ -35,6 +36,47 @@ def store_rows(hub, name: str, agent: str) -> list[dict]:
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     return [r for r in rows if r.get("agent") == agent]
+
+
+#: A hand-in and a feedback page in the learner's own exchange folders, through their view (a
+#: module no other test collects).
+HAND_IN = """import os, pathlib
+me = os.environ["JUPYTERHUB_USER"]
+view = pathlib.Path.home() / ".incubo" / "echange" / "incubo"
+sub = view / "inbound" / f"{me}+rgpd-essai+2026-12-01 10:00:00.000000 UTC"
+sub.mkdir()
+(sub / "01-lecon.ipynb").write_text("COPIE-" + me)
+(view / "feedback" / "retour-rgpd.html").write_text("RETOUR-" + me)
+"""
+
+
+def download_own_archive(hub, page, agent: str, other: str, ack: dict, tmp_path) -> None:
+    """« Télécharger mes données » by keyboard: the export's layout, as many statements as the
+    LRS holds for the agent, their acknowledgement and objection, nothing of the other agent."""
+    page.goto(f"{hub.url}/user/{agent}/incubo/mes-donnees")
+    assert axe_violations(page) == []
+    tab_to(page, "e.textContent.includes('archive ZIP')", "« Toutes mes données »")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "mes-donnees-incubo.zip"
+    with zipfile.ZipFile(saved) as archive:
+        files = {n.split("/", 1)[1]: archive.read(n) for n in archive.namelist()}
+    traces = json.loads(files["traces.json"])
+    in_lrs = statements(hub, agent=json.dumps(xapi.actor(agent, hub.url)))
+    assert len(traces) == len(in_lrs) > 0 and {xapi.learner_of(s) for s in traces} == {agent}
+    rows = json.loads(files["choix-et-accuses.json"])
+    assert [a["version"] for a in rows["accuses_notice"]] == [ack["version"]]
+    assert [c["recherche"] for c in rows["choix_recherche"]] == [False]
+    assert {r["agent"] for r in rows["accuses_notice"] + rows["choix_recherche"]} == {agent}
+    readme = files["LISEZMOI.md"].decode("utf-8")
+    assert "**exclues**" in readme and f"incubo rgpd exporter {agent} -o DOSSIER" in readme
+    assert other not in readme and other not in files["traces.csv"].decode("utf-8-sig")
+    sub = f"copies/echange-inbound/{agent}+rgpd-essai+2026-12-01 10:00:00.000000 UTC"
+    assert files[f"{sub}/01-lecon.ipynb"] == f"COPIE-{agent}".encode()
+    assert files["copies/echange-feedback/retour-rgpd.html"] == f"RETOUR-{agent}".encode()
+    assert not [name for name in files if other in name]
 
 
 def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
@@ -98,7 +140,9 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
         labs = hub.labs(agent, other)
         for lab in labs:
             act(lab, "from incubo.widgets import demarrer\ndemarrer('01-lecon')")
+            act(lab, HAND_IN)  # as the learner, in their own exchange folders
         assert statements(hub, agent=json.dumps(xapi.actor(agent, hub.url)))
+        download_own_archive(hub, page, agent, other, ack, tmp_path)
 
         # 4. the reports leave the objector out and say so
         reader = lrs_keys.reader_auth(lrs_keys.gate_secret(hub.hub_dir), "recherche")
