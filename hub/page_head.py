@@ -1,6 +1,6 @@
 """The head of the pages a learner's own server shows: French, one look (DSFR-like), one focus ring.
 
-« Commencez ici », « Mon parcours » and « Ma révision du jour » start with `head(title, style)`:
+« Commencez ici », « Mon parcours », « Ma révision du jour » and « Mes données » start with `head(title, style)`:
 the page's `<head>` with the common style below, then the page's own rules. The page's body
 follows, written by each page (only it is a `str.format` template, so the CSS here keeps
 single braces).

@@ -27,25 +27,20 @@ from typing import Any
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
+from incubo.hub import page_head
+
 log = logging.getLogger(__name__)
 
 #: « Toutes mes données »: the learner's own archive (`incubo.hub.rgpd_mine.FILENAME`).
 ARCHIVE = "mes-donnees-incubo.zip"
 
-PAGE = """<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Mes données</title>
-<style>
- body {{ font-family: Marianne, Arial, sans-serif; margin: 0; color: #161616; line-height: 1.5; font-size: 1.1rem; }}
- header {{ background: #000091; color: #fff; padding: .6rem 1.2rem; }} header h1 {{ margin: 0; }}
- main {{ padding: .5rem 1.2rem 2rem; max-width: 50rem; }} h2 {{ color: #000091; }}
- a {{ color: #000091; }} a:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
- .notice {{ border: 1px solid #929292; padding: .4rem 1rem; }} .version {{ color: #3a3a3a; font-size: .95rem; }}
- button {{ font: inherit; background: #000091; color: #fff; border: 0; padding: .5rem 1.2rem; cursor: pointer; }}
- button:focus {{ outline: 3px solid #0a76f6; outline-offset: 2px; }}
- .a-lire {{ border-left: .4rem solid #000091; background: #eeeeff; padding: .4rem .8rem; }}
-</style></head>
-<body><header><h1>Mes données</h1></header>
+#: The page's own rules, after the common head (`incubo.hub.page_head`).
+STYLE = """ .notice { border: 1px solid #929292; padding: .4rem 1rem; } .version { color: #3a3a3a; font-size: .95rem; }
+ .a-lire { border-left: .4rem solid #000091; background: #eeeeff; padding: .4rem .8rem; }
+"""
+HEAD = page_head.head("Mes données", STYLE)
+
+PAGE = """<body><header><h1>Mes données</h1></header>
 <main>
 {first}<section aria-labelledby="titre-notice"><h2 id="titre-notice">Ce qu'incubo enregistre, et vos droits</h2>
 <div class="notice">{notice}</div>
@@ -226,7 +221,8 @@ class MyDataHandler(JupyterHandler):
             else f"incubo garde {len(statements)} traces de vos actions."
         )
         self.finish(
-            PAGE.format(
+            HEAD
+            + PAGE.format(
                 first=FIRST if state.get("a_lire") else "",
                 acknowledge=acknowledge,
                 parcours=self.base_url + "incubo/mon-parcours",

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from harness import BIN, axe_violations, free_port, http_ok, isolated_env, running, wait_for
 
 from incubo import xapi
+
+PARIS = ZoneInfo("Europe/Paris")
 
 pytestmark = pytest.mark.browser
 
@@ -142,8 +145,8 @@ def test_three_due_questions_by_keyboard_then_the_fsrs_day(page, server):
         card, _ = sched.review_card(
             card, Rating.Good if stmt["result"]["success"] else Rating.Again, when
         )
-        dues.append(card.due.astimezone().date())
-    day = max(min(dues), date.today() + timedelta(days=1))
+        dues.append(card.due.astimezone(PARIS).date())  # the room's days (INCUBO_FUSEAU_HORAIRE)
+    day = max(min(dues), datetime.now(PARIS).date() + timedelta(days=1))
     expected = f"2 sur 3 — prochaine révision {DAYS[day.weekday()]} {day.day}{'er' if day.day == 1 else ''} {MONTHS.split()[day.month - 1]}"
     text = re.sub(r"[\u00a0\u202f]", " ", summary.inner_text())
     assert expected in text, (expected, text)
