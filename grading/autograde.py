@@ -472,43 +472,46 @@ class Autograder:
             self.tmp_root = work / "en-cours"
             shutil.rmtree(self.tmp_root, ignore_errors=True)  # leftovers of a killed run
             self.tmp_root.mkdir()
-            self.rt_root = Path(tempfile.mkdtemp(prefix="incubo-k"))
+            self.rt_root = _kernels_root(work / KERNELS_RECORD)
             os.chmod(self.rt_root, 0o755)
-            url = self.coursedir.db_url
-            if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
-                raise IncuboError(
-                    f"Aucun carnet de notes dans {self.course_dir}. Lancez d'abord « nbgrader generate_assignment "
-                    f"{self.assignment} » ou « incubo build ».",
-                    code="carnet-absent",
-                )
-            shared = SharedGradebook(url, self.coursedir.course_id)
             try:
-                subs = self._submissions(shared)
-                if not subs:
-                    console.warning(
-                        f"aucune copie rendue pour « {self.assignment} » dans "
-                        f"{self.course_dir / 'submitted'} : ramassez d'abord les copies "
-                        f"(« nbgrader collect {self.assignment} »)."
+                url = self.coursedir.db_url
+                if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+                    raise IncuboError(
+                        f"Aucun carnet de notes dans {self.course_dir}. Lancez d'abord « nbgrader generate_assignment "
+                        f"{self.assignment} » ou « incubo build ».",
+                        code="carnet-absent",
                     )
-                todo = []
-                for sub in subs:
-                    if (
-                        shared.done_digest(self.assignment, sub.student) == sub.digest
-                        and self._final_dir(sub.student).exists()
-                    ):
-                        self.summary.skipped += 1
-                    else:
-                        todo.append(sub)
-                shared.read_done()
-                # a SIGKILLed grader takes its sandboxes with it (see sandbox.Lifeline)
-                self.lifeline = Lifeline()
+                shared = SharedGradebook(url, self.coursedir.course_id)
                 try:
-                    asyncio.run(self._run_all(todo, shared))
+                    subs = self._submissions(shared)
+                    if not subs:
+                        console.warning(
+                            f"aucune copie rendue pour « {self.assignment} » dans "
+                            f"{self.course_dir / 'submitted'} : ramassez d'abord les copies "
+                            f"(« nbgrader collect {self.assignment} »)."
+                        )
+                    todo = []
+                    for sub in subs:
+                        if (
+                            shared.done_digest(self.assignment, sub.student) == sub.digest
+                            and self._final_dir(sub.student).exists()
+                        ):
+                            self.summary.skipped += 1
+                        else:
+                            todo.append(sub)
+                    shared.read_done()
+                    # a SIGKILLed grader takes its sandboxes with it (see sandbox.Lifeline)
+                    self.lifeline = Lifeline()
+                    try:
+                        asyncio.run(self._run_all(todo, shared))
+                    finally:
+                        self.lifeline.close()
                 finally:
-                    self.lifeline.close()
+                    shared.close()
             finally:
-                shared.close()
                 shutil.rmtree(self.rt_root, ignore_errors=True)
+                (work / KERNELS_RECORD).unlink(missing_ok=True)
                 shutil.rmtree(self.tmp_root, ignore_errors=True)
         statuses = [s for s in self.summary.statuses.values()]
         self.summary.graded = sum(1 for s in statuses if s in ("note", "signale", "echec"))
@@ -530,6 +533,22 @@ async def _processes_gone(uid: int, timeout: float = 10.0) -> None:
             log.warning("processes of uid %s still alive after %.0f s", uid, timeout)
             return
         await asyncio.sleep(0.02)
+
+
+#: Where a run writes its kernels' runtime folder (short, under /tmp: kernels' socket paths), so
+#: that the next run removes it when a SIGKILL left it behind.
+KERNELS_RECORD = "noyaux-en-cours.txt"
+
+
+def _kernels_root(record: Path) -> Path:
+    """A new runtime folder for this run's kernels, after removing a killed run's (if recorded)."""
+    with contextlib.suppress(OSError, ValueError):
+        left = Path(record.read_text(encoding="utf-8").strip())
+        if left.parent == Path(tempfile.gettempdir()) and left.name.startswith("incubo-k"):
+            shutil.rmtree(left, ignore_errors=True)
+    made = Path(tempfile.mkdtemp(prefix="incubo-k"))
+    record.write_text(str(made), encoding="utf-8")
+    return made
 
 
 @contextlib.contextmanager

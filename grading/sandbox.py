@@ -111,11 +111,18 @@ class Lifeline:
         )
 
     def launch_options(self, *, sandboxed: bool) -> dict:
-        """Popen options for a kernel: bound to the grader's life; a sandbox gets the lifeline's read end."""
-        options: dict = {"pass_fds": (self.read_fd,)} if sandboxed else {}
+        """Popen options for a kernel: bound to the grader's life; a sandbox gets the lifeline's read end.
+
+        A sandbox is bound by its watchdog alone, not by PDEATHSIG on bubblewrap: bubblewrap
+        killed while it sets the sandbox up leaves its inner process waiting forever for a setup
+        that never comes (2 runs in 12 of the killed-grader test left one); left alone, it
+        finishes the set-up, and the watchdog inside sees the lifeline closed and ends it all.
+        """
+        if sandboxed:
+            return {"pass_fds": (self.read_fd,)}
         if self._prctl is not None:
-            options["preexec_fn"] = functools.partial(_die_with, self._prctl, os.getpid())
-        return options
+            return {"preexec_fn": functools.partial(_die_with, self._prctl, os.getpid())}
+        return {}
 
     def close(self) -> None:
         for fd in (self.read_fd, self._write_fd):

@@ -27,6 +27,8 @@ from harness import BIN, wait_for
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grading"))
 import cohort  # noqa: E402
 
+from incubo.grading import autograde  # noqa: E402
+
 CLEAN = {
     "etu-juste": "right",
     "etu-faux": "wrong",
@@ -375,10 +377,14 @@ def test_sigkill_then_restart_gives_the_same_gradebook(tmp_path, base_course, gr
     db.close()
     assert committed and set(committed) <= set(CLEAN)
     wait_for(lambda: not _sandbox_processes(), timeout=20, what="sandboxes gone with their grader")
+    record = course / autograde.WORK_DIR / autograde.KERNELS_RECORD
+    left = Path(record.read_text().strip())  # the killed run's kernels' folder, in /tmp
+    assert left.is_dir()
     result = incubo(
         "grade", "autograde", cohort.ASSIGNMENT, "--workers", 2, "--course-dir", course, env=env
     )
     assert result.returncode == 0, result.stderr
+    assert not left.exists() and not record.exists()  # removed by the next run, which ended well
     # what was committed before the kill is kept, not graded again; the rest is graded now
     assert f"{len(committed)} déjà corrigée(s)" in result.stderr, result.stderr
     assert grades(course) == grades(reference)
