@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 import requests
 
 from incubo.net import free_port  # noqa: F401 - the tests import it from here
@@ -165,3 +166,13 @@ def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
     page.add_script_tag(path=str(axe))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v.get("impact") in impacts]
+
+
+def require_root(unverified: str) -> None:
+    """Tests that create real Unix accounts: not being root fails them (never a silent skip).
+
+    `unverified`: what then goes unchecked, as the French sentence's subject."""
+    if os.geteuid() != 0:
+        pytest.fail(
+            f"{unverified} : ce test crée de vrais comptes Unix, lancez-le en root (comme le fait .ci/run)."
+        )

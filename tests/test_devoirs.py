@@ -26,7 +26,13 @@ import pytest
 from french_screens import problems
 from harness import BIN, ROOT, axe_violations, incubo
 from hub_support import shared_tmp, start_hub, unique_name
-from test_mes_modules import PANEL, confirm, feedback_axe_clean, panel_violations
+from test_mes_modules import (
+    PANEL,
+    confirm,
+    feedback_axe_clean,
+    panel_violations,
+    scoped_violations,
+)
 
 from incubo import deadlines, french_time
 from incubo.exchange import ExchangeLayout
@@ -162,17 +168,6 @@ def hand_in(page, item) -> None:
     page.locator(".jp-Dialog").wait_for()
     assert scoped_violations(page, ".jp-Dialog") == []
     assert "02-exercices.ipynb" in confirm(page, accept=True)
-
-
-def scoped_violations(page, selector: str) -> list:
-    """axe-core's serious and critical violations inside `selector` (JupyterLab's own are not ours)."""
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(ROOT / "node_modules" / "axe-core" / "axe.min.js"))
-    return page.evaluate(
-        f"async () => (await axe.run('{selector}', {{resultTypes: ['violations']}}))"
-        ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
-        ".map(v => [v.id, v.nodes.map(n => n.html)])"
-    )
 
 
 def not_french(page, screen: str, name: str) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from harness import BIN, ROOT, incubo, isolated_env
+from harness import BIN, ROOT, incubo, isolated_env, require_root
 
 from incubo.exchange import ExchangeLayout
 
@@ -29,11 +29,7 @@ SOLVED = "total = 12 + 30"
 @pytest.fixture(autouse=True, scope="module")
 def as_root():
     """The only test of isolation between learners: it must run, so not being root fails it."""
-    if os.geteuid() != 0:
-        pytest.fail(
-            "L'isolement entre apprenants n'est pas vérifié : ce test crée de vrais comptes Unix, "
-            "lancez-le en root (comme le fait .ci/run)."
-        )
+    require_root("L'isolement entre apprenants n'est pas vérifié")
 
 
 def run_as(

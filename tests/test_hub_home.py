@@ -22,13 +22,14 @@ from types import SimpleNamespace
 import pytest
 from harness import ROOT, axe_violations, incubo, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
+from test_devoirs import MODULE, land_on_commencez_ici
 
 from incubo import deadlines
 from incubo.exchange import ExchangeLayout
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-FIRST, SECOND = "salle-01", "salle-02"
+FIRST, SECOND = MODULE, "salle-02"
 LAB_TIMEOUT = 180_000
 #: The issue's promise: a module released while the room runs is on the home within 10 s.
 ARRIVAL_SECONDS = 10
@@ -72,14 +73,7 @@ print(r.returncode, r.stdout[-800:], r.stderr[-800:])
 
 def both_screens(browser, hub, name: str):
     """A pre-warmed learner's first login: « Commencez ici », and « Mes modules » in another tab."""
-    ctx = browser.new_context(locale="fr-FR")
-    home = ctx.new_page()
-    home.set_default_timeout(60_000)
-    hub.login(home, name)
-    home.wait_for_url(f"**/user/{name}/incubo/mes-donnees", timeout=240_000)
-    home.get_by_role("button", name="J'ai lu la notice").click()
-    home.wait_for_url(f"**/user/{name}/incubo/commencez-ici", timeout=60_000)
-    module_item(home, FIRST).wait_for()
+    ctx, home = land_on_commencez_ici(hub, browser, name)  # FIRST, with its due date
     return ctx, home, mes_modules(ctx, hub, name)
 
 

@@ -170,15 +170,20 @@ def room():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def panel_violations(page) -> list:
-    """axe-core's serious and critical violations inside « Mes modules » (JupyterLab's own are not ours)."""
+def scoped_violations(page, selector: str) -> list:
+    """axe-core's serious and critical violations inside `selector` (JupyterLab's own are not ours)."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(ROOT / "node_modules" / "axe-core" / "axe.min.js"))
     return page.evaluate(
-        f"async () => (await axe.run('{PANEL}', {{resultTypes: ['violations']}}))"
+        f"async () => (await axe.run('{selector}', {{resultTypes: ['violations']}}))"
         ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
         ".map(v => [v.id, v.nodes.map(n => n.html)])"
     )
+
+
+def panel_violations(page) -> list:
+    """The same inside « Mes modules »."""
+    return scoped_violations(page, PANEL)
 
 
 def open_panel(room, page):

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import ROOT, incubo, wait_for
+from harness import ROOT, incubo, require_root, wait_for
 from hub_support import shared_tmp, start_hub, unique_name
 
 FIXTURE = Path(__file__).parent / "fixtures" / "widgets" / "module-essai"
@@ -45,11 +45,7 @@ PYTHON = "/usr/bin/python3"  # what a learner's own script runs with
 @pytest.fixture(autouse=True, scope="module")
 def as_root():
     """These attacks need real Unix accounts: not being root fails them, never skips them."""
-    if os.geteuid() != 0:
-        pytest.fail(
-            "Les attaques d'un apprenant sur les fichiers de la salle ne sont pas vérifiées : ce test crée de vrais comptes Unix, "
-            "lancez-le en root (comme le fait .ci/run)."
-        )
+    require_root("Les attaques d'un apprenant sur les fichiers de la salle ne sont pas vérifiées")
 
 
 def make_course(course_dir: Path) -> None:

@@ -24,18 +24,14 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-from harness import BIN, assert_french_error, incubo, wait_for
+from harness import BIN, assert_french_error, incubo, require_root, wait_for
 from hub_support import make_course, shared_tmp, start_hub, unique_name
 
 
 @pytest.fixture(autouse=True, scope="module")
 def as_root():
     """These attacks need real Unix accounts: not being root fails them, never skips them."""
-    if os.geteuid() != 0:
-        pytest.fail(
-            "Les attaques d'un apprenant sur les processus de root ne sont pas vérifiées : ce test crée de vrais comptes Unix, "
-            "lancez-le en root (comme le fait .ci/run)."
-        )
+    require_root("Les attaques d'un apprenant sur les processus de root ne sont pas vérifiées")
 
 
 #: What may run as root in a room: `incubo hub` (it supervises) and JupyterHub (accounts, spawns).
