@@ -203,11 +203,11 @@ def _read_sources(
     build_checks.check_unique_modules(other_parcours + parcours)
     build_checks.check_unique_exercises([nb for pl in other_plans + plans for nb in pl.notebooks])
     for plan in plans:
-        quiz_ids: set[str] = set()
-        if plan.quiz:
-            quiz_ids = {str(q["id"]) for q in quiz_bank.load_source_bank(plan.quiz)}
+        bank = quiz_bank.load_source_bank(plan.quiz) if plan.quiz else []
+        quiz_ids = {str(q["id"]) for q in bank}
         exercises = {ex.id for nb in plan.notebooks for ex in nb.exercises}
         quiz_path = plan.quiz or plan.parcours.quiz_source(plan.module.id)
+        build_checks.check_bank_exercises(bank, exercises, quiz_path)
         build_checks.check_references(plan.notebooks, exercises, quiz_ids, quiz_path)
     return plans, other_plans
 

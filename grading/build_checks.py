@@ -127,6 +127,20 @@ def check_references(
                     )
 
 
+def check_bank_exercises(bank: list[dict], exercises: set[str], quiz_path: Path) -> None:
+    """A question's `exercice:` (the exercise whose result counts as its review) is one of the module's."""
+    for q in bank:
+        ex = q.get("exercice")
+        if ex is not None and str(ex) not in exercises:
+            line = (q.get("__lines__") or {}).get("exercice") or q.get("__line__")
+            raise source_error(
+                quiz_path,
+                line,
+                f"la question « {q.get('id')} » renvoie à l'exercice « {ex} », qui n'existe pas dans ce module.{suggestion(str(ex), exercises)}",
+                "exercice-inconnu",
+            )
+
+
 # --------------------------------------------------------------------------- leaks
 
 

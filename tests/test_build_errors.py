@@ -33,6 +33,8 @@ BROKEN = {
     "fuite-test-cache": ("02-exercices.md", 64, "ligne de test caché"),
     # the answer of parcours « essai » written in a lesson of parcours « autre »
     "fuite-autre-parcours": ("02-exercices.md", 27, "release/au-01/01-lecon.ipynb"),
+    # a question whose right or wrong answer is an exercise's result must name one of the module's
+    "exercice-de-quiz-inconnu": ("es-01-calculs.yml", 6, "« ex-es-secre », qui n'existe pas"),
 }
 
 
