@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -112,3 +113,16 @@ def _learner_environments_left_as_found():
                 shutil.rmtree(made, ignore_errors=True)
     if not parent_existed:
         shutil.rmtree(ENVS.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kernel_sockets_parent_left_as_found():
+    """The machine-wide parent of the learners' kernel sockets folders, made by the first hub
+    test's learner, is removed at the end when this session made it and nothing is left in it."""
+    from incubo.hub.accounts import KERNEL_SOCKETS
+
+    existed = KERNEL_SOCKETS.exists()
+    yield
+    if not existed:
+        with contextlib.suppress(OSError):  # not empty: another checkout's room is using it
+            KERNEL_SOCKETS.rmdir()
