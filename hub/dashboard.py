@@ -36,6 +36,7 @@ from tornado import web
 
 from incubo import lrs, xapi
 from incubo.hub import pages, room_view
+from incubo.hub.lrs_keys import WAKE_HEADER
 
 if TYPE_CHECKING:
     from incubo.hub.seance_service import Seances
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 #: The page asks again at once after each answer; an answer waits at most this long for news.
 LONG_POLL_SECONDS = 20.0
-WAKE_HEADER = "X-Incubo-Reveil"
 #: Reading Ralph's file backend costs about 0.1–0.2 s of CPU for a session's statements: at most one read a second.
 MIN_READ_INTERVAL = 1.0
 #: Statements may reach the LRS late (a spool delivering after an outage): re-read this far back.
@@ -68,7 +68,11 @@ class LrsReader:
         self.last_full = 0.0
 
     async def update(self) -> int:
-        """Fetch what is new; returns how many statements were not known yet."""
+        """Fetch what is new; returns how many statements were added or dropped.
+
+        A full read (the first, then every minute) is the LRS's whole content: what it no longer
+        holds (an agent's data erased, `incubo rgpd effacer`) leaves the view too.
+        """
         full = self.latest is None or time.monotonic() - self.last_full > FULL_RESYNC_SECONDS
         since = None if full or self.latest is None else self.latest - LATE_MARGIN
         if since is None:
@@ -77,6 +81,11 @@ class LrsReader:
             self.url, auth=self.auth, since=since, limit=PAGE_SIZE, retries=0
         )
         new = 0
+        if since is None:
+            gone = set(self.statements) - {stmt.get("id") for stmt in found}
+            for sid in gone:
+                del self.statements[sid]
+            new += len(gone)
         for stmt in found:
             sid = stmt.get("id")
             if sid and sid not in self.statements:
@@ -225,7 +234,8 @@ class DataHandler(HubOAuthenticated, web.RequestHandler):
 
 
 class WakeHandler(web.RequestHandler):
-    """The gate says « a statement was just stored »: read the LRS now (no OAuth: a shared token)."""
+    """The gate says « a statement was just stored »: read the LRS now (no OAuth: a shared token);
+    `incubo rgpd effacer` says « read it all again » (`?complet=1`)."""
 
     def initialize(self, room: Room, token: str) -> None:
         self.room = room
@@ -237,6 +247,8 @@ class WakeHandler(web.RequestHandler):
     def post(self) -> None:
         if not hmac.compare_digest(self.request.headers.get(WAKE_HEADER, ""), self.token):
             raise web.HTTPError(403)
+        if self.get_argument("complet", ""):  # an erasure: re-read all, drop what the LRS lost
+            self.room.reader.last_full = float("-inf")
         self.room.wake.set()
         self.set_status(204)
 

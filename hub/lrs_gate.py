@@ -46,7 +46,7 @@ from tornado.httputil import url_concat
 
 from incubo import lrs, xapi
 from incubo.events import FINAL_REFUSAL_HEADER
-from incubo.hub.lrs_keys import Caller, identify, wake_token
+from incubo.hub.lrs_keys import WAKE_HEADER, Caller, identify, wake_token
 from incubo.hub.lrs_limits import Limits, RateLimiter
 from incubo.hub.lrs_rules import (
     Refusal,
@@ -62,7 +62,6 @@ __all__ = ["Gate", "actor_is", "make_app", "own_agent"]
 log = logging.getLogger(__name__)
 
 XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
-WAKE_HEADER = "X-Incubo-Reveil"
 FORWARD_TIMEOUT = 20.0
 TOO_BIG = (
     "Refusé : la requête dépasse {taille}. Envoyez les déclarations en plusieurs fois "

@@ -69,6 +69,10 @@ def grader_auth(secret: bytes) -> str:
     return f"{GRADER}:{grader_password(secret)}"
 
 
+#: The header that carries `wake_token` to the dashboard's « réveil » route.
+WAKE_HEADER = "X-Incubo-Reveil"
+
+
 def wake_token(secret: bytes) -> str:
     """What the gate shows the dashboard to say « something new was stored »."""
     return _mac(secret, "reveil", "tableau-de-bord")

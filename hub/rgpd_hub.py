@@ -106,9 +106,14 @@ def scrub_logs(settings: HubSettings, words: list[str]) -> int:
     folder = settings.logs_dir
     if not folder.is_dir():
         return 0
-    # whole names only: « ana » is not erased inside « banana »
+    # whole names only: « ana » is not erased inside « banana »; but it is after a percent-encoded
+    # separator, as in the hub's « redirect_uri=%2Fuser%2Fana%2Foauth_callback »
     patterns = [
-        re.compile(rb"(?<![A-Za-z0-9_.-])" + re.escape(w.encode()) + rb"(?![A-Za-z0-9_-])")
+        re.compile(
+            rb"(?:(?<![A-Za-z0-9_.-])|(?<=%[0-9A-Fa-f]{2}))"
+            + re.escape(w.encode())
+            + rb"(?![A-Za-z0-9_-])"
+        )
         for w in words
         if w
     ]
@@ -130,6 +135,45 @@ def scrub_logs(settings: HubSettings, words: list[str]) -> int:
             fh.write(b"".join(lines))
             fh.truncate()
     return changed
+
+
+def refresh_dashboard(settings: HubSettings, timeout: float = 10) -> bool:
+    """Ask the room's running dashboard to re-read the whole LRS now, so an erased agent leaves the
+    trainer's view at once (else at its next full read, within a minute). False if not reached."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from incubo.config import room_services_settings
+    from incubo.hub.lrs_keys import SECRET_FILE, WAKE_HEADER, wake_token
+    from incubo.hub.services import DASHBOARD
+
+    folder = Path(settings.hub_dir) / "lrs"
+    layout = room_services_settings()
+    try:  # both are made at the hub's first start; never made here
+        port = (
+            dict(layout.ports).get(DASHBOARD)
+            or json.loads((folder / "ports.json").read_text(encoding="utf-8"))[DASHBOARD]
+        )
+        secret = (folder / SECRET_FILE).read_text(encoding="utf-8").strip().encode()
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    request = urllib.request.Request(
+        f"http://{layout.host}:{int(port)}/services/{DASHBOARD}/reveil?complet=1",
+        method="POST",
+        data=b"",
+        headers={WAKE_HEADER: wake_token(secret)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status == 204
+    except (
+        OSError,
+        urllib.error.URLError,
+        ValueError,
+    ) as exc:  # the hub stopped: nothing to refresh
+        log.debug("dashboard not refreshed after an erasure: %s", exc)
+        return False
 
 
 # --- retention in the learners' homes ---------------------------------------------------------

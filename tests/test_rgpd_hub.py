@@ -10,12 +10,16 @@ Shares the séance tests' hub (`seance_support.seance_room`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
+import sqlite3
 import subprocess
 import zipfile
+from pathlib import Path
 
+import pytest
 import requests
 from harness import BIN, axe_violations, incubo, wait_for
 from hub_support import unique_name
@@ -24,7 +28,7 @@ from test_hub_services import tab_to
 from test_seance_hub import act, statements
 
 from incubo import rgpd, xapi
-from incubo.hub import lrs_keys
+from incubo.hub import accounts, lrs_keys
 from incubo.reports import privacy
 
 KEY = "cle-de-test-rgpd-0123456789abcdef"
@@ -77,6 +81,61 @@ def download_own_archive(hub, page, agent: str, other: str, ack: dict, tmp_path)
     assert files[f"{sub}/01-lecon.ipynb"] == f"COPIE-{agent}".encode()
     assert files["copies/echange-feedback/retour-rgpd.html"] == f"RETOUR-{agent}".encode()
     assert not [name for name in files if other in name]
+
+
+def erase_in_the_running_room(hub, agent: str, other: str, other_lab, board) -> None:
+    """`incubo rgpd effacer` while the hub, its services and another learner run: no file of the
+    hub folder, course folder, LRS data or homes names the agent, their account and hub user are
+    gone, the dashboard drops them at once, the other learner works on."""
+    gradebook = hub.course_dir / "gradebook.db"
+    url = f"sqlite:///{gradebook}"
+    made = subprocess.run(  # the room's (empty) gradebook made real, with both agents in it
+        [
+            BIN / "python",
+            "-c",
+            f"from nbgrader.api import Gradebook\nwith Gradebook({url!r}) as gb:\n"
+            f"    gb.add_student({agent!r}); gb.add_student({other!r})",
+        ],
+        env=dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}"),
+        capture_output=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    unix = accounts.unix_name(agent)
+    home = Path(pwd.getpwnam(unix).pw_dir)
+    others_before = len(statements(hub, agent=json.dumps(xapi.actor(other, hub.url))))
+    try:
+        erased = incubo("rgpd", "effacer", agent, "--oui", env=hub.env, timeout=300)
+        assert erased.returncode == 0 and "Traceback" not in erased.stderr, erased.stderr
+        with pytest.raises(KeyError):
+            pwd.getpwnam(unix)
+        assert not home.exists()
+        assert statements(hub, agent=json.dumps(xapi.actor(agent, hub.url))) == []
+        pseudo = privacy.pseudonym(agent, KEY.encode())
+        for word in (agent, unix, pseudo):
+            for folder in (hub.hub_dir, hub.course_dir, hub.base / "homes"):
+                found = subprocess.run(["grep", "-rF", word, str(folder)], capture_output=True)
+                assert found.stdout == b"", (word, found.stdout.decode()[-6000:])
+                assert not list(folder.rglob(f"*{word}*")), (word, folder)
+        # (asked last: the hub logs the name of a user asked for, as it would for any visitor)
+        assert hub.api("GET", f"/users/{agent}").status_code == 404
+        with contextlib.closing(sqlite3.connect(gradebook)) as db:
+            assert db.execute("select id from student").fetchall() == [(other,)]
+        entry = json.loads(
+            (hub.hub_dir / "rgpd" / "effacements.jsonl").read_text().splitlines()[-1]
+        )
+        assert entry["supprime"]["compte"] == 1 and agent not in json.dumps(entry)
+        # the trainer's dashboard drops them at once (not at its next full read); the other goes on
+        wait_for(
+            lambda: agent not in board.inner_text("#personnes"),
+            timeout=20,
+            what="the erased agent gone from the dashboard",
+        )
+        assert other in board.inner_text("#personnes")
+        act(other_lab, "from incubo.widgets import demarrer\ndemarrer('01-lecon')")
+        assert len(statements(hub, agent=json.dumps(xapi.actor(other, hub.url)))) > others_before
+    finally:
+        gradebook.write_bytes(b"")  # as the shared room had it (same file, owner and mode)
 
 
 def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
@@ -181,6 +240,9 @@ def test_a_new_agent_reads_the_notice_objects_and_is_left_out_of_research(
             timeout=60,
             what="the objector on the trainer's dashboard",
         )
+
+        # 6. then they ask for erasure, while the room runs
+        erase_in_the_running_room(hub, agent, other, labs[1], board)
         board.context.close()
         ctx.close()
     finally:

@@ -139,6 +139,9 @@ class _NoHub:
 
     remove = None
 
+    def refresh(self) -> None:
+        pass
+
 
 class _Hub:
     """A room's hub: its Unix accounts, its JupyterHub users and its logs (`incubo.hub.rgpd_hub`)."""
@@ -168,7 +171,13 @@ class _Hub:
         if self.known.get(agent):
             rgpd_hub.remove_hub_user(self.settings, agent)
         accounts.remove_account(agent)
-        rgpd_hub.scrub_logs(self.settings, [agent, unix])
+        # the hub names a user's OAuth client « jupyterhub-user-<name> » in its log
+        rgpd_hub.scrub_logs(self.settings, [f"jupyterhub-user-{agent}", agent, unix])
+
+    def refresh(self) -> None:
+        from incubo.hub import rgpd_hub
+
+        rgpd_hub.refresh_dashboard(self.settings)
 
 
 def _hub():
@@ -202,6 +211,7 @@ def run_erase(args, ctx: Context) -> int:
         if answer != found.agent:
             raise IncuboError("Effacement annulé : rien n'a été effacé.", code="annule")
     removed = execute(found, where, remove_account=hub.remove)
+    hub.refresh()  # a running room's dashboard drops the agent now
     console.success(
         f"Données de l'agent effacées ({summary}) ; une entrée sans nom a été ajoutée au registre "
         f"des effacements ({removed['traces']} traces supprimées)."
